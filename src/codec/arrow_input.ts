@@ -1,0 +1,224 @@
+/**
+ * @module
+ * Decodes an Arrow IPC body (file or stream format) into model input tensors.
+ * A column maps to the model input of the same name. Fixed-size-list columns
+ * (nested to any depth), list columns and scalar columns of numeric types are
+ * copied straight from Arrow's buffers; any other layout (nulls, bool or
+ * string lists, list of lists) goes through per-row values and the same rules
+ * as pandas-records.
+ */
+import {
+  type Data,
+  DataType,
+  Precision,
+  type Table,
+  tableFromIPC,
+  Type,
+  type Vector,
+} from "apache-arrow";
+import { BadInput, TernError } from "../errors.ts";
+import {
+  describeSpec,
+  type DType,
+  elementCount,
+  type HostTensor,
+  type TensorSpec,
+} from "../engine/tensor.ts";
+import { allocate, copyNumeric } from "./convert.ts";
+import {
+  type DecodedInput,
+  ORIGINAL_DATA_MAX_ELEMENTS,
+} from "./decoded_input.ts";
+import { RowShape } from "./row_shape.ts";
+import { tensorFromRowValues } from "./row_values.ts";
+
+/** Reads an Arrow IPC file or stream and builds one tensor per model input. */
+export function decodeArrow(
+  bytes: Uint8Array,
+  inputs: readonly TensorSpec[],
+): DecodedInput {
+  const table = readTable(bytes);
+  const rows = table.numRows;
+  if (rows === 0) throw new BadInput("the Arrow table has no rows", "no_rows");
+  const tensors: Record<string, HostTensor> = {};
+  let rowElements = 0;
+  for (const spec of inputs) {
+    const column = table.getChild(spec.name);
+    if (!column) {
+      const have = table.schema.fields.map((f) => `'${f.name}'`).join(", ") ||
+        "none";
+      throw new BadInput(
+        `the Arrow table has no column '${spec.name}' for model input '${spec.name}' (${
+          describeSpec(spec)
+        }); columns sent: ${have}`,
+        "missing_column",
+      );
+    }
+    try {
+      tensors[spec.name] = fastTensor(column, rows, spec) ??
+        tensorFromRowValues(rows, (r) => plain(column.get(r)), spec, spec.name);
+    } catch (err) {
+      throw asBadInput(err, `column '${spec.name}'`);
+    }
+    rowElements += elementCount(tensors[spec.name].dims) / rows;
+  }
+  const keepOriginal = rowElements <= ORIGINAL_DATA_MAX_ELEMENTS;
+  return {
+    rows,
+    tensors,
+    originalData: (row) => keepOriginal ? plain(table.get(row)) : null,
+  };
+}
+
+function readTable(bytes: Uint8Array): Table {
+  let table: Table;
+  try {
+    table = tableFromIPC(bytes);
+  } catch (err) {
+    throw asBadInput(err, "body is not a readable Arrow IPC file or stream");
+  }
+  if (table.schema.fields.length === 0) {
+    throw new BadInput(
+      "body is not a readable Arrow IPC file or stream: no schema found",
+      "invalid_arrow",
+    );
+  }
+  return table;
+}
+
+function asBadInput(err: unknown, context: string): TernError {
+  if (err instanceof TernError) return err;
+  return new BadInput(
+    `${context}: ${err instanceof Error ? err.message : String(err)}`,
+    "invalid_arrow",
+  );
+}
+
+/** Copies numeric FixedSizeList chains, flat Lists and scalars without per-element work; undefined if not such a column. */
+function fastTensor(
+  column: Vector,
+  rows: number,
+  spec: TensorSpec,
+): HostTensor | undefined {
+  if (spec.type === "string") return undefined;
+  const layout = numericLayout(column.type);
+  if (!layout) return undefined;
+  const shape = new RowShape(spec);
+  let out: HostTensor["data"] | undefined;
+  let row = 0;
+  for (const chunk of column.data) {
+    if (!noNulls(chunk)) return undefined;
+    if (layout.list) {
+      const offsets = chunk.valueOffsets as Int32Array;
+      const leaf = chunk.children[0];
+      for (let i = 0; i < chunk.length; i++, row++) {
+        const begin = Number(offsets[i]);
+        const count = Number(offsets[i + 1]) - begin;
+        shape.accept([count], row, spec.name);
+        out ??= allocate(spec.type, rows * shape.size);
+        copyNumeric(
+          leaf.values,
+          begin,
+          layout.dtype,
+          out,
+          row * shape.size,
+          spec.type,
+          count,
+          where(spec.name, row),
+        );
+      }
+    } else {
+      shape.accept(layout.dims, row, spec.name);
+      out ??= allocate(spec.type, rows * shape.size);
+      let leaf: Data = chunk;
+      while (leaf.type.typeId === Type.FixedSizeList) leaf = leaf.children[0];
+      const width = shape.size;
+      for (let i = 0; i < chunk.length; i++, row++) {
+        copyNumeric(
+          leaf.values,
+          i * width,
+          layout.dtype,
+          out,
+          row * width,
+          spec.type,
+          width,
+          where(spec.name, row),
+        );
+      }
+    }
+  }
+  return out && { type: spec.type, data: out, dims: shape.tensorDims(rows) };
+}
+
+function where(column: string, row: number) {
+  return (element: number) =>
+    `column '${column}', row ${row}, element ${element}`;
+}
+
+interface NumericLayout {
+  dtype: DType;
+  /** Per-row dims of a FixedSizeList chain ([] for scalars). */
+  dims: number[];
+  /** A variable-length List of numbers. */
+  list: boolean;
+}
+
+function numericLayout(type: DataType): NumericLayout | undefined {
+  if (type.typeId === Type.List) {
+    const leaf = numericDType(type.children[0].type);
+    return leaf ? { dtype: leaf, dims: [], list: true } : undefined;
+  }
+  const dims: number[] = [];
+  while (type.typeId === Type.FixedSizeList) {
+    dims.push((type as unknown as { listSize: number }).listSize);
+    type = type.children[0].type;
+  }
+  const dtype = numericDType(type);
+  return dtype ? { dtype, dims, list: false } : undefined;
+}
+
+function numericDType(type: DataType): DType | undefined {
+  if (DataType.isFloat(type)) {
+    return type.precision === Precision.HALF
+      ? "float16"
+      : type.precision === Precision.SINGLE
+      ? "float32"
+      : "float64";
+  }
+  if (DataType.isInt(type)) {
+    return `${type.isSigned ? "int" : "uint"}${type.bitWidth}` as DType;
+  }
+  return undefined;
+}
+
+function noNulls(data: Data): boolean {
+  if (data.nullCount > 0) return false;
+  return data.children.every(noNulls);
+}
+
+/** An Arrow value as plain JSON-ready JS: lists to arrays, structs to objects, int64 to number. */
+function plain(value: unknown): unknown {
+  if (value === null || value === undefined) return null;
+  if (typeof value === "bigint") return Number(value);
+  if (typeof value !== "object") return value;
+  if (ArrayBuffer.isView(value)) {
+    return Array.from(value as unknown as ArrayLike<number>, plain);
+  }
+  const v = value as {
+    toArray?: () => unknown;
+    toJSON?: () => unknown;
+    [Symbol.iterator]?: unknown;
+  };
+  if (
+    typeof v[Symbol.iterator] === "function" && typeof v.toArray === "function"
+  ) {
+    return Array.from(value as Iterable<unknown>, plain);
+  }
+  if (typeof v.toJSON === "function") {
+    const obj = v.toJSON() as Record<string, unknown>;
+    return Object.fromEntries(
+      Object.entries(obj).map(([k, x]) => [k, plain(x)]),
+    );
+  }
+  return value;
+}

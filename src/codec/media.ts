@@ -1,0 +1,69 @@
+/**
+ * @module
+ * Content negotiation for `/infer`: which decoder reads a request body, and
+ * whether the reply is Arrow. Resolved from headers with no allocation beyond
+ * lower-casing them.
+ */
+import { UnsupportedMediaType } from "../errors.ts";
+
+/** Media type of an Arrow IPC file. */
+export const ARROW_FILE = "application/vnd.apache.arrow.file";
+/** Media type of an Arrow IPC stream. */
+export const ARROW_STREAM = "application/vnd.apache.arrow.stream";
+/** Media type of a pandas-records reply. */
+export const PANDAS_RECORDS = "application/json; format=pandas-records";
+
+/** The decoders tern has. */
+export type RequestFormat = "pandas-records" | "arrow";
+
+const ACCEPTED = `${PANDAS_RECORDS}, ${ARROW_FILE} or ${ARROW_STREAM}`;
+
+/**
+ * Picks the decoder for a body. JSON types (also the docs' doubled
+ * `Content-Type: application/json; …` value) read pandas-records; the Arrow
+ * types read Arrow. With no Content-Type or `application/octet-stream`, the
+ * body's first bytes decide (Arrow magic or continuation marker, else `[`/`{`).
+ */
+export function requestFormat(
+  contentType: string | undefined,
+  body: Uint8Array,
+): RequestFormat {
+  const type = (contentType ?? "").toLowerCase();
+  if (type.includes(ARROW_FILE) || type.includes(ARROW_STREAM)) return "arrow";
+  if (type.includes("json")) {
+    const format = /format=([\w-]+)/.exec(type)?.[1];
+    if (format && format !== "pandas-records") {
+      throw new UnsupportedMediaType(
+        `format=${format} is not supported; send format=pandas-records or Arrow`,
+      );
+    }
+    return "pandas-records";
+  }
+  if (type === "" || type.startsWith("application/octet-stream")) {
+    if (isArrow(body)) return "arrow";
+    const first = body.find((b) =>
+      b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09
+    );
+    if (first === 0x5b || first === 0x7b) return "pandas-records";
+  }
+  throw new UnsupportedMediaType(
+    `unsupported Content-Type '${contentType ?? ""}': send ${ACCEPTED}` +
+      (type.includes("x-www-form-urlencoded")
+        ? " (curl -d sets form encoding unless -H 'Content-Type: …' is given)"
+        : ""),
+  );
+}
+
+function isArrow(body: Uint8Array): boolean {
+  const magic = [0x41, 0x52, 0x52, 0x4f, 0x57, 0x31]; // "ARROW1"
+  if (magic.every((b, i) => body[i] === b)) return true;
+  return body.length >= 4 && body[0] === 0xff && body[1] === 0xff &&
+    body[2] === 0xff && body[3] === 0xff;
+}
+
+/** True when the client asked for an Arrow reply. */
+export function wantsArrow(accept: string | undefined): boolean {
+  if (!accept) return false;
+  const a = accept.toLowerCase();
+  return a.includes(ARROW_FILE) || a.includes(ARROW_STREAM);
+}

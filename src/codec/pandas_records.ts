@@ -1,0 +1,99 @@
+/**
+ * @module
+ * Decodes pandas-records JSON (`df.to_json(orient="records")`: a list of
+ * `{column: value}` objects) into model input tensors. A column maps to the
+ * model input of the same name; a row's value is a scalar or a (nested) list
+ * that fills that input's per-row shape (see row_shape.ts), converted as in
+ * convert.ts.
+ */
+import { BadInput } from "../errors.ts";
+import {
+  describeSpec,
+  elementCount,
+  type HostTensor,
+  type TensorSpec,
+} from "../engine/tensor.ts";
+import {
+  type DecodedInput,
+  ORIGINAL_DATA_MAX_ELEMENTS,
+} from "./decoded_input.ts";
+import { tensorFromRowValues } from "./row_values.ts";
+
+/** Parses a pandas-records body and builds one tensor per model input. */
+export function decodePandasRecords(
+  text: string,
+  inputs: readonly TensorSpec[],
+): DecodedInput {
+  let records: unknown;
+  try {
+    records = JSON.parse(text);
+  } catch (err) {
+    throw new BadInput(
+      `body is not valid JSON: ${(err as Error).message}`,
+      "invalid_json",
+    );
+  }
+  if (!Array.isArray(records)) {
+    const got = records === null
+      ? "null"
+      : typeof records === "object"
+      ? "an object"
+      : typeof records;
+    throw new BadInput(
+      `expected a list of records as pandas writes with to_json(orient="records"), got ${got}`,
+      "not_records",
+    );
+  }
+  if (records.length === 0) {
+    throw new BadInput("the list of records is empty", "no_rows");
+  }
+  for (let r = 0; r < records.length; r++) {
+    const rec = records[r];
+    if (rec === null || typeof rec !== "object" || Array.isArray(rec)) {
+      throw new BadInput(
+        `row ${r} is not a record (an object of column: value)`,
+        "not_records",
+      );
+    }
+  }
+  const rows = records as Record<string, unknown>[];
+  const tensors: Record<string, HostTensor> = {};
+  let rowElements = 0;
+  for (const spec of inputs) {
+    tensors[spec.name] = columnTensor(rows, spec);
+    rowElements += elementCount(tensors[spec.name].dims) / rows.length;
+  }
+  const keepOriginal = rowElements <= ORIGINAL_DATA_MAX_ELEMENTS;
+  return {
+    rows: rows.length,
+    tensors,
+    originalData: (row) => keepOriginal ? rows[row] : null,
+  };
+}
+
+function columnTensor(
+  rows: Record<string, unknown>[],
+  spec: TensorSpec,
+): HostTensor {
+  const name = spec.name;
+  for (let r = 0; r < rows.length; r++) {
+    if (rows[r][name] === undefined) throw missingColumn(rows[r], r, spec);
+  }
+  return tensorFromRowValues(rows.length, (r) => rows[r][name], spec, name);
+}
+
+function missingColumn(
+  record: Record<string, unknown>,
+  row: number,
+  spec: TensorSpec,
+): BadInput {
+  const have = Object.keys(record);
+  return new BadInput(
+    `row ${row} has no column '${spec.name}' for model input '${spec.name}' (${
+      describeSpec(spec)
+    }); columns sent: ${
+      have.length ? have.map((k) => `'${k}'`).join(", ") : "none"
+    }`,
+    "missing_column",
+  );
+}

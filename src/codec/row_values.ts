@@ -1,0 +1,88 @@
+/**
+ * @module
+ * Builds a model input tensor from per-row values that are scalars or nested
+ * JS lists: pandas-records rows, and Arrow columns off the fast path.
+ */
+import { BadInput } from "../errors.ts";
+import type { HostTensor, TensorSpec } from "../engine/tensor.ts";
+import { allocate, type ElementWriter, elementWriter } from "./convert.ts";
+import { RowShape } from "./row_shape.ts";
+
+/** Fills `spec` from `rows` values read with `valueAt`; `column` names the source in errors. */
+export function tensorFromRowValues(
+  rows: number,
+  valueAt: (row: number) => unknown,
+  spec: TensorSpec,
+  column: string,
+): HostTensor {
+  const shape = new RowShape(spec);
+  const observed: number[][] = new Array(rows);
+  for (let r = 0; r < rows; r++) {
+    observed[r] = observeShape(valueAt(r));
+    shape.accept(observed[r], r, column);
+  }
+  const data = allocate(spec.type, rows * shape.size);
+  const write = elementWriter(spec.type);
+  for (let r = 0; r < rows; r++) {
+    const start = r * shape.size;
+    const end = fill(valueAt(r), observed[r], 0, {
+      data,
+      write,
+      column,
+      row: r,
+      start,
+    }, start);
+    if (end !== start + shape.size) throw ragged(column, r);
+  }
+  return { type: spec.type, data, dims: shape.tensorDims(rows) };
+}
+
+/** Dims of a (nested) list, read along first elements; a scalar has []. */
+function observeShape(value: unknown): number[] {
+  const dims: number[] = [];
+  while (Array.isArray(value)) {
+    dims.push(value.length);
+    value = value[0];
+  }
+  return dims;
+}
+
+interface FillTarget {
+  data: HostTensor["data"];
+  write: ElementWriter;
+  column: string;
+  row: number;
+  start: number;
+}
+
+/** Writes a row's elements in row-major order; returns the next offset. */
+function fill(
+  value: unknown,
+  dims: number[],
+  depth: number,
+  t: FillTarget,
+  offset: number,
+): number {
+  if (depth === dims.length) {
+    if (Array.isArray(value)) throw ragged(t.column, t.row);
+    t.write(
+      t.data,
+      offset,
+      value,
+      () => `column '${t.column}', row ${t.row}, element ${offset - t.start}`,
+    );
+    return offset + 1;
+  }
+  if (!Array.isArray(value) || value.length !== dims[depth]) {
+    throw ragged(t.column, t.row);
+  }
+  for (const item of value) offset = fill(item, dims, depth + 1, t, offset);
+  return offset;
+}
+
+function ragged(column: string, row: number): BadInput {
+  return new BadInput(
+    `column '${column}', row ${row}: nested lists are ragged (not rectangular)`,
+    "wrong_shape",
+  );
+}

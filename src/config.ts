@@ -1,0 +1,319 @@
+/**
+ * @module
+ * The one place where environment variables and command-line flags are read,
+ * validated and defaulted. Flags win over the environment. Anything invalid
+ * is a ConfigError naming the variable and what it accepts; `main.ts` prints
+ * it and exits with code 2. `tern --help` is generated from OPTIONS.
+ */
+import { parseArgs } from "node:util";
+import { ConfigError } from "./errors.ts";
+import { type EdgeBundle, parseEdgeBundle } from "./ops/edge_bundle.ts";
+
+/** The commands tern runs. */
+export type Command = "serve" | "help" | "version";
+
+/** Everything tern needs to know from its environment, resolved once at start-up. */
+export interface Config {
+  command: Command;
+  /** OCI reference of the pipeline; undefined → the built-in demo. */
+  pipelineUrl?: string;
+  ociRegistry?: string;
+  ociUsername?: string;
+  /** Never printed. */
+  ociPassword?: string;
+  edgeBundle?: EdgeBundle;
+  /** Cap of the inference log in bytes (with plateauPageSize). */
+  localInferenceStorageBytes?: number;
+  /** Rows per upload page (with localInferenceStorageBytes). */
+  plateauPageSize?: number;
+  /** CPUs (threads) the inference engine may use. */
+  configCpus: number;
+  debug: boolean;
+  persistentVolumeDir: string;
+  host: string;
+  port: number;
+  /** Largest accepted request body in bytes. */
+  maxRequestBytes: number;
+}
+
+/** Defaults that depend on the machine, passed in by main.ts. */
+export interface MachineDefaults {
+  cpus: number;
+  persistentVolumeDir: string;
+}
+
+interface OptionDef {
+  flag: string;
+  env: string;
+  help: string;
+  /** Default as shown in --help (machine defaults are filled in). */
+  default?: string;
+  boolean?: boolean;
+  secret?: boolean;
+}
+
+/** Every option: flag, environment variable, meaning and default. */
+export const OPTIONS: readonly OptionDef[] = [
+  {
+    flag: "pipeline-url",
+    env: "PIPELINE_URL",
+    help: "OCI reference of the published pipeline",
+    default: "built-in demo",
+  },
+  {
+    flag: "oci-registry",
+    env: "OCI_REGISTRY",
+    help: "registry host, when PIPELINE_URL has none, and for login",
+  },
+  { flag: "oci-username", env: "OCI_USERNAME", help: "registry user name" },
+  {
+    flag: "oci-password",
+    env: "OCI_PASSWORD",
+    help: "registry password or token (never printed)",
+    secret: true,
+  },
+  {
+    flag: "edge-bundle",
+    env: "EDGE_BUNDLE",
+    help: "base64 edge bundle from the Ops server",
+    secret: true,
+  },
+  {
+    flag: "local-inference-storage",
+    env: "LOCAL_INFERENCE_STORAGE",
+    help:
+      "cap of the local inference log, {number}{Ki,Mi,Gi,Ti}; needs PLATEAU_PAGE_SIZE",
+  },
+  {
+    flag: "plateau-page-size",
+    env: "PLATEAU_PAGE_SIZE",
+    help: "rows per log upload page; needs LOCAL_INFERENCE_STORAGE",
+  },
+  {
+    flag: "config-cpus",
+    env: "CONFIG_CPUS",
+    help: "CPUs (threads) the inference engine may use",
+    default: "all cores",
+  },
+  {
+    flag: "debug",
+    env: "DEBUG",
+    help: "debug output (true/false)",
+    default: "false",
+    boolean: true,
+  },
+  {
+    flag: "persistent-volume-dir",
+    env: "PERSISTENT_VOLUME_DIR",
+    help: "where the pipeline cache, log DB and session live",
+    default: "/persist if it exists, else ./persist",
+  },
+  {
+    flag: "host",
+    env: "HOST",
+    help: "address to listen on",
+    default: "0.0.0.0",
+  },
+  {
+    flag: "port",
+    env: "PORT",
+    help: "port to listen on (0 = any free port)",
+    default: "8080",
+  },
+  {
+    flag: "max-request-size",
+    env: "MAX_REQUEST_SIZE",
+    help: "largest request body, {number}{Ki,Mi,Gi,Ti}",
+    default: "100Mi",
+  },
+];
+
+const SIZE_UNITS: Record<string, number> = {
+  "": 1,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+};
+
+/** Parses argv and env into a Config; throws ConfigError on anything invalid. */
+export function parseConfig(
+  args: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  machine: MachineDefaults,
+): Config {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...args],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "V" },
+        ...Object.fromEntries(
+          OPTIONS.map((
+            o,
+          ) => [o.flag, { type: o.boolean ? "boolean" : "string" } as const]),
+        ),
+      },
+    });
+  } catch (err) {
+    throw new ConfigError(`${(err as Error).message}; see tern --help`);
+  }
+  const { values, positionals } = parsed;
+  const command = values.help
+    ? "help"
+    : values.version
+    ? "version"
+    : positionals[0] ?? "serve";
+  if (command !== "serve" && command !== "help" && command !== "version") {
+    throw new ConfigError(
+      `unknown command '${command}'; commands: serve (default), help, version`,
+    );
+  }
+  if (positionals.length > 1) {
+    throw new ConfigError(
+      `unexpected argument '${positionals[1]}'; see tern --help`,
+    );
+  }
+
+  /** Flag value if given, else the environment's; empty strings count as unset. */
+  const read = (o: OptionDef): string | undefined => {
+    const flag =
+      (values as Record<string, string | boolean | undefined>)[o.flag];
+    if (flag !== undefined) return String(flag);
+    const v = env[o.env];
+    return v === undefined || v === "" ? undefined : v;
+  };
+  const get = (envName: string) =>
+    read(OPTIONS.find((o) => o.env === envName)!);
+
+  const bundleText = get("EDGE_BUNDLE");
+  let edgeBundle: EdgeBundle | undefined;
+  if (bundleText !== undefined) {
+    try {
+      edgeBundle = parseEdgeBundle(bundleText);
+    } catch (err) {
+      throw new ConfigError(
+        `EDGE_BUNDLE ${
+          (err as Error).message
+        }: expected base64 of 'export KEY=VALUE' lines as the Ops server gives it`,
+      );
+    }
+  }
+
+  const storage = get("LOCAL_INFERENCE_STORAGE");
+  const pageSize = get("PLATEAU_PAGE_SIZE");
+  if ((storage === undefined) !== (pageSize === undefined)) {
+    const [set, unset] = storage === undefined
+      ? ["PLATEAU_PAGE_SIZE", "LOCAL_INFERENCE_STORAGE"]
+      : ["LOCAL_INFERENCE_STORAGE", "PLATEAU_PAGE_SIZE"];
+    throw new ConfigError(
+      `${set} is set but ${unset} is not: set both (e.g. LOCAL_INFERENCE_STORAGE=1Gi PLATEAU_PAGE_SIZE=1000) or neither`,
+    );
+  }
+
+  return {
+    command,
+    pipelineUrl: get("PIPELINE_URL") ?? edgeBundle?.PIPELINE_URL,
+    ociRegistry: get("OCI_REGISTRY"),
+    ociUsername: get("OCI_USERNAME"),
+    ociPassword: get("OCI_PASSWORD"),
+    edgeBundle,
+    localInferenceStorageBytes: storage === undefined
+      ? undefined
+      : parseSize("LOCAL_INFERENCE_STORAGE", storage),
+    plateauPageSize: pageSize === undefined
+      ? undefined
+      : parseCount("PLATEAU_PAGE_SIZE", pageSize, "rows"),
+    configCpus: parseCpus(get("CONFIG_CPUS"), machine.cpus),
+    debug: parseBool("DEBUG", get("DEBUG")),
+    persistentVolumeDir: get("PERSISTENT_VOLUME_DIR") ??
+      machine.persistentVolumeDir,
+    host: get("HOST") ?? "0.0.0.0",
+    port: parsePort(get("PORT")),
+    maxRequestBytes: parseSize(
+      "MAX_REQUEST_SIZE",
+      get("MAX_REQUEST_SIZE") ?? "100Mi",
+    ),
+  };
+}
+
+/** `{number}{Ki,Mi,Gi,Ti}` (no unit = bytes) to bytes. */
+export function parseSize(name: string, text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$/.exec(text);
+  if (!m) {
+    throw new ConfigError(
+      `${name}='${text}' is not a size: write {number}{Ki,Mi,Gi,Ti}, e.g. 512Mi`,
+    );
+  }
+  const unit = SIZE_UNITS[m[2]];
+  if (unit === undefined) {
+    throw new ConfigError(
+      `${name}='${text}' has unknown size unit '${
+        m[2]
+      }': use Ki, Mi, Gi or Ti, e.g. 512Mi`,
+    );
+  }
+  const bytes = Math.floor(Number(m[1]) * unit);
+  if (bytes < 1) {
+    throw new ConfigError(`${name}='${text}' must be larger than 0`);
+  }
+  return bytes;
+}
+
+function parseCount(name: string, text: string, what: string): number {
+  if (!/^\s*\d+\s*$/.test(text) || Number(text) < 1) {
+    throw new ConfigError(
+      `${name}='${text}' must be a whole number of ${what}, at least 1`,
+    );
+  }
+  return Number(text);
+}
+
+function parseCpus(text: string | undefined, cpus: number): number {
+  return text === undefined ? cpus : parseCount("CONFIG_CPUS", text, "CPUs");
+}
+
+function parseBool(name: string, text: string | undefined): boolean {
+  if (text === undefined) return false;
+  const t = text.trim().toLowerCase();
+  if (["true", "1", "yes", "on"].includes(t)) return true;
+  if (["false", "0", "no", "off"].includes(t)) return false;
+  throw new ConfigError(`${name}='${text}' must be true or false`);
+}
+
+function parsePort(text: string | undefined): number {
+  if (text === undefined) return 8080;
+  if (!/^\s*\d+\s*$/.test(text) || Number(text) > 65535) {
+    throw new ConfigError(
+      `PORT='${text}' must be a port number from 0 to 65535 (0 = any free port)`,
+    );
+  }
+  return Number(text);
+}
+
+/** The text of `tern --help`. */
+export function helpText(machine: MachineDefaults): string {
+  const rows = OPTIONS.map((o) => {
+    const def = o.env === "CONFIG_CPUS"
+      ? `all cores (${machine.cpus})`
+      : o.default;
+    return `  --${o.flag}${
+      o.boolean ? "" : " <value>"
+    }\n      ${o.env}: ${o.help}${def ? ` [default: ${def}]` : ""}`;
+  });
+  return [
+    "tern: edge inference engine (Wallaroo edge API)",
+    "",
+    "Usage: tern [serve] [options]     serve the pipeline over HTTP (default command)",
+    "       tern help | --help | -h    show this help",
+    "       tern version | --version   show the version",
+    "",
+    "Options (each also read from the environment variable named; flags win):",
+    ...rows,
+    "",
+    "Invalid values stop start-up with exit code 2.",
+  ].join("\n");
+}

@@ -1,0 +1,29 @@
+/**
+ * @module
+ * The contract between the pipeline and an inference runtime. The first
+ * implementation is onnxruntime-web WASM (`ort_web.ts`); WebGPU and native
+ * onnxruntime backends implement the same two interfaces.
+ */
+import type { HostTensor, TensorSpec } from "./tensor.ts";
+
+/** A model loaded into a runtime, ready to run. */
+export interface ModelSession {
+  /** Inputs as the model declares them, in model order. */
+  readonly inputs: readonly TensorSpec[];
+  /** Outputs as the model declares them, in model order. */
+  readonly outputs: readonly TensorSpec[];
+  /** Runs the model once. Calls may overlap; a backend serialises them where its runtime needs it. */
+  run(feeds: Record<string, HostTensor>): Promise<Record<string, HostTensor>>;
+  /** Frees the runtime's resources for this model. */
+  release(): Promise<void>;
+}
+
+/** An inference runtime that turns ONNX bytes into sessions. */
+export interface Backend {
+  /** Short name shown in `/models` and start-up lines, e.g. `wasm`. */
+  readonly name: string;
+  /** Human description, e.g. `onnxruntime-web 1.30.0 wasm, 2 threads`. */
+  readonly description: string;
+  /** Loads an ONNX model; `label` names it in errors. */
+  load(model: Uint8Array, label: string): Promise<ModelSession>;
+}

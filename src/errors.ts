@@ -1,0 +1,64 @@
+/**
+ * @module
+ * One error type per failure class. Each carries the HTTP status and the
+ * machine-readable `code` it maps to; `src/server/error_response.ts` turns any
+ * of them into `{"error": message, "code": code}` with that status. Code below
+ * the server throws these and never builds HTTP replies itself.
+ */
+
+/** Base of every error tern reports to a client. */
+export class TernError extends Error {
+  /** HTTP status this failure class maps to. */
+  readonly status: number;
+  /** Stable machine-readable code, e.g. `bad_input`, `not_found`. */
+  readonly code: string;
+  constructor(message: string, status: number, code: string) {
+    super(message);
+    this.name = new.target.name;
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/** The request is malformed or does not fit the model (400). */
+export class BadInput extends TernError {
+  constructor(message: string, code = "bad_input") {
+    super(message, 400, code);
+  }
+}
+
+/** The request body's Content-Type is not one tern reads (415). */
+export class UnsupportedMediaType extends TernError {
+  constructor(message: string) {
+    super(message, 415, "unsupported_media_type");
+  }
+}
+
+/** The request body exceeds the configured maximum (413). */
+export class PayloadTooLarge extends TernError {
+  constructor(message: string) {
+    super(message, 413, "payload_too_large");
+  }
+}
+
+/** The named pipeline, model or route does not exist (404). */
+export class NotFound extends TernError {
+  constructor(message: string) {
+    super(message, 404, "not_found");
+  }
+}
+
+/** tern cannot serve this now (pipeline loading or failed) (503). */
+export class Unavailable extends TernError {
+  constructor(message: string) {
+    super(message, 503, "unavailable");
+  }
+}
+
+/** A bad environment variable or flag: start-up stops with exit code 2. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * @module
+ * Entry point of `tern` (compiled) and `deno task tern` (source): parse
+ * argv/env into a Config and run the chosen command. A ConfigError exits 2.
+ */
+import {
+  type Config,
+  helpText,
+  type MachineDefaults,
+  parseConfig,
+} from "./config.ts";
+import { ConfigError } from "./errors.ts";
+import { serve } from "./serve.ts";
+import denoJson from "../deno.json" with { type: "json" };
+
+/** tern's version (deno.json). */
+export const VERSION: string = denoJson.version;
+
+function machineDefaults(): MachineDefaults {
+  let persistentVolumeDir = "./persist";
+  try {
+    if (Deno.statSync("/persist").isDirectory) persistentVolumeDir = "/persist";
+  } catch { /* no /persist: use ./persist */ }
+  return { cpus: navigator.hardwareConcurrency || 1, persistentVolumeDir };
+}
+
+async function run(config: Config, machine: MachineDefaults): Promise<void> {
+  switch (config.command) {
+    case "help":
+      console.log(helpText(machine));
+      return;
+    case "version":
+      console.log(`tern ${VERSION} (deno ${Deno.version.deno})`);
+      return;
+    case "serve":
+      return await serve(config);
+  }
+}
+
+if (import.meta.main) {
+  const machine = machineDefaults();
+  try {
+    await run(parseConfig(Deno.args, Deno.env.toObject(), machine), machine);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`tern: ${err.message}`);
+      Deno.exit(2);
+    }
+    throw err;
+  }
+}

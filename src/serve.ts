@@ -1,0 +1,85 @@
+/**
+ * @module
+ * `tern serve`: wires config → pipeline → engine → server, listens, then loads
+ * the pipeline (so `/health` answers at once and `/health/ready` turns 200
+ * when the pipeline serves). SIGINT/SIGTERM stop accepting, finish in-flight
+ * requests and exit 0.
+ */
+import type { Config } from "./config.ts";
+import { ConfigError } from "./errors.ts";
+import { createOrtWebWasmBackend } from "./engine/ort_web.ts";
+import { demoPipeline } from "./pipeline/demo.ts";
+import { PipelineManager } from "./pipeline/manager.ts";
+import { createApp } from "./server/app.ts";
+
+/** Where serve writes its start-up lines. */
+export interface ServeOutput {
+  info(line: string): void;
+  error(line: string): void;
+}
+
+/** Serves until a signal stops it. */
+export async function serve(
+  config: Config,
+  out: ServeOutput = consoleOutput,
+): Promise<void> {
+  if (config.pipelineUrl) {
+    throw new ConfigError(
+      `PIPELINE_URL='${config.pipelineUrl}': pulling pipelines from an OCI registry is not available in this version yet; unset PIPELINE_URL to serve the built-in demo`,
+    );
+  }
+  const backend = createOrtWebWasmBackend({ threads: config.configCpus });
+  const pipelines = new PipelineManager(backend);
+  const app = createApp({
+    pipelines,
+    now: Date.now,
+    maxBodyBytes: config.maxRequestBytes,
+  });
+
+  const server = Deno.serve({
+    hostname: config.host,
+    port: config.port,
+    onListen: ({ hostname, port }) =>
+      out.info(`Listening on http://${hostname}:${port}`),
+  }, app.fetch);
+
+  const stop = async (signal: string) => {
+    out.info(`${signal}: finishing in-flight requests and stopping`);
+    await server.shutdown();
+    await pipelines.close();
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
+  Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+
+  try {
+    out.info("No PIPELINE_URL set: serving the built-in demo pipeline");
+    const definition = await demoPipeline();
+    pipelines.announce(definition.name);
+    out.info(`Starting engine: ${backend.description}`);
+    const started = performance.now();
+    const loaded = await pipelines.load(definition);
+    for (const m of loaded.steps) {
+      out.info(
+        `Model ${m.name}: sha256 ${m.sha256}, version ${m.version}, backend ${m.backend}`,
+      );
+    }
+    out.info(
+      `Pipeline ${loaded.name} (version ${loaded.version}) is Running, loaded in ${
+        Math.round(performance.now() - started)
+      } ms`,
+    );
+  } catch (err) {
+    out.error(
+      `Pipeline failed to load: ${
+        err instanceof Error ? err.message : String(err)
+      }`,
+    );
+  }
+  await server.finished;
+}
+
+const consoleOutput: ServeOutput = {
+  info: (line) => console.log(line),
+  error: (line) => console.error(line),
+};

@@ -1,0 +1,39 @@
+/**
+ * @module
+ * The Hono app of the edge API. It only wires routes to the dependencies it is
+ * given; it opens no sockets and reads no files, so tests can drive it with
+ * `app.request()` as well as over HTTP.
+ *
+ * @example
+ * const app = createApp({ pipelines, now: Date.now, maxBodyBytes: 64 << 20 });
+ * Deno.serve({ port: 8080 }, app.fetch);
+ */
+import { Hono } from "hono";
+import { NotFound } from "../errors.ts";
+import type { PipelineManager } from "../pipeline/manager.ts";
+import { errorResponse } from "./error_response.ts";
+import { catalogRoutes } from "./routes/catalog.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { inferRoutes } from "./routes/infer.ts";
+
+/** What the app needs from the rest of tern. */
+export interface AppDeps {
+  pipelines: PipelineManager;
+  /** Wall clock, ms since epoch (inference `time`). */
+  now: () => number;
+  /** Largest accepted request body. */
+  maxBodyBytes: number;
+}
+
+/** Builds the edge API app. */
+export function createApp(deps: AppDeps): Hono {
+  const app = new Hono();
+  app.route("/", healthRoutes(deps));
+  app.route("/", catalogRoutes(deps));
+  app.route("/", inferRoutes(deps));
+  app.notFound((c) =>
+    errorResponse(new NotFound(`no route ${c.req.method} ${c.req.path}`))
+  );
+  app.onError((err) => errorResponse(err));
+  return app;
+}

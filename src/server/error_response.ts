@@ -1,0 +1,29 @@
+/**
+ * @module
+ * The one mapping from errors to HTTP replies: a TernError keeps its status
+ * and code; anything else is a 500 `internal` (and is logged, since it is a
+ * bug). Every error body is `{"error": message, "code": code}`.
+ */
+import { TernError } from "../errors.ts";
+
+/** Builds the JSON error reply for `err`; `log` receives unexpected errors. */
+export function errorResponse(
+  err: unknown,
+  log: (message: string) => void = console.error,
+): Response {
+  if (err instanceof TernError) {
+    return Response.json({ error: err.message, code: err.code }, {
+      status: err.status,
+    });
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  log(
+    `internal error: ${
+      err instanceof Error && err.stack ? err.stack : message
+    }`,
+  );
+  return Response.json({
+    error: `internal error: ${message}`,
+    code: "internal",
+  }, { status: 500 });
+}
