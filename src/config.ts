@@ -81,8 +81,7 @@ export const OPTIONS: readonly OptionDef[] = [
   {
     flag: "local-inference-storage",
     env: "LOCAL_INFERENCE_STORAGE",
-    help:
-      "cap of the local inference log, {number}{Ki,Mi,Gi,Ti}; needs PLATEAU_PAGE_SIZE",
+    help: "cap of the local inference log, {number}{Ki,Mi,Gi,Ti}; needs PLATEAU_PAGE_SIZE",
   },
   {
     flag: "plateau-page-size",
@@ -162,11 +161,7 @@ export function parseConfig(
     throw new ConfigError(`${(err as Error).message}; see tern --help`);
   }
   const { values, positionals } = parsed;
-  const command = values.help
-    ? "help"
-    : values.version
-    ? "version"
-    : positionals[0] ?? "serve";
+  const command = values.help ? "help" : values.version ? "version" : positionals[0] ?? "serve";
   if (command !== "serve" && command !== "help" && command !== "version") {
     throw new ConfigError(
       `unknown command '${command}'; commands: serve (default), help, version`,
@@ -180,14 +175,12 @@ export function parseConfig(
 
   /** Flag value if given, else the environment's; empty strings count as unset. */
   const read = (o: OptionDef): string | undefined => {
-    const flag =
-      (values as Record<string, string | boolean | undefined>)[o.flag];
+    const flag = (values as Record<string, string | boolean | undefined>)[o.flag];
     if (flag !== undefined) return String(flag);
     const v = env[o.env];
     return v === undefined || v === "" ? undefined : v;
   };
-  const get = (envName: string) =>
-    read(OPTIONS.find((o) => o.env === envName)!);
+  const get = (envName: string) => read(OPTIONS.find((o) => o.env === envName)!);
 
   const bundleText = get("EDGE_BUNDLE");
   let edgeBundle: EdgeBundle | undefined;
@@ -196,9 +189,7 @@ export function parseConfig(
       edgeBundle = parseEdgeBundle(bundleText);
     } catch (err) {
       throw new ConfigError(
-        `EDGE_BUNDLE ${
-          (err as Error).message
-        }: expected base64 of 'export KEY=VALUE' lines as the Ops server gives it`,
+        `EDGE_BUNDLE ${(err as Error).message}: expected base64 of 'export KEY=VALUE' lines as the Ops server gives it`,
       );
     }
   }
@@ -221,12 +212,8 @@ export function parseConfig(
     ociUsername: get("OCI_USERNAME"),
     ociPassword: get("OCI_PASSWORD"),
     edgeBundle,
-    localInferenceStorageBytes: storage === undefined
-      ? undefined
-      : parseSize("LOCAL_INFERENCE_STORAGE", storage),
-    plateauPageSize: pageSize === undefined
-      ? undefined
-      : parseCount("PLATEAU_PAGE_SIZE", pageSize, "rows"),
+    localInferenceStorageBytes: storage === undefined ? undefined : parseSize("LOCAL_INFERENCE_STORAGE", storage),
+    plateauPageSize: pageSize === undefined ? undefined : parseCount("PLATEAU_PAGE_SIZE", pageSize, "rows"),
     configCpus: parseCpus(get("CONFIG_CPUS"), machine.cpus),
     debug: parseBool("DEBUG", get("DEBUG")),
     persistentVolumeDir: get("PERSISTENT_VOLUME_DIR") ??
@@ -251,9 +238,7 @@ export function parseSize(name: string, text: string): number {
   const unit = SIZE_UNITS[m[2]];
   if (unit === undefined) {
     throw new ConfigError(
-      `${name}='${text}' has unknown size unit '${
-        m[2]
-      }': use Ki, Mi, Gi or Ti, e.g. 512Mi`,
+      `${name}='${text}' has unknown size unit '${m[2]}': use Ki, Mi, Gi or Ti, e.g. 512Mi`,
     );
   }
   const bytes = Math.floor(Number(m[1]) * unit);
@@ -297,12 +282,8 @@ function parsePort(text: string | undefined): number {
 /** The text of `tern --help`. */
 export function helpText(machine: MachineDefaults): string {
   const rows = OPTIONS.map((o) => {
-    const def = o.env === "CONFIG_CPUS"
-      ? `all cores (${machine.cpus})`
-      : o.default;
-    return `  --${o.flag}${
-      o.boolean ? "" : " <value>"
-    }\n      ${o.env}: ${o.help}${def ? ` [default: ${def}]` : ""}`;
+    const def = o.env === "CONFIG_CPUS" ? `all cores (${machine.cpus})` : o.default;
+    return `  --${o.flag}${o.boolean ? "" : " <value>"}\n      ${o.env}: ${o.help}${def ? ` [default: ${def}]` : ""}`;
   });
   return [
     "tern: edge inference engine (Wallaroo edge API)",

@@ -3,12 +3,7 @@
  * Entry point of `tern` (compiled) and `deno task tern` (source): parse
  * argv/env into a Config and run the chosen command. A ConfigError exits 2.
  */
-import {
-  type Config,
-  helpText,
-  type MachineDefaults,
-  parseConfig,
-} from "./config.ts";
+import { type Config, helpText, type MachineDefaults, parseConfig } from "./config.ts";
 import { ConfigError } from "./errors.ts";
 import { serve } from "./serve.ts";
 import denoJson from "../deno.json" with { type: "json" };

@@ -39,8 +39,7 @@ export async function serve(
   const server = Deno.serve({
     hostname: config.host,
     port: config.port,
-    onListen: ({ hostname, port }) =>
-      out.info(`Listening on http://${hostname}:${port}`),
+    onListen: ({ hostname, port }) => out.info(`Listening on http://${hostname}:${port}`),
   }, app.fetch);
 
   const stop = async (signal: string) => {
@@ -71,9 +70,7 @@ export async function serve(
     );
   } catch (err) {
     out.error(
-      `Pipeline failed to load: ${
-        err instanceof Error ? err.message : String(err)
-      }`,
+      `Pipeline failed to load: ${err instanceof Error ? err.message : String(err)}`,
     );
   }
   await server.finished;

@@ -7,28 +7,12 @@
  * string lists, list of lists) goes through per-row values and the same rules
  * as pandas-records.
  */
-import {
-  type Data,
-  DataType,
-  Precision,
-  type Table,
-  tableFromIPC,
-  Type,
-  type Vector,
-} from "apache-arrow";
+import { type Data, DataType, Precision, type Table, tableFromIPC, Type, type Vector } from "apache-arrow";
 import { BadInput, TernError } from "../errors.ts";
-import {
-  describeSpec,
-  type DType,
-  elementCount,
-  type HostTensor,
-  type TensorSpec,
-} from "../engine/tensor.ts";
+import { describeSpec, type DType, elementCount, type HostTensor, type TensorSpec } from "../engine/tensor.ts";
+import { verifyArrowBody } from "./arrow_verify.ts";
 import { allocate, copyNumeric } from "./convert.ts";
-import {
-  type DecodedInput,
-  ORIGINAL_DATA_MAX_ELEMENTS,
-} from "./decoded_input.ts";
+import { type DecodedInput, ORIGINAL_DATA_MAX_ELEMENTS } from "./decoded_input.ts";
 import { RowShape } from "./row_shape.ts";
 import { tensorFromRowValues } from "./row_values.ts";
 
@@ -56,7 +40,7 @@ export function decodeArrow(
     }
     try {
       tensors[spec.name] = fastTensor(column, rows, spec) ??
-        tensorFromRowValues(rows, (r) => plain(column.get(r)), spec, spec.name);
+        tensorFromRowValues(rows, (r) => plain(valueAt(column, r, spec.name)), spec, spec.name);
     } catch (err) {
       throw asBadInput(err, `column '${spec.name}'`);
     }
@@ -71,6 +55,7 @@ export function decodeArrow(
 }
 
 function readTable(bytes: Uint8Array): Table {
+  verifyArrowBody(bytes);
   let table: Table;
   try {
     table = tableFromIPC(bytes);
@@ -84,6 +69,13 @@ function readTable(bytes: Uint8Array): Table {
     );
   }
   return table;
+}
+
+/** A row's value; Arrow gives undefined (nulls are null) when a corrupt buffer is too short. */
+function valueAt(column: Vector, row: number, name: string): unknown {
+  const value = column.get(row);
+  if (value === undefined) throw shortBuffer(name, row);
+  return value;
 }
 
 function asBadInput(err: unknown, context: string): TernError {
@@ -114,6 +106,7 @@ function fastTensor(
       for (let i = 0; i < chunk.length; i++, row++) {
         const begin = Number(offsets[i]);
         const count = Number(offsets[i + 1]) - begin;
+        if (!(begin >= 0 && count >= 0 && begin + count <= leaf.values.length)) throw shortBuffer(spec.name, row);
         shape.accept([count], row, spec.name);
         out ??= allocate(spec.type, rows * shape.size);
         copyNumeric(
@@ -133,6 +126,7 @@ function fastTensor(
       let leaf: Data = chunk;
       while (leaf.type.typeId === Type.FixedSizeList) leaf = leaf.children[0];
       const width = shape.size;
+      if (leaf.values.length < chunk.length * width) throw shortBuffer(spec.name, row);
       for (let i = 0; i < chunk.length; i++, row++) {
         copyNumeric(
           leaf.values,
@@ -150,9 +144,15 @@ function fastTensor(
   return out && { type: spec.type, data: out, dims: shape.tensorDims(rows) };
 }
 
+function shortBuffer(column: string, row: number): BadInput {
+  return new BadInput(
+    `column '${column}', row ${row}: the Arrow buffers hold fewer values than the column claims`,
+    "invalid_arrow",
+  );
+}
+
 function where(column: string, row: number) {
-  return (element: number) =>
-    `column '${column}', row ${row}, element ${element}`;
+  return (element: number) => `column '${column}', row ${row}, element ${element}`;
 }
 
 interface NumericLayout {
@@ -179,11 +179,7 @@ function numericLayout(type: DataType): NumericLayout | undefined {
 
 function numericDType(type: DataType): DType | undefined {
   if (DataType.isFloat(type)) {
-    return type.precision === Precision.HALF
-      ? "float16"
-      : type.precision === Precision.SINGLE
-      ? "float32"
-      : "float64";
+    return type.precision === Precision.HALF ? "float16" : type.precision === Precision.SINGLE ? "float32" : "float64";
   }
   if (DataType.isInt(type)) {
     return `${type.isSigned ? "int" : "uint"}${type.bitWidth}` as DType;

@@ -132,9 +132,7 @@ function tensorColumn(t: HostTensor, rows: number): [Data, number[]] {
   const childType = ARROW_TYPE[t.type]();
   const child = t.type === "bool" || t.type === "string"
     ? single(vectorFromArray(
-      t.type === "bool"
-        ? Array.from(values as Uint8Array, (b) => b !== 0)
-        : values as string[],
+      t.type === "bool" ? Array.from(values as Uint8Array, (b) => b !== 0) : values as string[],
       childType,
     ))
     : makeData(

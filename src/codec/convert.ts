@@ -24,9 +24,7 @@ const INT_RANGE: Partial<Record<DType, [number, number]>> = {
 
 /** Allocates the host array for `count` elements of `type`. */
 export function allocate(type: DType, count: number): HostTensor["data"] {
-  return type === "string"
-    ? new Array<string>(count)
-    : new TYPED_ARRAY[type](count);
+  return type === "string" ? new Array<string>(count) : new TYPED_ARRAY[type](count);
 }
 
 /** Writes one decoded value into `data[index]`; `where` describes its place for errors. */
@@ -105,11 +103,7 @@ export function copyNumeric(
   const write = elementWriter(dstType);
   for (let k = 0; k < count; k++) {
     const raw = src[srcOffset + k];
-    const v = srcType === "float16"
-      ? fromHalfBits(raw as number)
-      : srcType === "bool"
-      ? raw === 1
-      : raw;
+    const v = srcType === "float16" ? fromHalfBits(raw as number) : srcType === "bool" ? raw === 1 : raw;
     write(dst, dstOffset + k, v, () => where(k));
   }
 }
@@ -133,9 +127,7 @@ function checkInt(type: DType, v: unknown, where: () => string): number {
 }
 
 function checkBigInt(type: DType, v: bigint, where: () => string): bigint {
-  const ok = type === "uint64"
-    ? v >= 0n && v < 1n << 64n
-    : v >= -(1n << 63n) && v < 1n << 63n;
+  const ok = type === "uint64" ? v >= 0n && v < 1n << 64n : v >= -(1n << 63n) && v < 1n << 63n;
   if (!ok) {
     throw new BadInput(
       `${where()}: ${v} is out of ${type}'s range`,
@@ -146,15 +138,9 @@ function checkBigInt(type: DType, v: bigint, where: () => string): bigint {
 }
 
 function mismatch(type: DType, v: unknown, where: () => string): BadInput {
-  const want = type === "string"
-    ? "a string"
-    : type === "bool"
-    ? "true/false"
-    : "a number";
+  const want = type === "string" ? "a string" : type === "bool" ? "true/false" : "a number";
   const got = v === null ? "null" : Array.isArray(v) ? "a list" : typeof v;
-  const shown = typeof v === "string"
-    ? ` ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + "…" : v)}`
-    : "";
+  const shown = typeof v === "string" ? ` ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + "…" : v)}` : "";
   return new BadInput(
     `${where()}: expected ${want} for ${type}, got ${got}${shown}`,
     "wrong_dtype",

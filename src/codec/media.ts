@@ -41,9 +41,7 @@ export function requestFormat(
   }
   if (type === "" || type.startsWith("application/octet-stream")) {
     if (isArrow(body)) return "arrow";
-    const first = body.find((b) =>
-      b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09
-    );
+    const first = body.find((b) => b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09);
     if (first === 0x5b || first === 0x7b) return "pandas-records";
   }
   throw new UnsupportedMediaType(

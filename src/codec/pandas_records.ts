@@ -7,16 +7,8 @@
  * convert.ts.
  */
 import { BadInput } from "../errors.ts";
-import {
-  describeSpec,
-  elementCount,
-  type HostTensor,
-  type TensorSpec,
-} from "../engine/tensor.ts";
-import {
-  type DecodedInput,
-  ORIGINAL_DATA_MAX_ELEMENTS,
-} from "./decoded_input.ts";
+import { describeSpec, elementCount, type HostTensor, type TensorSpec } from "../engine/tensor.ts";
+import { type DecodedInput, ORIGINAL_DATA_MAX_ELEMENTS } from "./decoded_input.ts";
 import { tensorFromRowValues } from "./row_values.ts";
 
 /** Parses a pandas-records body and builds one tensor per model input. */
@@ -34,11 +26,7 @@ export function decodePandasRecords(
     );
   }
   if (!Array.isArray(records)) {
-    const got = records === null
-      ? "null"
-      : typeof records === "object"
-      ? "an object"
-      : typeof records;
+    const got = records === null ? "null" : typeof records === "object" ? "an object" : typeof records;
     throw new BadInput(
       `expected a list of records as pandas writes with to_json(orient="records"), got ${got}`,
       "not_records",
@@ -89,9 +77,7 @@ function missingColumn(
 ): BadInput {
   const have = Object.keys(record);
   return new BadInput(
-    `row ${row} has no column '${spec.name}' for model input '${spec.name}' (${
-      describeSpec(spec)
-    }); columns sent: ${
+    `row ${row} has no column '${spec.name}' for model input '${spec.name}' (${describeSpec(spec)}); columns sent: ${
       have.length ? have.map((k) => `'${k}'`).join(", ") : "none"
     }`,
     "missing_column",

@@ -8,11 +8,7 @@
  * row's size and every later row must agree.
  */
 import { BadInput } from "../errors.ts";
-import {
-  describeSpec,
-  elementCount,
-  type TensorSpec,
-} from "../engine/tensor.ts";
+import { describeSpec, elementCount, type TensorSpec } from "../engine/tensor.ts";
 
 /** Per-row layout of one model input, resolved against the data. */
 export class RowShape {
@@ -58,17 +54,11 @@ export class RowShape {
     column: string,
   ): BadInput {
     const count = elementCount(observed);
-    const perRow = this.dims
-      ? `[${this.dims.join(",")}]`
-      : `[${this.#declared.join(",")}]`;
+    const perRow = this.dims ? `[${this.dims.join(",")}]` : `[${this.#declared.join(",")}]`;
     return new BadInput(
-      `column '${column}', row ${row}: got ${count} value${
-        count === 1 ? "" : "s"
-      } (shape [${
+      `column '${column}', row ${row}: got ${count} value${count === 1 ? "" : "s"} (shape [${
         observed.join(",")
-      }]); model input '${this.spec.name}' takes ${
-        describeSpec(this.spec)
-      }, i.e. ${perRow} per row`,
+      }]); model input '${this.spec.name}' takes ${describeSpec(this.spec)}, i.e. ${perRow} per row`,
       "wrong_shape",
     );
   }

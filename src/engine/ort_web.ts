@@ -50,10 +50,7 @@ export function createOrtWebWasmBackend(options: OrtWebWasmOptions): Backend {
   ort.env.logLevel = "error";
   return {
     name: "wasm",
-    description:
-      `onnxruntime-web ${ort.env.versions.web} wasm, ${threads} thread${
-        threads === 1 ? "" : "s"
-      }`,
+    description: `onnxruntime-web ${ort.env.versions.web} wasm, ${threads} thread${threads === 1 ? "" : "s"}`,
     async load(model, label) {
       let session: ort.InferenceSession;
       try {
@@ -63,9 +60,7 @@ export function createOrtWebWasmBackend(options: OrtWebWasmOptions): Backend {
         });
       } catch (err) {
         throw new Error(
-          `model ${label}: onnxruntime-web could not load it: ${
-            errorText(err)
-          }`,
+          `model ${label}: onnxruntime-web could not load it: ${errorText(err)}`,
         );
       }
       try {

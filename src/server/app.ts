@@ -31,9 +31,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route("/", healthRoutes(deps));
   app.route("/", catalogRoutes(deps));
   app.route("/", inferRoutes(deps));
-  app.notFound((c) =>
-    errorResponse(new NotFound(`no route ${c.req.method} ${c.req.path}`))
-  );
+  app.notFound((c) => errorResponse(new NotFound(`no route ${c.req.method} ${c.req.path}`)));
   app.onError((err) => errorResponse(err));
   return app;
 }

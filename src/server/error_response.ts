@@ -18,9 +18,7 @@ export function errorResponse(
   }
   const message = err instanceof Error ? err.message : String(err);
   log(
-    `internal error: ${
-      err instanceof Error && err.stack ? err.stack : message
-    }`,
+    `internal error: ${err instanceof Error && err.stack ? err.stack : message}`,
   );
   return Response.json({
     error: `internal error: ${message}`,

@@ -11,9 +11,7 @@ export function catalogRoutes({ pipelines }: AppDeps): Hono {
   return new Hono()
     .get("/pipelines", (c) =>
       c.json({
-        pipelines: pipelines.name
-          ? [{ id: pipelines.name, status: pipelines.status }]
-          : [],
+        pipelines: pipelines.name ? [{ id: pipelines.name, status: pipelines.status }] : [],
       }))
     .get("/models", (c) =>
       c.json({

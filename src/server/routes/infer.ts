@@ -6,20 +6,10 @@
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import {
-  BadInput,
-  NotFound,
-  PayloadTooLarge,
-  Unavailable,
-} from "../../errors.ts";
+import { BadInput, NotFound, PayloadTooLarge, Unavailable } from "../../errors.ts";
 import { decodeArrow } from "../../codec/arrow_input.ts";
 import { encodeArrowReply } from "../../codec/arrow_reply.ts";
-import {
-  ARROW_FILE,
-  PANDAS_RECORDS,
-  requestFormat,
-  wantsArrow,
-} from "../../codec/media.ts";
+import { ARROW_FILE, PANDAS_RECORDS, requestFormat, wantsArrow } from "../../codec/media.ts";
 import { decodePandasRecords } from "../../codec/pandas_records.ts";
 import { encodeRecordsReply, type InferenceReply } from "../../codec/reply.ts";
 import { runPipeline } from "../../pipeline/loaded.ts";
@@ -50,9 +40,7 @@ export function inferRoutes({ pipelines, now, maxBodyBytes }: AppDeps): Hono {
     const pipeline = pipelines.current;
     if (!pipeline) {
       throw new Unavailable(
-        `pipeline is ${pipelines.status}${
-          pipelines.error ? `: ${pipelines.error}` : ""
-        }`,
+        `pipeline is ${pipelines.status}${pipelines.error ? `: ${pipelines.error}` : ""}`,
       );
     }
     if (name !== undefined && name !== pipeline.name) {

@@ -1,0 +1,115 @@
+/**
+ * @module
+ * Starts the real tern process for end-to-end tests: the compiled binary when
+ * `TERN_BIN` is set (run from a fresh temporary directory, as a user would),
+ * else the source with the same permissions as `deno task tern`. It listens on
+ * an ephemeral loopback port read back from the start-up line.
+ */
+import { fileURLToPath as fromFileUrl } from "node:url";
+
+const ROOT = new URL("../../", import.meta.url);
+
+/** A running tern process. */
+export interface TernProcess {
+  /** Base URL, e.g. `http://127.0.0.1:41234`. */
+  url: string;
+  /** Everything printed so far (stdout and stderr, in arrival order per stream). */
+  output(): string;
+  /** Sends SIGTERM and waits for exit; returns the exit code. */
+  stop(): Promise<number>;
+}
+
+/** The command that runs tern: `[program, ...args]` before tern's own arguments. */
+export function ternCommand(): string[] {
+  const bin = Deno.env.get("TERN_BIN");
+  if (bin) return [new URL(bin, ROOT).pathname];
+  const config = JSON.parse(Deno.readTextFileSync(new URL("deno.json", ROOT)));
+  const task: string[] = config.tasks.tern.split(/\s+/);
+  // "deno run <permissions> src/main.ts": run the same with absolute paths.
+  const flags = task.slice(2, -1);
+  return [
+    Deno.execPath(),
+    "run",
+    "--config",
+    fromFileUrl(new URL("deno.json", ROOT)),
+    ...flags,
+    fromFileUrl(new URL(task[task.length - 1], ROOT)),
+  ];
+}
+
+/** Runs tern to completion (for --help, config errors) from a temporary directory. */
+export async function runTern(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const [program, ...pre] = ternCommand();
+  const cwd = await Deno.makeTempDir({ prefix: "tern-cli-" });
+  try {
+    const out = await new Deno.Command(program, {
+      args: [...pre, ...args],
+      cwd,
+      env: { NO_COLOR: "1", ...env },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder();
+    return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
+  } finally {
+    await Deno.remove(cwd, { recursive: true });
+  }
+}
+
+/** Starts tern serving on 127.0.0.1:0 and waits until /health/ready answers 200. */
+export async function startTern(
+  options: { args?: string[]; env?: Record<string, string>; readyTimeoutMs?: number } = {},
+): Promise<TernProcess> {
+  const [program, ...pre] = ternCommand();
+  const cwd = await Deno.makeTempDir({ prefix: "tern-e2e-" });
+  const child = new Deno.Command(program, {
+    args: [...pre, "--host", "127.0.0.1", "--port", "0", ...(options.args ?? [])],
+    cwd,
+    env: { NO_COLOR: "1", PERSISTENT_VOLUME_DIR: `${cwd}/persist`, ...options.env },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let output = "";
+  let resolvePort: (port: number) => void;
+  const portSeen = new Promise<number>((r) => resolvePort = r);
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      output += chunk;
+      const m = /Listening on http:\/\/[^:]+:(\d+)/.exec(output);
+      if (m) resolvePort(Number(m[1]));
+    }
+  };
+  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
+  const stop = async () => {
+    try {
+      child.kill("SIGTERM");
+    } catch { /* already exited */ }
+    const status = await child.status;
+    await pumps;
+    await Deno.remove(cwd, { recursive: true });
+    return status.code;
+  };
+  const deadline = Date.now() + (options.readyTimeoutMs ?? 30_000);
+  const exited = child.status.then((s) => s);
+  const port = await Promise.race([portSeen, exited.then(() => -1), delay(options.readyTimeoutMs ?? 30_000)]);
+  if (typeof port !== "number" || port < 0) {
+    await stop();
+    throw new Error(`tern did not start listening:\n${output}`);
+  }
+  const url = `http://127.0.0.1:${port}`;
+  while (Date.now() < deadline) {
+    const res = await fetch(`${url}/health/ready`).catch(() => undefined);
+    await res?.body?.cancel();
+    if (res?.status === 200) return { url, output: () => output, stop };
+    await delay(50);
+  }
+  await stop();
+  throw new Error(`tern did not become ready:\n${output}`);
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
