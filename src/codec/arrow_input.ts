@@ -7,7 +7,7 @@
  * string lists, list of lists) goes through per-row values and the same rules
  * as pandas-records.
  */
-import { type Data, DataType, Precision, type Table, tableFromIPC, Type, type Vector } from "apache-arrow";
+import { type Data, DataType, Precision, type Table, tableFromIPC, Type, Vector } from "apache-arrow";
 import { BadInput, TernError } from "../errors.ts";
 import { describeSpec, type DType, elementCount, type HostTensor, type TensorSpec } from "../engine/tensor.ts";
 import { verifyArrowBody } from "./arrow_verify.ts";
@@ -50,7 +50,10 @@ export function decodeArrow(
   return {
     rows,
     tensors,
-    originalData: (row) => keepOriginal ? plain(table.get(row)) : null,
+    originalData: (row) =>
+      keepOriginal
+        ? Object.fromEntries(table.schema.fields.map((f, i) => [f.name, plain(table.getChildAt(i)!.get(row))]))
+        : null,
   };
 }
 
@@ -197,24 +200,10 @@ function plain(value: unknown): unknown {
   if (value === null || value === undefined) return null;
   if (typeof value === "bigint") return Number(value);
   if (typeof value !== "object") return value;
-  if (ArrayBuffer.isView(value)) {
-    return Array.from(value as unknown as ArrayLike<number>, plain);
-  }
-  const v = value as {
-    toArray?: () => unknown;
-    toJSON?: () => unknown;
-    [Symbol.iterator]?: unknown;
-  };
-  if (
-    typeof v[Symbol.iterator] === "function" && typeof v.toArray === "function"
-  ) {
-    return Array.from(value as Iterable<unknown>, plain);
-  }
-  if (typeof v.toJSON === "function") {
-    const obj = v.toJSON() as Record<string, unknown>;
-    return Object.fromEntries(
-      Object.entries(obj).map(([k, x]) => [k, plain(x)]),
-    );
+  if (value instanceof Vector || ArrayBuffer.isView(value)) return Array.from(value as Iterable<unknown>, plain);
+  const json = (value as { toJSON?: () => unknown }).toJSON?.();
+  if (json && typeof json === "object") {
+    return Object.fromEntries(Object.entries(json).map(([k, x]) => [k, plain(x)]));
   }
   return value;
 }

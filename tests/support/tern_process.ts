@@ -93,9 +93,14 @@ export async function startTern(
     return status.code;
   };
   const deadline = Date.now() + (options.readyTimeoutMs ?? 30_000);
-  const exited = child.status.then((s) => s);
-  const port = await Promise.race([portSeen, exited.then(() => -1), delay(options.readyTimeoutMs ?? 30_000)]);
-  if (typeof port !== "number" || port < 0) {
+  let timer: number | undefined;
+  const port = await Promise.race([
+    portSeen,
+    child.status.then(() => -1),
+    new Promise<number>((r) => timer = setTimeout(() => r(-1), options.readyTimeoutMs ?? 30_000)),
+  ]);
+  clearTimeout(timer);
+  if (port < 0) {
     await stop();
     throw new Error(`tern did not start listening:\n${output}`);
   }

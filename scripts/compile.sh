@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Builds the single self-contained binary dist/tern (deno task compile).
+# Embeds the demo model, the patched ort-web pthread glue and ort-web's WASM binary;
+# leaves out ort-web's other builds and other platforms' native files.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DENO_TLS_CA_STORE=${DENO_TLS_CA_STORE:-mozilla,system}
+denort=$(bash scripts/denort.sh)
+if [ -n "$denort" ]; then export DENORT_BIN="$denort"; fi
+deno install --quiet
+ort_dist=$(ls -d node_modules/.deno/onnxruntime-web@*/node_modules/onnxruntime-web/dist)
+# Permissions exactly as `deno task tern` runs the source.
+perms=$(deno eval --quiet 'const t = JSON.parse(Deno.readTextFileSync("deno.json")).tasks.tern.split(/\s+/); console.log(t.slice(2, -1).join(" "))')
+excludes=()
+for f in "$ort_dist"/*; do
+  case "$(basename "$f")" in
+    ort.node.min.mjs | ort-wasm-simd-threaded.wasm) ;;
+    *) excludes+=(--exclude "$f") ;;
+  esac
+done
+mkdir -p dist
+# shellcheck disable=SC2086
+deno compile $perms \
+  --include assets/demo/house-price-estimator.onnx \
+  --include src/engine/ort_web_glue/ort-wasm-simd-threaded.mjs \
+  --include "$ort_dist/ort-wasm-simd-threaded.wasm" \
+  "${excludes[@]}" \
+  --output dist/tern src/main.ts
+ls -la dist/tern

@@ -1,0 +1,77 @@
+/**
+ * The CLI as users run it: --help lists every option with its environment
+ * variable and default; invalid values stop start-up with exit code 2 and a
+ * message naming the variable; flags win over the environment.
+ */
+import { OPTIONS } from "../../src/config.ts";
+import { assert, assertEquals, assertMatch } from "../support/assert.ts";
+import { runTern } from "../support/tern_process.ts";
+
+Deno.test("tern --help lists every option with its env name and default", async () => {
+  const { code, stdout } = await runTern(["--help"]);
+  assertEquals(code, 0);
+  for (const o of OPTIONS) {
+    assertMatch(stdout, new RegExp(`--${o.flag}\\b[^\\n]*\\n\\s+${o.env}: `), `--help lacks ${o.flag}/${o.env}`);
+  }
+  assertMatch(stdout, /PORT: .*\[default: 8080\]/);
+  assertMatch(stdout, /CONFIG_CPUS: .*\[default: all cores \(\d+\)\]/);
+});
+
+Deno.test("tern --version names the version", async () => {
+  const { code, stdout } = await runTern(["--version"]);
+  assertEquals(code, 0);
+  assertMatch(stdout, /^tern \d+\.\d+\.\d+ \(deno 2\.7\.11\)/);
+});
+
+const BAD: [string, Record<string, string>, string[], RegExp][] = [
+  [
+    "storage without page size",
+    { LOCAL_INFERENCE_STORAGE: "1Gi" },
+    [],
+    /LOCAL_INFERENCE_STORAGE is set but PLATEAU_PAGE_SIZE is not/,
+  ],
+  [
+    "page size without storage",
+    { PLATEAU_PAGE_SIZE: "100" },
+    [],
+    /PLATEAU_PAGE_SIZE is set but LOCAL_INFERENCE_STORAGE/,
+  ],
+  [
+    "unknown size unit",
+    { LOCAL_INFERENCE_STORAGE: "10MB", PLATEAU_PAGE_SIZE: "100" },
+    [],
+    /LOCAL_INFERENCE_STORAGE='10MB' has unknown size unit 'MB': use Ki, Mi, Gi or Ti/,
+  ],
+  ["CONFIG_CPUS=0", { CONFIG_CPUS: "0" }, [], /CONFIG_CPUS='0' must be a whole number of CPUs, at least 1/],
+  ["CONFIG_CPUS=abc", { CONFIG_CPUS: "abc" }, [], /CONFIG_CPUS='abc' must be a whole number/],
+  ["bad port", { PORT: "99999" }, [], /PORT='99999' must be a port number/],
+  ["bad DEBUG", { DEBUG: "maybe" }, [], /DEBUG='maybe' must be true or false/],
+  ["bad EDGE_BUNDLE", { EDGE_BUNDLE: "%%%" }, [], /EDGE_BUNDLE is not valid base64/],
+  ["bad flag value", {}, ["--config-cpus", "-3"], /CONFIG_CPUS='-3'|config-cpus/],
+  ["unknown flag", {}, ["--no-such-flag"], /no-such-flag/],
+  ["unknown command", {}, ["frobnicate"], /unknown command 'frobnicate'/],
+];
+
+for (const [name, env, args, message] of BAD) {
+  Deno.test(`invalid start-up value exits 2 naming it: ${name}`, async () => {
+    const { code, stderr } = await runTern(args, env);
+    assertEquals(code, 2, stderr);
+    assertMatch(stderr, message);
+  });
+}
+
+Deno.test("a flag wins over its environment variable", async () => {
+  // The environment's CONFIG_CPUS is invalid; the flag's value is used instead, so start-up passes.
+  const { code, stderr } = await runTern(["--config-cpus", "1", "--version"], { CONFIG_CPUS: "abc" });
+  assertEquals(code, 0, stderr);
+});
+
+Deno.test("the OCI password never appears in a start-up error", async () => {
+  const { code, stderr, stdout } = await runTern([], {
+    PIPELINE_URL: "registry.example.com/p/x:1",
+    OCI_PASSWORD: "s3cr3t-Pa55",
+    CONFIG_CPUS: "zero",
+  });
+  assertEquals(code, 2);
+  assert(!stderr.includes("s3cr3t-Pa55") && !stdout.includes("s3cr3t-Pa55"));
+});
