@@ -1,0 +1,61 @@
+import { tableFromIPC } from "apache-arrow";
+import { encodeArrowReply } from "../../src/codec/arrow_reply.ts";
+import { encodeRecordsReply, type InferenceReply } from "../../src/codec/reply.ts";
+import { assertEquals } from "../support/assert.ts";
+
+function reply(outputs: InferenceReply["outputs"], rows = 2): InferenceReply {
+  return {
+    pipelineName: "p",
+    modelName: "m",
+    modelVersion: "v",
+    time: 1700000000000,
+    elapsedNs: [10, 20],
+    outputs,
+    input: {
+      rows,
+      tensors: { x: { type: "float32", data: new Float32Array(rows * 2).fill(1), dims: [rows, 2] } },
+      originalData: (r) => ({ x: [r, r] }),
+    },
+  };
+}
+
+Deno.test("each record carries its own row's slice of every output, typed by dtype", () => {
+  const records = JSON.parse(encodeRecordsReply(reply([
+    ["probs", { type: "float32", data: new Float32Array([0.25, 0.75, 0.5, 0.5]), dims: [2, 2] }],
+    ["class", { type: "int64", data: new BigInt64Array([1n, 0n]), dims: [2] }],
+    ["flag", { type: "bool", data: new Uint8Array([1, 0]), dims: [2, 1] }],
+  ])));
+  assertEquals(records.length, 2);
+  assertEquals(records[1].outputs, [
+    { Float: { data: [0.5, 0.5], dim: [1, 2], v: 1 } },
+    { Int64: { data: [0], dim: [1], v: 1 } },
+    { Bool: { data: [false], dim: [1, 1], v: 1 } },
+  ]);
+  assertEquals(records[1].original_data, { x: [1, 1] });
+  assertEquals(records[0].elapsed, [10, 20]);
+  assertEquals(records[0].time, 1700000000000);
+});
+
+Deno.test("an output that is not per-row is given whole to every record", () => {
+  const records = JSON.parse(encodeRecordsReply(reply([
+    ["total", { type: "float64", data: new Float64Array([7]), dims: [1] }],
+  ], 3)));
+  assertEquals(records.map((r: { outputs: unknown[] }) => r.outputs[0]), [
+    { Double: { data: [7], dim: [1], v: 1 } },
+    { Double: { data: [7], dim: [1], v: 1 } },
+    { Double: { data: [7], dim: [1], v: 1 } },
+  ]);
+});
+
+Deno.test("the Arrow reply holds the same values in typed columns", () => {
+  const table = tableFromIPC(encodeArrowReply(reply([
+    ["probs", { type: "float32", data: new Float32Array([0.25, 0.75, 0.5, 0.5]), dims: [2, 2] }],
+    ["label", { type: "string", data: ["cat", "dog"], dims: [2] }],
+  ])));
+  assertEquals(table.numRows, 2);
+  assertEquals(Array.from(table.getChild("out.probs")!.get(0)!.toArray()), [0.25, 0.75]);
+  assertEquals(table.getChild("out.label")!.get(1)!.get(0), "dog");
+  assertEquals(Array.from(table.getChild("elapsed")!.get(1)!.toArray()), [10n, 20n]);
+  assertEquals(table.getChild("time")!.get(0), 1700000000000);
+  assertEquals(table.schema.fields.find((f) => f.name === "out.probs")!.metadata.get("dim"), "[1,2]");
+});

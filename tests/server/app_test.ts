@@ -1,0 +1,62 @@
+import { createApp } from "../../src/server/app.ts";
+import { PipelineManager } from "../../src/pipeline/manager.ts";
+import { demoPipeline } from "../../src/pipeline/demo.ts";
+import { assertEquals, assertMatch } from "../support/assert.ts";
+import { ortTest, wasmBackend } from "../support/backend.ts";
+import { recordsBody } from "../support/reference.ts";
+
+const JSON_TYPE = "application/json; format=pandas-records";
+
+function app(pipelines: PipelineManager) {
+  return createApp({ pipelines, now: () => 1234, maxBodyBytes: 1 << 20 });
+}
+
+ortTest("while the pipeline loads: alive, not ready, inference answers 503", async () => {
+  const pipelines = new PipelineManager(wasmBackend());
+  pipelines.announce("house-price-estimator");
+  const a = app(pipelines);
+  assertEquals(await (await a.request("/health")).json(), { status: "ok", pipeline: "Loading" });
+  const ready = await a.request("/health/ready");
+  assertEquals(ready.status, 503);
+  assertEquals((await ready.json()).code, "unavailable");
+  assertEquals(await (await a.request("/pipelines")).json(), {
+    pipelines: [{ id: "house-price-estimator", status: "Loading" }],
+  });
+  assertEquals(await (await a.request("/models")).json(), { models: [] });
+  const infer = await a.request("/infer", { method: "POST", headers: { "content-type": JSON_TYPE }, body: "[]" });
+  assertEquals(infer.status, 503);
+});
+
+ortTest("a pipeline that failed to load reports Error with the reason, and inference says why", async () => {
+  const pipelines = new PipelineManager(wasmBackend());
+  const definition = await demoPipeline();
+  definition.steps[0].bytes = new TextEncoder().encode("corrupt");
+  await pipelines.load(definition).catch(() => {});
+  const a = app(pipelines);
+  assertEquals(await (await a.request("/pipelines")).json(), {
+    pipelines: [{ id: "house-price-estimator", status: "Error" }],
+  });
+  const infer = await a.request("/infer", {
+    method: "POST",
+    headers: { "content-type": JSON_TYPE },
+    body: recordsBody([[1]]),
+  });
+  assertEquals(infer.status, 503);
+  assertMatch((await infer.json()).error, /pipeline is Error: model house-price-estimator: onnxruntime-web could not/);
+});
+
+ortTest("inference time comes from the injected clock", async () => {
+  const pipelines = new PipelineManager(wasmBackend());
+  await pipelines.load(await demoPipeline());
+  try {
+    const res = await app(pipelines).request("/infer", {
+      method: "POST",
+      headers: { "content-type": JSON_TYPE },
+      body: recordsBody([new Array(18).fill(1)]),
+    });
+    assertEquals(res.status, 200);
+    assertEquals((await res.json())[0].time, 1234);
+  } finally {
+    await pipelines.close();
+  }
+});
