@@ -50,10 +50,7 @@ export function decodeArrow(
   return {
     rows,
     tensors,
-    originalData: (row) =>
-      keepOriginal
-        ? Object.fromEntries(table.schema.fields.map((f, i) => [f.name, plain(table.getChildAt(i)!.get(row))]))
-        : null,
+    originalData: keepOriginal ? originalRows(table, tensors) : () => null,
   };
 }
 
@@ -87,6 +84,30 @@ function asBadInput(err: unknown, context: string): TernError {
     `${context}: ${err instanceof Error ? err.message : String(err)}`,
     "invalid_arrow",
   );
+}
+
+/**
+ * Reads a row back as the client sent it. A column that filled a model input
+ * of its own dtype with one flat list per row is read from that tensor (fast);
+ * any other column through apache-arrow's values.
+ */
+function originalRows(table: Table, tensors: Record<string, HostTensor>): (row: number) => unknown {
+  const readers = table.schema.fields.map((field, i): [string, (row: number) => unknown] => {
+    const column = table.getChildAt(i)!;
+    const t = tensors[field.name];
+    const layout = numericLayout(column.type);
+    if (t && layout && !layout.list && layout.dims.length === 1 && layout.dtype === t.type && t.type !== "float16") {
+      const width = layout.dims[0];
+      const data = t.data as Float32Array;
+      const asNumber = t.type === "int64" || t.type === "uint64";
+      return [field.name, (row) => {
+        const part = data.subarray(row * width, (row + 1) * width);
+        return asNumber ? Array.from(part as unknown as BigInt64Array, Number) : Array.from(part);
+      }];
+    }
+    return [field.name, (row) => plain(column.get(row))];
+  });
+  return (row) => Object.fromEntries(readers.map(([name, read]) => [name, read(row)]));
 }
 
 /** Copies numeric FixedSizeList chains, flat Lists and scalars without per-element work; undefined if not such a column. */

@@ -65,52 +65,58 @@ export function rowSlice(t: HostTensor, rows: number, row: number): RowSlice {
   return { start: 0, end: elementCount(t.dims), dim: [...t.dims] };
 }
 
-/** JSON-ready values of `t` in [start, end): int64 as numbers, bool as booleans, half as numbers. */
-export function jsonValues(
-  t: HostTensor,
-  start: number,
-  end: number,
-): unknown[] {
-  const part = t.data.slice(start, end) as ArrayLike<unknown>;
+/**
+ * Encodes the reply as a pandas-records JSON string. The parts shared by every
+ * record are serialised once; each record adds its original data and output
+ * slices (same text as JSON.stringify: non-finite floats become null).
+ */
+export function encodeRecordsReply(reply: InferenceReply): string {
+  const rows = reply.input.rows;
+  const head = `{"check_failures":[],"elapsed":${JSON.stringify(reply.elapsedNs)},"model_name":${
+    JSON.stringify(reply.modelName)
+  },"model_version":${JSON.stringify(reply.modelVersion)},"original_data":`;
+  const tail = `],"pipeline_name":${JSON.stringify(reply.pipelineName)},"shadow_data":{},"time":${reply.time}}`;
+  const outputs = reply.outputs.map(([, t]) => ({
+    t,
+    open: `{"${TYPE_NAME[t.type]}":{"data":[`,
+    write: valueWriter(t),
+  }));
+  const parts: string[] = new Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let text = head + JSON.stringify(reply.input.originalData(r) ?? null) + `,"outputs":[`;
+    for (let o = 0; o < outputs.length; o++) {
+      const { t, open, write } = outputs[o];
+      const s = rowSlice(t, rows, r);
+      text += (o ? "," : "") + open + write(s.start, s.end) + `],"dim":[${s.dim.join(",")}],"v":1}}`;
+    }
+    parts[r] = text + tail;
+  }
+  return `[${parts.join(",")}]`;
+}
+
+/** Serialises elements [start, end) of a tensor as JSON list items. */
+function valueWriter(t: HostTensor): (start: number, end: number) => string {
+  const d = t.data;
+  const join = (start: number, end: number, item: (i: number) => string) => {
+    let text = "";
+    for (let i = start; i < end; i++) text += (i > start ? "," : "") + item(i);
+    return text;
+  };
   switch (t.type) {
+    case "string":
+      return (a, b) => join(a, b, (i) => JSON.stringify((d as string[])[i]));
+    case "bool":
+      return (a, b) => join(a, b, (i) => (d[i] ? "true" : "false"));
     case "int64":
     case "uint64":
-      return Array.from(part as ArrayLike<bigint>, Number);
-    case "bool":
-      return Array.from(part as ArrayLike<number>, (b) => b !== 0);
+      return (a, b) => join(a, b, (i) => String(Number(d[i])));
     case "float16":
-      return Array.from(part as ArrayLike<number>, fromHalfBits);
+      return (a, b) => join(a, b, (i) => finite(fromHalfBits(d[i] as number)));
     default:
-      return Array.from(part);
+      return (a, b) => join(a, b, (i) => finite(d[i] as number));
   }
 }
 
-/** Encodes the reply as a pandas-records JSON string. */
-export function encodeRecordsReply(reply: InferenceReply): string {
-  const rows = reply.input.rows;
-  const records = new Array(rows);
-  for (let r = 0; r < rows; r++) {
-    const outputs = reply.outputs.map(([, t]) => {
-      const s = rowSlice(t, rows, r);
-      return {
-        [TYPE_NAME[t.type]]: {
-          data: jsonValues(t, s.start, s.end),
-          dim: s.dim,
-          v: 1,
-        },
-      };
-    });
-    records[r] = {
-      check_failures: [],
-      elapsed: reply.elapsedNs,
-      model_name: reply.modelName,
-      model_version: reply.modelVersion,
-      original_data: reply.input.originalData(r),
-      outputs,
-      pipeline_name: reply.pipelineName,
-      shadow_data: {},
-      time: reply.time,
-    };
-  }
-  return JSON.stringify(records);
+function finite(v: number): string {
+  return Number.isFinite(v) ? String(v) : "null";
 }
