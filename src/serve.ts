@@ -34,7 +34,9 @@ export async function serve(
     pipelines,
     now: Date.now,
     maxBodyBytes: config.maxRequestBytes,
+    debugLog: config.debug ? (line) => out.info(`debug: ${line}`) : undefined,
   });
+  if (config.debug) out.info(`debug: config ${JSON.stringify(redacted(config))}`);
 
   const server = Deno.serve({
     hostname: config.host,
@@ -74,6 +76,15 @@ export async function serve(
     );
   }
   await server.finished;
+}
+
+/** The config as it may be printed: secrets replaced by `***`, the bundle by its key names. */
+export function redacted(config: Config): Record<string, unknown> {
+  return {
+    ...config,
+    ociPassword: config.ociPassword === undefined ? undefined : "***",
+    edgeBundle: config.edgeBundle === undefined ? undefined : `keys ${Object.keys(config.edgeBundle).join(",")}`,
+  };
 }
 
 const consoleOutput: ServeOutput = {

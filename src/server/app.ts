@@ -23,11 +23,21 @@ export interface AppDeps {
   now: () => number;
   /** Largest accepted request body. */
   maxBodyBytes: number;
+  /** When set (DEBUG=true), receives one line per request: method, path, status, ms. */
+  debugLog?: (line: string) => void;
 }
 
 /** Builds the edge API app. */
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
+  const debugLog = deps.debugLog;
+  if (debugLog) {
+    app.use(async (c, next) => {
+      const t0 = performance.now();
+      await next();
+      debugLog(`${c.req.method} ${c.req.path} ${c.res.status} ${(performance.now() - t0).toFixed(2)} ms`);
+    });
+  }
   app.route("/", healthRoutes(deps));
   app.route("/", catalogRoutes(deps));
   app.route("/", inferRoutes(deps));

@@ -5,7 +5,7 @@
  */
 import { OPTIONS } from "../../src/config.ts";
 import { assert, assertEquals, assertMatch } from "../support/assert.ts";
-import { runTern } from "../support/tern_process.ts";
+import { runTern, startTern } from "../support/tern_process.ts";
 
 Deno.test("tern --help lists every option with its env name and default", async () => {
   const { code, stdout } = await runTern(["--help"]);
@@ -74,4 +74,18 @@ Deno.test("the OCI password never appears in a start-up error", async () => {
   });
   assertEquals(code, 2);
   assert(!stderr.includes("s3cr3t-Pa55") && !stdout.includes("s3cr3t-Pa55"));
+});
+
+Deno.test("DEBUG=true logs the config without secrets, and each request", async () => {
+  const tern = await startTern({
+    env: { DEBUG: "true", OCI_PASSWORD: "s3cr3t-Pa55", OCI_USERNAME: "robot" },
+  });
+  try {
+    await (await fetch(`${tern.url}/pipelines`)).body?.cancel();
+  } finally {
+    await tern.stop();
+  }
+  assertMatch(tern.output(), /debug: config .*"ociUsername":"robot".*"ociPassword":"\*\*\*"/);
+  assertMatch(tern.output(), /debug: GET \/pipelines 200 [\d.]+ ms/);
+  assert(!tern.output().includes("s3cr3t-Pa55"));
 });
