@@ -127,6 +127,8 @@ export const OPTIONS: readonly OptionDef[] = [
   },
 ];
 
+const SERVE_DEFAULTS = { debug: false, host: "0.0.0.0", port: 8080, maxRequestBytes: 100 * 2 ** 20 };
+
 const SIZE_UNITS: Record<string, number> = {
   "": 1,
   Ki: 2 ** 10,
@@ -168,9 +170,11 @@ export function parseConfig(
     );
   }
   if (positionals.length > 1) {
-    throw new ConfigError(
-      `unexpected argument '${positionals[1]}'; see tern --help`,
-    );
+    throw new ConfigError(`unexpected argument '${positionals[1]}'; see tern --help`);
+  }
+  // Help and version answer whatever the environment holds.
+  if (command !== "serve") {
+    return { ...SERVE_DEFAULTS, command, configCpus: machine.cpus, persistentVolumeDir: machine.persistentVolumeDir };
   }
 
   /** Flag value if given, else the environment's; empty strings count as unset. */

@@ -63,12 +63,57 @@ function readTable(bytes: Uint8Array): Table {
     throw asBadInput(err, "body is not a readable Arrow IPC file or stream");
   }
   if (table.schema.fields.length === 0) {
-    throw new BadInput(
-      "body is not a readable Arrow IPC file or stream: no schema found",
-      "invalid_arrow",
-    );
+    throw new BadInput("body is not a readable Arrow IPC file or stream: no schema found", "invalid_arrow");
   }
+  // Every row takes at least one bit of some buffer: a larger count is a corrupt length.
+  if (table.numRows > 8 * bytes.length + 64) {
+    throw new BadInput(`corrupt Arrow body: ${table.numRows} rows claimed in ${bytes.length} bytes`, "invalid_arrow");
+  }
+  table.schema.fields.forEach((field, i) => {
+    for (const chunk of table.getChildAt(i)!.data) checkLengths(chunk, field.name);
+  });
   return table;
+}
+
+/**
+ * apache-arrow takes each array's length from the record batch as given;
+ * here the buffers must hold that many values, so no later read runs past them.
+ */
+function checkLengths(data: Data, column: string): void {
+  const n = data.length;
+  const short = () =>
+    new BadInput(`column '${column}': the Arrow buffers hold fewer values than the ${n} claimed`, "invalid_arrow");
+  const bitmap = data.nullBitmap;
+  if (bitmap && bitmap.length > 0 && bitmap.length * 8 < n) throw short();
+  const offsets = data.valueOffsets as ArrayLike<number | bigint> | undefined;
+  let end = 0;
+  if (offsets && offsets.length > 0) {
+    if (offsets.length < n + 1) throw short();
+    let previous = Number(offsets[0]);
+    if (previous < 0) throw short();
+    for (let i = 1; i <= n; i++) {
+      const next = Number(offsets[i]);
+      if (next < previous) throw short();
+      previous = next;
+    }
+    end = previous;
+  }
+  const type = data.type;
+  if (DataType.isFixedSizeList(type)) {
+    if (data.children[0].length < n * type.listSize) throw short();
+  } else if (DataType.isList(type) || DataType.isMap(type)) {
+    if (data.children[0].length < end) throw short();
+  } else if (DataType.isUtf8(type) || DataType.isBinary(type) || DataType.isLargeUtf8(type)) {
+    if ((data.values?.length ?? 0) < end) throw short();
+  } else if (DataType.isBool(type)) {
+    if ((data.values?.length ?? 0) * 8 < n) throw short();
+  } else if (data.values && data.children.length === 0 && data.values.length < n * (data.stride || 1)) {
+    throw short();
+  }
+  if (DataType.isStruct(type)) {
+    for (const child of data.children) if (child.length < n) throw short();
+  }
+  for (const child of data.children) checkLengths(child, column);
 }
 
 /** A row's value; Arrow gives undefined (nulls are null) when a corrupt buffer is too short. */

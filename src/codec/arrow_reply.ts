@@ -56,8 +56,8 @@ const ARROW_TYPE: Record<DType, () => DataType> = {
   string: () => new Utf8(),
 };
 
-/** Encodes the reply as an Arrow IPC file. */
-export function encodeArrowReply(reply: InferenceReply): Uint8Array {
+/** Encodes the reply as an Arrow IPC file (or stream). */
+export function encodeArrowReply(reply: InferenceReply, format: "file" | "stream" = "file"): Uint8Array {
   const rows = reply.input.rows;
   const columns: [Field, Data][] = [];
   const add = (name: string, data: Data, metadata?: Map<string, string>) =>
@@ -116,10 +116,7 @@ export function encodeArrowReply(reply: InferenceReply): Uint8Array {
     nullCount: 0,
     children: columns.map(([, d]) => d),
   });
-  return tableToIPC(
-    new Table(new RecordBatch(new Schema(fields), struct)),
-    "file",
-  );
+  return tableToIPC(new Table(new RecordBatch(new Schema(fields), struct)), format);
 }
 
 /** One fixed-size-list column holding each row's slice of `t`, and that slice's dims. */

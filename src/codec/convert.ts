@@ -48,7 +48,7 @@ export function elementWriter(type: DType): ElementWriter {
       };
     case "float16":
       return (data, i, v, where) => {
-        if (typeof v === "number") (data as Uint16Array)[i] = toHalfBits(v);
+        if (typeof v === "number" || typeof v === "bigint") (data as Uint16Array)[i] = toHalfBits(Number(v));
         else if (v === null || v === undefined) {
           (data as Uint16Array)[i] = 0x7e00;
         } else throw mismatch(type, v, where);
@@ -62,8 +62,8 @@ export function elementWriter(type: DType): ElementWriter {
       };
     case "bool":
       return (data, i, v, where) => {
-        if (v === true || v === 1) (data as Uint8Array)[i] = 1;
-        else if (v === false || v === 0) (data as Uint8Array)[i] = 0;
+        if (v === true || v === 1 || v === 1n) (data as Uint8Array)[i] = 1;
+        else if (v === false || v === 0 || v === 0n) (data as Uint8Array)[i] = 0;
         else throw mismatch(type, v, where);
       };
     case "string":
@@ -103,7 +103,7 @@ export function copyNumeric(
   const write = elementWriter(dstType);
   for (let k = 0; k < count; k++) {
     const raw = src[srcOffset + k];
-    const v = srcType === "float16" ? fromHalfBits(raw as number) : srcType === "bool" ? raw === 1 : raw;
+    const v = srcType === "float16" ? fromHalfBits(raw as number) : raw;
     write(dst, dstOffset + k, v, () => where(k));
   }
 }
@@ -147,41 +147,17 @@ function mismatch(type: DType, v: unknown, where: () => string): BadInput {
   );
 }
 
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
+const half = new Float16Array(1);
+const halfBits = new Uint16Array(half.buffer);
 
-/** IEEE 754 half-precision bits of `v` (round to nearest even). */
+/** IEEE 754 half-precision bits of `v` (correctly rounded, by Float16Array). */
 export function toHalfBits(v: number): number {
-  f32[0] = v;
-  const x = u32[0];
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let half = mant >>> shift;
-    const rest = mant & ((1 << shift) - 1);
-    const mid = 1 << (shift - 1);
-    if (rest > mid || (rest === mid && (half & 1))) half++;
-    return sign | half;
-  }
-  let half = (e << 10) | (mant >>> 13);
-  const rest = mant & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && (half & 1))) half++; // may carry into infinity: correct
-  return sign | half;
+  half[0] = v;
+  return halfBits[0];
 }
 
 /** The number that half-precision bits `h` encode. */
 export function fromHalfBits(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >>> 10) & 0x1f;
-  const mant = h & 0x3ff;
-  if (exp === 0) return sign * mant * 2 ** -24;
-  if (exp === 0x1f) return mant ? NaN : sign * Infinity;
-  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
+  halfBits[0] = h;
+  return half[0];
 }

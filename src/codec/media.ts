@@ -59,9 +59,9 @@ function isArrow(body: Uint8Array): boolean {
     body[2] === 0xff && body[3] === 0xff;
 }
 
-/** True when the client asked for an Arrow reply. */
-export function wantsArrow(accept: string | undefined): boolean {
-  if (!accept) return false;
+/** The Arrow format the client asked for in Accept, if any. */
+export function arrowReplyFormat(accept: string | undefined): "file" | "stream" | undefined {
+  if (!accept) return undefined;
   const a = accept.toLowerCase();
-  return a.includes(ARROW_FILE) || a.includes(ARROW_STREAM);
+  return a.includes(ARROW_FILE) ? "file" : a.includes(ARROW_STREAM) ? "stream" : undefined;
 }

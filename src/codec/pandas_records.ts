@@ -65,7 +65,7 @@ function columnTensor(
 ): HostTensor {
   const name = spec.name;
   for (let r = 0; r < rows.length; r++) {
-    if (rows[r][name] === undefined) throw missingColumn(rows[r], r, spec);
+    if (!Object.hasOwn(rows[r], name)) throw missingColumn(rows[r], r, spec);
   }
   return tensorFromRowValues(rows.length, (r) => rows[r][name], spec, name);
 }

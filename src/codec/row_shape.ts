@@ -75,25 +75,23 @@ function sameSqueezed(a: readonly number[], b: readonly number[]): boolean {
 }
 
 /** Matches observed dims to declared ones with symbols, trying as-is then with size-1 dims dropped. */
-function unify(
-  declared: readonly (number | string)[],
-  observed: readonly number[],
-): number[] | undefined {
-  const attempt = (obs: readonly number[]) => {
-    if (obs.length !== declared.length) return undefined;
+function unify(declared: readonly (number | string)[], observed: readonly number[]): number[] | undefined {
+  const attempt = (decl: readonly (number | string)[], obs: readonly number[]) => {
+    if (obs.length !== decl.length) return undefined;
     const out: number[] = [];
-    for (let i = 0; i < declared.length; i++) {
-      const d = declared[i];
+    for (let i = 0; i < decl.length; i++) {
+      const d = decl[i];
       if (typeof d === "number" && d >= 0 && d !== obs[i]) return undefined;
       out.push(obs[i]);
     }
     return out;
   };
-  return attempt(observed) ?? attempt(squeeze(observed)) ??
-    (observed.length < declared.length
-      ? attempt([
-        ...new Array(declared.length - observed.length).fill(1),
-        ...observed,
-      ])
-      : undefined);
+  const direct = attempt(declared, observed) ?? attempt(declared, squeeze(observed));
+  if (direct) return direct;
+  // Drop the declared fixed 1s too, match, then put the 1s back: [N,"seq",1] takes a flat row.
+  const symbolsAndSizes = declared.filter((d) => d !== 1);
+  const matched = attempt(symbolsAndSizes, squeeze(observed));
+  if (!matched) return undefined;
+  let k = 0;
+  return declared.map((d) => d === 1 ? 1 : matched[k++]);
 }

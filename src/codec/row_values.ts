@@ -16,16 +16,18 @@ export function tensorFromRowValues(
   column: string,
 ): HostTensor {
   const shape = new RowShape(spec);
+  const values: unknown[] = new Array(rows);
   const observed: number[][] = new Array(rows);
   for (let r = 0; r < rows; r++) {
-    observed[r] = observeShape(valueAt(r));
+    values[r] = valueAt(r);
+    observed[r] = observeShape(values[r], column, r);
     shape.accept(observed[r], r, column);
   }
   const data = allocate(spec.type, rows * shape.size);
   const write = elementWriter(spec.type);
   for (let r = 0; r < rows; r++) {
     const start = r * shape.size;
-    const end = fill(valueAt(r), observed[r], 0, {
+    const end = fill(values[r], observed[r], 0, {
       data,
       write,
       column,
@@ -37,10 +39,16 @@ export function tensorFromRowValues(
   return { type: spec.type, data, dims: shape.tensorDims(rows) };
 }
 
+/** Deepest list nesting accepted in a row (deeper bodies would only exhaust the stack). */
+const MAX_NESTING = 32;
+
 /** Dims of a (nested) list, read along first elements; a scalar has []. */
-function observeShape(value: unknown): number[] {
+function observeShape(value: unknown, column: string, row: number): number[] {
   const dims: number[] = [];
   while (Array.isArray(value)) {
+    if (dims.length === MAX_NESTING) {
+      throw new BadInput(`column '${column}', row ${row}: lists nested deeper than ${MAX_NESTING}`, "wrong_shape");
+    }
     dims.push(value.length);
     value = value[0];
   }

@@ -13,7 +13,7 @@
 import * as ort from "onnxruntime-web";
 import { BadInput } from "../errors.ts";
 import type { Backend, ModelSession } from "./backend.ts";
-import type { DType, HostTensor, TensorSpec } from "./tensor.ts";
+import { type DType, type HostTensor, type TensorSpec, TYPED_ARRAY } from "./tensor.ts";
 
 /** Options of the WASM backend. */
 export interface OrtWebWasmOptions {
@@ -91,35 +91,28 @@ class OrtWebSession implements ModelSession {
     return result;
   }
 
-  async #runNow(
-    feeds: Record<string, HostTensor>,
-  ): Promise<Record<string, HostTensor>> {
-    const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const [name, t] of Object.entries(feeds)) {
-      ortFeeds[name] = new ort.Tensor(
-        t.type,
-        t.data as ort.Tensor.DataType,
-        t.dims,
-      );
-    }
+  async #runNow(feeds: Record<string, HostTensor>): Promise<Record<string, HostTensor>> {
     let out: ort.InferenceSession.ReturnType;
     try {
+      const ortFeeds: Record<string, ort.Tensor> = {};
+      for (const [name, t] of Object.entries(feeds)) {
+        ortFeeds[name] = new ort.Tensor(t.type, t.data as ort.Tensor.DataType, t.dims);
+      }
       out = await this.#session.run(ortFeeds);
     } catch (err) {
-      // ort rejects inputs it cannot run (shape checks inside the graph): the caller's data.
-      throw new BadInput(
-        `the model rejected the input: ${errorText(err)}`,
-        "model_rejected_input",
-      );
+      // A WASM trap or abort is the runtime failing, not the request: report it as such (500).
+      if (err instanceof WebAssembly.RuntimeError || /abort/i.test(errorText(err))) {
+        throw new Error(`onnxruntime-web failed while running the model: ${errorText(err)}`);
+      }
+      // Otherwise ort refused the tensors (shape checks inside the graph): the caller's data.
+      throw new BadInput(`the model rejected the input: ${errorText(err)}`, "model_rejected_input");
     }
     const result: Record<string, HostTensor> = {};
     for (const [name, t] of Object.entries(out)) {
-      result[name] = {
-        type: t.type as DType,
-        data: t.data as HostTensor["data"],
-        dims: [...t.dims],
-      };
-      t.dispose();
+      let data = t.data as HostTensor["data"] | Float16Array;
+      // HostTensor keeps float16 as raw bits; ort-web hands out a Float16Array where one exists.
+      if (data instanceof Float16Array) data = new Uint16Array(data.buffer, data.byteOffset, data.length);
+      result[name] = { type: t.type as DType, data, dims: [...t.dims] };
     }
     return result;
   }
@@ -135,6 +128,9 @@ function toSpec(meta: ort.InferenceSession.ValueMetadata): TensorSpec {
     throw new Error(
       `'${meta.name}' is not a tensor (a sequence or map); tern serves tensor inputs and outputs`,
     );
+  }
+  if (meta.type !== "string" && !(meta.type in TYPED_ARRAY)) {
+    throw new Error(`'${meta.name}' has element type ${meta.type}, which tern does not serve yet`);
   }
   return { name: meta.name, type: meta.type as DType, shape: [...meta.shape] };
 }

@@ -98,14 +98,18 @@ async function runRowByRow(
   for (const name of Object.keys(parts[0])) {
     const first = parts[0][name];
     const width = first.data.length;
+    const rowDims = first.dims.length === 0 ? [] : first.dims.slice(1);
+    if (parts.some((p) => p[name].data.length !== width)) {
+      throw new Error(
+        `output '${name}' has a different size for each row; a model whose batch is fixed at 1 must give every row the same output shape`,
+      );
+    }
     const data = Array.isArray(first.data)
       ? parts.flatMap((p) => p[name].data as string[])
       : concatTyped(parts.map((p) => p[name].data), width);
-    out[name] = {
-      type: first.type,
-      data: data as HostTensor["data"],
-      dims: [rows * first.dims[0], ...first.dims.slice(1)],
-    };
+    // Each row's output becomes one batch entry: [1,k] parts give [rows,k]; scalar parts give [rows].
+    const batch = first.dims.length === 0 ? rows : rows * first.dims[0];
+    out[name] = { type: first.type, data: data as HostTensor["data"], dims: [batch, ...rowDims] };
   }
   return out;
 }

@@ -119,3 +119,31 @@ Deno.test("every single-bit flip of a small Arrow file or stream ends in a table
     assert(refused > body.length, `only ${refused} of ${body.length * 4} flips refused in the ${format}`);
   }
 });
+
+Deno.test("row counts larger than the buffers behind them are refused before any per-row work", () => {
+  // A 2-row column whose record batch and field node claim 5,000,000 rows: apache-arrow
+  // accepts the lengths, and the per-row path would walk (and allocate for) all of them.
+  for (
+    const [name, vector] of [
+      ["nullable float32", vectorFromArray([1.5, null], new Float32())],
+      ["utf8", vectorFromArray(["a", "b"], new Utf8())],
+      ["list<int32>", vectorFromArray([[1], [2, 3]], new List(new Field("item", new Int32())))],
+    ] as const
+  ) {
+    const body = tableToIPC(new Table({ x: vector }), "stream");
+    const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+    const schemaEnd = 8 + view.getInt32(4, true);
+    let patched = 0;
+    for (let at = schemaEnd; at + 8 <= body.length; at += 8) {
+      if (view.getBigInt64(at, true) === 2n) {
+        view.setBigInt64(at, 5_000_000n, true);
+        patched++;
+      }
+    }
+    assert(patched >= 2, `${name}: found ${patched} lengths to patch`);
+    assertThrows(
+      () => decodeArrow(body, [{ name: "x", type: name === "utf8" ? "string" : "float32", shape: ["N"] }]),
+      (err: Error) => err instanceof BadInput && /Arrow buffers hold fewer values|rows claimed/.test(err.message),
+    );
+  }
+});

@@ -61,6 +61,16 @@ Deno.test("errors are BadInput with codes clients can branch on", () => {
   assertEquals(code('[{"tensor": [1,2,3,"4"]}]'), "wrong_dtype");
 });
 
+Deno.test("a symbolic dim beside a fixed 1 takes a flat row; deep nesting and inherited names are refused", () => {
+  const seq: TensorSpec = { name: "x", type: "float32", shape: ["N", "seq", 1] };
+  assertEquals(decodePandasRecords('[{"x": [1, 2, 3]}]', [seq]).tensors.x.dims, [1, 3, 1]);
+  let deep: unknown = [1, 2, 3, 4];
+  for (let i = 0; i < 20_000; i++) deep = [deep];
+  assertThrows(() => decodePandasRecords(JSON.stringify([{ tensor: deep }]), [f32]), /nested deeper than 32/);
+  const ctor: TensorSpec = { name: "constructor", type: "float32", shape: ["N"] };
+  assertThrows(() => decodePandasRecords('[{"x": 1}]', [ctor]), /row 0 has no column 'constructor'/);
+});
+
 Deno.test("original_data is dropped (null) for rows larger than the limit", () => {
   const big: TensorSpec = { name: "img", type: "float32", shape: [1, 3, 64, 64] };
   const row = Array.from({ length: 3 }, () => Array.from({ length: 64 }, () => new Array(64).fill(0.5)));

@@ -17,6 +17,12 @@ Deno.test("tern --help lists every option with its env name and default", async 
   assertMatch(stdout, /CONFIG_CPUS: .*\[default: all cores \(\d+\)\]/);
 });
 
+Deno.test("tern --help answers even when the environment holds invalid values", async () => {
+  const { code, stdout } = await runTern(["--help"], { PORT: "abc", CONFIG_CPUS: "0" });
+  assertEquals(code, 0);
+  assertMatch(stdout, /Usage: tern/);
+});
+
 Deno.test("tern --version names the version", async () => {
   const { code, stdout } = await runTern(["--version"]);
   assertEquals(code, 0);

@@ -138,6 +138,18 @@ Deno.test("demo pipeline end to end", async (t) => {
       assertEquals(table.schema.fields[2].metadata.get("dim"), "[1,1]");
     });
 
+    await t.step("Accept: Arrow stream returns an Arrow stream", async () => {
+      const res = await fetch(`${tern.url}/infer`, {
+        method: "POST",
+        headers: { "content-type": JSON_TYPE, accept: "application/vnd.apache.arrow.stream" },
+        body: recordsBody(ref.inputs.slice(0, 3)),
+      });
+      assertEquals(res.headers.get("content-type"), "application/vnd.apache.arrow.stream");
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      assertEquals(Array.from(bytes.slice(0, 4)), [255, 255, 255, 255]);
+      assertEquals(tableFromIPC(bytes).numRows, 3);
+    });
+
     await t.step("the docs' doubled 'Content-Type: Content-Type: …' header still reads JSON", async () => {
       const res = await fetch(`${tern.url}/infer`, {
         method: "POST",

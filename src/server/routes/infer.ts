@@ -9,7 +9,7 @@ import { bodyLimit } from "hono/body-limit";
 import { BadInput, NotFound, PayloadTooLarge, Unavailable } from "../../errors.ts";
 import { decodeArrow } from "../../codec/arrow_input.ts";
 import { encodeArrowReply } from "../../codec/arrow_reply.ts";
-import { ARROW_FILE, PANDAS_RECORDS, requestFormat, wantsArrow } from "../../codec/media.ts";
+import { ARROW_FILE, ARROW_STREAM, arrowReplyFormat, PANDAS_RECORDS, requestFormat } from "../../codec/media.ts";
 import { decodePandasRecords } from "../../codec/pandas_records.ts";
 import { encodeRecordsReply, type InferenceReply } from "../../codec/reply.ts";
 import { runPipeline } from "../../pipeline/loaded.ts";
@@ -71,13 +71,12 @@ export function inferRoutes({ pipelines, now, maxBodyBytes }: AppDeps): Hono {
       outputs: run.outputs,
       input,
     };
-    return wantsArrow(accept)
-      ? new Response(encodeArrowReply(reply) as Uint8Array<ArrayBuffer>, {
-        headers: { "content-type": ARROW_FILE },
+    const arrow = arrowReplyFormat(accept);
+    return arrow
+      ? new Response(encodeArrowReply(reply, arrow) as Uint8Array<ArrayBuffer>, {
+        headers: { "content-type": arrow === "file" ? ARROW_FILE : ARROW_STREAM },
       })
-      : new Response(encodeRecordsReply(reply), {
-        headers: { "content-type": PANDAS_RECORDS },
-      });
+      : new Response(encodeRecordsReply(reply), { headers: { "content-type": PANDAS_RECORDS } });
   };
 
   const handle = async (req: Request, name?: string) =>
