@@ -256,7 +256,8 @@ class Flatbuffer {
   }
 }
 
-function hasMagic(bytes: Uint8Array, at: number): boolean {
+/** True when `bytes` hold the Arrow file magic `ARROW1` at `at`. */
+export function hasMagic(bytes: Uint8Array, at: number): boolean {
   return MAGIC.every((b, i) => bytes[at + i] === b);
 }
 

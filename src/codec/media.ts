@@ -5,6 +5,7 @@
  * lower-casing them.
  */
 import { UnsupportedMediaType } from "../errors.ts";
+import { hasMagic } from "./arrow_verify.ts";
 
 /** Media type of an Arrow IPC file. */
 export const ARROW_FILE = "application/vnd.apache.arrow.file";
@@ -53,10 +54,8 @@ export function requestFormat(
 }
 
 function isArrow(body: Uint8Array): boolean {
-  const magic = [0x41, 0x52, 0x52, 0x4f, 0x57, 0x31]; // "ARROW1"
-  if (magic.every((b, i) => body[i] === b)) return true;
-  return body.length >= 4 && body[0] === 0xff && body[1] === 0xff &&
-    body[2] === 0xff && body[3] === 0xff;
+  return hasMagic(body, 0) || (body.length >= 4 && body[0] === 0xff && body[1] === 0xff && body[2] === 0xff &&
+    body[3] === 0xff);
 }
 
 /** The Arrow format the client asked for in Accept, if any. */

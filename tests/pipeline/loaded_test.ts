@@ -38,3 +38,28 @@ ortTest("a model with its batch fixed at 1 runs row by row; every output reaches
     await pipelines.close();
   }
 });
+
+ortTest("a batch-1 model with a scalar output gives each record its own value", async () => {
+  const bytes = await Deno.readFile(new URL("../testdata/batch1_scalar.onnx", import.meta.url));
+  const pipelines = new PipelineManager(wasmBackend());
+  await pipelines.load({
+    name: "sum",
+    version: "00000000-0000-8000-8000-000000000003",
+    steps: [{ name: "sum", version: "00000000-0000-8000-8000-000000000004", sha256: await sha256Hex(bytes), bytes }],
+  });
+  try {
+    const app = createApp({ pipelines, now: Date.now, maxBodyBytes: 1 << 20 });
+    const res = await app.request("/infer", {
+      method: "POST",
+      headers: { "content-type": JSON_TYPE },
+      body: JSON.stringify([{ x: [1, 2, 3, 4] }, { x: [0.5, 0.5, 0, 0] }]),
+    });
+    assertEquals(res.status, 200);
+    assertEquals((await res.json()).map((r: { outputs: unknown }) => r.outputs), [
+      [{ Float: { data: [10], dim: [1], v: 1 } }],
+      [{ Float: { data: [1], dim: [1], v: 1 } }],
+    ]);
+  } finally {
+    await pipelines.close();
+  }
+});
