@@ -1,24 +1,26 @@
 import { createApp } from "../../src/server/app.ts";
 import { PipelineManager } from "../../src/pipeline/manager.ts";
-import { sha256Hex } from "../../src/pipeline/spec.ts";
+import { sha256Hex, uuidFromSha256 } from "../../src/pipeline/spec.ts";
 import { assertEquals } from "../support/assert.ts";
 import { ortTest, wasmBackend } from "../support/backend.ts";
 
 const JSON_TYPE = "application/json; format=pandas-records";
 
-ortTest("a model with its batch fixed at 1 runs row by row; every output reaches every record", async () => {
-  const bytes = await Deno.readFile(new URL("../testdata/batch1_multi_output.onnx", import.meta.url));
+/** Loads tests/testdata/{file} as the one step of pipeline `name`. */
+async function loadFixture(file: string, name: string, model: string): Promise<PipelineManager> {
+  const bytes = await Deno.readFile(new URL(`../testdata/${file}`, import.meta.url));
+  const sha256 = await sha256Hex(bytes);
   const pipelines = new PipelineManager(wasmBackend());
   await pipelines.load({
-    name: "batch1",
-    version: "00000000-0000-8000-8000-000000000001",
-    steps: [{
-      name: "doubler",
-      version: "00000000-0000-8000-8000-000000000002",
-      sha256: await sha256Hex(bytes),
-      bytes,
-    }],
+    name,
+    version: uuidFromSha256(sha256),
+    steps: [{ name: model, version: uuidFromSha256(sha256), sha256, bytes }],
   });
+  return pipelines;
+}
+
+ortTest("a model with its batch fixed at 1 runs row by row; every output reaches every record", async () => {
+  const pipelines = await loadFixture("batch1_multi_output.onnx", "batch1", "doubler");
   try {
     const app = createApp({ pipelines, now: Date.now, maxBodyBytes: 1 << 20 });
     const res = await app.request("/pipelines/batch1", {
@@ -40,13 +42,7 @@ ortTest("a model with its batch fixed at 1 runs row by row; every output reaches
 });
 
 ortTest("a batch-1 model with a scalar output gives each record its own value", async () => {
-  const bytes = await Deno.readFile(new URL("../testdata/batch1_scalar.onnx", import.meta.url));
-  const pipelines = new PipelineManager(wasmBackend());
-  await pipelines.load({
-    name: "sum",
-    version: "00000000-0000-8000-8000-000000000003",
-    steps: [{ name: "sum", version: "00000000-0000-8000-8000-000000000004", sha256: await sha256Hex(bytes), bytes }],
-  });
+  const pipelines = await loadFixture("batch1_scalar.onnx", "sum", "sum");
   try {
     const app = createApp({ pipelines, now: Date.now, maxBodyBytes: 1 << 20 });
     const res = await app.request("/infer", {
