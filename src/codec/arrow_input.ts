@@ -9,10 +9,10 @@
  */
 import { type Data, DataType, Precision, type Table, tableFromIPC, Type, Vector } from "apache-arrow";
 import { BadInput, TernError } from "../errors.ts";
-import { describeSpec, type DType, elementCount, type HostTensor, type TensorSpec } from "../engine/tensor.ts";
+import { type DType, type HostTensor, type TensorSpec } from "../engine/tensor.ts";
 import { verifyArrowBody } from "./arrow_verify.ts";
 import { allocate, copyNumeric } from "./convert.ts";
-import { type DecodedInput, ORIGINAL_DATA_MAX_ELEMENTS } from "./decoded_input.ts";
+import { type DecodedInput, keepsOriginalData, missingColumn } from "./decoded_input.ts";
 import { RowShape } from "./row_shape.ts";
 import { tensorFromRowValues } from "./row_values.ts";
 
@@ -25,28 +25,17 @@ export function decodeArrow(
   const rows = table.numRows;
   if (rows === 0) throw new BadInput("the Arrow table has no rows", "no_rows");
   const tensors: Record<string, HostTensor> = {};
-  let rowElements = 0;
   for (const spec of inputs) {
     const column = table.getChild(spec.name);
-    if (!column) {
-      const have = table.schema.fields.map((f) => `'${f.name}'`).join(", ") ||
-        "none";
-      throw new BadInput(
-        `the Arrow table has no column '${spec.name}' for model input '${spec.name}' (${
-          describeSpec(spec)
-        }); columns sent: ${have}`,
-        "missing_column",
-      );
-    }
+    if (!column) throw missingColumn("the Arrow table", spec, table.schema.fields.map((f) => f.name));
     try {
       tensors[spec.name] = fastTensor(column, rows, spec) ??
         tensorFromRowValues(rows, (r) => plain(valueAt(column, r, spec.name)), spec, spec.name);
     } catch (err) {
       throw asBadInput(err, `column '${spec.name}'`);
     }
-    rowElements += elementCount(tensors[spec.name].dims) / rows;
   }
-  const keepOriginal = rowElements <= ORIGINAL_DATA_MAX_ELEMENTS;
+  const keepOriginal = keepsOriginalData(tensors, rows);
   return {
     rows,
     tensors,
@@ -196,18 +185,19 @@ function fastTensor(
       while (leaf.type.typeId === Type.FixedSizeList) leaf = leaf.children[0];
       const width = shape.size;
       if (leaf.values.length < chunk.length * width) throw shortBuffer(spec.name, row);
-      for (let i = 0; i < chunk.length; i++, row++) {
-        copyNumeric(
-          leaf.values,
-          i * width,
-          layout.dtype,
-          out,
-          row * width,
-          spec.type,
-          width,
-          where(spec.name, row),
-        );
-      }
+      // The chunk's rows are contiguous in the leaf buffer: one copy (and one error locator) per chunk.
+      const first = row;
+      copyNumeric(
+        leaf.values,
+        0,
+        layout.dtype,
+        out,
+        first * width,
+        spec.type,
+        chunk.length * width,
+        (k) => `column '${spec.name}', row ${first + Math.floor(k / width)}, element ${k % width}`,
+      );
+      row += chunk.length;
     }
   }
   return out && { type: spec.type, data: out, dims: shape.tensorDims(rows) };

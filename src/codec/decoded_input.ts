@@ -3,7 +3,8 @@
  * What a request decoder hands to the pipeline: one tensor per model input,
  * the row count, and access to each row as the client sent it.
  */
-import type { HostTensor } from "../engine/tensor.ts";
+import { BadInput } from "../errors.ts";
+import { describeSpec, elementCount, type HostTensor, type TensorSpec } from "../engine/tensor.ts";
 
 /** Rows whose input holds more elements than this report `original_data: null`. */
 export const ORIGINAL_DATA_MAX_ELEMENTS = 4096;
@@ -16,4 +17,21 @@ export interface DecodedInput {
   tensors: Record<string, HostTensor>;
   /** The row as sent (JSON-ready), or null when over ORIGINAL_DATA_MAX_ELEMENTS. */
   originalData(row: number): unknown;
+}
+
+/** True when a row's model inputs together hold at most ORIGINAL_DATA_MAX_ELEMENTS elements. */
+export function keepsOriginalData(tensors: Record<string, HostTensor>, rows: number): boolean {
+  let perRow = 0;
+  for (const t of Object.values(tensors)) perRow += elementCount(t.dims) / rows;
+  return perRow <= ORIGINAL_DATA_MAX_ELEMENTS;
+}
+
+/** The error for a model input with no column of its name; `where` says where it was missing. */
+export function missingColumn(where: string, spec: TensorSpec, columnsSent: readonly string[]): BadInput {
+  return new BadInput(
+    `${where} has no column '${spec.name}' for model input '${spec.name}' (${describeSpec(spec)}); columns sent: ${
+      columnsSent.length ? columnsSent.map((k) => `'${k}'`).join(", ") : "none"
+    }`,
+    "missing_column",
+  );
 }

@@ -7,8 +7,8 @@
  * convert.ts.
  */
 import { BadInput } from "../errors.ts";
-import { describeSpec, elementCount, type HostTensor, type TensorSpec } from "../engine/tensor.ts";
-import { type DecodedInput, ORIGINAL_DATA_MAX_ELEMENTS } from "./decoded_input.ts";
+import { type HostTensor, type TensorSpec } from "../engine/tensor.ts";
+import { type DecodedInput, keepsOriginalData, missingColumn } from "./decoded_input.ts";
 import { tensorFromRowValues } from "./row_values.ts";
 
 /** Parses a pandas-records body and builds one tensor per model input. */
@@ -46,12 +46,8 @@ export function decodePandasRecords(
   }
   const rows = records as Record<string, unknown>[];
   const tensors: Record<string, HostTensor> = {};
-  let rowElements = 0;
-  for (const spec of inputs) {
-    tensors[spec.name] = columnTensor(rows, spec);
-    rowElements += elementCount(tensors[spec.name].dims) / rows.length;
-  }
-  const keepOriginal = rowElements <= ORIGINAL_DATA_MAX_ELEMENTS;
+  for (const spec of inputs) tensors[spec.name] = columnTensor(rows, spec);
+  const keepOriginal = keepsOriginalData(tensors, rows.length);
   return {
     rows: rows.length,
     tensors,
@@ -65,21 +61,7 @@ function columnTensor(
 ): HostTensor {
   const name = spec.name;
   for (let r = 0; r < rows.length; r++) {
-    if (!Object.hasOwn(rows[r], name)) throw missingColumn(rows[r], r, spec);
+    if (!Object.hasOwn(rows[r], name)) throw missingColumn(`row ${r}`, spec, Object.keys(rows[r]));
   }
   return tensorFromRowValues(rows.length, (r) => rows[r][name], spec, name);
-}
-
-function missingColumn(
-  record: Record<string, unknown>,
-  row: number,
-  spec: TensorSpec,
-): BadInput {
-  const have = Object.keys(record);
-  return new BadInput(
-    `row ${row} has no column '${spec.name}' for model input '${spec.name}' (${describeSpec(spec)}); columns sent: ${
-      have.length ? have.map((k) => `'${k}'`).join(", ") : "none"
-    }`,
-    "missing_column",
-  );
 }
