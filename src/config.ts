@@ -127,8 +127,6 @@ export const OPTIONS: readonly OptionDef[] = [
   },
 ];
 
-const SERVE_DEFAULTS = { debug: false, host: "0.0.0.0", port: 8080, maxRequestBytes: 100 * 2 ** 20 };
-
 const SIZE_UNITS: Record<string, number> = {
   "": 1,
   Ki: 2 ** 10,
@@ -172,10 +170,8 @@ export function parseConfig(
   if (positionals.length > 1) {
     throw new ConfigError(`unexpected argument '${positionals[1]}'; see tern --help`);
   }
-  // Help and version answer whatever the environment holds.
-  if (command !== "serve") {
-    return { ...SERVE_DEFAULTS, command, configCpus: machine.cpus, persistentVolumeDir: machine.persistentVolumeDir };
-  }
+  // Help and version answer whatever the environment holds: they get the defaults.
+  if (command !== "serve") return { ...parseConfig([], {}, machine), command };
 
   /** Flag value if given, else the environment's; empty strings count as unset. */
   const read = (o: OptionDef): string | undefined => {
@@ -185,6 +181,8 @@ export function parseConfig(
     return v === undefined || v === "" ? undefined : v;
   };
   const get = (envName: string) => read(OPTIONS.find((o) => o.env === envName)!);
+  /** For options whose OPTIONS default is a real value (HOST, PORT, MAX_REQUEST_SIZE). */
+  const getOrDefault = (envName: string): string => get(envName) ?? OPTIONS.find((o) => o.env === envName)!.default!;
 
   const bundleText = get("EDGE_BUNDLE");
   let edgeBundle: EdgeBundle | undefined;
@@ -222,12 +220,9 @@ export function parseConfig(
     debug: parseBool("DEBUG", get("DEBUG")),
     persistentVolumeDir: get("PERSISTENT_VOLUME_DIR") ??
       machine.persistentVolumeDir,
-    host: get("HOST") ?? "0.0.0.0",
-    port: parsePort(get("PORT")),
-    maxRequestBytes: parseSize(
-      "MAX_REQUEST_SIZE",
-      get("MAX_REQUEST_SIZE") ?? "100Mi",
-    ),
+    host: getOrDefault("HOST"),
+    port: parsePort(getOrDefault("PORT")),
+    maxRequestBytes: parseSize("MAX_REQUEST_SIZE", getOrDefault("MAX_REQUEST_SIZE")),
   };
 }
 
@@ -273,8 +268,7 @@ function parseBool(name: string, text: string | undefined): boolean {
   throw new ConfigError(`${name}='${text}' must be true or false`);
 }
 
-function parsePort(text: string | undefined): number {
-  if (text === undefined) return 8080;
+function parsePort(text: string): number {
   if (!/^\s*\d+\s*$/.test(text) || Number(text) > 65535) {
     throw new ConfigError(
       `PORT='${text}' must be a port number from 0 to 65535 (0 = any free port)`,
