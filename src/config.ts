@@ -34,6 +34,8 @@ export interface Config {
   port: number;
   /** Largest accepted request body in bytes. */
   maxRequestBytes: number;
+  /** Inference log: reply after commit (durable), before (async), or no log (off). */
+  logDurability: "durable" | "async" | "off";
 }
 
 /** Defaults that depend on the machine, passed in by main.ts. */
@@ -118,6 +120,12 @@ export const OPTIONS: readonly OptionDef[] = [
     env: "PORT",
     help: "port to listen on (0 = any free port)",
     default: "8080",
+  },
+  {
+    flag: "log-durability",
+    env: "LOG_DURABILITY",
+    help: "inference log: durable (reply once logged), async (reply first; a crash loses ≤ one batch), off",
+    default: "durable",
   },
   {
     flag: "max-request-size",
@@ -214,7 +222,7 @@ export function parseConfig(
     ociUsername: get("OCI_USERNAME"),
     ociPassword: get("OCI_PASSWORD"),
     edgeBundle,
-    localInferenceStorageBytes: storage === undefined ? undefined : parseSize("LOCAL_INFERENCE_STORAGE", storage),
+    localInferenceStorageBytes: storage === undefined ? undefined : parseStorageCap(storage),
     plateauPageSize: pageSize === undefined ? undefined : parseCount("PLATEAU_PAGE_SIZE", pageSize, "rows"),
     configCpus: parseCpus(get("CONFIG_CPUS"), machine.cpus),
     debug: parseBool("DEBUG", get("DEBUG")),
@@ -223,6 +231,7 @@ export function parseConfig(
     host: getOrDefault("HOST"),
     port: parsePort(getOrDefault("PORT")),
     maxRequestBytes: parseSize("MAX_REQUEST_SIZE", getOrDefault("MAX_REQUEST_SIZE")),
+    logDurability: parseChoice("LOG_DURABILITY", getOrDefault("LOG_DURABILITY"), ["durable", "async", "off"] as const),
   };
 }
 
@@ -245,6 +254,23 @@ export function parseSize(name: string, text: string): number {
     throw new ConfigError(`${name}='${text}' must be larger than 0`);
   }
   return bytes;
+}
+
+/** The smallest LOCAL_INFERENCE_STORAGE: room for the schema and a few commit batches. */
+export const MIN_LOG_STORAGE_BYTES = 256 * 2 ** 10;
+
+function parseStorageCap(text: string): number {
+  const bytes = parseSize("LOCAL_INFERENCE_STORAGE", text);
+  if (bytes < MIN_LOG_STORAGE_BYTES) {
+    throw new ConfigError(`LOCAL_INFERENCE_STORAGE='${text}' is below the minimum of 256Ki`);
+  }
+  return bytes;
+}
+
+function parseChoice<T extends string>(name: string, text: string, choices: readonly T[]): T {
+  const t = text.trim().toLowerCase() as T;
+  if (!choices.includes(t)) throw new ConfigError(`${name}='${text}' must be one of ${choices.join(", ")}`);
+  return t;
 }
 
 function parseCount(name: string, text: string, what: string): number {

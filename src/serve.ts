@@ -10,7 +10,10 @@ import { ConfigError } from "./errors.ts";
 import { createOrtWebWasmBackend } from "./engine/ort_web.ts";
 import { demoPipeline } from "./pipeline/demo.ts";
 import { PipelineManager } from "./pipeline/manager.ts";
-import { createApp } from "./server/app.ts";
+import { type AppLogs, createApp } from "./server/app.ts";
+import { openLogDb } from "./logs/db.ts";
+import { readLog } from "./logs/query.ts";
+import { LogWriter } from "./logs/writer.ts";
 
 /** Where serve writes its start-up lines. */
 export interface ServeOutput {
@@ -30,8 +33,10 @@ export async function serve(
   }
   const backend = createOrtWebWasmBackend({ threads: config.configCpus });
   const pipelines = new PipelineManager(backend);
+  const logs = config.logDurability === "off" ? undefined : await openLogs(config, out);
   const app = createApp({
     pipelines,
+    logs,
     now: Date.now,
     maxBodyBytes: config.maxRequestBytes,
     debugLog: config.debug ? (line) => out.info(`debug: ${line}`) : undefined,
@@ -47,6 +52,8 @@ export async function serve(
   const stop = async (signal: string) => {
     out.info(`${signal}: finishing in-flight requests and stopping`);
     await server.shutdown();
+    await logs?.writer.flush();
+    logs?.close();
     await pipelines.close();
     Deno.exit(0);
   };
@@ -76,6 +83,26 @@ export async function serve(
     );
   }
   await server.finished;
+}
+
+/** Opens the inference log in PERSISTENT_VOLUME_DIR with its writer. */
+async function openLogs(config: Config, out: ServeOutput): Promise<AppLogs & { close(): void }> {
+  const cap = config.localInferenceStorageBytes;
+  const log = await openLogDb(config.persistentVolumeDir, {
+    durable: config.logDurability === "durable",
+    walLimitBytes: Math.min(4 * 2 ** 20, cap === undefined ? Infinity : Math.max(64 * 2 ** 10, cap / 8)),
+  });
+  const writer = await LogWriter.create(log, {
+    durability: config.logDurability === "async" ? "async" : "durable",
+    partition: config.edgeBundle?.EDGE_NAME ?? Deno.hostname(),
+    capBytes: cap,
+  });
+  out.info(
+    `Inference log: ${log.path} (${config.logDurability}${
+      cap === undefined ? ", no storage cap" : `, capped at ${cap} bytes`
+    })`,
+  );
+  return { writer, read: (filter) => readLog(log, filter), close: () => log.client.close() };
 }
 
 /** The config as it may be printed: secrets replaced by `***`, the bundle by its key names. */

@@ -94,8 +94,8 @@ export function encodeRecordsReply(reply: InferenceReply): string {
   return `[${parts.join(",")}]`;
 }
 
-/** Serialises elements [start, end) of a tensor as JSON list items. */
-function valueWriter(t: HostTensor): (start: number, end: number) => string {
+/** Serialises elements [start, end) of a tensor as JSON list items (no brackets). */
+export function valueWriter(t: HostTensor): (start: number, end: number) => string {
   const d = t.data;
   const join = (start: number, end: number, item: (i: number) => string) => {
     let text = "";

@@ -15,6 +15,16 @@ import { errorResponse } from "./error_response.ts";
 import { catalogRoutes } from "./routes/catalog.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { inferRoutes } from "./routes/infer.ts";
+import { logsRoutes } from "./routes/logs.ts";
+import type { LogWriter } from "../logs/writer.ts";
+import type { LogFilter, StoredLogRow } from "../logs/query.ts";
+
+/** The inference log as routes use it. */
+export interface AppLogs {
+  writer: LogWriter;
+  /** Rows matching a filter, a page at a time. */
+  read: (filter: LogFilter) => AsyncGenerator<StoredLogRow[]>;
+}
 
 /** What the app needs from the rest of tern. */
 export interface AppDeps {
@@ -23,6 +33,8 @@ export interface AppDeps {
   now: () => number;
   /** Largest accepted request body. */
   maxBodyBytes: number;
+  /** The inference log; absent when LOG_DURABILITY=off. */
+  logs?: AppLogs;
   /** When set (DEBUG=true), receives one line per request: method, path, status, ms. */
   debugLog?: (line: string) => void;
 }
@@ -41,6 +53,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route("/", healthRoutes(deps));
   app.route("/", catalogRoutes(deps));
   app.route("/", inferRoutes(deps));
+  app.route("/", logsRoutes(deps));
   app.notFound((c) => errorResponse(new NotFound(`no route ${c.req.method} ${c.req.path}`)));
   app.onError((err) => errorResponse(err));
   return app;

@@ -19,7 +19,7 @@ import { errorResponse } from "../error_response.ts";
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** Inference routes. */
-export function inferRoutes({ pipelines, now, maxBodyBytes }: AppDeps): Hono {
+export function inferRoutes({ pipelines, now, maxBodyBytes, logs }: AppDeps): Hono {
   const limit = bodyLimit({
     maxSize: maxBodyBytes,
     onError: () =>
@@ -71,6 +71,8 @@ export function inferRoutes({ pipelines, now, maxBodyBytes }: AppDeps): Hono {
       outputs: run.outputs,
       input,
     };
+    // Durable logging: the reply leaves only once its rows are committed (group commit).
+    await logs?.writer.append({ reply, pipelineVersion: pipeline.version, modelSha: last.sha256 });
     const arrow = arrowReplyFormat(accept);
     return arrow
       ? new Response(encodeArrowReply(reply, arrow) as Uint8Array<ArrayBuffer>, {

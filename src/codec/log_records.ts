@@ -1,0 +1,54 @@
+/**
+ * @module
+ * `/logs` rows on the wire, in the Wallaroo edge shape: `time`, `in`, `out`,
+ * `anomaly` (`{"count":N}`), `metadata` (`last_model` as a JSON string,
+ * `pipeline_version`, `elapsed`, `dropped`, `partition`, and tern's `id`, the
+ * cursor for `after`). As pandas-records JSON, or as Arrow record batches
+ * (columns listed in docs/api.md).
+ */
+import {
+  Field,
+  Int32,
+  Int64,
+  List,
+  type RecordBatch,
+  Table,
+  TimestampMillisecond,
+  Utf8,
+  vectorFromArray,
+} from "apache-arrow";
+import type { StoredLogRow } from "../logs/query.ts";
+
+/** One row as a pandas-records JSON object (text). Stored JSON columns are spliced in as they are. */
+export function logRecordJson(row: StoredLogRow): string {
+  return `{"time":${row.time},"in":${row.inJson},"out":${row.outJson},"anomaly":{"count":${row.anomalyCount}},` +
+    `"metadata":{"last_model":${JSON.stringify(row.lastModel)},"pipeline_version":${
+      JSON.stringify(row.pipelineVersion)
+    },"elapsed":${row.elapsedJson},"dropped":${row.droppedJson},"partition":${
+      JSON.stringify(row.partition)
+    },"id":${row.id}}}`;
+}
+
+/** One page of rows as an Arrow record batch. */
+export function logRecordBatch(rows: StoredLogRow[]): RecordBatch {
+  const strings = (f: (r: StoredLogRow) => string) => vectorFromArray(rows.map(f), new Utf8());
+  const columns = {
+    "time": vectorFromArray(rows.map((r) => r.time), new TimestampMillisecond()),
+    "in": strings((r) => r.inJson),
+    "out": strings((r) => r.outJson),
+    "anomaly.count": vectorFromArray(rows.map((r) => r.anomalyCount), new Int32()),
+    "metadata.last_model": strings((r) => r.lastModel),
+    "metadata.pipeline_version": strings((r) => r.pipelineVersion),
+    "metadata.elapsed": vectorFromArray(
+      rows.map((r) => (JSON.parse(r.elapsedJson) as number[]).map(BigInt)),
+      new List(new Field("item", new Int64(), false)),
+    ),
+    "metadata.dropped": vectorFromArray(
+      rows.map((r) => JSON.parse(r.droppedJson) as string[]),
+      new List(new Field("item", new Utf8(), false)),
+    ),
+    "metadata.partition": strings((r) => r.partition),
+    "metadata.id": vectorFromArray(rows.map((r) => BigInt(r.id)), new Int64()),
+  };
+  return new Table(columns).batches[0];
+}

@@ -1,0 +1,63 @@
+/**
+ * @module
+ * Keeps the log within LOCAL_INFERENCE_STORAGE. After each commit the bytes in
+ * use ((page_count − freelist_count) × page_size) are compared with the cap;
+ * past it, rows are evicted down to 90 % of the cap: rows already uploaded to
+ * Ops first, then the oldest. SQLite reuses freed pages, so the file stops
+ * growing at about the cap plus one commit batch (the documented margin). The
+ * WAL beside it is checkpointed and truncated after each eviction, and
+ * otherwise bounded by wal_autocheckpoint (db.ts). Every eviction is counted in
+ * `log_counters` and survives restarts.
+ */
+import type { Client } from "@libsql/client";
+
+/** Fraction of the cap that eviction brings the log back down to. */
+const EVICT_TO = 0.9;
+
+/** Bytes of database pages holding data. */
+export async function usedBytes(client: Client): Promise<number> {
+  const [pages, free, size] = await Promise.all(
+    ["page_count", "freelist_count", "page_size"].map(async (p) =>
+      Number((await client.execute(`PRAGMA ${p}`)).rows[0][0])
+    ),
+  );
+  return (pages - free) * size;
+}
+
+/** Total rows evicted since the log was created. */
+export async function evictedTotal(client: Client): Promise<number> {
+  const r = await client.execute("SELECT value FROM log_counters WHERE name = 'evicted'");
+  return r.rows.length ? Number(r.rows[0][0]) : 0;
+}
+
+/** Evicts rows while the log is over `capBytes`; returns how many rows went. */
+export async function enforceCap(client: Client, capBytes: number): Promise<number> {
+  let evicted = 0;
+  for (let round = 0; round < 8; round++) {
+    const used = await usedBytes(client);
+    if (used <= capBytes) break;
+    const rows = Number((await client.execute("SELECT count(*) FROM inference_log")).rows[0][0]);
+    if (rows === 0) break;
+    const perRow = used / rows;
+    const count = Math.min(rows, Math.max(1, Math.ceil((used - capBytes * EVICT_TO) / perRow)));
+    const tx = await client.transaction("write");
+    try {
+      const deleted = await tx.execute({
+        sql: "DELETE FROM inference_log WHERE id IN (SELECT id FROM inference_log ORDER BY uploaded DESC, id LIMIT ?)",
+        args: [count],
+      });
+      await tx.execute({
+        sql: "INSERT INTO log_counters (name, value) VALUES ('evicted', ?) " +
+          "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
+        args: [deleted.rowsAffected],
+      });
+      await tx.commit();
+      evicted += deleted.rowsAffected;
+    } finally {
+      tx.close();
+    }
+  }
+  // Hand the freed pages' WAL frames back to the database file and shrink the WAL.
+  if (evicted > 0) await client.execute("PRAGMA wal_checkpoint(TRUNCATE)");
+  return evicted;
+}

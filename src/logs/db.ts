@@ -1,0 +1,52 @@
+/**
+ * @module
+ * Opens the inference log database (a libSQL file in PERSISTENT_VOLUME_DIR),
+ * sets it up for group-committed appends and applies the committed migrations.
+ */
+import { type Client, createClient } from "@libsql/client";
+import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
+import { migrate } from "drizzle-orm/libsql/migrator";
+import { fileURLToPath } from "node:url";
+
+/** drizzle-kit's output, embedded in the compiled binary. */
+const MIGRATIONS = fileURLToPath(new URL("./migrations", import.meta.url));
+
+/** File name of the log database inside PERSISTENT_VOLUME_DIR. */
+export const LOG_DB_FILE = "inference-log.db";
+
+/** An open log database. */
+export interface LogDb {
+  client: Client;
+  db: LibSQLDatabase;
+  path: string;
+}
+
+/** Options for opening the log. */
+export interface OpenLogOptions {
+  /** `durable`: every commit reaches the disk (synchronous=FULL); else synchronous=NORMAL. */
+  durable: boolean;
+  /** Largest WAL kept between checkpoints, bytes (part of the storage cap's margin). */
+  walLimitBytes: number;
+}
+
+/** Opens (creating if needed) `dir/inference-log.db` and migrates it. */
+export async function openLogDb(dir: string, options: OpenLogOptions): Promise<LogDb> {
+  await Deno.mkdir(dir, { recursive: true });
+  const path = `${dir.replace(/\/+$/, "")}/${LOG_DB_FILE}`;
+  const client = createClient({ url: `file:${path}` });
+  const walPages = Math.max(16, Math.floor(options.walLimitBytes / 4096));
+  for (
+    const pragma of [
+      "PRAGMA journal_mode = WAL",
+      `PRAGMA synchronous = ${options.durable ? "FULL" : "NORMAL"}`,
+      "PRAGMA busy_timeout = 5000",
+      `PRAGMA wal_autocheckpoint = ${walPages}`,
+      `PRAGMA journal_size_limit = ${walPages * 4096}`,
+    ]
+  ) {
+    await client.execute(pragma);
+  }
+  const db = drizzle(client);
+  await migrate(db, { migrationsFolder: MIGRATIONS });
+  return { client, db, path };
+}

@@ -1,0 +1,136 @@
+/**
+ * @module
+ * `POST /logs`: the inference log, streamed a page at a time (constant
+ * memory), as pandas-records JSON or, with `Accept: …arrow.file|stream`, as
+ * Arrow. Body `{}` returns every row; optional filters `start`, `end` (ms
+ * since epoch or ISO 8601), `after` (a row's `metadata.id`) and `limit`.
+ * Any Content-Type is read as JSON, so the docs' doubled
+ * `Content-Type: Content-Type: application/json; …` works.
+ * `GET /logs/status`: queue, commits, evictions and size.
+ * Both replies carry `X-Tern-Log-Evicted`: rows the storage cap has evicted.
+ */
+import { RecordBatchFileWriter, RecordBatchStreamWriter } from "apache-arrow";
+import { Hono } from "hono";
+import { BadInput, Unavailable } from "../../errors.ts";
+import { logRecordBatch, logRecordJson } from "../../codec/log_records.ts";
+import { ARROW_FILE, ARROW_STREAM, arrowReplyFormat, PANDAS_RECORDS } from "../../codec/media.ts";
+import type { LogFilter, StoredLogRow } from "../../logs/query.ts";
+import type { AppDeps } from "../app.ts";
+
+/** Log routes. */
+export function logsRoutes({ logs }: AppDeps): Hono {
+  const open = () => {
+    if (!logs) throw new Unavailable("the inference log is off (LOG_DURABILITY=off)");
+    return logs;
+  };
+  return new Hono()
+    .post("/logs", async (c) => {
+      const { read, writer } = open();
+      const filter = parseFilter(await c.req.text());
+      const headers = { "x-tern-log-evicted": String(writer.evictedRows) };
+      const pages = read(filter);
+      const arrow = arrowReplyFormat(c.req.header("accept"));
+      if (arrow) {
+        return new Response(arrowStream(pages, arrow), {
+          headers: { ...headers, "content-type": arrow === "file" ? ARROW_FILE : ARROW_STREAM },
+        });
+      }
+      return new Response(jsonStream(pages), { headers: { ...headers, "content-type": PANDAS_RECORDS } });
+    })
+    .get("/logs/status", async (c) => {
+      const status = await open().writer.status();
+      c.header("x-tern-log-evicted", String(status.evictedRows));
+      return c.json(status);
+    });
+}
+
+const FILTER_KEYS = new Set(["start", "end", "after", "limit"]);
+
+/** Reads `{}` or `{start, end, after, limit}`; an empty body is `{}`. */
+export function parseFilter(text: string): LogFilter {
+  if (text.trim() === "") return {};
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (err) {
+    throw new BadInput(`body is not valid JSON: ${(err as Error).message}`, "invalid_json");
+  }
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    throw new BadInput("body must be a JSON object: {} or {start, end, after, limit}", "bad_filter");
+  }
+  const unknown = Object.keys(body).filter((k) => !FILTER_KEYS.has(k));
+  if (unknown.length) {
+    throw new BadInput(
+      `unknown log filter ${unknown.map((k) => `'${k}'`).join(", ")}; filters: start, end, after, limit`,
+      "bad_filter",
+    );
+  }
+  const b = body as Record<string, unknown>;
+  return {
+    start: time("start", b.start),
+    end: time("end", b.end),
+    after: whole("after", b.after, 0),
+    limit: whole("limit", b.limit, 1),
+  };
+}
+
+function time(name: string, v: unknown): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  const ms = typeof v === "number" ? v : typeof v === "string" ? Date.parse(v) : NaN;
+  if (!Number.isFinite(ms)) {
+    throw new BadInput(
+      `'${name}' must be ms since the epoch or an ISO 8601 time, got ${JSON.stringify(v)}`,
+      "bad_filter",
+    );
+  }
+  return ms;
+}
+
+function whole(name: string, v: unknown, min: number): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min) {
+    throw new BadInput(`'${name}' must be a whole number ≥ ${min}, got ${JSON.stringify(v)}`, "bad_filter");
+  }
+  return v;
+}
+
+function jsonStream(pages: AsyncGenerator<StoredLogRow[]>): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  let first = true;
+  let done = false;
+  return new ReadableStream({
+    async pull(controller) {
+      if (done) return controller.close();
+      const next = await pages.next();
+      if (next.done) {
+        controller.enqueue(encoder.encode(first ? "[]" : "]"));
+        done = true;
+        return controller.close();
+      }
+      const text = next.value.map(logRecordJson).join(",");
+      controller.enqueue(encoder.encode((first ? "[" : ",") + text));
+      first = false;
+    },
+    async cancel() {
+      await pages.return(undefined);
+    },
+  });
+}
+
+function arrowStream(pages: AsyncGenerator<StoredLogRow[]>, format: "file" | "stream"): ReadableStream<Uint8Array> {
+  const writer = format === "file" ? new RecordBatchFileWriter() : new RecordBatchStreamWriter();
+  (async () => {
+    let wrote = false;
+    try {
+      for await (const page of pages) {
+        writer.write(logRecordBatch(page));
+        wrote = true;
+      }
+      if (!wrote) writer.write(logRecordBatch([]));
+      writer.finish();
+    } catch (err) {
+      writer.abort(err);
+    }
+  })();
+  return writer.toDOMStream() as unknown as ReadableStream<Uint8Array>;
+}

@@ -1,0 +1,68 @@
+import type { Client } from "@libsql/client";
+import { evictedTotal } from "../../src/logs/cap.ts";
+import { openLogDb } from "../../src/logs/db.ts";
+import { LogWriter } from "../../src/logs/writer.ts";
+import { assert, assertEquals } from "../support/assert.ts";
+import { demoEntry } from "../support/log_entry.ts";
+
+const CAP = 1024 * 1024;
+/** The documented margin: one commit batch (here 100 rows, ≈35 KiB) over the cap for the DB file; WAL ≤ cap/8. */
+const DB_MARGIN = 64 * 1024;
+
+async function ids(client: Client, where = "1") {
+  return (await client.execute(`SELECT id FROM inference_log WHERE ${where} ORDER BY id`)).rows.map((r) =>
+    Number(r[0])
+  );
+}
+
+Deno.test("the storage cap: uploaded rows go first, then the oldest; the file stays within cap + margin; evictions are counted", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tern-cap-" });
+  try {
+    const walLimitBytes = CAP / 8;
+    let log = await openLogDb(dir, { durable: true, walLimitBytes });
+    let writer = await LogWriter.create(log, { durability: "durable", partition: "p", capBytes: CAP });
+    for (let i = 0; i < 10; i++) await writer.append(demoEntry(i * 100, 100));
+    assertEquals((await writer.status()).evictedRows, 0, "1,000 rows fit under 1 MiB");
+    await log.client.execute("UPDATE inference_log SET uploaded = 1 WHERE id > 500");
+
+    // Write until the first eviction: it must take uploaded rows (501…) and keep the older, unuploaded 1…500.
+    let appended = 10;
+    while ((await writer.status()).evictedRows === 0) {
+      assert(appended < 100, "10,000 rows written and nothing evicted");
+      await writer.append(demoEntry(appended++ * 100, 100));
+    }
+    const afterFirst = await ids(log.client);
+    assert(!afterFirst.includes(501), "the oldest uploaded row was evicted first");
+    assertEquals(afterFirst.slice(0, 500), Array.from({ length: 500 }, (_, i) => i + 1), "unuploaded rows kept");
+
+    // Far past the cap: only the newest rows remain, oldest evicted first, size bounded throughout.
+    let largestFile = 0;
+    let largestWal = 0;
+    for (let i = 0; i < 150; i++) {
+      await writer.append(demoEntry(appended++ * 100, 100));
+      largestFile = Math.max(largestFile, (await Deno.stat(log.path)).size);
+      largestWal = Math.max(largestWal, await Deno.stat(`${log.path}-wal`).then((s) => s.size).catch(() => 0));
+    }
+    const remaining = await ids(log.client);
+    const last = appended * 100;
+    assertEquals(remaining[remaining.length - 1], last, "the newest row is kept");
+    assertEquals(remaining, Array.from({ length: remaining.length }, (_, i) => last - remaining.length + 1 + i));
+    assert(largestFile <= CAP + DB_MARGIN, `database file reached ${largestFile} bytes, cap ${CAP} + ${DB_MARGIN}`);
+    console.log(`largest database file ${largestFile} bytes, largest WAL ${largestWal} bytes (cap ${CAP})`);
+    assert(largestWal <= walLimitBytes + DB_MARGIN, `WAL reached ${largestWal} bytes`);
+
+    const status = await writer.status();
+    assertEquals(status.evictedRows, last - remaining.length, "every evicted row is counted");
+    assert(status.usedBytes <= CAP, `${status.usedBytes} bytes in use`);
+
+    // The count survives a restart.
+    log.client.close();
+    log = await openLogDb(dir, { durable: true, walLimitBytes });
+    assertEquals(await evictedTotal(log.client), status.evictedRows);
+    writer = await LogWriter.create(log, { durability: "durable", partition: "p", capBytes: CAP });
+    assertEquals(writer.evictedRows, status.evictedRows);
+    log.client.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
