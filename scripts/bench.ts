@@ -7,7 +7,9 @@
  * figures come from the same machine in the same run.
  *
  * Scenarios: a 1-row pandas-records request and a 1,000-row Arrow file
- * request against the demo pipeline, at 1 and 4 connections.
+ * request against the demo pipeline, at 1 and 4 connections, with the
+ * inference log durable (the default); the 1-row request also with the log
+ * off and async, to show what logging costs.
  *
  * Environment: BENCH_SECONDS (per measurement, default 5), TERN_BIN.
  * The load generator shares the machine's cores with tern: on a 2-core box
@@ -85,27 +87,28 @@ const scenarios = [
 ];
 
 const results: Figures[] = [];
-const tern = await startTern({ args: ["--config-cpus", String(THREADS)] });
-try {
-  for (const s of scenarios) {
-    for (const connections of [1, 4]) {
-      const once = async () => {
-        const res = await fetch(`${tern.url}/infer`, {
-          method: "POST",
-          headers: { "content-type": s.type },
-          body: s.body,
-        });
-        if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
-        await res.arrayBuffer();
-      };
-      await closedLoop(connections, Math.min(1, SECONDS), once); // warm-up
-      results.push(
-        summarise(s.name, "tern HTTP /infer", connections, await closedLoop(connections, SECONDS, once), SECONDS),
-      );
+
+/** Measures `scenario` against a running tern at `connections`. */
+async function measureHttp(url: string, s: typeof scenarios[number], connections: number, path: string) {
+  const once = async () => {
+    const res = await fetch(`${url}/infer`, { method: "POST", headers: { "content-type": s.type }, body: s.body });
+    if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
+    await res.arrayBuffer();
+  };
+  await closedLoop(connections, Math.min(1, SECONDS), once); // warm-up
+  results.push(summarise(s.name, path, connections, await closedLoop(connections, SECONDS, once), SECONDS));
+}
+
+// The inference log's cost: the same 1-row request with logging off, async and durable (the default).
+for (const durability of ["off", "async", "durable"]) {
+  const tern = await startTern({ args: ["--config-cpus", String(THREADS), "--log-durability", durability] });
+  try {
+    for (const s of durability === "durable" ? scenarios : scenarios.slice(0, 1)) {
+      for (const connections of [1, 4]) await measureHttp(tern.url, s, connections, `tern /infer, log ${durability}`);
     }
+  } finally {
+    await tern.stop();
   }
-} finally {
-  await tern.stop();
 }
 
 const backend = createOrtWebWasmBackend({ threads: THREADS });
@@ -122,17 +125,17 @@ await session.release();
 
 const fmt = (n: number, digits: number) => n.toFixed(digits).padStart(9);
 console.log(`\ntern bench: demo pipeline, ${backend.description}, ${SECONDS}s per line, ${THREADS} cores\n`);
-console.log("| scenario               | path                      | conns |     req/s |  p50 ms |  p99 ms |");
-console.log("|------------------------|---------------------------|------:|----------:|--------:|--------:|");
+console.log("| scenario               | path                         | conns |     req/s |  p50 ms |  p99 ms |");
+console.log("|------------------------|------------------------------|------:|----------:|--------:|--------:|");
 for (const r of results) {
   console.log(
-    `| ${r.scenario.padEnd(22)} | ${r.path.padEnd(25)} | ${String(r.connections).padStart(5)} | ${
+    `| ${r.scenario.padEnd(22)} | ${r.path.padEnd(28)} | ${String(r.connections).padStart(5)} | ${
       fmt(r.perSecond, 0)
     } | ${fmt(r.p50Ms, 3).slice(2)} | ${fmt(r.p99Ms, 3).slice(2)} |`,
   );
 }
 for (const s of scenarios) {
-  const http = results.find((r) => r.scenario === s.name && r.connections === 1 && r.path.startsWith("tern"))!;
+  const http = results.find((r) => r.scenario === s.name && r.connections === 1 && r.path.endsWith("durable"))!;
   const bare = results.find((r) => r.scenario === s.name && r.path.startsWith("bare"))!;
   console.log(
     `${s.name}: tern HTTP p50 is ${(http.p50Ms / bare.p50Ms).toFixed(1)}x bare session.run p50 ` +

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the single self-contained binary dist/tern (deno task compile).
-# Embeds the demo model, the patched ort-web pthread glue and ort-web's WASM binary;
+# Embeds the demo model, the log migrations, the patched ort-web pthread glue and ort-web's WASM binary;
 # leaves out ort-web's other builds and other platforms' native files.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,10 +18,15 @@ for f in "$ort_dist"/*; do
     *) excludes+=(--exclude "$f") ;;
   esac
 done
+# Build-time tools and other platforms' native packages (drizzle-kit is run by npm: specifier, not imported).
+for d in node_modules/.deno/{drizzle-kit@*,@esbuild*,esbuild@*,@types+node@*,@libsql+linux-x64-musl@*,@libsql+darwin*,@libsql+win32*,@libsql+linux-arm*}; do
+  [ -e "$d" ] && excludes+=(--exclude "$d")
+done
 mkdir -p dist
 # shellcheck disable=SC2086
 deno compile $perms \
   --include assets/demo/house-price-estimator.onnx \
+  --include src/logs/migrations \
   --include src/engine/ort_web_glue/ort-wasm-simd-threaded.mjs \
   --include "$ort_dist/ort-wasm-simd-threaded.wasm" \
   "${excludes[@]}" \

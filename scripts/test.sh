@@ -12,6 +12,14 @@ export NO_COLOR=${NO_COLOR:-1}
 
 echo "== install dependencies"
 deno install --quiet
+# Real peers the tests use: Debian's pandas reads /logs as users do.
+if ! /usr/bin/python3 -c "import pandas" 2>/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends python3-pandas >/dev/null
+  else
+    sudo apt-get update -qq && sudo apt-get install -y -qq --no-install-recommends python3-pandas >/dev/null
+  fi
+fi
 
 echo "== checks: fmt, lint, types"
 deno task --quiet check

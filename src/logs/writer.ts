@@ -17,6 +17,8 @@ import { enforceCap, evictedTotal, usedBytes } from "./cap.ts";
 import type { LogDb } from "./db.ts";
 import { type LogEntry, type LogRow, logRows } from "./entry.ts";
 import { inferenceLog } from "./schema.ts";
+import { getTableColumns } from "drizzle-orm";
+import type { InValue } from "@libsql/client";
 
 /** When a reply may leave relative to its log row's commit. */
 export type LogDurability = "durable" | "async";
@@ -55,6 +57,32 @@ interface Pending {
 
 /** Rows per INSERT statement (SQLite bounds the variables of one statement). */
 const ROWS_PER_STATEMENT = 200;
+
+/** The fields a LogRow sets, in statement order; column names come from the drizzle schema. */
+const INSERT_FIELDS = [
+  "time",
+  "inJson",
+  "outJson",
+  "anomalyCount",
+  "pipelineName",
+  "pipelineVersion",
+  "lastModel",
+  "elapsedJson",
+  "droppedJson",
+  "partition",
+] as const satisfies readonly (keyof LogRow)[];
+
+const COLUMNS = getTableColumns(inferenceLog);
+const INSERT_HEAD = `INSERT INTO inference_log (${INSERT_FIELDS.map((f) => COLUMNS[f].name).join(", ")}) VALUES `;
+const ROW_PLACEHOLDERS = `(${INSERT_FIELDS.map(() => "?").join(",")})`;
+const insertSqlCache = new Map<number, string>();
+
+/** `INSERT … VALUES (?,…),(?,…)` for `rows` rows, built once per size. */
+function insertSql(rows: number): string {
+  let sql = insertSqlCache.get(rows);
+  if (!sql) insertSqlCache.set(rows, sql = INSERT_HEAD + new Array(rows).fill(ROW_PLACEHOLDERS).join(","));
+  return sql;
+}
 
 /** Group-committing writer over an open log database. */
 export class LogWriter {
@@ -167,12 +195,18 @@ export class LogWriter {
     this.#committing = undefined;
   }
 
+  /**
+   * One transaction of multi-row INSERTs, written as plain SQL: drizzle's
+   * query builder cost 13 ms per 1,000 rows here, the statement itself 5 ms.
+   */
   async #insert(rows: LogRow[]): Promise<void> {
-    const db = this.#log.db;
     const statements = [];
     for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-      statements.push(db.insert(inferenceLog).values(rows.slice(i, i + ROWS_PER_STATEMENT)));
+      const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
+      const args: InValue[] = [];
+      for (const row of chunk) for (const field of INSERT_FIELDS) args.push(row[field] as InValue);
+      statements.push({ sql: insertSql(chunk.length), args });
     }
-    if (statements.length > 0) await db.batch(statements as [typeof statements[0], ...typeof statements]);
+    if (statements.length > 0) await this.#log.client.batch(statements, "write");
   }
 }

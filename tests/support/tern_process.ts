@@ -17,6 +17,8 @@ export interface TernProcess {
   output(): string;
   /** Sends SIGTERM and waits for exit; returns the exit code. */
   stop(): Promise<number>;
+  /** Sends `signal` (e.g. SIGKILL) and waits for exit; returns the exit code. */
+  kill(signal: Deno.Signal): Promise<number>;
 }
 
 /** The command that runs tern: `[program, ...args]` before tern's own arguments. */
@@ -83,9 +85,9 @@ export async function startTern(
     }
   };
   const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
-  const stop = async () => {
+  const stop = async (signal: Deno.Signal = "SIGTERM") => {
     try {
-      child.kill("SIGTERM");
+      child.kill(signal);
     } catch { /* already exited */ }
     const status = await child.status;
     await pumps;
@@ -108,7 +110,7 @@ export async function startTern(
   while (Date.now() < deadline) {
     const res = await fetch(`${url}/health/ready`).catch(() => undefined);
     await res?.body?.cancel();
-    if (res?.status === 200) return { url, output: () => output, stop };
+    if (res?.status === 200) return { url, output: () => output, stop: () => stop(), kill: stop };
     await delay(50);
   }
   await stop();
