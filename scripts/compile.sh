@@ -27,6 +27,7 @@ mkdir -p dist
 deno compile $perms \
   --include assets/demo/house-price-estimator.onnx \
   --include src/logs/migrations \
+  --include src/logs/store_worker.ts \
   --include src/engine/ort_web_glue/ort-wasm-simd-threaded.mjs \
   --include "$ort_dist/ort-wasm-simd-threaded.wasm" \
   "${excludes[@]}" \

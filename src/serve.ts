@@ -10,10 +10,8 @@ import { ConfigError } from "./errors.ts";
 import { createOrtWebWasmBackend } from "./engine/ort_web.ts";
 import { demoPipeline } from "./pipeline/demo.ts";
 import { PipelineManager } from "./pipeline/manager.ts";
-import { type AppLogs, createApp } from "./server/app.ts";
-import { openLogDb } from "./logs/db.ts";
-import { readLog } from "./logs/query.ts";
-import { LogWriter } from "./logs/writer.ts";
+import { createApp } from "./server/app.ts";
+import { type InferenceLog, openInferenceLog } from "./logs/mod.ts";
 
 /** Where serve writes its start-up lines. */
 export interface ServeOutput {
@@ -52,8 +50,7 @@ export async function serve(
   const stop = async (signal: string) => {
     out.info(`${signal}: finishing in-flight requests and stopping`);
     await server.shutdown();
-    await logs?.writer.flush();
-    logs?.close();
+    await logs?.close();
     await pipelines.close();
     Deno.exit(0);
   };
@@ -86,23 +83,23 @@ export async function serve(
 }
 
 /** Opens the inference log in PERSISTENT_VOLUME_DIR with its writer. */
-async function openLogs(config: Config, out: ServeOutput): Promise<AppLogs & { close(): void }> {
+async function openLogs(config: Config, out: ServeOutput): Promise<InferenceLog> {
   const cap = config.localInferenceStorageBytes;
-  const log = await openLogDb(config.persistentVolumeDir, {
+  const log = await openInferenceLog({
+    dir: config.persistentVolumeDir,
     durable: config.logDurability === "durable",
     walLimitBytes: Math.min(4 * 2 ** 20, cap === undefined ? Infinity : Math.max(64 * 2 ** 10, cap / 8)),
-  });
-  const writer = await LogWriter.create(log, {
+    capBytes: cap,
+  }, {
     durability: config.logDurability === "async" ? "async" : "durable",
     partition: config.edgeBundle?.EDGE_NAME ?? Deno.hostname(),
-    capBytes: cap,
   });
   out.info(
-    `Inference log: ${log.path} (${config.logDurability}${
+    `Inference log: ${log.reader.path} (${config.logDurability}${
       cap === undefined ? ", no storage cap" : `, capped at ${cap} bytes`
     })`,
   );
-  return { writer, read: (filter) => readLog(log, filter), close: () => log.client.close() };
+  return log;
 }
 
 /** The config as it may be printed: secrets replaced by `***`, the bundle by its key names. */

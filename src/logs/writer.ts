@@ -6,19 +6,15 @@
  * meanwhile.
  * - `durable`: `append` resolves once the entry's rows are committed, so a
  *   reply is only sent for a logged inference.
- * - `async`: `append` resolves at once; a crash can lose what is queued or in
- *   the commit under way (one batch window).
+ * - `async`: `append` resolves at once; rows are gathered for ASYNC_WINDOW_MS
+ *   per commit, so a crash can lose at most that window plus the commit under way.
  * Backpressure: past `maxPendingRows` queued rows, `append` waits up to
  * `maxWaitMs` for room, then fails with Unavailable (503) - nothing is
  * accepted and then forgotten.
  */
 import { Unavailable } from "../errors.ts";
-import { enforceCap, evictedTotal, usedBytes } from "./cap.ts";
-import type { LogDb } from "./db.ts";
-import { type LogEntry, type LogRow, logRows } from "./entry.ts";
-import { inferenceLog } from "./schema.ts";
-import { getTableColumns } from "drizzle-orm";
-import type { InValue } from "@libsql/client";
+import { type LogEntry, logRows } from "./entry.ts";
+import type { LogStore } from "./store.ts";
 
 /** When a reply may leave relative to its log row's commit. */
 export type LogDurability = "durable" | "async";
@@ -28,7 +24,7 @@ export interface LogWriterOptions {
   durability: LogDurability;
   /** Edge name written in every row's metadata. */
   partition: string;
-  /** LOCAL_INFERENCE_STORAGE in bytes, if set. */
+  /** LOCAL_INFERENCE_STORAGE in bytes, if set (for status; the store enforces it). */
   capBytes?: number;
   /** Queued rows beyond which appends wait (default 20,000). */
   maxPendingRows?: number;
@@ -55,38 +51,14 @@ interface Pending {
   done?: { resolve: () => void; reject: (err: Error) => void };
 }
 
-/** Rows per INSERT statement (SQLite bounds the variables of one statement). */
-const ROWS_PER_STATEMENT = 200;
-
-/** The fields a LogRow sets, in statement order; column names come from the drizzle schema. */
-const INSERT_FIELDS = [
-  "time",
-  "inJson",
-  "outJson",
-  "anomalyCount",
-  "pipelineName",
-  "pipelineVersion",
-  "lastModel",
-  "elapsedJson",
-  "droppedJson",
-  "partition",
-] as const satisfies readonly (keyof LogRow)[];
-
-const COLUMNS = getTableColumns(inferenceLog);
-const INSERT_HEAD = `INSERT INTO inference_log (${INSERT_FIELDS.map((f) => COLUMNS[f].name).join(", ")}) VALUES `;
-const ROW_PLACEHOLDERS = `(${INSERT_FIELDS.map(() => "?").join(",")})`;
-const insertSqlCache = new Map<number, string>();
-
-/** `INSERT … VALUES (?,…),(?,…)` for `rows` rows, built once per size. */
-function insertSql(rows: number): string {
-  let sql = insertSqlCache.get(rows);
-  if (!sql) insertSqlCache.set(rows, sql = INSERT_HEAD + new Array(rows).fill(ROW_PLACEHOLDERS).join(","));
-  return sql;
-}
+/** async mode: how long the writer gathers rows before a commit (the most a crash can lose, plus one commit). */
+export const ASYNC_WINDOW_MS = 20;
+/** async mode: commit at once when this many rows are queued. */
+const ASYNC_BATCH_ROWS = 2000;
 
 /** Group-committing writer over an open log database. */
 export class LogWriter {
-  readonly #log: LogDb;
+  readonly #store: LogStore;
   readonly #options: Required<Omit<LogWriterOptions, "capBytes">> & { capBytes?: number };
   #queue: Pending[] = [];
   #queuedRows = 0;
@@ -97,15 +69,11 @@ export class LogWriter {
   #evictedRows = 0;
   #lostRows = 0;
 
-  private constructor(log: LogDb, options: LogWriterOptions, evicted: number) {
-    this.#log = log;
+  /** A writer committing through `store` (see store.ts). */
+  constructor(store: LogStore, options: LogWriterOptions) {
+    this.#store = store;
     this.#options = { maxPendingRows: 20_000, maxWaitMs: 2_000, ...options };
-    this.#evictedRows = evicted;
-  }
-
-  /** Creates a writer; reads the persisted eviction count. */
-  static async create(log: LogDb, options: LogWriterOptions): Promise<LogWriter> {
-    return new LogWriter(log, options, await evictedTotal(log.client));
+    this.#evictedRows = store.evictedAtOpen;
   }
 
   /** Queues one served batch; see the module doc for when it resolves. */
@@ -131,7 +99,7 @@ export class LogWriter {
       commits: this.#commits,
       evictedRows: this.#evictedRows,
       lostRows: this.#lostRows,
-      usedBytes: await usedBytes(this.#log.client),
+      usedBytes: await this.#store.usedBytes(),
       capBytes: this.#options.capBytes ?? null,
     };
   }
@@ -144,6 +112,12 @@ export class LogWriter {
   /** Commits everything queued (at shutdown). */
   async flush(): Promise<void> {
     while (this.#committing) await this.#committing;
+  }
+
+  /** Commits everything queued, then closes the store. */
+  async close(): Promise<void> {
+    await this.flush();
+    await this.#store.close();
   }
 
   async #waitForRoom(): Promise<void> {
@@ -166,13 +140,18 @@ export class LogWriter {
 
   async #commitLoop(): Promise<void> {
     while (this.#queue.length > 0) {
+      // async: gather a window's worth of rows per commit (fewer, larger transactions).
+      if (this.#options.durability === "async" && this.#queuedRows < ASYNC_BATCH_ROWS) {
+        await new Promise((resolve) => setTimeout(resolve, ASYNC_WINDOW_MS));
+      }
       const batch = this.#queue;
       this.#queue = [];
       const rowCount = batch.reduce((n, p) => n + p.rows, 0);
       try {
-        await this.#insert(batch.flatMap((p) => logRows(p.entry, this.#options.partition)));
+        const { evicted } = await this.#store.commit(batch.flatMap((p) => logRows(p.entry, this.#options.partition)));
         this.#committedRows += rowCount;
         this.#commits++;
+        this.#evictedRows += evicted;
         for (const p of batch) p.done?.resolve();
       } catch (err) {
         const message = `inference log write failed: ${err instanceof Error ? err.message : String(err)}`;
@@ -185,28 +164,7 @@ export class LogWriter {
         this.#queuedRows -= rowCount;
         for (const wake of this.#roomWaiters.splice(0)) wake();
       }
-      if (this.#options.capBytes !== undefined) {
-        this.#evictedRows += await enforceCap(this.#log.client, this.#options.capBytes).catch((err) => {
-          console.error(`inference log eviction failed: ${err instanceof Error ? err.message : String(err)}`);
-          return 0;
-        });
-      }
     }
     this.#committing = undefined;
-  }
-
-  /**
-   * One transaction of multi-row INSERTs, written as plain SQL: drizzle's
-   * query builder cost 13 ms per 1,000 rows here, the statement itself 5 ms.
-   */
-  async #insert(rows: LogRow[]): Promise<void> {
-    const statements = [];
-    for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-      const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
-      const args: InValue[] = [];
-      for (const row of chunk) for (const field of INSERT_FIELDS) args.push(row[field] as InValue);
-      statements.push({ sql: insertSql(chunk.length), args });
-    }
-    if (statements.length > 0) await this.#log.client.batch(statements, "write");
   }
 }

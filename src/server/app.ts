@@ -16,15 +16,7 @@ import { catalogRoutes } from "./routes/catalog.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { inferRoutes } from "./routes/infer.ts";
 import { logsRoutes } from "./routes/logs.ts";
-import type { LogWriter } from "../logs/writer.ts";
-import type { LogFilter, StoredLogRow } from "../logs/query.ts";
-
-/** The inference log as routes use it. */
-export interface AppLogs {
-  writer: LogWriter;
-  /** Rows matching a filter, a page at a time. */
-  read: (filter: LogFilter) => AsyncGenerator<StoredLogRow[]>;
-}
+import type { InferenceLog } from "../logs/mod.ts";
 
 /** What the app needs from the rest of tern. */
 export interface AppDeps {
@@ -34,7 +26,7 @@ export interface AppDeps {
   /** Largest accepted request body. */
   maxBodyBytes: number;
   /** The inference log; absent when LOG_DURABILITY=off. */
-  logs?: AppLogs;
+  logs?: Pick<InferenceLog, "writer" | "read">;
   /** When set (DEBUG=true), receives one line per request: method, path, status, ms. */
   debugLog?: (line: string) => void;
 }

@@ -1,7 +1,6 @@
 import type { Client } from "@libsql/client";
 import { evictedTotal } from "../../src/logs/cap.ts";
-import { openLogDb } from "../../src/logs/db.ts";
-import { LogWriter } from "../../src/logs/writer.ts";
+import { openInferenceLog } from "../../src/logs/mod.ts";
 import { assert, assertEquals } from "../support/assert.ts";
 import { demoEntry } from "../support/log_entry.ts";
 
@@ -19,11 +18,12 @@ Deno.test("the storage cap: uploaded rows go first, then the oldest; the file st
   const dir = await Deno.makeTempDir({ prefix: "tern-cap-" });
   try {
     const walLimitBytes = CAP / 8;
-    let log = await openLogDb(dir, { durable: true, walLimitBytes });
-    let writer = await LogWriter.create(log, { durability: "durable", partition: "p", capBytes: CAP });
+    const settings = { dir, durable: true, walLimitBytes, capBytes: CAP };
+    let log = await openInferenceLog(settings, { durability: "durable", partition: "p" });
+    const writer = log.writer;
     for (let i = 0; i < 10; i++) await writer.append(demoEntry(i * 100, 100));
     assertEquals((await writer.status()).evictedRows, 0, "1,000 rows fit under 1 MiB");
-    await log.client.execute("UPDATE inference_log SET uploaded = 1 WHERE id > 500");
+    await log.reader.client.execute("UPDATE inference_log SET uploaded = 1 WHERE id > 500");
 
     // Write until the first eviction: it must take uploaded rows (501…) and keep the older, unuploaded 1…500.
     let appended = 10;
@@ -31,7 +31,7 @@ Deno.test("the storage cap: uploaded rows go first, then the oldest; the file st
       assert(appended < 100, "10,000 rows written and nothing evicted");
       await writer.append(demoEntry(appended++ * 100, 100));
     }
-    const afterFirst = await ids(log.client);
+    const afterFirst = await ids(log.reader.client);
     assert(!afterFirst.includes(501), "the oldest uploaded row was evicted first");
     assertEquals(afterFirst.slice(0, 500), Array.from({ length: 500 }, (_, i) => i + 1), "unuploaded rows kept");
 
@@ -40,10 +40,10 @@ Deno.test("the storage cap: uploaded rows go first, then the oldest; the file st
     let largestWal = 0;
     for (let i = 0; i < 150; i++) {
       await writer.append(demoEntry(appended++ * 100, 100));
-      largestFile = Math.max(largestFile, (await Deno.stat(log.path)).size);
-      largestWal = Math.max(largestWal, await Deno.stat(`${log.path}-wal`).then((s) => s.size).catch(() => 0));
+      largestFile = Math.max(largestFile, (await Deno.stat(log.reader.path)).size);
+      largestWal = Math.max(largestWal, await Deno.stat(`${log.reader.path}-wal`).then((s) => s.size).catch(() => 0));
     }
-    const remaining = await ids(log.client);
+    const remaining = await ids(log.reader.client);
     const last = appended * 100;
     assertEquals(remaining[remaining.length - 1], last, "the newest row is kept");
     assertEquals(remaining, Array.from({ length: remaining.length }, (_, i) => last - remaining.length + 1 + i));
@@ -56,12 +56,11 @@ Deno.test("the storage cap: uploaded rows go first, then the oldest; the file st
     assert(status.usedBytes <= CAP, `${status.usedBytes} bytes in use`);
 
     // The count survives a restart.
-    log.client.close();
-    log = await openLogDb(dir, { durable: true, walLimitBytes });
-    assertEquals(await evictedTotal(log.client), status.evictedRows);
-    writer = await LogWriter.create(log, { durability: "durable", partition: "p", capBytes: CAP });
-    assertEquals(writer.evictedRows, status.evictedRows);
-    log.client.close();
+    await log.close();
+    log = await openInferenceLog(settings, { durability: "durable", partition: "p" });
+    assertEquals(await evictedTotal(log.reader.client), status.evictedRows);
+    assertEquals(log.writer.evictedRows, status.evictedRows);
+    await log.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -14,7 +14,7 @@ import { Hono } from "hono";
 import { BadInput, Unavailable } from "../../errors.ts";
 import { logRecordBatch, logRecordJson } from "../../codec/log_records.ts";
 import { ARROW_FILE, ARROW_STREAM, arrowReplyFormat, PANDAS_RECORDS } from "../../codec/media.ts";
-import type { LogFilter, StoredLogRow } from "../../logs/query.ts";
+import type { LogFilter, StoredLogRow } from "../../logs/mod.ts";
 import type { AppDeps } from "../app.ts";
 
 /** Log routes. */

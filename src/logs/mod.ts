@@ -1,0 +1,51 @@
+/**
+ * @module
+ * The inference log's public face: `openInferenceLog` starts the log worker
+ * (writes, migrations, storage cap) and a read connection for `/logs`.
+ *
+ * @example
+ * const log = await openInferenceLog({ dir, durable: true, walLimitBytes: 4 << 20 }, { durability: "durable", partition });
+ * await log.writer.append(entry);
+ * for await (const page of log.read({ limit: 10 })) console.log(page);
+ * await log.close();
+ */
+import { type LogDb, openLogDb } from "./db.ts";
+import { type LogFilter, readLog, type StoredLogRow } from "./query.ts";
+import { openLogStore, type StoreSettings } from "./store.ts";
+import { LogWriter, type LogWriterOptions } from "./writer.ts";
+
+export type { LogEntry } from "./entry.ts";
+export type { LogFilter, StoredLogRow } from "./query.ts";
+export type { LogDurability, LogWriterStatus } from "./writer.ts";
+export { LogWriter } from "./writer.ts";
+
+/** An open inference log. */
+export interface InferenceLog {
+  writer: LogWriter;
+  /** The read connection (also for tests and maintenance). */
+  reader: LogDb;
+  /** Rows matching a filter, a page at a time. */
+  read(filter: LogFilter): AsyncGenerator<StoredLogRow[]>;
+  /** Commits what is queued, stops the worker, closes the reader. */
+  close(): Promise<void>;
+}
+
+/** Opens the log in `settings.dir`; the writer gets `writerOptions` (its capBytes is settings.capBytes). */
+export async function openInferenceLog(
+  settings: StoreSettings,
+  writerOptions: Omit<LogWriterOptions, "capBytes">,
+): Promise<InferenceLog> {
+  // The worker migrates the file before the reader opens it.
+  const store = await openLogStore(settings);
+  const reader = await openLogDb(settings.dir, settings);
+  const writer = new LogWriter(store, { ...writerOptions, capBytes: settings.capBytes });
+  return {
+    writer,
+    reader,
+    read: (filter) => readLog(reader, filter),
+    close: async () => {
+      await writer.close();
+      reader.client.close();
+    },
+  };
+}

@@ -1,0 +1,69 @@
+/**
+ * @module
+ * Where the writer's commits happen: a worker thread that owns the write
+ * connection. libSQL's client runs each statement synchronously under its
+ * promise API, so a commit (and its fsync, in durable mode) on the main thread
+ * stalled every request being served meanwhile; in the worker it overlaps them.
+ *
+ * @example
+ * const store = await openLogStore({ dir, durable: true, walLimitBytes, capBytes });
+ * const { evicted } = await store.commit(rows);
+ */
+import type { LogRow } from "./entry.ts";
+import type { StoreReply, StoreRequest, StoreSettings } from "./store_worker.ts";
+
+export type { StoreSettings } from "./store_worker.ts";
+
+/** A request before the store numbers it. */
+type Unsent = StoreRequest extends infer R ? R extends StoreRequest ? Omit<R, "id"> : never : never;
+
+/** The write side of the log. */
+export interface LogStore {
+  /** Rows evicted by the cap since the log was created (read at open). */
+  readonly evictedAtOpen: number;
+  /** Inserts `rows` in one transaction, then applies the cap; returns rows evicted. */
+  commit(rows: LogRow[]): Promise<{ evicted: number }>;
+  /** Bytes of database pages holding data. */
+  usedBytes(): Promise<number>;
+  /** Stops the worker (pending commits are answered first). */
+  close(): Promise<void>;
+}
+
+/** Starts the log worker, which opens and migrates the database. */
+export async function openLogStore(settings: StoreSettings): Promise<LogStore> {
+  const worker = new Worker(new URL("./store_worker.ts", import.meta.url), { type: "module" });
+  let nextId = 1;
+  const waiting = new Map<number, { resolve: (r: StoreReply) => void; reject: (e: Error) => void }>();
+  worker.onmessage = (e: MessageEvent<StoreReply>) => {
+    const w = waiting.get(e.data.id);
+    waiting.delete(e.data.id);
+    if (!w) return;
+    if (e.data.error !== undefined) w.reject(new Error(e.data.error));
+    else w.resolve(e.data);
+  };
+  worker.onerror = (e) => {
+    e.preventDefault();
+    for (const w of waiting.values()) w.reject(new Error(`log worker failed: ${e.message}`));
+    waiting.clear();
+  };
+  const call = (request: Unsent): Promise<StoreReply> => {
+    const id = nextId++;
+    return new Promise((resolve, reject) => {
+      waiting.set(id, { resolve, reject });
+      worker.postMessage({ ...request, id });
+    });
+  };
+  const opened = await call({ op: "open", settings }).catch((err) => {
+    worker.terminate();
+    throw err;
+  });
+  return {
+    evictedAtOpen: opened.evicted ?? 0,
+    commit: async (rows) => ({ evicted: (await call({ op: "commit", rows })).evicted ?? 0 }),
+    usedBytes: async () => (await call({ op: "usedBytes" })).usedBytes ?? 0,
+    close: async () => {
+      await call({ op: "close" });
+      worker.terminate();
+    },
+  };
+}

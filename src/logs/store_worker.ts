@@ -1,0 +1,80 @@
+/**
+ * @module
+ * The log worker (see store.ts): owns the write connection; answers `open`,
+ * `commit` (insert + storage cap), `usedBytes` and `close`, one at a time.
+ */
+/// <reference lib="deno.worker" />
+import { enforceCap, evictedTotal, usedBytes } from "./cap.ts";
+import { type LogDb, openLogDb } from "./db.ts";
+import type { LogRow } from "./entry.ts";
+import { insertRows } from "./insert.ts";
+
+/** How the worker opens the log. */
+export interface StoreSettings {
+  dir: string;
+  durable: boolean;
+  walLimitBytes: number;
+  /** LOCAL_INFERENCE_STORAGE in bytes, if set. */
+  capBytes?: number;
+}
+
+/** A request to the worker. */
+export type StoreRequest =
+  | { id: number; op: "open"; settings: StoreSettings }
+  | { id: number; op: "commit"; rows: LogRow[] }
+  | { id: number; op: "usedBytes" }
+  | { id: number; op: "close" };
+
+/** The worker's answer to request `id`. */
+export interface StoreReply {
+  id: number;
+  error?: string;
+  evicted?: number;
+  usedBytes?: number;
+}
+
+let log: LogDb | undefined;
+let capBytes: number | undefined;
+
+async function handle(request: StoreRequest): Promise<Omit<StoreReply, "id">> {
+  switch (request.op) {
+    case "open":
+      log = await openLogDb(request.settings.dir, request.settings);
+      capBytes = request.settings.capBytes;
+      return { evicted: await evictedTotal(log.client) };
+    case "commit": {
+      const db = opened();
+      await insertRows(db.client, request.rows);
+      // The rows are committed: an eviction failure is reported, not turned into a failed commit.
+      const evicted = capBytes === undefined ? 0 : await enforceCap(db.client, capBytes).catch((err) => {
+        console.error(`inference log eviction failed: ${err instanceof Error ? err.message : String(err)}`);
+        return 0;
+      });
+      return { evicted };
+    }
+    case "usedBytes":
+      return { usedBytes: await usedBytes(opened().client) };
+    case "close":
+      log?.client.close();
+      log = undefined;
+      return {};
+  }
+}
+
+function opened(): LogDb {
+  if (!log) throw new Error("the log is not open");
+  return log;
+}
+
+// One request at a time, in arrival order.
+let tail = Promise.resolve();
+self.onmessage = (e: MessageEvent<StoreRequest>) => {
+  const request = e.data;
+  tail = tail.then(async () => {
+    try {
+      self.postMessage({ id: request.id, ...(await handle(request)) });
+    } catch (err) {
+      self.postMessage({ id: request.id, error: err instanceof Error ? err.message : String(err) });
+    }
+  });
+};
