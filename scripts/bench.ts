@@ -139,7 +139,7 @@ for (const s of scenarios) {
   const bare = results.find((r) => r.scenario === s.name && r.path.startsWith("bare"))!;
   console.log(
     `${s.name}: tern HTTP p50 is ${(http.p50Ms / bare.p50Ms).toFixed(1)}x bare session.run p50 ` +
-      `(+${(http.p50Ms - bare.p50Ms).toFixed(3)} ms for HTTP, decoding and encoding)`,
+      `(+${(http.p50Ms - bare.p50Ms).toFixed(3)} ms for HTTP, codecs and durable logging)`,
   );
 }
 Deno.exit(0);
