@@ -10,7 +10,20 @@ import { ConfigError } from "./errors.ts";
 import { type EdgeBundle, parseEdgeBundle } from "./ops/edge_bundle.ts";
 
 /** The commands tern runs. */
-export type Command = "serve" | "help" | "version";
+export type Command = "serve" | "help" | "version" | "publish" | "pull";
+
+const COMMANDS: readonly Command[] = ["serve", "help", "version", "publish", "pull"];
+
+/** What `tern publish` was given. */
+export interface PublishArgs {
+  /** A pipeline.json or a folder holding one. */
+  spec?: string;
+  /** Short form: pipeline name and model files. */
+  name?: string;
+  models: string[];
+  /** Where to push; default OCI_REGISTRY/<name>:<version>. */
+  reference?: string;
+}
 
 /** Everything tern needs to know from its environment, resolved once at start-up. */
 export interface Config {
@@ -34,6 +47,10 @@ export interface Config {
   port: number;
   /** Largest accepted request body in bytes. */
   maxRequestBytes: number;
+  /** Plain HTTP to a non-loopback registry (explicit opt-in). */
+  ociPlainHttp: boolean;
+  /** For `tern publish`. */
+  publish?: PublishArgs;
   /** Inference log: reply after commit (durable), before (async), or no log (off). */
   logDurability: "durable" | "async" | "off";
 }
@@ -73,6 +90,13 @@ export const OPTIONS: readonly OptionDef[] = [
     env: "OCI_PASSWORD",
     help: "registry password or token (never printed)",
     secret: true,
+  },
+  {
+    flag: "oci-plain-http",
+    env: "OCI_PLAIN_HTTP",
+    help: "reach a non-loopback registry over plain HTTP (loopback registries always are)",
+    default: "false",
+    boolean: true,
   },
   {
     flag: "edge-bundle",
@@ -158,6 +182,8 @@ export function parseConfig(
       options: {
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "V" },
+        name: { type: "string" },
+        model: { type: "string", multiple: true },
         ...Object.fromEntries(
           OPTIONS.map((
             o,
@@ -170,16 +196,19 @@ export function parseConfig(
   }
   const { values, positionals } = parsed;
   const command = values.help ? "help" : values.version ? "version" : positionals[0] ?? "serve";
-  if (command !== "serve" && command !== "help" && command !== "version") {
-    throw new ConfigError(
-      `unknown command '${command}'; commands: serve (default), help, version`,
-    );
+  if (!COMMANDS.includes(command as Command)) {
+    throw new ConfigError(`unknown command '${command}'; commands: ${COMMANDS.join(", ")} (serve is the default)`);
   }
-  if (positionals.length > 1) {
-    throw new ConfigError(`unexpected argument '${positionals[1]}'; see tern --help`);
+  const operands = positionals.slice(1);
+  const maxOperands = command === "publish" ? 2 : command === "pull" ? 1 : 0;
+  if (operands.length > maxOperands) {
+    throw new ConfigError(`unexpected argument '${operands[maxOperands]}'; see tern --help`);
+  }
+  if ((values.name !== undefined || values.model !== undefined) && command !== "publish") {
+    throw new ConfigError("--name and --model belong to tern publish");
   }
   // Help and version answer whatever the environment holds: they get the defaults.
-  if (command !== "serve") return { ...parseConfig([], {}, machine), command };
+  if (command === "help" || command === "version") return { ...parseConfig([], {}, machine), command };
 
   /** Flag value if given, else the environment's; empty strings count as unset. */
   const read = (o: OptionDef): string | undefined => {
@@ -216,8 +245,8 @@ export function parseConfig(
   }
 
   return {
-    command,
-    pipelineUrl: get("PIPELINE_URL") ?? edgeBundle?.PIPELINE_URL,
+    command: command as Command,
+    pipelineUrl: (command === "pull" ? operands[0] : undefined) ?? get("PIPELINE_URL") ?? edgeBundle?.PIPELINE_URL,
     ociRegistry: get("OCI_REGISTRY"),
     ociUsername: get("OCI_USERNAME"),
     ociPassword: get("OCI_PASSWORD"),
@@ -231,6 +260,8 @@ export function parseConfig(
     host: getOrDefault("HOST"),
     port: parsePort(getOrDefault("PORT")),
     maxRequestBytes: parseSize("MAX_REQUEST_SIZE", getOrDefault("MAX_REQUEST_SIZE")),
+    ociPlainHttp: parseBool("OCI_PLAIN_HTTP", get("OCI_PLAIN_HTTP")),
+    publish: command === "publish" ? publishArgs(values.name, values.model ?? [], operands) : undefined,
     logDurability: parseChoice("LOG_DURABILITY", getOrDefault("LOG_DURABILITY"), ["durable", "async", "off"] as const),
   };
 }
@@ -254,6 +285,20 @@ export function parseSize(name: string, text: string): number {
     throw new ConfigError(`${name}='${text}' must be larger than 0`);
   }
   return bytes;
+}
+
+function publishArgs(name: string | undefined, models: string[], operands: string[]): PublishArgs {
+  if (models.length > 0 || name !== undefined) {
+    if (!name || models.length === 0) {
+      throw new ConfigError("tern publish: the short form needs --name and --model FILE");
+    }
+    if (operands.length > 1) throw new ConfigError("tern publish --name … --model …: give one reference");
+    return { name, models, reference: operands[0] };
+  }
+  if (operands.length === 0) {
+    throw new ConfigError("tern publish: give a pipeline spec (file or folder) or --name and --model FILE");
+  }
+  return { spec: operands[0], models: [], reference: operands[1] };
 }
 
 /** The smallest LOCAL_INFERENCE_STORAGE: room for the schema and a few commit batches. */
@@ -313,6 +358,11 @@ export function helpText(machine: MachineDefaults): string {
     "tern: edge inference engine (Wallaroo edge API)",
     "",
     "Usage: tern [serve] [options]     serve the pipeline over HTTP (default command)",
+    "       tern pull [REFERENCE]      fetch the pipeline (default PIPELINE_URL) into the cache, without serving",
+    "       tern publish SPEC [REFERENCE]",
+    "       tern publish --name NAME --model FILE [--model FILE…] [REFERENCE]",
+    "                                  push a pipeline (SPEC: pipeline.json or a folder holding one) and print",
+    "                                  its PIPELINE_URL (default REFERENCE: OCI_REGISTRY/NAME:VERSION)",
     "       tern help | --help | -h    show this help",
     "       tern version | --version   show the version",
     "",

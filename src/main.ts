@@ -6,6 +6,7 @@
 import { type Config, helpText, type MachineDefaults, parseConfig } from "./config.ts";
 import { ConfigError } from "./errors.ts";
 import { serve } from "./serve.ts";
+import { runPublish, runPull } from "./registry_commands.ts";
 import denoJson from "../deno.json" with { type: "json" };
 
 /** tern's version (deno.json). */
@@ -29,6 +30,10 @@ async function run(config: Config, machine: MachineDefaults): Promise<void> {
       return;
     case "serve":
       return await serve(config);
+    case "pull":
+      return await runPull(config);
+    case "publish":
+      return await runPublish(config);
   }
 }
 
@@ -41,6 +46,9 @@ if (import.meta.main) {
       console.error(`tern: ${err.message}`);
       Deno.exit(2);
     }
-    throw err;
+    // Registry, file and other failures: one clear line (the stack with DEBUG=true), exit 1.
+    console.error(`tern: ${err instanceof Error ? err.message : String(err)}`);
+    if (/^(true|1|yes|on)$/i.test(Deno.env.get("DEBUG") ?? "") && err instanceof Error) console.error(err.stack);
+    Deno.exit(1);
   }
 }

@@ -6,11 +6,11 @@
  * requests and exit 0.
  */
 import type { Config } from "./config.ts";
-import { ConfigError } from "./errors.ts";
 import { createOrtWebWasmBackend } from "./engine/ort_web.ts";
 import { demoPipeline } from "./pipeline/demo.ts";
 import { PipelineManager } from "./pipeline/manager.ts";
 import { createApp } from "./server/app.ts";
+import { fetchPipeline, parseReference, type RegistrySettings } from "./registry/mod.ts";
 import { type InferenceLog, openInferenceLog } from "./logs/mod.ts";
 
 /** Where serve writes its start-up lines. */
@@ -24,11 +24,8 @@ export async function serve(
   config: Config,
   out: ServeOutput = consoleOutput,
 ): Promise<void> {
-  if (config.pipelineUrl) {
-    throw new ConfigError(
-      `PIPELINE_URL='${config.pipelineUrl}': pulling pipelines from an OCI registry is not available in this version yet; unset PIPELINE_URL to serve the built-in demo`,
-    );
-  }
+  // A malformed PIPELINE_URL is a start-up error (exit 2), found before anything starts.
+  if (config.pipelineUrl) parseReference(config.pipelineUrl, config.ociRegistry);
   const backend = createOrtWebWasmBackend({ threads: config.configCpus });
   const pipelines = new PipelineManager(backend);
   const logs = config.logDurability === "off" ? undefined : await openLogs(config, out);
@@ -58,8 +55,25 @@ export async function serve(
   Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
 
   try {
-    out.info("No PIPELINE_URL set: serving the built-in demo pipeline");
-    const definition = await demoPipeline();
+    let definition;
+    if (config.pipelineUrl) {
+      try {
+        definition = await fetchPipeline(
+          config.pipelineUrl,
+          registrySettings(config),
+          config.persistentVolumeDir,
+          out.info,
+        );
+      } catch (err) {
+        // Bad credentials, a missing tag, a corrupt layer, or no registry and no cache: nothing to serve.
+        out.error(`Cannot get pipeline ${config.pipelineUrl}: ${err instanceof Error ? err.message : String(err)}`);
+        await logs?.close();
+        Deno.exit(1);
+      }
+    } else {
+      out.info("No PIPELINE_URL set: serving the built-in demo pipeline");
+      definition = await demoPipeline();
+    }
     pipelines.announce(definition.name);
     out.info(`Starting engine: ${backend.description}`);
     const started = performance.now();
@@ -80,6 +94,16 @@ export async function serve(
     );
   }
   await server.finished;
+}
+
+/** The OCI_* settings. */
+export function registrySettings(config: Config): RegistrySettings {
+  return {
+    defaultRegistry: config.ociRegistry,
+    username: config.ociUsername,
+    password: config.ociPassword,
+    plainHttp: config.ociPlainHttp,
+  };
 }
 
 /** Opens the inference log in PERSISTENT_VOLUME_DIR with its writer. */

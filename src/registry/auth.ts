@@ -1,0 +1,81 @@
+/**
+ * @module
+ * Registry authentication: anonymous, Basic, and the Bearer token flow that
+ * GHCR, Artifact Registry, Harbor and distribution's token auth use. A 401's
+ * `WWW-Authenticate` challenge says which; Bearer tokens are fetched from its
+ * realm (with Basic credentials when given) per scope and reused until they
+ * expire. Passwords and tokens never appear in any message.
+ */
+
+/** A parsed `WWW-Authenticate` challenge. */
+export interface Challenge {
+  scheme: "basic" | "bearer";
+  params: Record<string, string>;
+}
+
+/** Parses `Bearer realm="…",service="…",scope="…"` or `Basic realm="…"`. */
+export function parseChallenge(header: string | null): Challenge | undefined {
+  if (!header) return undefined;
+  const m = /^\s*(\w+)\s*(.*)$/s.exec(header);
+  if (!m) return undefined;
+  const scheme = m[1].toLowerCase();
+  if (scheme !== "basic" && scheme !== "bearer") return undefined;
+  const params: Record<string, string> = {};
+  for (const p of m[2].matchAll(/(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g)) {
+    params[p[1].toLowerCase()] = p[2] !== undefined ? p[2].replace(/\\(.)/g, "$1") : p[3];
+  }
+  return { scheme, params };
+}
+
+/** Credentials for one registry. */
+export interface Credentials {
+  username: string;
+  password: string;
+}
+
+/** `Basic base64(user:password)`. */
+export function basicHeader(c: Credentials): string {
+  const bytes = new TextEncoder().encode(`${c.username}:${c.password}`);
+  return `Basic ${btoa(String.fromCharCode(...bytes))}`;
+}
+
+/** Fetches a Bearer token for `challenge`; throws with the registry's words (never the password). */
+export async function fetchToken(
+  challenge: Challenge,
+  scope: string,
+  credentials: Credentials | undefined,
+  fetcher: typeof fetch,
+): Promise<{ token: string; expiresAt: number }> {
+  const realm = challenge.params.realm;
+  if (!realm) throw new Error("the registry asked for a Bearer token but named no realm");
+  const url = new URL(realm);
+  if (challenge.params.service) url.searchParams.set("service", challenge.params.service);
+  url.searchParams.set("scope", challenge.params.scope ?? scope);
+  const headers: Record<string, string> = {};
+  if (credentials) headers.authorization = basicHeader(credentials);
+  const res = await fetcher(url, { headers });
+  if (res.status === 401 || res.status === 403) {
+    await res.body?.cancel();
+    throw new AuthError(credentials);
+  }
+  if (!res.ok) {
+    throw new Error(`token server ${url.origin} answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
+  }
+  const body = await res.json() as { token?: string; access_token?: string; expires_in?: number };
+  const token = body.token ?? body.access_token;
+  if (!token) throw new Error(`token server ${url.origin} returned no token`);
+  return { token, expiresAt: Date.now() + Math.max(30, (body.expires_in ?? 60) - 10) * 1000 };
+}
+
+/** The registry refused the credentials (or needs some and none were given). */
+export class AuthError extends Error {
+  constructor(credentials: Credentials | undefined, registry?: string) {
+    const where = registry ? `registry ${registry}` : "the registry";
+    super(
+      credentials
+        ? `${where} refused the credentials of user '${credentials.username}' (check OCI_USERNAME and OCI_PASSWORD)`
+        : `${where} requires a login: set OCI_USERNAME and OCI_PASSWORD`,
+    );
+    this.name = "AuthError";
+  }
+}

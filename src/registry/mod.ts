@@ -1,0 +1,66 @@
+/**
+ * @module
+ * The registry's public face for commands: a client for a reference's
+ * registry from tern's settings, and fetching a pipeline (registry first, the
+ * cache when the registry cannot be reached).
+ */
+import type { PipelineDefinition } from "../pipeline/spec.ts";
+import type { Credentials } from "./auth.ts";
+import { ArtifactCache } from "./cache.ts";
+import { RegistryClient, RegistryError } from "./client.ts";
+import { cachedPipeline, pullPipeline } from "./pull.ts";
+import { type ImageReference, parseReference } from "./reference.ts";
+
+export { AuthError } from "./auth.ts";
+export { ArtifactCache } from "./cache.ts";
+export { RegistryClient, RegistryError } from "./client.ts";
+export { cachedPipeline, pullPipeline } from "./pull.ts";
+export { publishPipeline, readPublishSpec, shortFormSpec } from "./publish.ts";
+export { formatReference, type ImageReference, parseReference } from "./reference.ts";
+
+/** Registry settings from the environment (OCI_*). */
+export interface RegistrySettings {
+  /** OCI_REGISTRY: default host, and the host the credentials belong to. */
+  defaultRegistry?: string;
+  username?: string;
+  password?: string;
+  plainHttp: boolean;
+}
+
+/** A client for `ref`'s registry; credentials are sent when given. */
+export function clientFor(
+  ref: ImageReference,
+  settings: RegistrySettings,
+  log: (line: string) => void,
+): RegistryClient {
+  const credentials: Credentials | undefined = settings.username !== undefined && settings.password !== undefined
+    ? { username: settings.username, password: settings.password }
+    : undefined;
+  return new RegistryClient({ registry: ref.registry, credentials, plainHttp: settings.plainHttp, log });
+}
+
+/**
+ * The pipeline at `url`: pulled (and cached) when the registry answers; from
+ * the cache when it cannot be reached. Other failures (credentials, a missing
+ * tag, a layer that does not match its digest) are thrown.
+ */
+export async function fetchPipeline(
+  url: string,
+  settings: RegistrySettings,
+  persistentVolumeDir: string,
+  log: (line: string) => void,
+): Promise<PipelineDefinition> {
+  const ref = parseReference(url, settings.defaultRegistry);
+  const cache = new ArtifactCache(persistentVolumeDir);
+  try {
+    return await pullPipeline(clientFor(ref, settings, log), cache, ref, log);
+  } catch (err) {
+    if (!(err instanceof RegistryError && err.unreachable)) throw err;
+    log(`${err.message}; starting from the cached pipeline`);
+    try {
+      return await cachedPipeline(cache, ref);
+    } catch (cacheErr) {
+      throw new Error(`${err.message}, and ${cacheErr instanceof Error ? cacheErr.message : String(cacheErr)}`);
+    }
+  }
+}

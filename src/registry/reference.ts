@@ -1,0 +1,66 @@
+/**
+ * @module
+ * OCI references as PIPELINE_URL and `tern publish` take them:
+ * `host[:port]/repo/name:tag`, `…@sha256:<hex>`, or without a host when
+ * OCI_REGISTRY supplies it. The first path component is a host when it has a
+ * `.` or `:` or is `localhost`.
+ */
+import { ConfigError } from "../errors.ts";
+
+/** A parsed reference. */
+export interface ImageReference {
+  /** `host[:port]`. */
+  registry: string;
+  repository: string;
+  tag?: string;
+  /** `sha256:<64 hex>`; wins over the tag when both are given. */
+  digest?: string;
+}
+
+const REPOSITORY = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+const TAG = /^[\w][\w.-]{0,127}$/;
+/** A sha256 digest; the only form tern accepts (and uses in cache paths). */
+export const DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+/** Parses `text`; `defaultRegistry` (OCI_REGISTRY) is used when it names no host. */
+export function parseReference(text: string, defaultRegistry?: string): ImageReference {
+  const bad = (why: string) => new ConfigError(`'${text}' is not an OCI reference: ${why}`);
+  let rest = text.trim().replace(/^oci:\/\//, "");
+  let digest: string | undefined;
+  const at = rest.indexOf("@");
+  if (at >= 0) {
+    digest = rest.slice(at + 1);
+    rest = rest.slice(0, at);
+    if (!DIGEST.test(digest)) throw bad(`digest '${digest}' is not sha256:<64 lower-case hex>`);
+  }
+  let registry: string | undefined;
+  const slash = rest.indexOf("/");
+  const first = slash >= 0 ? rest.slice(0, slash) : "";
+  if (first && (first.includes(".") || first.includes(":") || first === "localhost")) {
+    registry = first;
+    rest = rest.slice(slash + 1);
+  }
+  registry ??= defaultRegistry?.replace(/^https?:\/\//, "").replace(/\/+$/, "");
+  if (!registry) throw bad("it names no registry host; write host/repository:tag or set OCI_REGISTRY");
+  let tag: string | undefined;
+  const colon = rest.lastIndexOf(":");
+  if (colon >= 0) {
+    tag = rest.slice(colon + 1);
+    rest = rest.slice(0, colon);
+    if (!TAG.test(tag)) throw bad(`tag '${tag}' is not valid`);
+  }
+  if (!REPOSITORY.test(rest)) throw bad(`repository '${rest}' must be lower-case letters, digits and . _ - /`);
+  if (!tag && !digest) throw bad("it has neither a :tag nor an @sha256: digest");
+  return { registry, repository: rest, tag, digest };
+}
+
+/** `host/repo:tag` or `host/repo@sha256:…` (the digest when known). */
+export function formatReference(ref: ImageReference): string {
+  return `${ref.registry}/${ref.repository}${ref.digest ? `@${ref.digest}` : `:${ref.tag}`}`;
+}
+
+/** True for hosts on this machine, which tern reaches over plain HTTP. */
+export function isLoopback(registry: string): boolean {
+  const host = registry.startsWith("[") ? registry.slice(1, registry.indexOf("]")) : registry.split(":")[0];
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}

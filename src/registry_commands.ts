@@ -1,0 +1,49 @@
+/**
+ * @module
+ * `tern pull [REFERENCE]` (fill the cache without serving, to pre-seed a
+ * device) and `tern publish` (push a pipeline artifact, print its
+ * PIPELINE_URL). Both exit non-zero with one clear line on failure.
+ */
+import type { Config } from "./config.ts";
+import { ConfigError } from "./errors.ts";
+import {
+  ArtifactCache,
+  clientFor,
+  formatReference,
+  parseReference,
+  publishPipeline,
+  pullPipeline,
+  readPublishSpec,
+  shortFormSpec,
+} from "./registry/mod.ts";
+import { registrySettings } from "./serve.ts";
+
+/** `tern pull`: fetches the pipeline (PIPELINE_URL or the operand) into PERSISTENT_VOLUME_DIR. */
+export async function runPull(config: Config): Promise<void> {
+  if (!config.pipelineUrl) throw new ConfigError("tern pull: give a reference or set PIPELINE_URL");
+  const ref = parseReference(config.pipelineUrl, config.ociRegistry);
+  const cache = new ArtifactCache(config.persistentVolumeDir);
+  const definition = await pullPipeline(clientFor(ref, registrySettings(config), console.log), cache, ref, console.log);
+  console.log(
+    `Pulled pipeline ${definition.name} (version ${definition.version}, ${definition.steps.length} model${
+      definition.steps.length === 1 ? "" : "s"
+    }) into ${cache.root}`,
+  );
+}
+
+/** `tern publish`: pushes a spec (or --name/--model) and prints `PIPELINE_URL=…`. */
+export async function runPublish(config: Config): Promise<void> {
+  const args = config.publish!;
+  const spec = args.spec ? await readPublishSpec(args.spec) : shortFormSpec(args.name!, args.models);
+  const version = spec.version ?? crypto.randomUUID();
+  const ref = parseReference(args.reference ?? `${spec.name}:${version}`, config.ociRegistry);
+  const client = clientFor(ref, registrySettings(config), console.log);
+  console.log(
+    `Publishing pipeline ${spec.name} (${spec.steps.length} step${spec.steps.length === 1 ? "" : "s"}) to ${
+      formatReference(ref)
+    }`,
+  );
+  const { pipelineUrl, manifestDigest } = await publishPipeline(client, ref, { ...spec, version });
+  console.log(`Published ${manifestDigest}`);
+  console.log(`PIPELINE_URL=${pipelineUrl}`);
+}
