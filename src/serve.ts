@@ -46,10 +46,16 @@ export async function serve(
 
   const stop = async (signal: string) => {
     out.info(`${signal}: finishing in-flight requests and stopping`);
-    await server.shutdown();
-    await logs?.close();
-    await pipelines.close();
-    Deno.exit(0);
+    let code = 0;
+    for (const step of [() => server.shutdown(), () => logs?.close(), () => pipelines.close()]) {
+      try {
+        await step();
+      } catch (err) {
+        out.error(`while stopping: ${err instanceof Error ? err.message : String(err)}`);
+        code = 1;
+      }
+    }
+    Deno.exit(code);
   };
   Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
   Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));

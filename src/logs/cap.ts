@@ -16,12 +16,11 @@ const EVICT_TO = 0.9;
 
 /** Bytes of database pages holding data. */
 export async function usedBytes(client: Client): Promise<number> {
-  const [pages, free, size] = await Promise.all(
-    ["page_count", "freelist_count", "page_size"].map(async (p) =>
-      Number((await client.execute(`PRAGMA ${p}`)).rows[0][0])
-    ),
-  );
-  return (pages - free) * size;
+  const read = async (pragma: string) => Number((await client.execute(`PRAGMA ${pragma}`)).rows[0][0]);
+  // One after another: the client is a single connection (db.ts).
+  const pages = await read("page_count");
+  const free = await read("freelist_count");
+  return (pages - free) * await read("page_size");
 }
 
 /** Total rows evicted since the log was created. */
@@ -42,17 +41,23 @@ export async function enforceCap(client: Client, capBytes: number): Promise<numb
     const count = Math.min(rows, Math.max(1, Math.ceil((used - capBytes * EVICT_TO) / perRow)));
     const tx = await client.transaction("write");
     try {
-      const deleted = await tx.execute({
-        sql: "DELETE FROM inference_log WHERE id IN (SELECT id FROM inference_log ORDER BY uploaded DESC, id LIMIT ?)",
-        args: [count],
-      });
+      // Uploaded rows first, then the oldest: each DELETE walks the (uploaded, id) index in order.
+      let deleted = 0;
+      for (const uploaded of [1, 0]) {
+        if (deleted >= count) break;
+        deleted += (await tx.execute({
+          sql: "DELETE FROM inference_log WHERE id IN " +
+            "(SELECT id FROM inference_log WHERE uploaded = ? ORDER BY id LIMIT ?)",
+          args: [uploaded, count - deleted],
+        })).rowsAffected;
+      }
       await tx.execute({
         sql: "INSERT INTO log_counters (name, value) VALUES ('evicted', ?) " +
           "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
-        args: [deleted.rowsAffected],
+        args: [deleted],
       });
       await tx.commit();
-      evicted += deleted.rowsAffected;
+      evicted += deleted;
     } finally {
       tx.close();
     }

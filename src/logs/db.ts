@@ -33,7 +33,8 @@ export interface OpenLogOptions {
 export async function openLogDb(dir: string, options: OpenLogOptions): Promise<LogDb> {
   await Deno.mkdir(dir, { recursive: true });
   const path = `${dir.replace(/\/+$/, "")}/${LOG_DB_FILE}`;
-  const client = createClient({ url: `file:${path}` });
+  // One connection: PRAGMAs are per connection, and a pool would hand out ones without them.
+  const client = createClient({ url: `file:${path}`, concurrency: 1 });
   const walPages = Math.max(16, Math.floor(options.walLimitBytes / 4096));
   for (
     const pragma of [
@@ -49,4 +50,12 @@ export async function openLogDb(dir: string, options: OpenLogOptions): Promise<L
   const db = drizzle(client);
   await migrate(db, { migrationsFolder: MIGRATIONS });
   return { client, db, path };
+}
+
+/** Opens the log read-only in spirit (queries only) on its own connection; the writer has migrated it. */
+export async function openLogReader(dir: string): Promise<LogDb> {
+  const path = `${dir.replace(/\/+$/, "")}/${LOG_DB_FILE}`;
+  const client = createClient({ url: `file:${path}`, concurrency: 1 });
+  await client.execute("PRAGMA busy_timeout = 5000");
+  return { client, db: drizzle(client), path };
 }

@@ -9,7 +9,7 @@
  * for await (const page of log.read({ limit: 10 })) console.log(page);
  * await log.close();
  */
-import { type LogDb, openLogDb } from "./db.ts";
+import { type LogDb, openLogReader } from "./db.ts";
 import { type LogFilter, readLog, type StoredLogRow } from "./query.ts";
 import { openLogStore, type StoreSettings } from "./store.ts";
 import { LogWriter, type LogWriterOptions } from "./writer.ts";
@@ -37,7 +37,13 @@ export async function openInferenceLog(
 ): Promise<InferenceLog> {
   // The worker migrates the file before the reader opens it.
   const store = await openLogStore(settings);
-  const reader = await openLogDb(settings.dir, settings);
+  let reader: LogDb;
+  try {
+    reader = await openLogReader(settings.dir);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   const writer = new LogWriter(store, { ...writerOptions, capBytes: settings.capBytes });
   return {
     writer,

@@ -21,6 +21,8 @@ type Unsent = StoreRequest extends infer R ? R extends StoreRequest ? Omit<R, "i
 export interface LogStore {
   /** Rows evicted by the cap since the log was created (read at open). */
   readonly evictedAtOpen: number;
+  /** True once the worker has died: every call fails at once. */
+  readonly failed: boolean;
   /** Inserts `rows` in one transaction, then applies the cap; returns rows evicted. */
   commit(rows: LogRow[]): Promise<{ evicted: number }>;
   /** Bytes of database pages holding data. */
@@ -33,6 +35,7 @@ export interface LogStore {
 export async function openLogStore(settings: StoreSettings): Promise<LogStore> {
   const worker = new Worker(new URL("./store_worker.ts", import.meta.url), { type: "module" });
   let nextId = 1;
+  let failure: Error | undefined;
   const waiting = new Map<number, { resolve: (r: StoreReply) => void; reject: (e: Error) => void }>();
   worker.onmessage = (e: MessageEvent<StoreReply>) => {
     const w = waiting.get(e.data.id);
@@ -41,12 +44,18 @@ export async function openLogStore(settings: StoreSettings): Promise<LogStore> {
     if (e.data.error !== undefined) w.reject(new Error(e.data.error));
     else w.resolve(e.data);
   };
-  worker.onerror = (e) => {
-    e.preventDefault();
-    for (const w of waiting.values()) w.reject(new Error(`log worker failed: ${e.message}`));
+  const fail = (message: string) => {
+    failure = new Error(`log worker failed: ${message}`);
+    for (const w of waiting.values()) w.reject(failure);
     waiting.clear();
   };
+  worker.onerror = (e) => {
+    e.preventDefault();
+    fail(e.message);
+  };
+  worker.onmessageerror = () => fail("a message could not be read");
   const call = (request: Unsent): Promise<StoreReply> => {
+    if (failure) return Promise.reject(failure);
     const id = nextId++;
     return new Promise((resolve, reject) => {
       waiting.set(id, { resolve, reject });
@@ -59,6 +68,9 @@ export async function openLogStore(settings: StoreSettings): Promise<LogStore> {
   });
   return {
     evictedAtOpen: opened.evicted ?? 0,
+    get failed() {
+      return failure !== undefined;
+    },
     commit: async (rows) => ({ evicted: (await call({ op: "commit", rows })).evicted ?? 0 }),
     usedBytes: async () => (await call({ op: "usedBytes" })).usedBytes ?? 0,
     close: async () => {

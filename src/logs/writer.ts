@@ -1,19 +1,23 @@
 /**
  * @module
  * The inference log writer. Requests never wait on their own INSERT: they
- * queue an entry, and one commit loop writes everything queued in a single
+ * queue their rows, and one commit loop writes everything queued in a single
  * transaction (group commit), then starts the next with whatever arrived
  * meanwhile.
- * - `durable`: `append` resolves once the entry's rows are committed, so a
- *   reply is only sent for a logged inference.
- * - `async`: `append` resolves at once; rows are gathered for ASYNC_WINDOW_MS
- *   per commit, so a crash can lose at most that window plus the commit under way.
- * Backpressure: past `maxPendingRows` queued rows, `append` waits up to
- * `maxWaitMs` for room, then fails with Unavailable (503) - nothing is
- * accepted and then forgotten.
+ * - `durable`: `append` resolves once the rows are committed, so a reply is
+ *   only sent for a logged inference.
+ * - `async`: `append` resolves once the rows are queued; rows are gathered for
+ *   ASYNC_WINDOW_MS per commit. A crash loses what is queued: normally that
+ *   window plus the commit under way, at most `maxPendingRows` rows when the
+ *   disk falls behind.
+ * Backpressure: an append that would take the queue past `maxPendingRows`
+ * waits up to `maxWaitMs` for room, then fails with Unavailable (503):
+ * nothing is accepted and then forgotten. A failed commit is retried
+ * (COMMIT_ATTEMPTS, with backoff); after that durable appends get a 503 and
+ * async rows are counted in `lostRows` and reported on stderr.
  */
 import { Unavailable } from "../errors.ts";
-import { type LogEntry, logRows } from "./entry.ts";
+import { type LogEntry, type LogRow, logRows } from "./entry.ts";
 import type { LogStore } from "./store.ts";
 
 /** When a reply may leave relative to its log row's commit. */
@@ -46,17 +50,18 @@ export interface LogWriterStatus {
 }
 
 interface Pending {
-  entry: LogEntry;
-  rows: number;
+  rows: LogRow[];
   done?: { resolve: () => void; reject: (err: Error) => void };
 }
 
-/** async mode: how long the writer gathers rows before a commit (the most a crash can lose, plus one commit). */
+/** async mode: how long the writer gathers rows before a commit. */
 export const ASYNC_WINDOW_MS = 20;
 /** async mode: commit at once when this many rows are queued. */
 const ASYNC_BATCH_ROWS = 2000;
+/** Tries of one commit before its rows are given up. */
+const COMMIT_ATTEMPTS = 3;
 
-/** Group-committing writer over an open log database. */
+/** Group-committing writer over a LogStore. */
 export class LogWriter {
   readonly #store: LogStore;
   readonly #options: Required<Omit<LogWriterOptions, "capBytes">> & { capBytes?: number };
@@ -76,16 +81,20 @@ export class LogWriter {
     this.#evictedRows = store.evictedAtOpen;
   }
 
-  /** Queues one served batch; see the module doc for when it resolves. */
+  /** Queues one served batch's rows; see the module doc for when it resolves. */
   async append(entry: LogEntry): Promise<void> {
-    const rows = entry.reply.input.rows;
-    if (this.#queuedRows + rows > this.#options.maxPendingRows && this.#queuedRows > 0) await this.#waitForRoom();
-    const pending: Pending = { entry, rows };
+    const rows = logRows(entry, this.#options.partition);
+    const deadline = Date.now() + this.#options.maxWaitMs;
+    // Checked again after every wait, right before queueing: no await between the check and the push.
+    while (this.#queuedRows > 0 && this.#queuedRows + rows.length > this.#options.maxPendingRows) {
+      await this.#waitForRoom(deadline);
+    }
+    const pending: Pending = { rows };
     const committed = this.#options.durability === "durable"
       ? new Promise<void>((resolve, reject) => pending.done = { resolve, reject })
       : undefined;
     this.#queue.push(pending);
-    this.#queuedRows += rows;
+    this.#queuedRows += rows.length;
     this.#committing ??= this.#commitLoop();
     await committed;
   }
@@ -120,22 +129,20 @@ export class LogWriter {
     await this.#store.close();
   }
 
-  async #waitForRoom(): Promise<void> {
-    const deadline = Date.now() + this.#options.maxWaitMs;
-    while (this.#queuedRows >= this.#options.maxPendingRows) {
-      const left = deadline - Date.now();
-      if (left <= 0) {
-        throw new Unavailable(
-          `the inference log is behind (${this.#queuedRows} rows waiting to be written); retry shortly`,
-        );
-      }
-      let timer: number | undefined;
-      await new Promise<void>((resolve) => {
-        this.#roomWaiters.push(resolve);
-        timer = setTimeout(resolve, left);
-      });
-      clearTimeout(timer);
+  /** Waits until a commit frees room, or throws Unavailable at `deadline`. */
+  async #waitForRoom(deadline: number): Promise<void> {
+    const left = deadline - Date.now();
+    if (left <= 0) {
+      throw new Unavailable(
+        `the inference log is behind (${this.#queuedRows} rows waiting to be written); retry shortly`,
+      );
     }
+    let timer: number | undefined;
+    await new Promise<void>((resolve) => {
+      this.#roomWaiters.push(resolve);
+      timer = setTimeout(resolve, left);
+    });
+    clearTimeout(timer);
   }
 
   async #commitLoop(): Promise<void> {
@@ -146,25 +153,36 @@ export class LogWriter {
       }
       const batch = this.#queue;
       this.#queue = [];
-      const rowCount = batch.reduce((n, p) => n + p.rows, 0);
+      const rows = batch.flatMap((p) => p.rows);
       try {
-        const { evicted } = await this.#store.commit(batch.flatMap((p) => logRows(p.entry, this.#options.partition)));
-        this.#committedRows += rowCount;
+        const { evicted } = await this.#commitWithRetries(rows);
+        this.#committedRows += rows.length;
         this.#commits++;
         this.#evictedRows += evicted;
         for (const p of batch) p.done?.resolve();
       } catch (err) {
         const message = `inference log write failed: ${err instanceof Error ? err.message : String(err)}`;
         if (this.#options.durability === "async") {
-          this.#lostRows += rowCount;
-          console.error(`${message} (${rowCount} rows not logged)`);
+          this.#lostRows += rows.length;
+          console.error(`${message} (${rows.length} rows not logged)`);
         }
         for (const p of batch) p.done?.reject(new Unavailable(message));
       } finally {
-        this.#queuedRows -= rowCount;
+        this.#queuedRows -= rows.length;
         for (const wake of this.#roomWaiters.splice(0)) wake();
       }
     }
     this.#committing = undefined;
+  }
+
+  async #commitWithRetries(rows: LogRow[]): Promise<{ evicted: number }> {
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await this.#store.commit(rows);
+      } catch (err) {
+        if (attempt >= COMMIT_ATTEMPTS || this.#store.failed) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 100 * 4 ** (attempt - 1)));
+      }
+    }
   }
 }

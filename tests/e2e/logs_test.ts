@@ -7,7 +7,7 @@
 import { createClient } from "@libsql/client";
 import { tableFromIPC } from "apache-arrow";
 import { assert, assertEquals, assertMatch } from "../support/assert.ts";
-import { loadReference, recordsBody } from "../support/reference.ts";
+import { arrowBody, loadReference, recordsBody } from "../support/reference.ts";
 import { startTern } from "../support/tern_process.ts";
 
 const ref = loadReference();
@@ -132,6 +132,39 @@ Deno.test("POST /logs returns every inference in the documented shape, as JSON, 
         0,
       ]);
     });
+  } finally {
+    assertEquals(await tern.stop(), 0);
+  }
+});
+
+Deno.test("/logs as an Arrow stream: an empty log is a 0-row table; a client leaving mid-download harms nothing", async () => {
+  const tern = await startTern();
+  try {
+    const ARROW_STREAM = "application/vnd.apache.arrow.stream";
+    const empty = await logs(tern.url, {}, { accept: ARROW_STREAM });
+    assertEquals(empty.headers.get("content-type"), ARROW_STREAM);
+    const table = tableFromIPC(new Uint8Array(await empty.arrayBuffer()));
+    assertEquals([table.numRows, table.schema.fields.length], [0, 10]);
+
+    // 3,000 rows: three pages.
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${tern.url}/infer`, {
+        method: "POST",
+        headers: { "content-type": "application/vnd.apache.arrow.file" },
+        body: arrowBody(ref.inputs),
+      });
+      await res.body?.cancel();
+      assertEquals(res.status, 200);
+    }
+    for (const accept of [ARROW_STREAM, "application/vnd.apache.arrow.file", JSON_TYPE]) {
+      const res = await logs(tern.url, {}, { accept });
+      const reader = res.body!.getReader();
+      assert((await reader.read()).value!.length > 0);
+      await reader.cancel(); // the client goes away after the first chunk
+    }
+    const full = tableFromIPC(new Uint8Array(await (await logs(tern.url, {}, { accept: ARROW_STREAM })).arrayBuffer()));
+    assertEquals(full.numRows, 3000);
+    assertEquals((await (await fetch(`${tern.url}/health`)).json()).status, "ok");
   } finally {
     assertEquals(await tern.stop(), 0);
   }

@@ -1,6 +1,6 @@
-import { type InferenceLog, openInferenceLog } from "../../src/logs/mod.ts";
+import { type InferenceLog, LogWriter, openInferenceLog } from "../../src/logs/mod.ts";
 import { Unavailable } from "../../src/errors.ts";
-import { assert, assertEquals } from "../support/assert.ts";
+import { assert, assertEquals, assertMatch, assertRejects } from "../support/assert.ts";
 import { demoEntry } from "../support/log_entry.ts";
 
 async function withLog(fn: (dir: string) => Promise<void>) {
@@ -71,3 +71,51 @@ Deno.test("backpressure: past the queue bound an append waits, then fails with 5
     assertEquals((await allRows(log)).length, accepted, "every accepted append is in the log; no refused one is");
     await log.close();
   }));
+
+Deno.test("the queue bound holds under many concurrent appends: no commit carries more than the bound", async () => {
+  const commits: number[] = [];
+  const store = {
+    evictedAtOpen: 0,
+    failed: false,
+    commit: async (rows: unknown[]) => {
+      commits.push(rows.length);
+      await new Promise((r) => setTimeout(r, 5));
+      return { evicted: 0 };
+    },
+    usedBytes: () => Promise.resolve(0),
+    close: () => Promise.resolve(),
+  };
+  const writer = new LogWriter(store, { durability: "durable", partition: "p", maxPendingRows: 10, maxWaitMs: 10_000 });
+  await Promise.all(Array.from({ length: 200 }, (_, i) => writer.append(demoEntry(i))));
+  assertEquals(commits.reduce((a, b) => a + b, 0), 200, "every append committed");
+  assert(commits.every((n) => n <= 10), `a commit carried ${Math.max(...commits)} rows`);
+});
+
+Deno.test("a failing store: durable appends get 503 after the retries, async rows are counted as lost", async () => {
+  let calls = 0;
+  const store = {
+    evictedAtOpen: 0,
+    failed: false,
+    commit: () => {
+      calls++;
+      return Promise.reject(new Error("disk full"));
+    },
+    usedBytes: () => Promise.resolve(0),
+    close: () => Promise.resolve(),
+  };
+  const durable = new LogWriter(store, { durability: "durable", partition: "p" });
+  await assertRejects(() => durable.append(demoEntry(1)), /inference log write failed: disk full/);
+  assertEquals(calls, 3, "the commit was tried three times");
+  const async = new LogWriter(store, { durability: "async", partition: "p" });
+  const errors: string[] = [];
+  const original = console.error;
+  console.error = (line: string) => errors.push(line);
+  try {
+    await async.append(demoEntry(2, 4));
+    await async.flush();
+  } finally {
+    console.error = original;
+  }
+  assertEquals((await async.status()).lostRows, 4);
+  assertMatch(errors.join("\n"), /4 rows not logged/);
+});

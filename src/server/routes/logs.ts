@@ -9,7 +9,7 @@
  * `GET /logs/status`: queue, commits, evictions and size.
  * Both replies carry `X-Tern-Log-Evicted`: rows the storage cap has evicted.
  */
-import { RecordBatchFileWriter, RecordBatchStreamWriter } from "apache-arrow";
+import { AsyncByteQueue, RecordBatchFileWriter, RecordBatchStreamWriter } from "apache-arrow";
 import { Hono } from "hono";
 import { BadInput, Unavailable } from "../../errors.ts";
 import { logRecordBatch, logRecordJson } from "../../codec/log_records.ts";
@@ -94,6 +94,16 @@ function whole(name: string, v: unknown, min: number): number | undefined {
   return v;
 }
 
+/** The next page; a failure mid-stream is logged here (the client sees a cut-off body). */
+async function nextPage(pages: AsyncGenerator<StoredLogRow[]>): Promise<IteratorResult<StoredLogRow[]>> {
+  try {
+    return await pages.next();
+  } catch (err) {
+    console.error(`/logs: reading the log failed mid-reply: ${err instanceof Error ? err.message : String(err)}`);
+    throw err;
+  }
+}
+
 function jsonStream(pages: AsyncGenerator<StoredLogRow[]>): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   let first = true;
@@ -101,7 +111,7 @@ function jsonStream(pages: AsyncGenerator<StoredLogRow[]>): ReadableStream<Uint8
   return new ReadableStream({
     async pull(controller) {
       if (done) return controller.close();
-      const next = await pages.next();
+      const next = await nextPage(pages);
       if (next.done) {
         controller.enqueue(encoder.encode(first ? "[]" : "]"));
         done = true;
@@ -117,20 +127,42 @@ function jsonStream(pages: AsyncGenerator<StoredLogRow[]>): ReadableStream<Uint8
   });
 }
 
+/** Collects what an Arrow writer emits, so each pull hands on exactly one page's bytes. */
+class ChunkSink extends AsyncByteQueue {
+  #chunks: Uint8Array[] = [];
+  override write(value: unknown): void {
+    this.#chunks.push(value as Uint8Array);
+  }
+  take(): Uint8Array[] {
+    return this.#chunks.splice(0);
+  }
+}
+
+/**
+ * Arrow file or stream, one record batch per page, written only when the
+ * client pulls (backpressure: constant memory however slow the client).
+ */
 function arrowStream(pages: AsyncGenerator<StoredLogRow[]>, format: "file" | "stream"): ReadableStream<Uint8Array> {
-  const writer = format === "file" ? new RecordBatchFileWriter() : new RecordBatchStreamWriter();
-  (async () => {
-    let wrote = false;
-    try {
-      for await (const page of pages) {
-        writer.write(logRecordBatch(page));
+  const sink = new ChunkSink();
+  const writer = (format === "file" ? new RecordBatchFileWriter() : new RecordBatchStreamWriter()).reset(sink);
+  let wrote = false;
+  let done = false;
+  return new ReadableStream({
+    async pull(controller) {
+      const next = await nextPage(pages);
+      if (!next.done) {
+        writer.write(logRecordBatch(next.value));
         wrote = true;
+      } else {
+        if (!wrote) writer.write(logRecordBatch([])); // an empty log is still a table with its columns
+        writer.finish();
+        done = true;
       }
-      if (!wrote) writer.write(logRecordBatch([]));
-      writer.finish();
-    } catch (err) {
-      writer.abort(err);
-    }
-  })();
-  return writer.toDOMStream() as unknown as ReadableStream<Uint8Array>;
+      for (const chunk of sink.take()) controller.enqueue(chunk);
+      if (done) controller.close();
+    },
+    async cancel() {
+      await pages.return(undefined);
+    },
+  });
 }

@@ -1,0 +1,96 @@
+/**
+ * @module
+ * Debian's `docker-registry` (CNCF distribution 2.8) on an ephemeral loopback
+ * port, as the real OCI registry for tests: anonymous, htpasswd Basic, or
+ * token auth against tests/support/token_server.ts. Its storage folder is
+ * exposed so tests can corrupt a stored blob.
+ */
+import { startTokenServer, type TokenServer } from "./token_server.ts";
+
+/** Auth modes. */
+export type RegistryAuth = "none" | "basic" | "token";
+
+/** The user and password every authenticated test registry accepts. */
+export const REGISTRY_USER = { username: "robot", password: "s3cret-Pa55word" };
+
+/** A running registry. */
+export interface TestRegistry {
+  /** `127.0.0.1:PORT`. */
+  host: string;
+  /** The filesystem storage root. */
+  storage: string;
+  /** Stops it (SIGTERM) and its token server; keeps nothing. */
+  stop(): Promise<void>;
+}
+
+/** True when Debian's docker-registry is installed (scripts/test.sh installs it). */
+export function haveRegistry(): boolean {
+  try {
+    return Deno.statSync("/usr/bin/docker-registry").isFile;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts a registry with `auth`. */
+export async function startRegistry(auth: RegistryAuth = "none"): Promise<TestRegistry> {
+  const dir = await Deno.makeTempDir({ prefix: "tern-registry-" });
+  let token: TokenServer | undefined;
+  const lines = [
+    "version: 0.1",
+    "log: {level: info, accesslog: {disabled: true}}",
+    `storage: {filesystem: {rootdirectory: ${dir}/data}, delete: {enabled: true}}`,
+    "http: {addr: 127.0.0.1:0, secret: test-only}",
+  ];
+  if (auth === "basic") {
+    const out = await new Deno.Command("htpasswd", {
+      args: ["-Bbn", REGISTRY_USER.username, REGISTRY_USER.password],
+      stdout: "piped",
+    }).output();
+    await Deno.writeFile(`${dir}/htpasswd`, out.stdout);
+    lines.push(`auth: {htpasswd: {realm: tern-test, path: ${dir}/htpasswd}}`);
+  } else if (auth === "token") {
+    token = await startTokenServer(dir, REGISTRY_USER);
+    lines.push(
+      `auth: {token: {realm: ${token.realm}, service: ${token.service}, issuer: ${token.issuer}, rootcertbundle: ${token.certFile}}}`,
+    );
+  }
+  await Deno.writeTextFile(`${dir}/config.yml`, lines.join("\n") + "\n");
+  const child = new Deno.Command("/usr/bin/docker-registry", {
+    args: ["serve", `${dir}/config.yml`],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let log = "";
+  let resolvePort: (p: string) => void;
+  const port = new Promise<string>((r) => resolvePort = r);
+  const pump = async (s: ReadableStream<Uint8Array>) => {
+    for await (const chunk of s.pipeThrough(new TextDecoderStream())) {
+      log += chunk;
+      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(log);
+      if (m) resolvePort(m[1]);
+    }
+  };
+  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
+  let timer: number | undefined;
+  const found = await Promise.race([
+    port,
+    child.status.then(() => undefined),
+    new Promise<undefined>((r) => timer = setTimeout(() => r(undefined), 10_000)),
+  ]);
+  clearTimeout(timer);
+  const stop = async () => {
+    try {
+      child.kill("SIGTERM");
+    } catch { /* exited */ }
+    await child.status;
+    await pumps;
+    await token?.stop();
+    await Deno.remove(dir, { recursive: true });
+  };
+  if (!found) {
+    await stop();
+    throw new Error(`docker-registry did not start:\n${log}`);
+  }
+  return { host: `127.0.0.1:${found}`, storage: `${dir}/data`, stop };
+}
