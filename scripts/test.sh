@@ -12,13 +12,18 @@ export NO_COLOR=${NO_COLOR:-1}
 
 echo "== install dependencies"
 deno install --quiet
-# Real peers the tests use: Debian's pandas reads /logs as users do.
-if ! /usr/bin/python3 -c "import pandas" 2>/dev/null; then
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && apt-get install -y -qq --no-install-recommends python3-pandas >/dev/null
-  else
-    sudo apt-get update -qq && sudo apt-get install -y -qq --no-install-recommends python3-pandas >/dev/null
-  fi
+# Real peers the tests use (PEERS.md): Debian's pandas reads /logs as users do; docker-registry,
+# htpasswd and skopeo are the OCI registry side.
+need=()
+/usr/bin/python3 -c "import pandas" 2>/dev/null || need+=(python3-pandas)
+[ -x /usr/bin/docker-registry ] || need+=(docker-registry)
+command -v htpasswd >/dev/null || need+=(apache2-utils)
+command -v skopeo >/dev/null || need+=(skopeo)
+command -v openssl >/dev/null || need+=(openssl)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing ${need[*]}"
+  sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
 echo "== checks: fmt, lint, types"

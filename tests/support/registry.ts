@@ -19,6 +19,8 @@ export interface TestRegistry {
   host: string;
   /** The filesystem storage root. */
   storage: string;
+  /** Tokens the token server issued (token auth; 0 otherwise). */
+  tokensIssued(): number;
   /** Stops it (SIGTERM) and its token server; keeps nothing. */
   stop(): Promise<void>;
 }
@@ -92,5 +94,5 @@ export async function startRegistry(auth: RegistryAuth = "none"): Promise<TestRe
     await stop();
     throw new Error(`docker-registry did not start:\n${log}`);
   }
-  return { host: `127.0.0.1:${found}`, storage: `${dir}/data`, stop };
+  return { host: `127.0.0.1:${found}`, storage: `${dir}/data`, tokensIssued: () => token?.issued() ?? 0, stop };
 }

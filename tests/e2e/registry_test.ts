@@ -1,0 +1,197 @@
+/**
+ * Publish → serve → infer through Debian's docker-registry in three auth
+ * modes, and what goes wrong in the field: bad credentials, a missing tag, a
+ * layer whose bytes do not match its digest, the registry going away, a
+ * corrupted cache, and copies made with skopeo.
+ */
+import { assert, assertEquals, assertMatch } from "../support/assert.ts";
+import { loadReference, maxRelativeError, recordsBody } from "../support/reference.ts";
+import { REGISTRY_USER, type RegistryAuth, startRegistry } from "../support/registry.ts";
+import { runTern, startTern } from "../support/tern_process.ts";
+
+const ref = loadReference();
+const MODEL = new URL("../../assets/demo/house-price-estimator.onnx", import.meta.url).pathname;
+const CREDENTIALS = { OCI_USERNAME: REGISTRY_USER.username, OCI_PASSWORD: REGISTRY_USER.password };
+
+async function publish(reference: string, env: Record<string, string> = {}) {
+  const out = await runTern(["publish", "--name", "house-price", "--model", MODEL, reference], env);
+  assertEquals(out.code, 0, out.stderr + out.stdout);
+  return out;
+}
+
+async function inferOne(url: string): Promise<number> {
+  const res = await fetch(`${url}/infer`, {
+    method: "POST",
+    headers: { "content-type": "application/json; format=pandas-records" },
+    body: recordsBody(ref.inputs.slice(0, 1)),
+  });
+  assertEquals(res.status, 200);
+  return (await res.json())[0].outputs[0].Float.data[0];
+}
+
+for (const auth of ["none", "basic", "token"] as RegistryAuth[]) {
+  Deno.test(`publish → serve → infer through a real registry (${auth} auth)`, async () => {
+    const registry = await startRegistry(auth);
+    try {
+      const env = auth === "none" ? {} : CREDENTIALS;
+      const reference = `${registry.host}/pipelines/house-price:v1`;
+      const published = await publish(reference, env);
+      assertMatch(published.stdout, new RegExp(`PIPELINE_URL=${reference.replace(/\./g, "\\.")}`));
+      if (auth !== "none") assertMatch(published.stdout, /Login Succeeded/);
+
+      const tern = await startTern({ env: { ...env, PIPELINE_URL: reference } });
+      try {
+        assert(maxRelativeError([await inferOne(tern.url)], ref.predictions.slice(0, 1)) <= 1e-4);
+        const models = (await (await fetch(`${tern.url}/models`)).json()).models;
+        const onnx = await Deno.readFile(MODEL);
+        const sha = Array.from(
+          new Uint8Array(await crypto.subtle.digest("SHA-256", onnx)),
+          (b) => b.toString(16).padStart(2, "0"),
+        ).join("");
+        assertEquals(models[0].sha, sha);
+        assertEquals((await (await fetch(`${tern.url}/pipelines`)).json()).pipelines, [
+          { id: "house-price", status: "Running" },
+        ]);
+        const output = tern.output();
+        for (
+          const line of [
+            /Fetching manifest and config for pipeline: /,
+            /Fetching model layers/,
+            /digest: sha256:.* Fetched/,
+          ]
+        ) assertMatch(output, line);
+        if (auth !== "none") assertMatch(output, /Login Succeeded/);
+        assert(!output.includes(REGISTRY_USER.password), "the password was printed");
+        assertEquals(registry.tokensIssued() > 0, auth === "token", "Bearer tokens were used exactly in token mode");
+      } finally {
+        await tern.stop();
+      }
+    } finally {
+      await registry.stop();
+    }
+  });
+}
+
+Deno.test("wrong password: exit non-zero naming the user, never printing the password (basic and token)", async () => {
+  for (const auth of ["basic", "token"] as RegistryAuth[]) {
+    const registry = await startRegistry(auth);
+    try {
+      await publish(`${registry.host}/pipelines/house-price:v1`, CREDENTIALS);
+      const wrong = "not-the-Pa55word";
+      const out = await runTern(["pull", `${registry.host}/pipelines/house-price:v1`], {
+        OCI_USERNAME: REGISTRY_USER.username,
+        OCI_PASSWORD: wrong,
+        PERSISTENT_VOLUME_DIR: await Deno.makeTempDir(),
+      });
+      assertEquals(out.code, 1, `${auth}: ${out.stderr}`);
+      assertMatch(out.stderr, new RegExp(`refused the credentials of user '${REGISTRY_USER.username}'`));
+      assert(!(out.stderr + out.stdout).includes(wrong), `${auth}: the password was printed`);
+      const none = await runTern(["pull", `${registry.host}/pipelines/house-price:v1`], {});
+      assertEquals(none.code, 1);
+      assertMatch(none.stderr, /requires a login: set OCI_USERNAME and OCI_PASSWORD/);
+    } finally {
+      await registry.stop();
+    }
+  }
+});
+
+Deno.test("a missing tag is a clear error; a layer whose bytes do not match its digest is refused", async () => {
+  const registry = await startRegistry("none");
+  try {
+    const missing = await runTern(["pull", `${registry.host}/pipelines/house-price:nope`]);
+    assertEquals(missing.code, 1);
+    assertMatch(missing.stderr, /pipelines\/house-price:nope not found \(no such tag or digest/);
+
+    await publish(`${registry.host}/pipelines/house-price:v1`);
+    // Corrupt the model blob in the registry's own storage: it now serves other bytes under that digest.
+    const onnx = await Deno.readFile(MODEL);
+    const hex = Array.from(
+      new Uint8Array(await crypto.subtle.digest("SHA-256", onnx)),
+      (b) => b.toString(16).padStart(2, "0"),
+    ).join("");
+    const stored = `${registry.storage}/docker/registry/v2/blobs/sha256/${hex.slice(0, 2)}/${hex}/data`;
+    const bytes = await Deno.readFile(stored);
+    bytes[1000] ^= 0xff;
+    await Deno.writeFile(stored, bytes);
+    const refused = await runTern(["pull", `${registry.host}/pipelines/house-price:v1`], {
+      PERSISTENT_VOLUME_DIR: await Deno.makeTempDir(),
+    });
+    assertEquals(refused.code, 1);
+    assertMatch(refused.stderr, new RegExp(`blob sha256:${hex} does not match its digest .*refused`));
+  } finally {
+    await registry.stop();
+  }
+});
+
+Deno.test("offline: tern pull, then the registry goes away; tern serves from the cache and detects a corrupt file", async () => {
+  const persist = await Deno.makeTempDir({ prefix: "tern-cache-" });
+  const registry = await startRegistry("none");
+  const reference = `${registry.host}/pipelines/house-price:v1`;
+  let registryStopped = false;
+  try {
+    await publish(reference);
+    const pulled = await runTern(["pull", reference], { PERSISTENT_VOLUME_DIR: persist });
+    assertEquals(pulled.code, 0, pulled.stderr);
+    assertMatch(pulled.stdout, /Pulled pipeline house-price/);
+    await registry.stop();
+    registryStopped = true;
+
+    const tern = await startTern({ env: { PERSISTENT_VOLUME_DIR: persist, PIPELINE_URL: reference } });
+    try {
+      assertMatch(tern.output(), /is unreachable.*starting from the cached pipeline/);
+      assert(maxRelativeError([await inferOne(tern.url)], ref.predictions.slice(0, 1)) <= 1e-4);
+    } finally {
+      await tern.stop();
+    }
+
+    // Corrupt the cached model: with the registry away, tern refuses to serve it.
+    const blobs = `${persist}/oci/blobs/sha256`;
+    for await (const entry of Deno.readDir(blobs)) {
+      const path = `${blobs}/${entry.name}`;
+      if ((await Deno.stat(path)).size > 100_000) {
+        const bytes = await Deno.readFile(path);
+        bytes[500] ^= 0x01;
+        await Deno.writeFile(path, bytes);
+      }
+    }
+    const out = await runTern([], { PERSISTENT_VOLUME_DIR: persist, PIPELINE_URL: reference, PORT: "0" });
+    assertEquals(out.code, 1);
+    assertMatch(out.stderr, /cached model house-price-estimator sha256:[0-9a-f]+ is corrupt/);
+  } finally {
+    if (!registryStopped) await registry.stop();
+    await Deno.remove(persist, { recursive: true });
+  }
+});
+
+Deno.test("interop: skopeo copies the artifact to an oci: layout and into another repository; tern pulls the copy", async () => {
+  const registry = await startRegistry("none");
+  const layout = await Deno.makeTempDir({ prefix: "tern-oci-layout-" });
+  try {
+    await publish(`${registry.host}/pipelines/house-price:v1`);
+    const skopeo = async (...args: string[]) => {
+      const out = await new Deno.Command("skopeo", { args, stdout: "piped", stderr: "piped" }).output();
+      assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+    };
+    await skopeo(
+      "copy",
+      "--src-tls-verify=false",
+      `docker://${registry.host}/pipelines/house-price:v1`,
+      `oci:${layout}:house-price`,
+    );
+    await skopeo(
+      "copy",
+      "--dest-tls-verify=false",
+      `oci:${layout}:house-price`,
+      `docker://${registry.host}/mirror/house-price:copied`,
+    );
+    const tern = await startTern({ env: { PIPELINE_URL: `${registry.host}/mirror/house-price:copied` } });
+    try {
+      assert(maxRelativeError([await inferOne(tern.url)], ref.predictions.slice(0, 1)) <= 1e-4);
+    } finally {
+      await tern.stop();
+    }
+  } finally {
+    await registry.stop();
+    await Deno.remove(layout, { recursive: true });
+  }
+});
