@@ -15,6 +15,7 @@ import {
   pullPipeline,
   readPublishSpec,
   shortFormSpec,
+  ttyProgress,
 } from "./registry/mod.ts";
 import { registrySettings } from "./serve.ts";
 
@@ -23,7 +24,8 @@ export async function runPull(config: Config): Promise<void> {
   if (!config.pipelineUrl) throw new ConfigError("tern pull: give a reference or set PIPELINE_URL");
   const ref = parseReference(config.pipelineUrl, config.ociRegistry);
   const cache = new ArtifactCache(config.persistentVolumeDir);
-  const definition = await pullPipeline(clientFor(ref, registrySettings(config), console.log), cache, ref, console.log);
+  const client = clientFor(ref, registrySettings(config), console.log);
+  const definition = await pullPipeline(client, cache, ref, console.log, ttyProgress());
   console.log(
     `Pulled pipeline ${definition.name} (version ${definition.version}, ${definition.steps.length} model${
       definition.steps.length === 1 ? "" : "s"

@@ -98,9 +98,15 @@ export class RegistryClient {
   /**
    * Streams blob `digest` (of `size` bytes) into `dest`, hashing as it goes;
    * resumes a `.partial` file with Range; writes `dest` only when complete and
-   * verified (temp file + rename).
+   * verified (temp file + rename). `onProgress` gets the bytes held so far.
    */
-  async downloadBlob(repository: string, digest: string, size: number, dest: string): Promise<void> {
+  async downloadBlob(
+    repository: string,
+    digest: string,
+    size: number,
+    dest: string,
+    onProgress?: (bytes: number) => void,
+  ): Promise<void> {
     if (!DIGEST.test(digest)) throw new RegistryError(`refusing blob with malformed digest '${digest}'`);
     const partial = `${dest}.partial`;
     const attempts = this.#options.attempts ?? 5;
@@ -130,6 +136,7 @@ export class RegistryClient {
             if (written > size) throw new RegistryError(`blob ${digest} is larger than the ${size} bytes declared`);
             hash.update(chunk);
             await writeAll(file, chunk);
+            onProgress?.(written);
           }
         } finally {
           file.close();

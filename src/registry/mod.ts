@@ -53,7 +53,7 @@ export async function fetchPipeline(
   const ref = parseReference(url, settings.defaultRegistry);
   const cache = new ArtifactCache(persistentVolumeDir);
   try {
-    return await pullPipeline(clientFor(ref, settings, log), cache, ref, log);
+    return await pullPipeline(clientFor(ref, settings, log), cache, ref, log, ttyProgress());
   } catch (err) {
     if (!(err instanceof RegistryError && err.unreachable)) throw err;
     log(`${err.message}; starting from the cached pipeline`);
@@ -63,4 +63,11 @@ export async function fetchPipeline(
       throw new Error(`${err.message}, and ${cacheErr instanceof Error ? cacheErr.message : String(cacheErr)}`);
     }
   }
+}
+
+/** On a terminal, a progress line rewritten in place (on stderr); elsewhere none. */
+export function ttyProgress(): ((line: string) => void) | undefined {
+  if (!Deno.stderr.isTerminal()) return undefined;
+  const encoder = new TextEncoder();
+  return (line) => Deno.stderr.writeSync(encoder.encode(`\r\x1b[2K${line}`));
 }

@@ -26,6 +26,7 @@ export async function pullPipeline(
   cache: ArtifactCache,
   ref: ImageReference,
   log: (line: string) => void,
+  progress?: (line: string) => void,
 ): Promise<PipelineDefinition> {
   await cache.prepare();
   log(`Fetching manifest and config for pipeline: ${formatReference(ref)}`);
@@ -38,14 +39,14 @@ export async function pullPipeline(
   }
   const manifest = parsePipelineManifest(fetched.bytes);
   await cache.write(fetched.digest, fetched.bytes);
-  const fetch = (d: Descriptor) => ensureBlob(client, cache, ref.repository, d);
-  await fetch(manifest.config);
+  await ensureBlob(client, cache, ref.repository, manifest.config);
   log("Fetching model layers");
   const queue = [...manifest.models];
+  const meter = progress && new TransferMeter(manifest.models.reduce((n, m) => n + m.descriptor.size, 0), progress);
   await Promise.all(Array.from({ length: Math.min(PARALLEL_LAYERS, queue.length) }, async () => {
     for (let layer = queue.shift(); layer; layer = queue.shift()) {
       const started = performance.now();
-      const cached = await ensureBlob(client, cache, ref.repository, layer.descriptor);
+      const cached = await ensureBlob(client, cache, ref.repository, layer.descriptor, meter?.track(layer.name));
       const seconds = (performance.now() - started) / 1000;
       const rate = cached
         ? "cached"
@@ -56,6 +57,7 @@ export async function pullPipeline(
       );
     }
   }));
+  meter?.done();
   await cache.saveRef(formatReference(ref), fetched.digest);
   return await definitionFromCache(cache, manifest);
 }
@@ -91,11 +93,57 @@ async function definitionFromCache(cache: ArtifactCache, manifest: PipelineManif
 }
 
 /** Makes sure an intact copy of `d` is cached; returns true when it already was. */
-async function ensureBlob(client: RegistryClient, cache: ArtifactCache, repository: string, d: Descriptor) {
+async function ensureBlob(
+  client: RegistryClient,
+  cache: ArtifactCache,
+  repository: string,
+  d: Descriptor,
+  onProgress?: (bytes: number) => void,
+) {
   const { bytes } = await cache.read(d.digest, d.size);
-  if (bytes) return true;
-  await client.downloadBlob(repository, d.digest, d.size, cache.blobPath(d.digest));
+  if (bytes) {
+    onProgress?.(d.size);
+    return true;
+  }
+  await client.downloadBlob(repository, d.digest, d.size, cache.blobPath(d.digest), onProgress);
   return false;
+}
+
+/** One self-rewriting progress line (a TTY) for all layers: bytes, total, rate; at most 4 updates a second. */
+class TransferMeter {
+  readonly #total: number;
+  readonly #show: (line: string) => void;
+  readonly #bytes = new Map<string, number>();
+  readonly #started = performance.now();
+  #shownAt = 0;
+
+  constructor(total: number, show: (line: string) => void) {
+    this.#total = total;
+    this.#show = show;
+  }
+
+  /** A progress callback for one layer. */
+  track(name: string): (bytes: number) => void {
+    return (bytes) => {
+      this.#bytes.set(name, bytes);
+      const now = performance.now();
+      if (now - this.#shownAt < 250) return;
+      this.#shownAt = now;
+      this.#render(now);
+    };
+  }
+
+  /** Clears the line. */
+  done(): void {
+    this.#show("");
+  }
+
+  #render(now: number): void {
+    const have = [...this.#bytes.values()].reduce((a, b) => a + b, 0);
+    const mib = (n: number) => (n / 2 ** 20).toFixed(1);
+    const rate = have / 2 ** 20 / Math.max((now - this.#started) / 1000, 1e-3);
+    this.#show(`Fetching model layers: ${mib(have)}/${mib(this.#total)} MiB, ${rate.toFixed(1)} MiB/s`);
+  }
 }
 
 function isIndex(bytes: Uint8Array): boolean {

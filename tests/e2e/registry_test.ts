@@ -8,6 +8,7 @@ import { assert, assertEquals, assertMatch } from "../support/assert.ts";
 import { loadReference, maxRelativeError, recordsBody } from "../support/reference.ts";
 import { REGISTRY_USER, type RegistryAuth, startRegistry } from "../support/registry.ts";
 import { runTern, startTern } from "../support/tern_process.ts";
+import { startFlakyProxy } from "../support/flaky_proxy.ts";
 
 const ref = loadReference();
 const MODEL = new URL("../../assets/demo/house-price-estimator.onnx", import.meta.url).pathname;
@@ -193,5 +194,33 @@ Deno.test("interop: skopeo copies the artifact to an oci: layout and into anothe
   } finally {
     await registry.stop();
     await Deno.remove(layout, { recursive: true });
+  }
+});
+
+Deno.test("a flaky link: a 503 is retried and a transfer cut halfway resumes with Range", async () => {
+  const registry = await startRegistry("none");
+  const proxy = startFlakyProxy(registry.host);
+  const persist = await Deno.makeTempDir({ prefix: "tern-flaky-" });
+  try {
+    await publish(`${registry.host}/pipelines/house-price:v1`);
+    const out = await runTern(["pull", `${proxy.host}/pipelines/house-price:v1`], { PERSISTENT_VOLUME_DIR: persist });
+    assertEquals(out.code, 0, out.stderr);
+    const model = proxy.blobRanges.length >= 3 ? proxy.blobRanges : [];
+    assertEquals(model.slice(0, 2), [null, null], "the first two fetches started from byte 0");
+    assertMatch(
+      model[2] ?? "",
+      /^bytes=\d+-$/,
+      `the third resumed with Range (saw ${JSON.stringify(proxy.blobRanges)})`,
+    );
+    const onnx = await Deno.readFile(MODEL);
+    const hex = Array.from(
+      new Uint8Array(await crypto.subtle.digest("SHA-256", onnx)),
+      (b) => b.toString(16).padStart(2, "0"),
+    ).join("");
+    assertEquals(await Deno.readFile(`${persist}/oci/blobs/sha256/${hex}`), onnx);
+  } finally {
+    await proxy.stop();
+    await registry.stop();
+    await Deno.remove(persist, { recursive: true });
   }
 });
