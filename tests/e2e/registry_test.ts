@@ -124,8 +124,9 @@ Deno.test("a missing tag is a clear error; a layer whose bytes do not match its 
   }
 });
 
-Deno.test("offline: tern pull, then the registry goes away; tern serves from the cache and detects a corrupt file", async () => {
+Deno.test("offline: after tern pull, or a first start, tern serves from the cache with the registry gone; a corrupt file is detected", async () => {
   const persist = await Deno.makeTempDir({ prefix: "tern-cache-" });
+  const servedBefore = await Deno.makeTempDir({ prefix: "tern-cache-served-" });
   const registry = await startRegistry("none");
   const reference = `${registry.host}/pipelines/house-price:v1`;
   let registryStopped = false;
@@ -134,8 +135,19 @@ Deno.test("offline: tern pull, then the registry goes away; tern serves from the
     const pulled = await runTern(["pull", reference], { PERSISTENT_VOLUME_DIR: persist });
     assertEquals(pulled.code, 0, pulled.stderr);
     assertMatch(pulled.stdout, /Pulled pipeline house-price/);
+    // Another device fills its cache by serving once.
+    const first = await startTern({ env: { PERSISTENT_VOLUME_DIR: servedBefore, PIPELINE_URL: reference } });
+    await first.stop();
     await registry.stop();
     registryStopped = true;
+
+    const restarted = await startTern({ env: { PERSISTENT_VOLUME_DIR: servedBefore, PIPELINE_URL: reference } });
+    try {
+      assertMatch(restarted.output(), /is unreachable.*starting from the cached pipeline/);
+      assert(maxRelativeError([await inferOne(restarted.url)], ref.predictions.slice(0, 1)) <= 1e-4);
+    } finally {
+      await restarted.stop();
+    }
 
     const tern = await startTern({ env: { PERSISTENT_VOLUME_DIR: persist, PIPELINE_URL: reference } });
     try {
@@ -161,6 +173,7 @@ Deno.test("offline: tern pull, then the registry goes away; tern serves from the
   } finally {
     if (!registryStopped) await registry.stop();
     await Deno.remove(persist, { recursive: true });
+    await Deno.remove(servedBefore, { recursive: true });
   }
 });
 
