@@ -22,6 +22,10 @@ done
 for d in node_modules/.deno/{drizzle-kit@*,@esbuild*,esbuild@*,@types+node@*,@libsql+linux-x64-musl@*,@libsql+darwin*,@libsql+win32*,@libsql+linux-arm*}; do
   [ -e "$d" ] && excludes+=(--exclude "$d")
 done
+# onnxruntime-node ships every platform's libraries: keep only linux/x64.
+for d in node_modules/.deno/onnxruntime-node@*/node_modules/onnxruntime-node/bin/napi-v6/*/*; do
+  case "$d" in */linux/x64) ;; *) excludes+=(--exclude "$d") ;; esac
+done
 mkdir -p dist
 # shellcheck disable=SC2086
 deno compile $perms \

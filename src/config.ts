@@ -8,6 +8,7 @@
 import { parseArgs } from "node:util";
 import { ConfigError } from "./errors.ts";
 import { type EdgeBundle, parseEdgeBundle } from "./ops/edge_bundle.ts";
+import { BACKEND_CHOICES, type BackendChoice } from "./engine/select.ts";
 
 /** The commands tern runs. */
 export type Command = "serve" | "help" | "version" | "publish" | "pull";
@@ -47,6 +48,8 @@ export interface Config {
   port: number;
   /** Largest accepted request body in bytes. */
   maxRequestBytes: number;
+  /** Which runtime runs each model. */
+  inferenceBackend: BackendChoice;
   /** Plain HTTP to a non-loopback registry (explicit opt-in). */
   ociPlainHttp: boolean;
   /** For `tern publish`. */
@@ -119,6 +122,12 @@ export const OPTIONS: readonly OptionDef[] = [
     env: "CONFIG_CPUS",
     help: "CPUs (threads) the inference engine may use",
     default: "all cores",
+  },
+  {
+    flag: "inference-backend",
+    env: "INFERENCE_BACKEND",
+    help: "auto (fastest per model, timed at load), wasm (onnxruntime-web), native (onnxruntime CPU), cuda",
+    default: "auto",
   },
   {
     flag: "debug",
@@ -260,6 +269,7 @@ export function parseConfig(
     host: getOrDefault("HOST"),
     port: parsePort(getOrDefault("PORT")),
     maxRequestBytes: parseSize("MAX_REQUEST_SIZE", getOrDefault("MAX_REQUEST_SIZE")),
+    inferenceBackend: parseChoice("INFERENCE_BACKEND", getOrDefault("INFERENCE_BACKEND"), BACKEND_CHOICES),
     ociPlainHttp: parseBool("OCI_PLAIN_HTTP", get("OCI_PLAIN_HTTP")),
     publish: command === "publish" ? publishArgs(values.name, values.model ?? [], operands) : undefined,
     logDurability: parseChoice("LOG_DURABILITY", getOrDefault("LOG_DURABILITY"), ["durable", "async", "off"] as const),

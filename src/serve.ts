@@ -6,7 +6,7 @@
  * requests and exit 0.
  */
 import type { Config } from "./config.ts";
-import { createOrtWebWasmBackend } from "./engine/ort_web.ts";
+import { createBackend } from "./engine/select.ts";
 import { demoPipeline } from "./pipeline/demo.ts";
 import { PipelineManager } from "./pipeline/manager.ts";
 import { createApp } from "./server/app.ts";
@@ -26,7 +26,7 @@ export async function serve(
 ): Promise<void> {
   // A malformed PIPELINE_URL is a start-up error (exit 2), found before anything starts.
   if (config.pipelineUrl) parseReference(config.pipelineUrl, config.ociRegistry);
-  const backend = createOrtWebWasmBackend({ threads: config.configCpus });
+  const backend = await createBackend(config.inferenceBackend, config.configCpus, out.info);
   const pipelines = new PipelineManager(backend);
   const logs = config.logDurability === "off" ? undefined : await openLogs(config, out);
   const app = createApp({

@@ -9,9 +9,9 @@
  */
 import { type Data, DataType, Precision, type Table, tableFromIPC, Type, Vector } from "apache-arrow";
 import { BadInput, TernError } from "../errors.ts";
-import { type DType, type HostTensor, type TensorSpec } from "../engine/tensor.ts";
+import { allocate, type DType, type HostTensor, type TensorSpec } from "../engine/tensor.ts";
 import { verifyArrowBody } from "./arrow_verify.ts";
-import { allocate, copyNumeric } from "./convert.ts";
+import { copyNumeric } from "./convert.ts";
 import { type DecodedInput, keepsOriginalData, missingColumn } from "./decoded_input.ts";
 import { RowShape } from "./row_shape.ts";
 import { tensorFromRowValues } from "./row_values.ts";

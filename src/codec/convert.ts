@@ -9,7 +9,7 @@
  * A value that does not fit is a BadInput naming where it was found.
  */
 import { BadInput } from "../errors.ts";
-import { type DType, type HostTensor, TYPED_ARRAY } from "../engine/tensor.ts";
+import type { DType, HostTensor } from "../engine/tensor.ts";
 
 const INT_RANGE: Partial<Record<DType, [number, number]>> = {
   int8: [-128, 127],
@@ -21,11 +21,6 @@ const INT_RANGE: Partial<Record<DType, [number, number]>> = {
   int64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
   uint64: [0, Number.MAX_SAFE_INTEGER],
 };
-
-/** Allocates the host array for `count` elements of `type`. */
-export function allocate(type: DType, count: number): HostTensor["data"] {
-  return type === "string" ? new Array<string>(count) : new TYPED_ARRAY[type](count);
-}
 
 /** Writes one decoded value into `data[index]`; `where` describes its place for errors. */
 export type ElementWriter = (

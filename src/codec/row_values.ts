@@ -4,8 +4,8 @@
  * JS lists: pandas-records rows, and Arrow columns off the fast path.
  */
 import { BadInput } from "../errors.ts";
-import type { HostTensor, TensorSpec } from "../engine/tensor.ts";
-import { allocate, type ElementWriter, elementWriter } from "./convert.ts";
+import { allocate, type HostTensor, type TensorSpec } from "../engine/tensor.ts";
+import { type ElementWriter, elementWriter } from "./convert.ts";
 import { RowShape } from "./row_shape.ts";
 
 /** Fills `spec` from `rows` values read with `valueAt`; `column` names the source in errors. */

@@ -8,6 +8,10 @@ import type { HostTensor, TensorSpec } from "./tensor.ts";
 
 /** A model loaded into a runtime, ready to run. */
 export interface ModelSession {
+  /** Name of the backend running it, e.g. `wasm`, `native`. */
+  readonly backend: string;
+  /** Warm-up median ms per backend tried, when INFERENCE_BACKEND=auto chose it. */
+  readonly warmupMs?: Readonly<Record<string, number>>;
   /** Inputs as the model declares them, in model order. */
   readonly inputs: readonly TensorSpec[];
   /** Outputs as the model declares them, in model order. */

@@ -65,6 +65,11 @@ export const TYPED_ARRAY = {
   bool: Uint8Array,
 } as const;
 
+/** Allocates the host array for `count` elements of `type` (zeros; strings undefined). */
+export function allocate(type: DType, count: number): TensorData {
+  return type === "string" ? new Array<string>(count) : new TYPED_ARRAY[type](count);
+}
+
 /** Product of dims (1 for a scalar). */
 export function elementCount(dims: readonly number[]): number {
   let n = 1;

@@ -14,6 +14,8 @@ export interface LoadedModel {
   sha256: string;
   /** Backend name, e.g. `wasm`. */
   backend: string;
+  /** Warm-up median ms per backend tried (INFERENCE_BACKEND=auto). */
+  warmupMs?: Readonly<Record<string, number>>;
   session: ModelSession;
 }
 

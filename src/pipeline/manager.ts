@@ -67,7 +67,8 @@ export class PipelineManager {
           name: model.name,
           version: model.version,
           sha256: model.sha256,
-          backend: this.#backend.name,
+          backend: session.backend,
+          warmupMs: session.warmupMs,
           session,
         });
       }

@@ -20,6 +20,8 @@ export function catalogRoutes({ pipelines }: AppDeps): Hono {
           sha: m.sha256,
           status: "Running",
           version: m.version,
+          backend: m.backend,
+          ...(m.warmupMs ? { warmup_ms: m.warmupMs } : {}),
         })),
       }));
 }

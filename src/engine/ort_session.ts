@@ -1,0 +1,89 @@
+/**
+ * @module
+ * A ModelSession over any onnxruntime flavour (onnxruntime-web,
+ * onnxruntime-node): both implement onnxruntime-common's InferenceSession and
+ * Tensor. Runs can be serialised per session (ort-web crashes when they
+ * overlap, DESIGN.md §4); errors are sorted into the runtime failing (500) and
+ * the model refusing the input (400).
+ */
+import type { InferenceSession, Tensor, TypedTensor } from "onnxruntime-common";
+import { BadInput } from "../errors.ts";
+import type { ModelSession } from "./backend.ts";
+import { type DType, type HostTensor, type TensorSpec, TYPED_ARRAY } from "./tensor.ts";
+
+/** The Tensor constructor of the runtime in use. */
+export type TensorConstructor = new (type: Tensor.Type, data: Tensor.DataType, dims: readonly number[]) => Tensor;
+
+/** A runtime session wrapped as a ModelSession. */
+export class OrtSession implements ModelSession {
+  readonly backend: string;
+  readonly inputs: readonly TensorSpec[];
+  readonly outputs: readonly TensorSpec[];
+  readonly #session: InferenceSession;
+  readonly #Tensor: TensorConstructor;
+  readonly #serialise: boolean;
+  #tail: Promise<unknown> = Promise.resolve();
+
+  /** Throws (the caller releases `session`) when the model has inputs or outputs tern cannot serve. */
+  constructor(session: InferenceSession, tensor: TensorConstructor, options: { backend: string; serialise: boolean }) {
+    this.#session = session;
+    this.#Tensor = tensor;
+    this.#serialise = options.serialise;
+    this.backend = options.backend;
+    this.inputs = session.inputMetadata.map(toSpec);
+    this.outputs = session.outputMetadata.map(toSpec);
+  }
+
+  run(feeds: Record<string, HostTensor>): Promise<Record<string, HostTensor>> {
+    if (!this.#serialise) return this.#runNow(feeds);
+    const result = this.#tail.then(() => this.#runNow(feeds));
+    this.#tail = result.catch(() => {});
+    return result;
+  }
+
+  async #runNow(feeds: Record<string, HostTensor>): Promise<Record<string, HostTensor>> {
+    let out: InferenceSession.ReturnType;
+    try {
+      const ortFeeds: Record<string, Tensor> = {};
+      for (const [name, t] of Object.entries(feeds)) {
+        ortFeeds[name] = new this.#Tensor(t.type, t.data as Tensor.DataType, t.dims);
+      }
+      out = await this.#session.run(ortFeeds);
+    } catch (err) {
+      // A WASM trap or abort is the runtime failing, not the request: report it as such (500).
+      if (err instanceof WebAssembly.RuntimeError || /abort/i.test(errorText(err))) {
+        throw new Error(`${this.backend} runtime failed while running the model: ${errorText(err)}`);
+      }
+      // Otherwise ort refused the tensors (shape checks inside the graph): the caller's data.
+      throw new BadInput(`the model rejected the input: ${errorText(err)}`, "model_rejected_input");
+    }
+    const result: Record<string, HostTensor> = {};
+    for (const [name, t] of Object.entries(out)) {
+      let data = (t as TypedTensor<Tensor.Type>).data as HostTensor["data"] | Float16Array;
+      // HostTensor keeps float16 as raw bits; ort hands out a Float16Array where one exists.
+      if (data instanceof Float16Array) data = new Uint16Array(data.buffer, data.byteOffset, data.length);
+      result[name] = { type: t.type as DType, data, dims: [...t.dims] };
+    }
+    return result;
+  }
+
+  async release(): Promise<void> {
+    await this.#tail;
+    await this.#session.release();
+  }
+}
+
+function toSpec(meta: InferenceSession.ValueMetadata): TensorSpec {
+  if (!meta.isTensor) {
+    throw new Error(`'${meta.name}' is not a tensor (a sequence or map); tern serves tensor inputs and outputs`);
+  }
+  if (meta.type !== "string" && !(meta.type in TYPED_ARRAY)) {
+    throw new Error(`'${meta.name}' has element type ${meta.type}, which tern does not serve yet`);
+  }
+  return { name: meta.name, type: meta.type as DType, shape: [...meta.shape] };
+}
+
+/** An error's message. */
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,103 @@
+/**
+ * @module
+ * INFERENCE_BACKEND: which runtime runs each model. `wasm` and `native` (and
+ * `cuda`) name one; `auto` tries every available backend on each model,
+ * times a warm-up on inputs of the model's own shape, and keeps the fastest.
+ * A backend that cannot load a model is skipped, with the reason logged.
+ */
+import { ConfigError } from "../errors.ts";
+import type { Backend, ModelSession } from "./backend.ts";
+import { createOrtNativeBackend } from "./ort_native.ts";
+import { createOrtWebWasmBackend } from "./ort_web.ts";
+import { errorText } from "./ort_session.ts";
+import { allocateZeros } from "./warmup.ts";
+
+/** The INFERENCE_BACKEND values. */
+export const BACKEND_CHOICES = ["auto", "wasm", "native", "cuda", "webgpu"] as const;
+/** One INFERENCE_BACKEND value. */
+export type BackendChoice = typeof BACKEND_CHOICES[number];
+
+/** Creates the backend INFERENCE_BACKEND asks for. */
+export async function createBackend(
+  choice: BackendChoice,
+  threads: number,
+  log: (line: string) => void,
+): Promise<Backend> {
+  switch (choice) {
+    case "wasm":
+      return createOrtWebWasmBackend({ threads });
+    case "native":
+    case "cuda":
+      return await createOrtNativeBackend({ threads, cuda: choice === "cuda" }).catch((err) => {
+        throw new ConfigError(`INFERENCE_BACKEND=${choice}: ${errorText(err)}`);
+      });
+    case "webgpu":
+      throw new ConfigError("INFERENCE_BACKEND=webgpu is not available in this version; use auto, wasm or native");
+    case "auto": {
+      const candidates: Backend[] = [];
+      try {
+        candidates.push(await createOrtNativeBackend({ threads }));
+      } catch (err) {
+        log(`Backend native unavailable: ${errorText(err)}`);
+      }
+      candidates.push(createOrtWebWasmBackend({ threads }));
+      return autoBackend(candidates, log);
+    }
+  }
+}
+
+/** Runs each timed during warm-up: the median is compared. */
+const TIMED_RUNS = 7;
+
+/** A backend that loads each model into every candidate and keeps the fastest. */
+export function autoBackend(candidates: Backend[], log: (line: string) => void): Backend {
+  return {
+    name: "auto",
+    description: `auto (fastest of ${candidates.map((c) => c.description).join("; ")})`,
+    async load(model, label) {
+      const tried: { session: ModelSession; ms: number }[] = [];
+      const failures: string[] = [];
+      for (const backend of candidates) {
+        let session: ModelSession | undefined;
+        try {
+          session = await backend.load(model, label);
+          tried.push({ session, ms: await warmUp(session) });
+        } catch (err) {
+          await session?.release();
+          failures.push(`${backend.name}: ${errorText(err)}`);
+          log(`Model ${label}: backend ${backend.name} skipped: ${errorText(err)}`);
+        }
+      }
+      if (tried.length === 0) throw new Error(`model ${label}: no backend could run it (${failures.join("; ")})`);
+      tried.sort((a, b) => a.ms - b.ms);
+      for (const t of tried.slice(1)) await t.session.release();
+      const figures = tried.map((t) => `${t.session.backend} ${t.ms.toFixed(3)} ms`).join(", ");
+      log(`Model ${label}: warm-up median per run ${figures}; chose ${tried[0].session.backend}`);
+      return withWarmup(tried[0].session, Object.fromEntries(tried.map((t) => [t.session.backend, t.ms])));
+    },
+  };
+}
+
+/** Median ms of TIMED_RUNS runs on zero inputs of the model's shape (after one untimed run). */
+async function warmUp(session: ModelSession): Promise<number> {
+  const feeds = Object.fromEntries(session.inputs.map((spec) => [spec.name, allocateZeros(spec)]));
+  await session.run(feeds);
+  const times: number[] = [];
+  for (let i = 0; i < TIMED_RUNS; i++) {
+    const t0 = performance.now();
+    await session.run(feeds);
+    times.push(performance.now() - t0);
+  }
+  return times.sort((a, b) => a - b)[Math.floor(TIMED_RUNS / 2)];
+}
+
+function withWarmup(session: ModelSession, warmupMs: Record<string, number>): ModelSession {
+  return {
+    backend: session.backend,
+    inputs: session.inputs,
+    outputs: session.outputs,
+    warmupMs,
+    run: (feeds) => session.run(feeds),
+    release: () => session.release(),
+  };
+}

@@ -1,0 +1,70 @@
+import { createOrtNativeBackend } from "../../src/engine/ort_native.ts";
+import { autoBackend } from "../../src/engine/select.ts";
+import { DEMO_MODEL_URL } from "../../src/pipeline/demo.ts";
+import { assert, assertEquals } from "../support/assert.ts";
+import { ortTest, wasmBackend } from "../support/backend.ts";
+import { loadReference, maxRelativeError } from "../support/reference.ts";
+
+const ref = loadReference();
+
+ortTest("native and WASM backends give the same outputs on the demo forest (and match scikit-learn)", async () => {
+  const bytes = await Deno.readFile(DEMO_MODEL_URL);
+  const feeds = { tensor: { type: "float32" as const, data: new Float32Array(ref.inputs.flat()), dims: [1000, 18] } };
+  const outputs = [];
+  for (const backend of [await createOrtNativeBackend({ threads: 2 }), wasmBackend()]) {
+    const session = await backend.load(bytes, "demo");
+    try {
+      assertEquals(session.backend, backend.name);
+      outputs.push(Array.from((await session.run(feeds)).variable.data as Float32Array));
+    } finally {
+      await session.release();
+    }
+  }
+  assert(maxRelativeError(outputs[0], ref.predictions) <= 1e-4);
+  assert(maxRelativeError(outputs[0], outputs[1]) <= 1e-6, "native and wasm differ");
+});
+
+ortTest("native and WASM agree on a Mul + ArgMax graph with an int64 output (batch-1 fixture)", async () => {
+  const bytes = await Deno.readFile(new URL("../testdata/batch1_multi_output.onnx", import.meta.url));
+  const feeds = { x: { type: "float32" as const, data: new Float32Array([0.5, 3, -1, 2]), dims: [1, 4] } };
+  const results = [];
+  for (const backend of [await createOrtNativeBackend({ threads: 1 }), wasmBackend()]) {
+    const session = await backend.load(bytes, "fixture");
+    try {
+      const out = await session.run(feeds);
+      results.push([Array.from(out.y.data as Float32Array), Array.from(out.top.data as BigInt64Array)]);
+    } finally {
+      await session.release();
+    }
+  }
+  assertEquals(results[0], [[1, 6, -2, 4], [1n]]);
+  assertEquals(results[1], results[0]);
+});
+
+ortTest("auto keeps the faster backend for each model and reports every warm-up figure", async () => {
+  const lines: string[] = [];
+  const auto = autoBackend([await createOrtNativeBackend({ threads: 2 }), wasmBackend()], (l) => lines.push(l));
+  const session = await auto.load(await Deno.readFile(DEMO_MODEL_URL), "demo");
+  try {
+    const figures = session.warmupMs!;
+    assertEquals(Object.keys(figures).sort(), ["native", "wasm"]);
+    const fastest = Object.entries(figures).sort((a, b) => a[1] - b[1])[0][0];
+    assertEquals(session.backend, fastest);
+    assert(lines.some((l) => l.includes(`chose ${fastest}`)), lines.join("\n"));
+  } finally {
+    await session.release();
+  }
+});
+
+ortTest("auto skips a backend that cannot load a model and says why", async () => {
+  const lines: string[] = [];
+  const broken = { name: "broken", description: "always fails", load: () => Promise.reject(new Error("no such op")) };
+  const auto = autoBackend([broken, wasmBackend()], (l) => lines.push(l));
+  const session = await auto.load(await Deno.readFile(DEMO_MODEL_URL), "demo");
+  try {
+    assertEquals(session.backend, "wasm");
+    assert(lines.some((l) => /backend broken skipped: no such op/.test(l)));
+  } finally {
+    await session.release();
+  }
+});
