@@ -38,7 +38,10 @@ export async function runPublish(config: Config): Promise<void> {
   const args = config.publish!;
   const spec = args.spec ? await readPublishSpec(args.spec) : shortFormSpec(args.name!, args.models);
   const version = spec.version ?? crypto.randomUUID();
-  const ref = parseReference(args.reference ?? `${spec.name}:${version}`, config.ociRegistry);
+  // Without a tag (or without a reference), the pipeline version is the tag.
+  const target = args.reference ?? spec.name;
+  const tagged = /[:@][^/]*$/.test(target.replace(/^[^/]*\//, "")) ? target : `${target}:${version}`;
+  const ref = parseReference(tagged, config.ociRegistry);
   const client = clientFor(ref, registrySettings(config), console.log);
   console.log(
     `Publishing pipeline ${spec.name} (${spec.steps.length} step${spec.steps.length === 1 ? "" : "s"}) to ${

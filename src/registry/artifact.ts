@@ -64,7 +64,8 @@ export interface PipelineManifest {
 
 /** Names of pipelines and models: what Wallaroo allows, and safe anywhere. */
 export const NAME = /^[a-z0-9][a-z0-9._-]{0,127}$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** A UUID (pipeline and model versions). */
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Reads a manifest's bytes as a tern pipeline; throws naming the first thing wrong. */
 export function parsePipelineManifest(bytes: Uint8Array): PipelineManifest {
@@ -82,10 +83,14 @@ export function parsePipelineManifest(bytes: Uint8Array): PipelineManifest {
     const a = d.annotations ?? {};
     const name = a[ANNOTATION.modelName];
     if (!name || !NAME.test(name)) throw new Error(`layer ${i}: model name ${JSON.stringify(name)} is not valid`);
+    const version = a[ANNOTATION.modelVersion] ?? "";
+    if (version && !UUID.test(version)) {
+      throw new Error(`layer ${i}: model version ${JSON.stringify(version)} is not a UUID`);
+    }
     return {
       descriptor: d,
       name,
-      version: a[ANNOTATION.modelVersion] ?? "",
+      version,
       runtime: a[ANNOTATION.runtime] ?? "onnx",
       filename: a[ANNOTATION.title] ?? `${name}.onnx`,
     };
@@ -112,7 +117,8 @@ export function parsePipelineConfig(bytes: Uint8Array, manifest: PipelineManifes
   return { name: c.name, version: c.version, steps: c.steps.map((s) => ({ model: s.model })) };
 }
 
-function descriptor(value: unknown, what: string): Descriptor {
+/** Checks a descriptor: media type, `sha256:` digest, byte size. */
+export function descriptor(value: unknown, what: string): Descriptor {
   const d = value as Partial<Descriptor> | undefined;
   if (!d || typeof d.mediaType !== "string") throw new Error(`${what}: no media type`);
   if (typeof d.digest !== "string" || !DIGEST.test(d.digest)) {

@@ -6,6 +6,7 @@
  * realm (with Basic credentials when given) per scope and reused until they
  * expire. Passwords and tokens never appear in any message.
  */
+import { printable, RegistryError } from "./errors.ts";
 
 /** A parsed `WWW-Authenticate` challenge. */
 export interface Challenge {
@@ -39,42 +40,61 @@ export function basicHeader(c: Credentials): string {
   return `Basic ${btoa(String.fromCharCode(...bytes))}`;
 }
 
-/** Fetches a Bearer token for `challenge`; throws with the registry's words (never the password). */
+/**
+ * Fetches a Bearer token for `scope` from the challenge's realm; throws with
+ * the server's words (never the password). Credentials go only to an HTTPS
+ * realm, unless `plainHttpAllowed` (loopback or OCI_PLAIN_HTTP).
+ */
 export async function fetchToken(
   challenge: Challenge,
   scope: string,
   credentials: Credentials | undefined,
   fetcher: typeof fetch,
+  plainHttpAllowed: boolean,
+  signal?: AbortSignal,
 ): Promise<{ token: string; expiresAt: number }> {
   const realm = challenge.params.realm;
-  if (!realm) throw new Error("the registry asked for a Bearer token but named no realm");
-  const url = new URL(realm);
+  if (!realm) throw new RegistryError("the registry asked for a Bearer token but named no realm");
+  let url: URL;
+  try {
+    url = new URL(realm);
+  } catch {
+    throw new RegistryError(`the registry named a token realm that is not a URL: ${printable(realm)}`);
+  }
+  if (credentials && url.protocol !== "https:" && !plainHttpAllowed) {
+    throw new RegistryError(`refusing to send credentials to the plain-HTTP token realm ${url.origin}`);
+  }
   if (challenge.params.service) url.searchParams.set("service", challenge.params.service);
-  url.searchParams.set("scope", challenge.params.scope ?? scope);
+  url.searchParams.set("scope", scope);
   const headers: Record<string, string> = {};
   if (credentials) headers.authorization = basicHeader(credentials);
-  const res = await fetcher(url, { headers });
+  const res = await fetcher(url, { headers, signal });
   if (res.status === 401 || res.status === 403) {
     await res.body?.cancel();
     throw new AuthError(credentials);
   }
   if (!res.ok) {
-    throw new Error(`token server ${url.origin} answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
+    throw new RegistryError(
+      `token server ${url.origin} answered ${res.status}: ${printable((await res.text()).slice(0, 200))}`,
+      { status: res.status },
+    );
   }
-  const body = await res.json() as { token?: string; access_token?: string; expires_in?: number };
+  const body = await res.json().catch(() => ({})) as { token?: string; access_token?: string; expires_in?: number };
   const token = body.token ?? body.access_token;
-  if (!token) throw new Error(`token server ${url.origin} returned no token`);
+  if (!token) throw new RegistryError(`token server ${url.origin} returned no token`);
   return { token, expiresAt: Date.now() + Math.max(30, (body.expires_in ?? 60) - 10) * 1000 };
 }
 
-/** The registry refused the credentials (or needs some and none were given). */
+/** The registry refused the credentials, needs some, or they lack the access asked for. */
 export class AuthError extends Error {
-  constructor(credentials: Credentials | undefined, registry?: string) {
+  constructor(credentials: Credentials | undefined, registry?: string, missingAccess?: string) {
     const where = registry ? `registry ${registry}` : "the registry";
     super(
-      credentials
-        ? `${where} refused the credentials of user '${credentials.username}' (check OCI_USERNAME and OCI_PASSWORD)`
-        : `${where} requires a login: set OCI_USERNAME and OCI_PASSWORD`,
+      !credentials
+        ? `${where} requires a login: set OCI_USERNAME and OCI_PASSWORD`
+        : missingAccess
+        ? `${where} accepted user '${credentials.username}' but refused ${missingAccess} (no such repository, or no permission)`
+        : `${where} refused the credentials of user '${credentials.username}' (check OCI_USERNAME and OCI_PASSWORD)`,
     );
     this.name = "AuthError";
   }

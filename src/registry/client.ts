@@ -4,12 +4,16 @@
  * manifest and index, Docker schema 2 and manifest list), blobs streamed to
  * disk with their sha256 computed on the way and their size checked, resumed
  * with Range after a dropped connection, retried with backoff on 5xx and
- * network errors; blob upload and manifest push for `tern publish`.
- * HTTPS, except for loopback registries or with `plainHttp`.
+ * network errors, cut off when the link goes quiet; blob upload and manifest
+ * push for `tern publish`. HTTPS, except for loopback registries or with
+ * `plainHttp`.
  */
 import { createHash } from "node:crypto";
 import { AuthError, basicHeader, type Credentials, fetchToken, parseChallenge } from "./auth.ts";
+import { printable, RegistryError } from "./errors.ts";
 import { DIGEST, isLoopback } from "./reference.ts";
+
+export { RegistryError } from "./errors.ts";
 
 /** Media types tern reads as manifests, in Accept order. */
 export const MANIFEST_TYPES = [
@@ -18,18 +22,6 @@ export const MANIFEST_TYPES = [
   "application/vnd.docker.distribution.manifest.v2+json",
   "application/vnd.docker.distribution.manifest.list.v2+json",
 ];
-
-/** A failure talking to the registry; `unreachable` when no answer came at all. */
-export class RegistryError extends Error {
-  readonly unreachable: boolean;
-  readonly status?: number;
-  constructor(message: string, options: { unreachable?: boolean; status?: number } = {}) {
-    super(message);
-    this.name = "RegistryError";
-    this.unreachable = options.unreachable ?? false;
-    this.status = options.status;
-  }
-}
 
 /** Client settings. */
 export interface RegistryClientOptions {
@@ -41,13 +33,15 @@ export interface RegistryClientOptions {
   /** Start-up lines (`Login Succeeded`). */
   log?: (line: string) => void;
   /**
-   * Attempts of one GET/HEAD on 5xx or network errors (default 3: an absent
-   * registry costs 0.6 s before tern falls back to its cache). A blob transfer
-   * gets this many more on top, each resuming where the last stopped.
+   * Attempts of one request (GET/HEAD; default 3, so an absent registry costs
+   * 0.6 s before tern falls back to its cache); a blob transfer gets twice as
+   * many, each resuming where the last stopped.
    */
   attempts?: number;
   /** First backoff delay, doubled per attempt (default 200 ms). */
   backoffMs?: number;
+  /** A request with no headers, or a body with no bytes, for this long is cut off (default 30 s). */
+  idleTimeoutMs?: number;
   fetch?: typeof fetch;
 }
 
@@ -58,6 +52,14 @@ export interface FetchedManifest {
   bytes: Uint8Array;
 }
 
+interface SendInit {
+  headers?: Record<string, string>;
+  body?: Uint8Array;
+  /** One attempt only (the caller retries). */
+  once?: boolean;
+  signal?: AbortSignal;
+}
+
 /** Talks to one registry. */
 export class RegistryClient {
   readonly registry: string;
@@ -65,6 +67,7 @@ export class RegistryClient {
   readonly #options: RegistryClientOptions;
   readonly #fetch: typeof fetch;
   readonly #tokens = new Map<string, { token: string; expiresAt: number }>();
+  readonly #plainHttpAllowed: boolean;
   #useBasic = false;
   #announcedLogin = false;
 
@@ -72,8 +75,8 @@ export class RegistryClient {
     this.registry = options.registry;
     this.#options = options;
     this.#fetch = options.fetch ?? fetch;
-    const scheme = options.plainHttp || isLoopback(options.registry) ? "http" : "https";
-    this.#base = `${scheme}://${options.registry}`;
+    this.#plainHttpAllowed = options.plainHttp === true || isLoopback(options.registry);
+    this.#base = `${this.#plainHttpAllowed ? "http" : "https"}://${options.registry}`;
   }
 
   /** GETs a manifest by tag or digest; checks the digest when the reference or registry names one. */
@@ -93,7 +96,9 @@ export class RegistryClient {
     const digest = sha256Digest(bytes);
     const claimed = DIGEST.test(reference) ? reference : res.headers.get("docker-content-digest");
     if (claimed && claimed !== digest) {
-      throw new RegistryError(`manifest ${repository}:${reference} has digest ${digest}, not ${claimed}: refused`);
+      throw new RegistryError(
+        `manifest ${repository}:${reference} has digest ${digest}, not ${printable(claimed)}: refused`,
+      );
     }
     const mediaType = (res.headers.get("content-type") ?? "").split(";")[0].trim();
     return { digest, mediaType, bytes };
@@ -102,7 +107,9 @@ export class RegistryClient {
   /**
    * Streams blob `digest` (of `size` bytes) into `dest`, hashing as it goes;
    * resumes a `.partial` file with Range; writes `dest` only when complete and
-   * verified (temp file + rename). `onProgress` gets the bytes held so far.
+   * verified (temp file + rename). A lock file serialises processes fetching
+   * the same blob (tern pull beside tern serve). `onProgress` gets the bytes
+   * held so far.
    */
   async downloadBlob(
     repository: string,
@@ -111,31 +118,65 @@ export class RegistryClient {
     dest: string,
     onProgress?: (bytes: number) => void,
   ): Promise<void> {
-    if (!DIGEST.test(digest)) throw new RegistryError(`refusing blob with malformed digest '${digest}'`);
+    if (!DIGEST.test(digest)) throw new RegistryError(`refusing blob with malformed digest '${printable(digest)}'`);
+    const lock = await Deno.open(`${dest}.lock`, { write: true, create: true });
+    try {
+      await lock.lock(true);
+      if (await Deno.stat(dest).then((s) => s.size === size).catch(() => false)) return; // another process did it
+      await this.#download(repository, digest, size, dest, onProgress);
+    } finally {
+      lock.close();
+    }
+  }
+
+  async #download(
+    repository: string,
+    digest: string,
+    size: number,
+    dest: string,
+    onProgress?: (bytes: number) => void,
+  ): Promise<void> {
     const partial = `${dest}.partial`;
     const attempts = 2 * (this.#options.attempts ?? 3);
     for (let attempt = 1;; attempt++) {
       let have = await Deno.stat(partial).then((s) => s.size).catch(() => 0);
-      if (have > size) {
-        await Deno.remove(partial);
-        have = 0;
-      }
+      if (have > size) have = await restart(partial);
+      const controller = new AbortController();
+      const idle = new IdleTimer(controller, this.#options.idleTimeoutMs ?? 30_000);
       try {
+        if (have === size) {
+          // Complete before a crash or cut: verify and keep it.
+          if (await fileDigest(partial) === digest) return await Deno.rename(partial, dest);
+          have = await restart(partial);
+        }
         const res = await this.#send("GET", `/v2/${repository}/blobs/${digest}`, repository, "pull", {
           headers: have > 0 ? { range: `bytes=${have}-` } : {},
+          once: true,
+          signal: controller.signal,
         });
+        idle.touch();
         if (res.status === 404) {
           await res.body?.cancel();
           throw new RegistryError(`blob ${digest} is missing from ${this.registry}/${repository}`, { status: 404 });
         }
+        if (res.status === 416) {
+          await res.body?.cancel().catch(() => {});
+          await restart(partial);
+          throw new NetworkCut(`blob ${digest}: the registry refused to resume; starting over`);
+        }
         await this.#expectOk(res, `fetching blob ${digest}`);
-        const resumed = res.status === 206;
-        const hash = createHash("sha256");
-        if (resumed) hash.update(await Deno.readFile(partial));
+        const resumed = res.status === 206 && contentRangeStart(res) === have;
+        if (res.status === 206 && !resumed) {
+          await res.body?.cancel();
+          await restart(partial);
+          throw new NetworkCut(`blob ${digest}: the registry resumed at the wrong offset; starting over`);
+        }
+        const hash = resumed ? await fileHash(partial) : createHash("sha256");
         const file = await Deno.open(partial, { write: true, create: true, truncate: !resumed, append: resumed });
         let written = resumed ? have : 0;
         try {
           for await (const chunk of res.body!) {
+            idle.touch();
             written += chunk.length;
             if (written > size) throw new RegistryError(`blob ${digest} is larger than the ${size} bytes declared`);
             hash.update(chunk);
@@ -148,16 +189,25 @@ export class RegistryClient {
         if (written !== size) throw new NetworkCut(`blob ${digest}: got ${written} of ${size} bytes`);
         const actual = `sha256:${hash.digest("hex")}`;
         if (actual !== digest) {
-          await Deno.remove(partial);
+          await restart(partial);
+          // A resumed file may have started from a bad earlier part: one more try from byte 0.
+          if (resumed) throw new NetworkCut(`blob ${digest}: resumed copy did not match; starting over`);
           throw new RegistryError(`blob ${digest} does not match its digest (got ${actual}): refused`);
         }
         await Deno.rename(partial, dest);
         return;
       } catch (err) {
-        const retryable = err instanceof NetworkCut || (err instanceof RegistryError && err.unreachable) ||
-          (err instanceof RegistryError && (err.status ?? 0) >= 500) || err instanceof TypeError;
-        if (!retryable || attempt >= attempts) throw err;
+        const retryable = err instanceof NetworkCut || (err instanceof RegistryError && err.unavailable) ||
+          err instanceof TypeError || isAbort(err);
+        if (!retryable || attempt >= attempts) {
+          if (err instanceof RegistryError || err instanceof AuthError) throw err;
+          throw new RegistryError(`fetching blob ${digest} from ${this.registry} failed: ${errorText(err)}`, {
+            unavailable: retryable,
+          });
+        }
         await delay((this.#options.backoffMs ?? 200) * 2 ** (attempt - 1));
+      } finally {
+        idle.stop();
       }
     }
   }
@@ -174,7 +224,7 @@ export class RegistryClient {
     if (!location) throw new RegistryError(`the registry gave no upload location for ${digest}`);
     const url = new URL(location, this.#base);
     url.searchParams.set("digest", digest);
-    const put = await this.#send("PUT", url.pathname + url.search, repository, "pull,push", {
+    const put = await this.#send("PUT", url.href, repository, "pull,push", {
       headers: { "content-type": "application/octet-stream" },
       body: bytes,
     });
@@ -193,28 +243,34 @@ export class RegistryClient {
     return sha256Digest(bytes);
   }
 
-  /** Sends one request with auth (answering a 401 challenge once), retrying GET/HEAD on 5xx and network errors. */
-  async #send(
-    method: string,
-    path: string,
-    repository: string,
-    actions: string,
-    init: { headers?: Record<string, string>; body?: Uint8Array } = {},
-  ): Promise<Response> {
+  /**
+   * Sends one request (a path on the registry, or an absolute URL it handed
+   * out) with auth, answering a 401 challenge once; retries GET/HEAD on 5xx
+   * and network errors unless `once`.
+   */
+  async #send(method: string, target: string, repository: string, actions: string, init: SendInit = {}) {
     const scope = `repository:${repository}:${actions}`;
     const idempotent = method === "GET" || method === "HEAD";
-    const attempts = idempotent ? this.#options.attempts ?? 3 : 1;
+    const attempts = idempotent && !init.once ? this.#options.attempts ?? 3 : 1;
+    const url = target.startsWith("/") ? `${this.#base}${target}` : target;
     for (let attempt = 1;; attempt++) {
       try {
-        let res = await this.#fetchWithAuth(method, path, scope, init);
+        let res = await this.#fetchWithAuth(method, url, scope, init);
         if (res.status === 401) {
           const challenge = parseChallenge(res.headers.get("www-authenticate"));
           await res.body?.cancel();
-          await this.#answer(challenge, scope);
-          res = await this.#fetchWithAuth(method, path, scope, init);
+          if (challenge?.params.error === "insufficient_scope" && this.#tokens.has(scope)) {
+            throw new AuthError(this.#options.credentials, this.registry, `${actions} access to ${repository}`);
+          }
+          await this.#answer(challenge, scope, init.signal);
+          res = await this.#fetchWithAuth(method, url, scope, init);
           if (res.status === 401) {
+            const again = parseChallenge(res.headers.get("www-authenticate"));
             await res.body?.cancel();
-            throw new AuthError(this.#options.credentials, this.registry);
+            const missing = again?.params.error === "insufficient_scope"
+              ? `${actions} access to ${repository}`
+              : undefined;
+            throw new AuthError(this.#options.credentials, this.registry, missing);
           }
         }
         if (res.status >= 500 && attempt < attempts) {
@@ -228,59 +284,119 @@ export class RegistryClient {
         }
         return res;
       } catch (err) {
-        if (!(err instanceof TypeError)) throw err;
+        if (!(err instanceof TypeError || isAbort(err))) throw err;
         if (attempt >= attempts) {
-          throw new RegistryError(`registry ${this.registry} is unreachable: ${err.message}`, { unreachable: true });
+          throw new RegistryError(`registry ${this.registry} is unreachable: ${errorText(err)}`, { unavailable: true });
         }
         await delay((this.#options.backoffMs ?? 200) * 2 ** (attempt - 1));
       }
     }
   }
 
-  async #answer(challenge: ReturnType<typeof parseChallenge>, scope: string): Promise<void> {
+  async #answer(challenge: ReturnType<typeof parseChallenge>, scope: string, signal?: AbortSignal): Promise<void> {
     const credentials = this.#options.credentials;
     if (challenge?.scheme === "bearer") {
-      this.#tokens.set(scope, await fetchToken(challenge, scope, credentials, this.#fetch));
+      const token = await fetchToken(challenge, scope, credentials, this.#fetch, this.#plainHttpAllowed, signal);
+      this.#tokens.set(scope, token);
     } else {
       if (!credentials) throw new AuthError(undefined, this.registry);
       this.#useBasic = true;
     }
   }
 
-  #fetchWithAuth(
-    method: string,
-    path: string,
-    scope: string,
-    init: { headers?: Record<string, string>; body?: Uint8Array },
-  ): Promise<Response> {
+  /** One fetch; auth headers only to the registry's own origin; cut off when no headers come in time. */
+  async #fetchWithAuth(method: string, url: string, scope: string, init: SendInit): Promise<Response> {
     const headers: Record<string, string> = { ...init.headers };
-    const token = this.#tokens.get(scope);
-    if (token && token.expiresAt > Date.now()) headers.authorization = `Bearer ${token.token}`;
-    else if (this.#useBasic && this.#options.credentials) {
-      headers.authorization = basicHeader(this.#options.credentials);
+    if (new URL(url).origin === new URL(this.#base).origin) {
+      const token = this.#tokens.get(scope);
+      if (token && token.expiresAt > Date.now()) headers.authorization = `Bearer ${token.token}`;
+      else if (this.#useBasic && this.#options.credentials) {
+        headers.authorization = basicHeader(this.#options.credentials);
+      }
     }
-    return this.#fetch(`${this.#base}${path}`, {
-      method,
-      headers,
-      body: init.body as Uint8Array<ArrayBuffer> | undefined,
-    });
+    // A caller's signal (blob downloads) carries its own idle timer; otherwise the headers must come in time.
+    const controller = init.signal ? undefined : new AbortController();
+    const timer = controller &&
+      setTimeout(() => controller.abort(new Error("no answer")), this.#options.idleTimeoutMs ?? 30_000);
+    try {
+      return await this.#fetch(url, {
+        method,
+        headers,
+        body: init.body as Uint8Array<ArrayBuffer> | undefined,
+        signal: init.signal ?? controller!.signal,
+      });
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async #expectOk(res: Response, what: string): Promise<void> {
     if (res.ok) return;
-    const text = (await res.text()).slice(0, 300);
-    throw new RegistryError(`${what}: ${this.registry} answered ${res.status} ${text}`.trim(), {
-      status: res.status,
-    });
+    const text = printable((await res.text().catch(() => "")).slice(0, 300));
+    throw new RegistryError(`${what}: ${this.registry} answered ${res.status} ${text}`.trim(), { status: res.status });
   }
 }
 
-/** A transfer that ended early; retried. */
+/** A transfer that ended early or must start over; retried. */
 class NetworkCut extends Error {}
+
+/** Aborts `controller` when nothing has happened for `ms`. */
+class IdleTimer {
+  #timer: number;
+  readonly #controller: AbortController;
+  readonly #ms: number;
+  constructor(controller: AbortController, ms: number) {
+    this.#controller = controller;
+    this.#ms = ms;
+    this.#timer = this.#arm();
+  }
+  touch(): void {
+    clearTimeout(this.#timer);
+    this.#timer = this.#arm();
+  }
+  stop(): void {
+    clearTimeout(this.#timer);
+  }
+  #arm(): number {
+    return setTimeout(() => this.#controller.abort(new Error(`no data for ${this.#ms} ms`)), this.#ms);
+  }
+}
 
 /** `sha256:<hex>` of `bytes`. */
 export function sha256Digest(bytes: Uint8Array): string {
   return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+}
+
+/** A running sha256 seeded with a file's bytes, read in chunks. */
+async function fileHash(path: string) {
+  const hash = createHash("sha256");
+  using file = await Deno.open(path);
+  for await (const chunk of file.readable) hash.update(chunk);
+  return hash;
+}
+
+async function fileDigest(path: string): Promise<string> {
+  return `sha256:${(await fileHash(path)).digest("hex")}`;
+}
+
+/** Deletes a partial download; returns its new size (0). */
+async function restart(partial: string): Promise<number> {
+  await Deno.remove(partial).catch(() => {});
+  return 0;
+}
+
+function contentRangeStart(res: Response): number | undefined {
+  const m = /bytes (\d+)-/.exec(res.headers.get("content-range") ?? "");
+  return m ? Number(m[1]) : undefined;
+}
+
+function isAbort(err: unknown): boolean {
+  return err instanceof DOMException && (err.name === "AbortError" || err.name === "TimeoutError") ||
+    (err instanceof Error && /no answer|no data for/.test(err.message));
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 async function writeAll(file: Deno.FsFile, chunk: Uint8Array): Promise<void> {

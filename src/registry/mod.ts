@@ -7,13 +7,15 @@
 import type { PipelineDefinition } from "../pipeline/spec.ts";
 import type { Credentials } from "./auth.ts";
 import { ArtifactCache } from "./cache.ts";
-import { RegistryClient, RegistryError } from "./client.ts";
+import { RegistryClient } from "./client.ts";
+import { RegistryError } from "./errors.ts";
 import { cachedPipeline, pullPipeline } from "./pull.ts";
-import { type ImageReference, parseReference } from "./reference.ts";
+import { type ImageReference, normaliseRegistry, parseReference } from "./reference.ts";
 
 export { AuthError } from "./auth.ts";
 export { ArtifactCache } from "./cache.ts";
-export { RegistryClient, RegistryError } from "./client.ts";
+export { RegistryClient } from "./client.ts";
+export { RegistryError } from "./errors.ts";
 export { cachedPipeline, pullPipeline } from "./pull.ts";
 export { publishPipeline, readPublishSpec, shortFormSpec } from "./publish.ts";
 export { formatReference, type ImageReference, parseReference } from "./reference.ts";
@@ -27,15 +29,22 @@ export interface RegistrySettings {
   plainHttp: boolean;
 }
 
-/** A client for `ref`'s registry; credentials are sent when given. */
+/**
+ * A client for `ref`'s registry. The credentials go along only when that is
+ * OCI_REGISTRY's host (or OCI_REGISTRY is unset): a PIPELINE_URL naming
+ * another host never receives them.
+ */
 export function clientFor(
   ref: ImageReference,
   settings: RegistrySettings,
   log: (line: string) => void,
 ): RegistryClient {
-  const credentials: Credentials | undefined = settings.username !== undefined && settings.password !== undefined
-    ? { username: settings.username, password: settings.password }
-    : undefined;
+  const home = settings.defaultRegistry && normaliseRegistry(settings.defaultRegistry);
+  const ours = !home || home === ref.registry;
+  const credentials: Credentials | undefined =
+    ours && settings.username !== undefined && settings.password !== undefined
+      ? { username: settings.username, password: settings.password }
+      : undefined;
   return new RegistryClient({ registry: ref.registry, credentials, plainHttp: settings.plainHttp, log });
 }
 
@@ -55,7 +64,7 @@ export async function fetchPipeline(
   try {
     return await pullPipeline(clientFor(ref, settings, log), cache, ref, log, ttyProgress());
   } catch (err) {
-    if (!(err instanceof RegistryError && err.unreachable)) throw err;
+    if (!(err instanceof RegistryError && err.unavailable)) throw err;
     log(`${err.message}; starting from the cached pipeline`);
     try {
       return await cachedPipeline(cache, ref);

@@ -19,6 +19,7 @@ import {
   NAME,
   OCI_MANIFEST,
   ONNX_LAYER_MEDIA_TYPE,
+  UUID,
 } from "./artifact.ts";
 import { type RegistryClient, sha256Digest } from "./client.ts";
 import { formatReference, type ImageReference } from "./reference.ts";
@@ -50,14 +51,18 @@ export function shortFormSpec(name: string, files: string[]): PublishSpec {
   return { name, steps: files.map((file) => ({ model: basename(file).replace(/\.onnx$/i, "").toLowerCase(), file })) };
 }
 
-/** Pushes the pipeline under `ref`'s tag (default: the pipeline version); returns its PIPELINE_URL and digest. */
+/** Pushes the pipeline (its `version` set) under `ref`'s tag; returns its PIPELINE_URL and digest. */
 export async function publishPipeline(
   client: RegistryClient,
   ref: ImageReference,
-  spec: PublishSpec,
+  spec: PublishSpec & { version: string },
 ): Promise<{ pipelineUrl: string; manifestDigest: string }> {
+  if (!ref.tag) throw new ConfigError("tern publish needs a reference with a :tag");
   if (!NAME.test(spec.name)) throw new ConfigError(`pipeline name '${spec.name}' must match ${NAME.source}`);
   if (spec.steps.length === 0) throw new ConfigError("the pipeline has no steps (give --model FILE)");
+  for (const v of [spec.version, ...spec.steps.map((s) => s.version)]) {
+    if (v !== undefined && !UUID.test(v)) throw new ConfigError(`version '${v}' is not a UUID`);
+  }
   const layers: Descriptor[] = [];
   const seen = new Set<string>();
   for (const step of spec.steps) {
@@ -81,7 +86,7 @@ export async function publishPipeline(
       },
     });
   }
-  const version = spec.version ?? crypto.randomUUID();
+  const version = spec.version!;
   const config = new TextEncoder().encode(
     JSON.stringify({ name: spec.name, version, steps: spec.steps.map((s) => ({ model: s.model })) }),
   );
@@ -99,7 +104,7 @@ export async function publishPipeline(
       "org.opencontainers.image.created": new Date().toISOString(),
     },
   }));
-  const tag = ref.tag ?? version;
+  const tag = ref.tag!;
   const manifestDigest = await client.putManifest(ref.repository, tag, OCI_MANIFEST, manifest);
   return { pipelineUrl: formatReference({ ...ref, tag, digest: undefined }), manifestDigest };
 }

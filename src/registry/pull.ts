@@ -10,12 +10,14 @@ import type { RegistryClient } from "./client.ts";
 import {
   ARTIFACT_TYPE,
   type Descriptor,
+  descriptor,
   OCI_INDEX,
   parsePipelineConfig,
   parsePipelineManifest,
   type PipelineManifest,
 } from "./artifact.ts";
 import { formatReference, type ImageReference } from "./reference.ts";
+import { printable } from "./errors.ts";
 
 /** Layers fetched at once. */
 const PARALLEL_LAYERS = 3;
@@ -29,84 +31,118 @@ export async function pullPipeline(
   progress?: (line: string) => void,
 ): Promise<PipelineDefinition> {
   await cache.prepare();
-  log(`Fetching manifest and config for pipeline: ${formatReference(ref)}`);
+  const reference = formatReference(ref);
+  // Lines go out whole: a progress line in place is cleared first.
+  const say = progress ? (line: string) => (progress(""), log(line)) : log;
+  say(`Fetching manifest and config for pipeline: ${reference}`);
   let fetched = await client.getManifest(ref.repository, ref.digest ?? ref.tag!);
   if (fetched.mediaType === OCI_INDEX || isIndex(fetched.bytes)) {
-    const index = JSON.parse(new TextDecoder().decode(fetched.bytes)) as { manifests?: Descriptor[] };
-    const chosen = index.manifests?.find((m) => m.artifactType === ARTIFACT_TYPE) ?? index.manifests?.[0];
-    if (!chosen) throw new Error(`${formatReference(ref)} is an empty index`);
+    const index = JSON.parse(new TextDecoder().decode(fetched.bytes)) as { manifests?: unknown[] };
+    const children = (index.manifests ?? []).map((m, i) => descriptor(m, `index entry ${i}`));
+    const chosen = children.find((m) => m.artifactType === ARTIFACT_TYPE) ?? children[0];
+    if (!chosen) throw new Error(`${reference} is an empty index`);
     fetched = await client.getManifest(ref.repository, chosen.digest);
   }
   const manifest = parsePipelineManifest(fetched.bytes);
   await cache.write(fetched.digest, fetched.bytes);
-  await ensureBlob(client, cache, ref.repository, manifest.config);
-  log("Fetching model layers");
-  const queue = [...manifest.models];
+  const blobs = new BlobFetcher(client, cache, ref.repository);
+  const config = await blobs.get(manifest.config);
+  say("Fetching model layers");
   const meter = progress && new TransferMeter(manifest.models.reduce((n, m) => n + m.descriptor.size, 0), progress);
+  const queue = [...manifest.models];
+  const layers = new Map<string, Uint8Array>();
   await Promise.all(Array.from({ length: Math.min(PARALLEL_LAYERS, queue.length) }, async () => {
     for (let layer = queue.shift(); layer; layer = queue.shift()) {
       const started = performance.now();
-      const cached = await ensureBlob(client, cache, ref.repository, layer.descriptor, meter?.track(layer.name));
+      const { bytes, cached } = await blobs.fetch(layer.descriptor, meter?.track(layer.name));
+      layers.set(layer.name, bytes);
       const seconds = (performance.now() - started) / 1000;
       const rate = cached
         ? "cached"
         : `${(layer.descriptor.size / 2 ** 20 / Math.max(seconds, 1e-3)).toFixed(1)} MiB/s`;
-      log(
+      say(printable(
         `digest: ${layer.descriptor.digest} filename: ${layer.filename} name: ${layer.name} type: model ` +
           `runtime: ${layer.runtime} version: ${layer.version} size: ${layer.descriptor.size} ${rate} Fetched`,
-      );
+      ));
     }
   }));
   meter?.done();
-  await cache.saveRef(formatReference(ref), fetched.digest);
-  return await definitionFromCache(cache, manifest);
+  // Saved for the reference as given (tag, or digest of an index): the offline start finds the same manifest.
+  await cache.saveRef(reference, fetched.digest);
+  return definition(manifest, config, (name) => layers.get(name)!);
 }
 
-/** The pipeline of `ref`'s last good pull, from the cache only. */
+/** The pipeline of `ref`'s last good pull, from the cache only (every blob re-hashed). */
 export async function cachedPipeline(cache: ArtifactCache, ref: ImageReference): Promise<PipelineDefinition> {
   const reference = formatReference(ref);
-  const digest = ref.digest ?? await cache.loadRef(reference);
+  const digest = await cache.loadRef(reference) ?? ref.digest;
   if (!digest) throw new Error(`${reference} has never been pulled into the cache at ${cache.root}`);
-  const { bytes, corrupt } = await cache.read(digest);
-  if (!bytes) throw new Error(`the cached manifest of ${reference} is ${corrupt ? "corrupt" : "missing"}`);
-  return await definitionFromCache(cache, parsePipelineManifest(bytes));
-}
-
-async function definitionFromCache(cache: ArtifactCache, manifest: PipelineManifest): Promise<PipelineDefinition> {
-  const read = async (d: Descriptor, what: string) => {
-    const { bytes, corrupt } = await cache.read(d.digest, d.size);
-    if (!bytes) throw new Error(`cached ${what} ${d.digest} is ${corrupt ? "corrupt (deleted)" : "missing"}`);
+  const read = async (d: string, what: string, size?: number) => {
+    const { bytes, corrupt } = await cache.read(d, size);
+    if (!bytes) throw new Error(`cached ${what} ${d} is ${corrupt ? "corrupt (deleted)" : "missing"}`);
     return bytes;
   };
-  const config = parsePipelineConfig(await read(manifest.config, "config"), manifest);
-  const steps = [];
-  for (const step of config.steps) {
-    const layer = manifest.models.find((m) => m.name === step.model)!;
-    steps.push({
-      name: layer.name,
-      version: layer.version || config.version,
-      sha256: layer.descriptor.digest.slice(7),
-      bytes: await read(layer.descriptor, `model ${layer.name}`),
-    });
+  const manifest = parsePipelineManifest(await read(digest, "manifest of " + reference));
+  const config = await read(manifest.config.digest, "config", manifest.config.size);
+  const layers = new Map<string, Uint8Array>();
+  for (const m of manifest.models) {
+    layers.set(m.name, await read(m.descriptor.digest, `model ${m.name}`, m.descriptor.size));
   }
-  return { name: config.name, version: config.version, steps };
+  return definition(manifest, config, (name) => layers.get(name)!);
 }
 
-/** Makes sure an intact copy of `d` is cached; returns true when it already was. */
-async function ensureBlob(
-  client: RegistryClient,
-  cache: ArtifactCache,
-  repository: string,
-  d: Descriptor,
-  onProgress?: (bytes: number) => void,
-) {
-  const { bytes } = await cache.read(d.digest, d.size);
-  if (bytes) {
-    onProgress?.(d.size);
-    return true;
+function definition(
+  manifest: PipelineManifest,
+  configBytes: Uint8Array,
+  layer: (name: string) => Uint8Array,
+): PipelineDefinition {
+  const config = parsePipelineConfig(configBytes, manifest);
+  return {
+    name: config.name,
+    version: config.version,
+    steps: config.steps.map((step) => {
+      const m = manifest.models.find((x) => x.name === step.model)!;
+      return {
+        name: m.name,
+        version: m.version || config.version,
+        sha256: m.descriptor.digest.slice(7),
+        bytes: layer(m.name),
+      };
+    }),
+  };
+}
+
+/**
+ * Gets blobs into the cache, each digest once (two steps may share a model
+ * file): an intact cached copy is used as is, else it is downloaded.
+ */
+class BlobFetcher {
+  readonly #inFlight = new Map<string, Promise<{ bytes: Uint8Array; cached: boolean }>>();
+  constructor(readonly client: RegistryClient, readonly cache: ArtifactCache, readonly repository: string) {}
+
+  async get(d: Descriptor): Promise<Uint8Array> {
+    return (await this.fetch(d)).bytes;
   }
-  await client.downloadBlob(repository, d.digest, d.size, cache.blobPath(d.digest), onProgress);
-  return false;
+
+  fetch(d: Descriptor, onProgress?: (bytes: number) => void): Promise<{ bytes: Uint8Array; cached: boolean }> {
+    let p = this.#inFlight.get(d.digest);
+    if (!p) {
+      p = this.#fetch(d, onProgress);
+      this.#inFlight.set(d.digest, p);
+    }
+    return p;
+  }
+
+  async #fetch(d: Descriptor, onProgress?: (bytes: number) => void) {
+    const { bytes } = await this.cache.read(d.digest, d.size);
+    if (bytes) {
+      onProgress?.(d.size);
+      return { bytes, cached: true };
+    }
+    await this.client.downloadBlob(this.repository, d.digest, d.size, this.cache.blobPath(d.digest), onProgress);
+    // Verified while streaming: read back without hashing again.
+    return { bytes: await Deno.readFile(this.cache.blobPath(d.digest)), cached: false };
+  }
 }
 
 /** One self-rewriting progress line (a TTY) for all layers: bytes, total, rate; at most 4 updates a second. */

@@ -40,7 +40,7 @@ export function parseReference(text: string, defaultRegistry?: string): ImageRef
     registry = first;
     rest = rest.slice(slash + 1);
   }
-  registry ??= defaultRegistry?.replace(/^https?:\/\//, "").replace(/\/+$/, "");
+  registry ??= defaultRegistry && normaliseRegistry(defaultRegistry);
   if (!registry) throw bad("it names no registry host; write host/repository:tag or set OCI_REGISTRY");
   let tag: string | undefined;
   const colon = rest.lastIndexOf(":");
@@ -52,6 +52,18 @@ export function parseReference(text: string, defaultRegistry?: string): ImageRef
   if (!REPOSITORY.test(rest)) throw bad(`repository '${rest}' must be lower-case letters, digits and . _ - /`);
   if (!tag && !digest) throw bad("it has neither a :tag nor an @sha256: digest");
   return { registry, repository: rest, tag, digest };
+}
+
+/**
+ * OCI_REGISTRY as a bare `host[:port]`: a scheme or trailing slash is dropped;
+ * a path is refused.
+ */
+export function normaliseRegistry(text: string): string {
+  const host = text.trim().replace(/^https?:\/\//, "").replace(/\/+$/, "");
+  if (!host || host.includes("/")) {
+    throw new ConfigError(`OCI_REGISTRY='${text}' must be a registry host[:port], without a path`);
+  }
+  return host;
 }
 
 /** `host/repo:tag` or `host/repo@sha256:…` (the digest when known). */

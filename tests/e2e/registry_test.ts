@@ -13,6 +13,11 @@ import { startFlakyProxy } from "../support/flaky_proxy.ts";
 const ref = loadReference();
 const MODEL = new URL("../../assets/demo/house-price-estimator.onnx", import.meta.url).pathname;
 const CREDENTIALS = { OCI_USERNAME: REGISTRY_USER.username, OCI_PASSWORD: REGISTRY_USER.password };
+const MODEL_BYTES = await Deno.readFile(MODEL);
+const MODEL_HEX = Array.from(
+  new Uint8Array(await crypto.subtle.digest("SHA-256", MODEL_BYTES)),
+  (b) => b.toString(16).padStart(2, "0"),
+).join("");
 
 async function publish(reference: string, env: Record<string, string> = {}) {
   const out = await runTern(["publish", "--name", "house-price", "--model", MODEL, reference], env);
@@ -210,7 +215,7 @@ Deno.test("interop: skopeo copies the artifact to an oci: layout and into anothe
   }
 });
 
-Deno.test("a flaky link: a 503 is retried and a transfer cut halfway resumes with Range", async () => {
+Deno.test("a flaky link: a 503 is retried and the model transfer cut halfway resumes with Range", async () => {
   const registry = await startRegistry("none");
   const proxy = startFlakyProxy(registry.host);
   const persist = await Deno.makeTempDir({ prefix: "tern-flaky-" });
@@ -218,21 +223,93 @@ Deno.test("a flaky link: a 503 is retried and a transfer cut halfway resumes wit
     await publish(`${registry.host}/pipelines/house-price:v1`);
     const out = await runTern(["pull", `${proxy.host}/pipelines/house-price:v1`], { PERSISTENT_VOLUME_DIR: persist });
     assertEquals(out.code, 0, out.stderr);
-    const model = proxy.blobRanges.length >= 3 ? proxy.blobRanges : [];
-    assertEquals(model.slice(0, 2), [null, null], "the first two fetches started from byte 0");
-    assertMatch(
-      model[2] ?? "",
-      /^bytes=\d+-$/,
-      `the third resumed with Range (saw ${JSON.stringify(proxy.blobRanges)})`,
-    );
-    const onnx = await Deno.readFile(MODEL);
-    const hex = Array.from(
-      new Uint8Array(await crypto.subtle.digest("SHA-256", onnx)),
-      (b) => b.toString(16).padStart(2, "0"),
-    ).join("");
-    assertEquals(await Deno.readFile(`${persist}/oci/blobs/sha256/${hex}`), onnx);
+    const ranges = proxy.largeBlobRanges;
+    assertEquals(ranges.length, 2, `model GETs: ${JSON.stringify(ranges)}`);
+    assertEquals(ranges[0], null, "the first model GET started from byte 0");
+    assertEquals(ranges[1], `bytes=${MODEL_BYTES.length >> 1}-`, "the second resumed where the cut left off");
+    assertEquals(await Deno.readFile(`${persist}/oci/blobs/sha256/${MODEL_HEX}`), MODEL_BYTES);
   } finally {
     await proxy.stop();
+    await registry.stop();
+    await Deno.remove(persist, { recursive: true });
+  }
+});
+
+Deno.test("a registry behind a 503-ing load balancer: tern starts from its cache", async () => {
+  const registry = await startRegistry("none");
+  const persist = await Deno.makeTempDir({ prefix: "tern-503-" });
+  const proxy = startFlakyProxy(registry.host, "down");
+  try {
+    await publish(`${registry.host}/pipelines/house-price:v1`);
+    const reference = `${proxy.host}/pipelines/house-price:v1`;
+    // Fill the cache under the proxy's reference straight from the registry's storage.
+    const direct = await runTern(["pull", `${registry.host}/pipelines/house-price:v1`], {
+      PERSISTENT_VOLUME_DIR: persist,
+    });
+    assertEquals(direct.code, 0, direct.stderr);
+    const refs = `${persist}/oci/refs`;
+    const [saved] = [...Deno.readDirSync(refs)];
+    const manifest = JSON.parse(Deno.readTextFileSync(`${refs}/${saved.name}`)).manifest;
+    const key = Array.from(
+      new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(reference))),
+      (b) => b.toString(16).padStart(2, "0"),
+    ).join("");
+    Deno.writeTextFileSync(`${refs}/${key}.json`, JSON.stringify({ reference, manifest }));
+
+    const tern = await startTern({ env: { PERSISTENT_VOLUME_DIR: persist, PIPELINE_URL: reference } });
+    try {
+      assertMatch(tern.output(), /answered 503.*starting from the cached pipeline/);
+      assert(maxRelativeError([await inferOne(tern.url)], ref.predictions.slice(0, 1)) <= 1e-4);
+    } finally {
+      await tern.stop();
+    }
+  } finally {
+    await proxy.stop();
+    await registry.stop();
+    await Deno.remove(persist, { recursive: true });
+  }
+});
+
+Deno.test("credentials go only to OCI_REGISTRY's host; a complete leftover .partial is kept; shared model files pull once", async () => {
+  const registry = await startRegistry("basic");
+  const persist = await Deno.makeTempDir({ prefix: "tern-misc-" });
+  try {
+    const reference = `${registry.host}/pipelines/house-price:v1`;
+    await publish(reference, CREDENTIALS);
+    // A PIPELINE_URL on another host than OCI_REGISTRY does not get the credentials.
+    const elsewhere = await runTern(["pull", reference], { ...CREDENTIALS, OCI_REGISTRY: "registry.example.com" });
+    assertEquals(elsewhere.code, 1);
+    assertMatch(elsewhere.stderr, /requires a login/);
+
+    // A download finished before a crash, not yet renamed: verified and kept.
+    await Deno.mkdir(`${persist}/oci/blobs/sha256`, { recursive: true });
+    await Deno.writeFile(`${persist}/oci/blobs/sha256/${MODEL_HEX}.partial`, MODEL_BYTES);
+    const pulled = await runTern(["pull", reference], { ...CREDENTIALS, PERSISTENT_VOLUME_DIR: persist });
+    assertEquals(pulled.code, 0, pulled.stderr);
+    assertEquals(await Deno.readFile(`${persist}/oci/blobs/sha256/${MODEL_HEX}`), MODEL_BYTES);
+
+    // Two steps from one file: one blob, fetched once.
+    const dir = await Deno.makeTempDir({ prefix: "tern-spec-" });
+    await Deno.copyFile(MODEL, `${dir}/m.onnx`);
+    await Deno.writeTextFile(
+      `${dir}/pipeline.json`,
+      JSON.stringify({ name: "twice", steps: [{ model: "a", file: "m.onnx" }, { model: "b", file: "m.onnx" }] }),
+    );
+    const twice = `${registry.host}/pipelines/twice:v1`;
+    assertEquals((await runTern(["publish", dir, twice], CREDENTIALS)).code, 0);
+    const both = await runTern(["pull", twice], { ...CREDENTIALS, PERSISTENT_VOLUME_DIR: await Deno.makeTempDir() });
+    assertEquals(both.code, 0, both.stderr);
+    assertEquals(both.stdout.match(/Fetched/g)?.length, 2);
+
+    await Deno.writeTextFile(
+      `${dir}/pipeline.json`,
+      JSON.stringify({ name: "x", version: "1.0", steps: [{ model: "a", file: "m.onnx" }] }),
+    );
+    const badVersion = await runTern(["publish", dir, `${registry.host}/pipelines/x:v1`], CREDENTIALS);
+    assertEquals(badVersion.code, 2);
+    assertMatch(badVersion.stderr, /version '1.0' is not a UUID/);
+    await Deno.remove(dir, { recursive: true });
+  } finally {
     await registry.stop();
     await Deno.remove(persist, { recursive: true });
   }

@@ -1,45 +1,51 @@
 /**
  * @module
  * A loopback HTTP proxy in front of a test registry that misbehaves like a
- * flaky edge link: the first blob GET gets a 503, the second is cut off
- * halfway through its body. Later requests pass through (Range included).
+ * flaky edge link. `flaky`: the first blob GET gets a 503, and the first
+ * large blob (> 100 KB) is cut off halfway through its body; later requests
+ * pass through (Range included). `down`: every request gets a 503, as from a
+ * load balancer whose registry is gone.
  */
 
 /** A running proxy and what it saw. */
 export interface FlakyProxy {
   host: string;
-  /** Range headers of blob GETs, in order (null for none). */
-  blobRanges: (string | null)[];
+  /** Range headers of GETs of large blobs, in order (null for none). */
+  largeBlobRanges: (string | null)[];
   stop(): Promise<void>;
 }
 
 /** Starts the proxy in front of `upstream` (`127.0.0.1:PORT`). */
-export function startFlakyProxy(upstream: string): FlakyProxy {
-  const blobRanges: (string | null)[] = [];
+export function startFlakyProxy(upstream: string, mode: "flaky" | "down" = "flaky"): FlakyProxy {
+  const largeBlobRanges: (string | null)[] = [];
   let blobGets = 0;
+  let cut = false;
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    if (mode === "down") {
+      await req.body?.cancel();
+      return new Response("no healthy upstream", { status: 503 });
+    }
     const url = new URL(req.url);
-    const isBlobGet = req.method === "GET" && url.pathname.includes("/blobs/sha256:");
-    const big = isBlobGet && !url.pathname.endsWith("/uploads/");
-    const forward = () =>
-      fetch(`http://${upstream}${url.pathname}${url.search}`, {
-        method: req.method,
-        headers: req.headers,
-        body: req.body,
-        redirect: "manual",
-      });
-    if (!big) return await forward();
-    blobGets++;
-    blobRanges.push(req.headers.get("range"));
-    if (blobGets === 1) return new Response("flaky link", { status: 503 });
-    const res = await forward();
-    if (blobGets !== 2 || !res.body) return res;
-    // Send half of the body, then drop the connection.
+    const res = await fetch(`http://${upstream}${url.pathname}${url.search}`, {
+      method: req.method,
+      headers: req.headers,
+      body: req.body,
+      redirect: "manual",
+    });
+    if (req.method !== "GET" || !url.pathname.includes("/blobs/sha256:")) return res;
+    if (++blobGets === 1) {
+      await res.body?.cancel();
+      return new Response("flaky link", { status: 503 });
+    }
+    const large = Number(res.headers.get("content-length") ?? 0) > 100_000 ||
+      res.headers.get("content-range") !== null;
+    if (large) largeBlobRanges.push(req.headers.get("range"));
+    if (!large || cut || !res.body) return res;
+    cut = true;
     const full = new Uint8Array(await res.arrayBuffer());
-    const half = full.subarray(0, full.length >> 1);
     const body = new ReadableStream<Uint8Array>({
       start(controller) {
-        controller.enqueue(half);
+        controller.enqueue(full.subarray(0, full.length >> 1));
         setTimeout(() => controller.error(new Error("link dropped")), 20);
       },
     });
@@ -47,7 +53,7 @@ export function startFlakyProxy(upstream: string): FlakyProxy {
   });
   return {
     host: `127.0.0.1:${(server.addr as Deno.NetAddr).port}`,
-    blobRanges,
+    largeBlobRanges,
     stop: () => server.shutdown(),
   };
 }

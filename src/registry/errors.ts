@@ -1,0 +1,25 @@
+/**
+ * @module
+ * Registry failures. `unavailable` marks the ones where starting from the
+ * cache is right: no answer, a timeout, or 5xx after the retries (the
+ * registry or its token server is down, not the request wrong).
+ */
+
+/** A failure talking to the registry. */
+export class RegistryError extends Error {
+  /** The registry (or its token server) could not serve now; the cache may. */
+  readonly unavailable: boolean;
+  readonly status?: number;
+  constructor(message: string, options: { unavailable?: boolean; status?: number } = {}) {
+    super(message);
+    this.name = "RegistryError";
+    this.status = options.status;
+    this.unavailable = options.unavailable ?? (options.status !== undefined && options.status >= 500);
+  }
+}
+
+/** Printable text from a registry-supplied string: no control characters (no ANSI, no fake lines). */
+export function printable(text: string): string {
+  // deno-lint-ignore no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, "?");
+}
