@@ -1,0 +1,52 @@
+/**
+ * @module
+ * The benchmark's measuring tools: a closed-loop load generator and
+ * percentile summaries.
+ */
+
+/** One measured line of the record. */
+export interface Figures {
+  section: string;
+  scenario: string;
+  path: string;
+  connections: number;
+  requests: number;
+  perSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+/** Runs `once` in `connections` closed loops for `seconds`; returns each call's latency in ms. */
+export async function closedLoop(connections: number, seconds: number, once: () => Promise<void>): Promise<number[]> {
+  const latencies: number[] = [];
+  const end = performance.now() + seconds * 1000;
+  await Promise.all(Array.from({ length: connections }, async () => {
+    while (performance.now() < end) {
+      const t0 = performance.now();
+      await once();
+      latencies.push(performance.now() - t0);
+    }
+  }));
+  return latencies;
+}
+
+/** Warms up for a second, then measures `seconds`. */
+export async function measure(
+  where: Omit<Figures, "requests" | "perSecond" | "p50Ms" | "p99Ms">,
+  seconds: number,
+  once: () => Promise<void>,
+): Promise<Figures> {
+  await closedLoop(where.connections, Math.min(1, seconds), once);
+  const sorted = (await closedLoop(where.connections, seconds, once)).sort((a, b) => a - b);
+  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+  return { ...where, requests: sorted.length, perSecond: sorted.length / seconds, p50Ms: at(0.5), p99Ms: at(0.99) };
+}
+
+/** A POST of `body` to `url` that must answer 200. */
+export function poster(url: string, type: string, body: BodyInit): () => Promise<void> {
+  return async () => {
+    const res = await fetch(url, { method: "POST", headers: { "content-type": type }, body });
+    if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
+    await res.arrayBuffer();
+  };
+}

@@ -1,0 +1,270 @@
+/**
+ * @module
+ * `deno task bench`: tern's performance record. Every figure is measured in
+ * the same run on the same machine, beside its baseline:
+ *
+ * 1. Logging: the demo regressor, 1-row pandas-records and 1,000-row Arrow,
+ *    through the real tern with the inference log off, async and durable.
+ * 2. Backends: a ResNet-50-shaped CNN (scripts/make_cnn_fixture.py, cached in
+ *    .cache/models), published to Debian's docker-registry and served by tern
+ *    with INFERENCE_BACKEND=native and =wasm; bare `session.run` per backend.
+ * 3. Baselines: bare onnxruntime-node `session.run` in a loop, and a bare
+ *    `Deno.serve` handler that only calls `session.run` (scripts/bench/bare_server.ts).
+ * 4. Cold start: spawn to /health/ready of the demo (median of 3).
+ *
+ * HTTP load comes from closed loops in this process at 1 and 4 connections
+ * (on a 2-core box the load generator shares the cores with the server).
+ * Prints a table and the target ratios; writes bench/results.json and
+ * bench/results.md. Environment: BENCH_SECONDS (per line, default 5), TERN_BIN.
+ */
+import { Field, FixedSizeList, Float32, makeData, Table, tableToIPC, Vector } from "apache-arrow";
+import { createOrtNativeBackend } from "../../src/engine/ort_native.ts";
+import { createOrtWebWasmBackend } from "../../src/engine/ort_web.ts";
+import type { Backend } from "../../src/engine/backend.ts";
+import { DEMO_MODEL_URL } from "../../src/pipeline/demo.ts";
+import { arrowBody, loadReference, recordsBody } from "../../tests/support/reference.ts";
+import { startRegistry } from "../../tests/support/registry.ts";
+import { runTern, startTern, ternCommand } from "../../tests/support/tern_process.ts";
+import { type Figures, measure, poster } from "./load.ts";
+
+const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 5);
+const THREADS = navigator.hardwareConcurrency || 1;
+const ROOT = new URL("../../", import.meta.url);
+const CNN = new URL(".cache/models/resnet50-shaped.onnx", ROOT).pathname;
+const JSON_TYPE = "application/json; format=pandas-records";
+const ARROW_FILE = "application/vnd.apache.arrow.file";
+const results: Figures[] = [];
+const note = (line: string) => console.error(`bench: ${line}`);
+
+const ref = loadReference();
+const demoOneRow = recordsBody(ref.inputs.slice(0, 1));
+const demoThousand = arrowBody(ref.inputs);
+
+// ---- 1. Logging -----------------------------------------------------------
+for (const durability of ["off", "async", "durable"]) {
+  note(`demo, log ${durability}`);
+  const tern = await startTern({ args: ["--config-cpus", String(THREADS), "--log-durability", durability] });
+  try {
+    const path = `tern /infer, log ${durability}`;
+    for (const connections of [1, 4]) {
+      const once = poster(`${tern.url}/infer`, JSON_TYPE, demoOneRow);
+      results.push(
+        await measure({ section: "logging", scenario: "demo 1-row JSON", path, connections }, SECONDS, once),
+      );
+    }
+    if (durability === "durable") {
+      for (const connections of [1, 4]) {
+        const once = poster(`${tern.url}/infer`, ARROW_FILE, demoThousand);
+        results.push(
+          await measure({ section: "logging", scenario: "demo 1,000-row Arrow", path, connections }, SECONDS, once),
+        );
+      }
+    }
+  } finally {
+    await tern.stop();
+  }
+}
+
+// ---- 2. Backends on the CNN ---------------------------------------------
+try {
+  await Deno.stat(CNN);
+} catch {
+  note("generating the ResNet-50-shaped CNN (once; cached in .cache/models)");
+  await Deno.mkdir(new URL(".cache/models", ROOT), { recursive: true });
+  const made = await new Deno.Command("/usr/bin/python3", {
+    args: [new URL("scripts/make_cnn_fixture.py", ROOT).pathname, CNN],
+  }).output();
+  if (!made.success) throw new Error(new TextDecoder().decode(made.stderr));
+}
+const image = cnnArrowBody();
+const registry = await startRegistry("none");
+const persist = await Deno.makeTempDir({ prefix: "tern-bench-" });
+try {
+  const cnnUrl = `${registry.host}/bench/resnet50-shaped:v1`;
+  const published = await runTern(["publish", "--name", "resnet50-shaped", "--model", CNN, cnnUrl]);
+  if (published.code !== 0) throw new Error(published.stderr);
+  for (const backend of ["native", "wasm"]) {
+    note(`CNN, ${backend}`);
+    const tern = await startTern({
+      args: ["--config-cpus", String(THREADS), "--inference-backend", backend],
+      env: { PIPELINE_URL: cnnUrl, PERSISTENT_VOLUME_DIR: persist },
+      readyTimeoutMs: 120_000,
+    });
+    try {
+      for (const connections of [1, 4]) {
+        const once = poster(`${tern.url}/infer`, ARROW_FILE, image);
+        results.push(
+          await measure(
+            { section: "backends", scenario: "CNN 1 image Arrow", path: `tern /infer, ${backend}`, connections },
+            SECONDS,
+            once,
+          ),
+        );
+      }
+    } finally {
+      await tern.stop();
+    }
+  }
+} finally {
+  await registry.stop();
+  await Deno.remove(persist, { recursive: true });
+}
+
+// ---- bare session.run per backend (in this process) ------------------------
+const models = [
+  { scenario: "demo 1-row JSON", bytes: await Deno.readFile(DEMO_MODEL_URL), feeds: demoFeeds() },
+  { scenario: "CNN 1 image Arrow", bytes: await Deno.readFile(CNN), feeds: cnnFeeds() },
+];
+for (
+  const backend of [await createOrtNativeBackend({ threads: THREADS }), createOrtWebWasmBackend({ threads: THREADS })]
+) {
+  await bareRuns(backend);
+}
+
+// ---- 3. Bare Deno.serve + native session.run -----------------------------
+for (
+  const [scenario, model, type, body] of [
+    ["demo 1-row JSON", new URL(DEMO_MODEL_URL).pathname, JSON_TYPE, demoOneRow],
+    ["CNN 1 image Arrow", CNN, ARROW_FILE, image],
+  ] as const
+) {
+  note(`bare Deno.serve, ${scenario}`);
+  const server = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("scripts/bench/bare_server.ts", ROOT).pathname, model, String(THREADS)],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!/listening (\d+)/.test(text)) text += (await reader.read()).value ?? "";
+  const port = /listening (\d+)/.exec(text)![1];
+  try {
+    for (const connections of [1, 4]) {
+      results.push(
+        await measure(
+          { section: "baselines", scenario, path: "bare Deno.serve + native run", connections },
+          SECONDS,
+          poster(`http://127.0.0.1:${port}/`, type, body),
+        ),
+      );
+    }
+  } finally {
+    server.kill("SIGTERM");
+    await server.status;
+    await reader.cancel();
+  }
+}
+
+// ---- 4. Cold start -------------------------------------------------------
+const starts: number[] = [];
+for (let i = 0; i < 3; i++) {
+  const t0 = performance.now();
+  const tern = await startTern({ args: ["--config-cpus", String(THREADS)] });
+  starts.push(performance.now() - t0);
+  await tern.stop();
+}
+const coldStartMs = starts.sort((a, b) => a - b)[1];
+
+// ---- report --------------------------------------------------------------
+const find = (scenario: string, path: string, connections = 1) =>
+  results.find((r) => r.scenario === scenario && r.path === path && r.connections === connections)!;
+const targets = [
+  {
+    target: "demo 1-row JSON, logging on (durable), 4 conns: tern req/s ≥ 0.8 × bare Deno.serve + session.run",
+    value: find("demo 1-row JSON", "tern /infer, log durable", 4).perSecond /
+      find("demo 1-row JSON", "bare Deno.serve + native run", 4).perSecond,
+    goal: 0.8,
+    higherIsBetter: true,
+  },
+  {
+    target: "CNN on native: tern end-to-end p50 ≤ 1.1 × bare native session.run p50",
+    value: find("CNN 1 image Arrow", "tern /infer, native").p50Ms /
+      find("CNN 1 image Arrow", "bare session.run, native").p50Ms,
+    goal: 1.1,
+    higherIsBetter: false,
+  },
+  {
+    target: "CNN: WASM session.run p50 ≤ 3 × native",
+    value: find("CNN 1 image Arrow", "bare session.run, wasm").p50Ms /
+      find("CNN 1 image Arrow", "bare session.run, native").p50Ms,
+    goal: 3,
+    higherIsBetter: false,
+  },
+  { target: "cold start to ready, demo (ms) ≤ 1000", value: coldStartMs, goal: 1000, higherIsBetter: false },
+];
+
+const table = [
+  "| section | scenario | path | conns | req/s | p50 ms | p99 ms |",
+  "|---|---|---|--:|--:|--:|--:|",
+  ...results.map((r) =>
+    `| ${r.section} | ${r.scenario} | ${r.path} | ${r.connections} | ${r.perSecond.toFixed(0)} | ${
+      r.p50Ms.toFixed(3)
+    } | ${r.p99Ms.toFixed(3)} |`
+  ),
+].join("\n");
+const ratios = [
+  "| target | measured | goal | met |",
+  "|---|--:|--:|---|",
+  ...targets.map((t) =>
+    `| ${t.target} | ${t.value.toFixed(2)} | ${t.goal} | ${
+      (t.higherIsBetter ? t.value >= t.goal : t.value <= t.goal) ? "yes" : "no"
+    } |`
+  ),
+].join("\n");
+const header = `tern bench, ${new Date().toISOString()}: ${THREADS} cores, ${SECONDS} s per line, ${
+  Deno.env.get("TERN_BIN") ? `binary ${Deno.env.get("TERN_BIN")}` : "from source"
+} (${ternCommand()[0].split("/").pop()})`;
+console.log(`\n${header}\n\n${table}\n\n${ratios}\n`);
+await Deno.mkdir(new URL("bench", ROOT), { recursive: true });
+await Deno.writeTextFile(
+  new URL("bench/results.json", ROOT),
+  JSON.stringify({ header, seconds: SECONDS, cores: THREADS, results, targets, coldStartMs }, null, 2) + "\n",
+);
+await Deno.writeTextFile(
+  new URL("bench/results.md", ROOT),
+  `# tern benchmark record\n\n${header}. Produced by \`deno task bench\` (scripts/bench/main.ts); every line is measured in the same run.\n\n${table}\n\n## Targets\n\n${ratios}\n`,
+);
+Deno.exit(0);
+
+async function bareRuns(backend: Backend) {
+  for (const m of models) {
+    note(`bare session.run, ${backend.name}, ${m.scenario}`);
+    const session = await backend.load(m.bytes, m.scenario);
+    try {
+      results.push(
+        await measure(
+          { section: "baselines", scenario: m.scenario, path: `bare session.run, ${backend.name}`, connections: 1 },
+          SECONDS,
+          async () => void await session.run(m.feeds),
+        ),
+      );
+    } finally {
+      await session.release();
+    }
+  }
+}
+
+function demoFeeds() {
+  return { tensor: { type: "float32" as const, data: new Float32Array(ref.inputs[0]), dims: [1, 18] } };
+}
+
+function cnnPixels(): Float32Array {
+  return new Float32Array(3 * 224 * 224).map((_, i) => Math.sin(i) * 0.5 + 0.5);
+}
+
+function cnnFeeds() {
+  return { input: { type: "float32" as const, data: cnnPixels(), dims: [1, 3, 224, 224] } };
+}
+
+/** One image as an Arrow file: column `input`, fixed-size lists 3 × 224 × 224 of float32. */
+function cnnArrowBody(): Uint8Array<ArrayBuffer> {
+  const pixels = cnnPixels();
+  const floats = makeData({ type: new Float32(), length: pixels.length, nullCount: 0, data: pixels });
+  const rowType = new FixedSizeList(224, new Field("x", new Float32(), false));
+  const rows = makeData({ type: rowType, length: 3 * 224, nullCount: 0, child: floats });
+  const planeType = new FixedSizeList(224, new Field("y", rowType, false));
+  const planes = makeData({ type: planeType, length: 3, nullCount: 0, child: rows });
+  const imageType = new FixedSizeList(3, new Field("c", planeType, false));
+  const images = makeData({ type: imageType, length: 1, nullCount: 0, child: planes });
+  return tableToIPC(new Table({ input: new Vector([images]) }), "file") as Uint8Array<ArrayBuffer>;
+}
