@@ -1,7 +1,7 @@
 /**
  * @module
- * INFERENCE_BACKEND: which runtime runs each model. `wasm` and `native` (and
- * `cuda`) name one; `auto` tries every available backend on each model,
+ * INFERENCE_BACKEND: which runtime runs each model. `wasm`, `native`, `cuda`
+ * and `webgpu` (hardware adapters only) name one; `auto` tries every available backend on each model,
  * times a warm-up on inputs of the model's own shape, and keeps the fastest.
  * A backend that cannot load a model is skipped, with the reason logged.
  */
@@ -11,6 +11,7 @@ import { createOrtNativeBackend } from "./ort_native.ts";
 import { createOrtWebWasmBackend } from "./ort_web.ts";
 import { errorText } from "./ort_session.ts";
 import { allocateZeros } from "./warmup.ts";
+import { createWebGpuBackend, gpuDevicesPresent } from "./webgpu.ts";
 
 /** The INFERENCE_BACKEND values. */
 export const BACKEND_CHOICES = ["auto", "wasm", "native", "cuda", "webgpu"] as const;
@@ -32,13 +33,22 @@ export async function createBackend(
         throw new ConfigError(`INFERENCE_BACKEND=${choice}: ${errorText(err)}`);
       });
     case "webgpu":
-      throw new ConfigError("INFERENCE_BACKEND=webgpu is not available in this version; use auto, wasm or native");
+      return await createWebGpuBackend().catch((err) => {
+        throw new ConfigError(`INFERENCE_BACKEND=webgpu: ${errorText(err)}`);
+      });
     case "auto": {
       const candidates: Backend[] = [];
       try {
         candidates.push(await createOrtNativeBackend({ threads }));
       } catch (err) {
         log(`Backend native unavailable: ${errorText(err)}`);
+      }
+      if (gpuDevicesPresent()) {
+        try {
+          candidates.push(await createWebGpuBackend());
+        } catch (err) {
+          log(`Backend webgpu unavailable: ${errorText(err)}`);
+        }
       }
       candidates.push(createOrtWebWasmBackend({ threads }));
       return autoBackend(candidates, log);

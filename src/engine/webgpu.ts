@@ -1,0 +1,94 @@
+/**
+ * @module
+ * onnxruntime-web's WebGPU backend, on real GPU adapters only. Deno offers
+ * WebGPU on machines without a GPU through a software adapter (llvmpipe,
+ * lavapipe, SwiftShader) about 40× slower than WASM, and on Deno 2.7
+ * `isFallbackAdapter` is undefined there, so adapters are also recognised by
+ * their description. The WebGPU build has no `ai.onnx.ml` operators (tree
+ * ensembles): such models fail to load and `auto` keeps another backend.
+ * Not yet run on a GPU (see scripts/gpu-check.sh), and the compiled binary does
+ * not embed the WebGPU runtime files yet (they need the same pthread-glue patch
+ * as WASM): there the backend reports itself unavailable.
+ */
+import type { Backend } from "./backend.ts";
+import { errorText, OrtSession, type TensorConstructor } from "./ort_session.ts";
+
+/** What probing found. */
+export interface AdapterReport {
+  /** A hardware adapter tern will use. */
+  usable: boolean;
+  /** Why not, or which adapter. */
+  description: string;
+}
+
+const SOFTWARE = /llvmpipe|lavapipe|swiftshader|softpipe|software rasterizer|microsoft basic render/i;
+
+/** Classifies an adapter by its info (hardware vs software). */
+export function classifyAdapter(
+  info: { vendor?: string; architecture?: string; device?: string; description?: string },
+  isFallbackAdapter?: boolean,
+): AdapterReport {
+  const description = [info.vendor, info.architecture, info.device, info.description].filter((s) => s).join(" ") ||
+    "unnamed adapter";
+  if (isFallbackAdapter === true || SOFTWARE.test(description)) {
+    return { usable: false, description: `only a software adapter (${description}), which tern never uses` };
+  }
+  return { usable: true, description };
+}
+
+/** True when the machine shows GPU device nodes (probing WebGPU without them only prints driver noise). */
+export function gpuDevicesPresent(): boolean {
+  for (const path of ["/dev/nvidia0", "/dev/dri"]) {
+    try {
+      Deno.statSync(path);
+      return true;
+    } catch { /* absent */ }
+  }
+  return false;
+}
+
+/** Asks the runtime for a high-performance adapter and classifies it. */
+export async function probeWebGpu(): Promise<AdapterReport> {
+  const gpu = (navigator as { gpu?: GPU }).gpu;
+  if (!gpu) return { usable: false, description: "this runtime has no WebGPU" };
+  let adapter: GPUAdapter | null;
+  try {
+    adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
+  } catch (err) {
+    return { usable: false, description: `no WebGPU adapter: ${errorText(err)}` };
+  }
+  if (!adapter) return { usable: false, description: "no WebGPU adapter" };
+  const info = adapter.info ?? {};
+  return classifyAdapter(
+    { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description },
+    (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter,
+  );
+}
+
+/** Creates the WebGPU backend; throws with the reason when no hardware adapter is there. */
+export async function createWebGpuBackend(): Promise<Backend> {
+  const report = await probeWebGpu();
+  if (!report.usable) throw new Error(`WebGPU unavailable: ${report.description}`);
+  const ort = await import("onnxruntime-web/webgpu");
+  return {
+    name: "webgpu",
+    description: `onnxruntime-web ${ort.env.versions.web} WebGPU on ${report.description}`,
+    async load(model, label) {
+      let session;
+      try {
+        session = await ort.InferenceSession.create(model, { executionProviders: ["webgpu"] });
+      } catch (err) {
+        throw new Error(`model ${label}: onnxruntime-web (webgpu) could not load it: ${errorText(err)}`);
+      }
+      try {
+        return new OrtSession(session, ort.Tensor as unknown as TensorConstructor, {
+          backend: "webgpu",
+          serialise: true,
+        });
+      } catch (err) {
+        await session.release();
+        throw new Error(`model ${label}: ${errorText(err)}`);
+      }
+    },
+  };
+}
