@@ -50,6 +50,8 @@ export interface Config {
   maxRequestBytes: number;
   /** Which runtime runs each model. */
   inferenceBackend: BackendChoice;
+  /** ONNXRUNTIME_LIB_DIR: an onnxruntime (GPU) build for the native backends. */
+  onnxruntimeLibDir?: string;
   /** Plain HTTP to a non-loopback registry (explicit opt-in). */
   ociPlainHttp: boolean;
   /** For `tern publish`. */
@@ -128,6 +130,12 @@ export const OPTIONS: readonly OptionDef[] = [
     env: "INFERENCE_BACKEND",
     help: "auto (fastest per model, timed at load), wasm (onnxruntime-web), native (onnxruntime CPU), cuda",
     default: "auto",
+  },
+  {
+    flag: "onnxruntime-lib-dir",
+    env: "ONNXRUNTIME_LIB_DIR",
+    help: "folder of an onnxruntime GPU build (libonnxruntime.so.1 + CUDA providers) for native/cuda backends",
+    default: "the packaged CPU build",
   },
   {
     flag: "debug",
@@ -270,6 +278,7 @@ export function parseConfig(
     port: parsePort(getOrDefault("PORT")),
     maxRequestBytes: parseSize("MAX_REQUEST_SIZE", getOrDefault("MAX_REQUEST_SIZE")),
     inferenceBackend: parseChoice("INFERENCE_BACKEND", getOrDefault("INFERENCE_BACKEND"), BACKEND_CHOICES),
+    onnxruntimeLibDir: get("ONNXRUNTIME_LIB_DIR"),
     ociPlainHttp: parseBool("OCI_PLAIN_HTTP", get("OCI_PLAIN_HTTP")),
     publish: command === "publish" ? publishArgs(values.name, values.model ?? [], operands) : undefined,
     logDurability: parseChoice("LOG_DURABILITY", getOrDefault("LOG_DURABILITY"), ["durable", "async", "off"] as const),

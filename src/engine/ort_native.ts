@@ -20,6 +20,8 @@ export interface OrtNativeOptions {
   threads: number;
   /** Use the CUDA execution provider (INFERENCE_BACKEND=cuda). */
   cuda?: boolean;
+  /** ONNXRUNTIME_LIB_DIR: an onnxruntime build to load instead of the packaged CPU one. */
+  libDir?: string;
 }
 
 let runtime: Promise<typeof OrtNode> | undefined;
@@ -28,27 +30,53 @@ let keepLibraryLoaded: unknown;
 const PLATFORM: Record<string, string> = { linux: "linux", darwin: "darwin", windows: "win32" };
 const ARCH: Record<string, string> = { x86_64: "x64", aarch64: "arm64" };
 
-/** Loads onnxruntime-node once; throws with the reason when this platform has no native runtime. */
-function loadRuntime(): Promise<typeof OrtNode> {
+/**
+ * Loads onnxruntime-node once; throws with the reason when this platform has
+ * no native runtime. With `libDir` (ONNXRUNTIME_LIB_DIR) its
+ * libonnxruntime.so.1 is loaded instead of the packaged CPU one: a GPU build of
+ * the same version brings the CUDA execution provider (its
+ * libonnxruntime_providers_*.so files beside it).
+ */
+function loadRuntime(libDir?: string): Promise<typeof OrtNode> {
   return runtime ??= (async () => {
-    const dir = new URL(
+    const packaged = new URL(
       `../bin/napi-v6/${PLATFORM[Deno.build.os]}/${ARCH[Deno.build.arch]}/`,
       import.meta.resolve("onnxruntime-node"),
     );
     if (Deno.build.os === "linux") {
+      const library = libDir
+        ? `${libDir.replace(/\/+$/, "")}/libonnxruntime.so.1`
+        : fileURLToPath(new URL("libonnxruntime.so.1", packaged));
       try {
-        keepLibraryLoaded = Deno.dlopen(fileURLToPath(new URL("libonnxruntime.so.1", dir)), {});
+        keepLibraryLoaded = Deno.dlopen(library, {});
       } catch (err) {
-        throw new Error(`native onnxruntime is not available here: ${errorText(err)}`);
+        throw new Error(`native onnxruntime is not available here (${library}): ${errorText(err)}`);
       }
     }
     return await import("onnxruntime-node");
   })();
 }
 
+/** Why CUDA cannot be used with `libDir`, or undefined when its provider library is there. */
+export function cudaUnavailable(libDir: string | undefined): string | undefined {
+  if (!libDir) {
+    return "onnxruntime-node ships CPU libraries only: set ONNXRUNTIME_LIB_DIR to the folder of an onnxruntime GPU build (libonnxruntime.so.1 and libonnxruntime_providers_cuda.so, same version)";
+  }
+  try {
+    Deno.statSync(`${libDir.replace(/\/+$/, "")}/libonnxruntime_providers_cuda.so`);
+    return undefined;
+  } catch {
+    return `ONNXRUNTIME_LIB_DIR=${libDir} has no libonnxruntime_providers_cuda.so`;
+  }
+}
+
 /** Creates the native backend (loading onnxruntime-node on first use). */
 export async function createOrtNativeBackend(options: OrtNativeOptions): Promise<Backend> {
-  const ort = await loadRuntime();
+  if (options.cuda) {
+    const why = cudaUnavailable(options.libDir);
+    if (why) throw new Error(`CUDA unavailable: ${why}`);
+  }
+  const ort = await loadRuntime(options.libDir);
   void keepLibraryLoaded;
   const threads = Math.max(1, Math.floor(options.threads));
   const name = options.cuda ? "cuda" : "native";

@@ -23,13 +23,14 @@ export async function createBackend(
   choice: BackendChoice,
   threads: number,
   log: (line: string) => void,
+  libDir?: string,
 ): Promise<Backend> {
   switch (choice) {
     case "wasm":
       return createOrtWebWasmBackend({ threads });
     case "native":
     case "cuda":
-      return await createOrtNativeBackend({ threads, cuda: choice === "cuda" }).catch((err) => {
+      return await createOrtNativeBackend({ threads, cuda: choice === "cuda", libDir }).catch((err) => {
         throw new ConfigError(`INFERENCE_BACKEND=${choice}: ${errorText(err)}`);
       });
     case "webgpu":
@@ -38,16 +39,18 @@ export async function createBackend(
       });
     case "auto": {
       const candidates: Backend[] = [];
-      try {
-        candidates.push(await createOrtNativeBackend({ threads }));
-      } catch (err) {
-        log(`Backend native unavailable: ${errorText(err)}`);
+      for (const cuda of [true, false]) {
+        try {
+          candidates.push(await createOrtNativeBackend({ threads, cuda, libDir }));
+        } catch (err) {
+          log(`Backend ${cuda ? "cuda" : "native"} not used: ${errorText(err)}`);
+        }
       }
       if (gpuDevicesPresent()) {
         try {
           candidates.push(await createWebGpuBackend());
         } catch (err) {
-          log(`Backend webgpu unavailable: ${errorText(err)}`);
+          log(`Backend webgpu not used: ${errorText(err)}`);
         }
       }
       candidates.push(createOrtWebWasmBackend({ threads }));

@@ -1,6 +1,6 @@
 import { classifyAdapter } from "../../src/engine/webgpu.ts";
 import { assertEquals, assertMatch } from "../support/assert.ts";
-import { runTern } from "../support/tern_process.ts";
+import { runTern, startTern } from "../support/tern_process.ts";
 
 Deno.test("software WebGPU adapters are never used; hardware ones are", () => {
   for (
@@ -24,4 +24,28 @@ Deno.test("INFERENCE_BACKEND=webgpu without a hardware adapter stops start-up na
     out.stderr,
     /INFERENCE_BACKEND=webgpu: WebGPU unavailable: (only a software adapter|no WebGPU adapter|this runtime has no WebGPU)/,
   );
+});
+
+Deno.test("INFERENCE_BACKEND=cuda without CUDA provider libraries stops start-up naming the setting", async () => {
+  const none = await runTern([], { INFERENCE_BACKEND: "cuda", PORT: "0", LOG_DURABILITY: "off" });
+  assertEquals(none.code, 2, none.stderr);
+  assertMatch(none.stderr, /CUDA unavailable: .*set ONNXRUNTIME_LIB_DIR/);
+  const dir = await Deno.makeTempDir();
+  try {
+    const empty = await runTern([], { INFERENCE_BACKEND: "cuda", ONNXRUNTIME_LIB_DIR: dir, PORT: "0" });
+    assertEquals(empty.code, 2);
+    assertMatch(empty.stderr, new RegExp(`ONNXRUNTIME_LIB_DIR=${dir} has no libonnxruntime_providers_cuda.so`));
+  } finally {
+    await Deno.remove(dir);
+  }
+});
+
+Deno.test("auto reports a missing CUDA provider and serves on what it has", async () => {
+  const tern = await startTern({ env: { LOG_DURABILITY: "off" } });
+  try {
+    assertMatch(tern.output(), /Backend cuda not used: CUDA unavailable: onnxruntime-node ships CPU libraries only/);
+    assertMatch(tern.output(), /chose (native|wasm)/);
+  } finally {
+    await tern.stop();
+  }
 });
