@@ -4,7 +4,8 @@
  * the same run on the same machine, beside its baseline:
  *
  * 1. Logging: the demo regressor, 1-row pandas-records and 1,000-row Arrow,
- *    through the real tern with the inference log off, async and durable.
+ *    through the real tern with the inference log off, async and durable; and
+ *    adaptive batching off and on at 8 connections.
  * 2. Backends: a ResNet-50-shaped CNN (scripts/make_cnn_fixture.py, cached in
  *    .cache/models), published to Debian's docker-registry and served by tern
  *    with INFERENCE_BACKEND=native and =wasm; bare `session.run` per backend.
@@ -60,6 +61,30 @@ for (const durability of ["off", "async", "durable"]) {
         );
       }
     }
+  } finally {
+    await tern.stop();
+  }
+}
+
+// ---- 1b. Adaptive batching at 8 connections (log async, to show the engine's side) ----
+for (const delay of ["0", "1"]) {
+  note(`demo, batching ${delay === "0" ? "off" : `${delay} ms`}`);
+  const tern = await startTern({
+    args: ["--config-cpus", String(THREADS), "--log-durability", "async", "--batch-max-delay-ms", delay],
+  });
+  try {
+    results.push(
+      await measure(
+        {
+          section: "batching",
+          scenario: "demo 1-row JSON",
+          path: `tern /infer, log async, batching ${delay === "0" ? "off" : `${delay} ms`}`,
+          connections: 8,
+        },
+        SECONDS,
+        poster(`${tern.url}/infer`, JSON_TYPE, demoOneRow),
+      ),
+    );
   } finally {
     await tern.stop();
   }

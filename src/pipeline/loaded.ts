@@ -6,6 +6,7 @@
 import { BadInput } from "../errors.ts";
 import type { ModelSession } from "../engine/backend.ts";
 import { elementCount, type HostTensor } from "../engine/tensor.ts";
+import type { Batcher } from "./batcher.ts";
 
 /** One loaded step. */
 export interface LoadedModel {
@@ -16,6 +17,8 @@ export interface LoadedModel {
   backend: string;
   /** Warm-up median ms per backend tried (INFERENCE_BACKEND=auto). */
   warmupMs?: Readonly<Record<string, number>>;
+  /** Joins concurrent runs (BATCH_MAX_DELAY_MS > 0). */
+  batcher?: Batcher;
   session: ModelSession;
 }
 
@@ -51,6 +54,8 @@ export async function runPipeline(
     const stepFeeds = feedsFor(session, current);
     const result = session.inputs.some((i) => i.shape[0] === 1) && rows > 1
       ? await runRowByRow(session, stepFeeds, rows)
+      : step.batcher
+      ? await step.batcher.run(stepFeeds, rows)
       : await session.run(stepFeeds);
     stepNs.push(Math.round((performance.now() - t0) * 1e6));
     outputs = session.outputs.map((o) => [o.name, result[o.name]]);

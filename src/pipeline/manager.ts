@@ -6,6 +6,7 @@
  * pipeline under a running request.
  */
 import type { Backend } from "../engine/backend.ts";
+import { Batcher, type BatchOptions } from "./batcher.ts";
 import type { LoadedModel, LoadedPipeline } from "./loaded.ts";
 import type { PipelineDefinition } from "./spec.ts";
 
@@ -20,8 +21,12 @@ export class PipelineManager {
   #error: string | undefined;
   #current: LoadedPipeline | undefined;
 
-  constructor(backend: Backend) {
+  readonly #batch: BatchOptions | undefined;
+
+  /** `batch`: adaptive batching for models whose batch dim is not fixed (off when absent). */
+  constructor(backend: Backend, batch?: BatchOptions) {
     this.#backend = backend;
+    this.#batch = batch && batch.maxDelayMs > 0 ? batch : undefined;
   }
 
   /** `Loading` until the first load finishes, then `Running` or `Error`. */
@@ -69,6 +74,9 @@ export class PipelineManager {
           sha256: model.sha256,
           backend: session.backend,
           warmupMs: session.warmupMs,
+          batcher: this.#batch && session.inputs.every((i) => i.shape[0] !== 1)
+            ? new Batcher(session, this.#batch)
+            : undefined,
           session,
         });
       }
