@@ -52,8 +52,8 @@ export interface Config {
   inferenceBackend: BackendChoice;
   /** ONNXRUNTIME_LIB_DIR: an onnxruntime (GPU) build for the native backends. */
   onnxruntimeLibDir?: string;
-  /** Adaptive batching: longest wait for company, ms (0 = off). */
-  batchMaxDelayMs: number;
+  /** Adaptive batching on. */
+  batching: boolean;
   /** Adaptive batching: a batch runs at once at this many rows. */
   batchMaxRows: number;
   /** Plain HTTP to a non-loopback registry (explicit opt-in). */
@@ -142,10 +142,11 @@ export const OPTIONS: readonly OptionDef[] = [
     default: "the packaged CPU build",
   },
   {
-    flag: "batch-max-delay-ms",
-    env: "BATCH_MAX_DELAY_MS",
-    help: "adaptive batching: join concurrent requests to a model within this many ms (0 = off)",
-    default: "0",
+    flag: "batching",
+    env: "BATCHING",
+    help: "adaptive batching: requests queued behind a run in flight run together as one batch (true/false)",
+    default: "false",
+    boolean: true,
   },
   {
     flag: "batch-max-rows",
@@ -295,7 +296,7 @@ export function parseConfig(
     maxRequestBytes: parseSize("MAX_REQUEST_SIZE", getOrDefault("MAX_REQUEST_SIZE")),
     inferenceBackend: parseChoice("INFERENCE_BACKEND", getOrDefault("INFERENCE_BACKEND"), BACKEND_CHOICES),
     onnxruntimeLibDir: get("ONNXRUNTIME_LIB_DIR"),
-    batchMaxDelayMs: parseDelay("BATCH_MAX_DELAY_MS", getOrDefault("BATCH_MAX_DELAY_MS")),
+    batching: parseBool("BATCHING", get("BATCHING")),
     batchMaxRows: parseCount("BATCH_MAX_ROWS", getOrDefault("BATCH_MAX_ROWS"), "rows"),
     ociPlainHttp: parseBool("OCI_PLAIN_HTTP", get("OCI_PLAIN_HTTP")),
     publish: command === "publish" ? publishArgs(values.name, values.model ?? [], operands) : undefined,
@@ -353,14 +354,6 @@ function parseChoice<T extends string>(name: string, text: string, choices: read
   const t = text.trim().toLowerCase() as T;
   if (!choices.includes(t)) throw new ConfigError(`${name}='${text}' must be one of ${choices.join(", ")}`);
   return t;
-}
-
-function parseDelay(name: string, text: string): number {
-  const ms = Number(text);
-  if (!/^\s*\d+(\.\d+)?\s*$/.test(text) || ms > 1000) {
-    throw new ConfigError(`${name}='${text}' must be a number of milliseconds from 0 to 1000`);
-  }
-  return ms;
 }
 
 function parseCount(name: string, text: string, what: string): number {

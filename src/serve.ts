@@ -27,7 +27,7 @@ export async function serve(
   // A malformed PIPELINE_URL is a start-up error (exit 2), found before anything starts.
   if (config.pipelineUrl) parseReference(config.pipelineUrl, config.ociRegistry);
   const backend = await createBackend(config.inferenceBackend, config.configCpus, out.info, config.onnxruntimeLibDir);
-  const pipelines = new PipelineManager(backend, { maxDelayMs: config.batchMaxDelayMs, maxRows: config.batchMaxRows });
+  const pipelines = new PipelineManager(backend, config.batching ? { maxRows: config.batchMaxRows } : undefined);
   const logs = config.logDurability === "off" ? undefined : await openLogs(config, out);
   const app = createApp({
     pipelines,

@@ -1,10 +1,12 @@
 /**
  * @module
- * Adaptive batching (BATCH_MAX_DELAY_MS > 0; off by default): runs that
- * arrive for the same model within the delay are joined along the batch dim
- * into one `session.run`, and each caller gets back its own rows. One bad
- * request never fails the others: if the joined run is refused, each request
- * runs alone. Only for models whose batch dim is not fixed.
+ * Adaptive batching (BATCHING=on; off by default). An idle model runs a
+ * request at once; requests that arrive while a run is in flight wait for it
+ * and then run together, joined along the batch dim into one `session.run`,
+ * and each caller gets back its own rows. So batches form only under load,
+ * and no request waits longer than the run ahead of it. One bad request never
+ * fails the others: if the joined run is refused, each request runs alone.
+ * Only for models whose batch dim is not fixed.
  */
 import { BadInput } from "../errors.ts";
 import type { ModelSession } from "../engine/backend.ts";
@@ -12,9 +14,7 @@ import { allocate, elementCount, type HostTensor } from "../engine/tensor.ts";
 
 /** Batching settings. */
 export interface BatchOptions {
-  /** Longest a run waits for company, ms. */
-  maxDelayMs: number;
-  /** A batch runs at once when it holds this many rows. */
+  /** Rows one joined run may hold (BATCH_MAX_ROWS). */
   maxRows: number;
 }
 
@@ -25,13 +25,12 @@ interface Waiting {
   reject: (err: unknown) => void;
 }
 
-/** Runs a session, joining concurrent runs. */
+/** Runs a session, joining the runs that queue up behind one in flight. */
 export class Batcher {
   readonly #session: ModelSession;
   readonly #options: BatchOptions;
   #queue: Waiting[] = [];
-  #queuedRows = 0;
-  #timer: number | undefined;
+  #busy = false;
   /** Session runs made, and requests they served (for tests and status). */
   runs = 0;
   requests = 0;
@@ -45,28 +44,27 @@ export class Batcher {
   run(feeds: Record<string, HostTensor>, rows: number): Promise<Record<string, HostTensor>> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ feeds, rows, resolve, reject });
-      this.#queuedRows += rows;
-      if (this.#queuedRows >= this.#options.maxRows) this.#flush();
-      else this.#timer ??= setTimeout(() => this.#flush(), this.#options.maxDelayMs);
+      if (!this.#busy) this.#drain();
     });
   }
 
-  #flush(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    const batch = this.#queue;
-    this.#queue = [];
-    this.#queuedRows = 0;
-    if (batch.length > 0) this.#runBatch(batch);
+  async #drain(): Promise<void> {
+    this.#busy = true;
+    while (this.#queue.length > 0) {
+      let rows = 0;
+      let take = 0;
+      while (take < this.#queue.length && (take === 0 || rows + this.#queue[take].rows <= this.#options.maxRows)) {
+        rows += this.#queue[take++].rows;
+      }
+      await this.#runBatch(this.#queue.splice(0, take));
+    }
+    this.#busy = false;
   }
 
   async #runBatch(batch: Waiting[]): Promise<void> {
     this.requests += batch.length;
     const joined = batch.length > 1 ? join(batch) : undefined;
-    if (!joined) {
-      for (const w of batch) this.#runAlone(w);
-      return;
-    }
+    if (!joined) return void await Promise.all(batch.map((w) => this.#runAlone(w)));
     this.runs++;
     let out: Record<string, HostTensor>;
     try {
@@ -74,13 +72,7 @@ export class Batcher {
     } catch (err) {
       if (!(err instanceof BadInput)) return batch.forEach((w) => w.reject(err));
       // Someone's rows were refused: run each alone, so only that request fails.
-      this.runs--;
-      this.requests -= batch.length;
-      for (const w of batch) {
-        this.requests++;
-        this.#runAlone(w);
-      }
-      return;
+      return void await Promise.all(batch.map((w) => this.#runAlone(w)));
     }
     let start = 0;
     for (const w of batch) {
@@ -89,9 +81,9 @@ export class Batcher {
     }
   }
 
-  #runAlone(w: Waiting): void {
+  async #runAlone(w: Waiting): Promise<void> {
     this.runs++;
-    this.#session.run(w.feeds).then(w.resolve, w.reject);
+    await this.#session.run(w.feeds).then(w.resolve, w.reject);
   }
 }
 

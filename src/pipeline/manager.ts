@@ -26,7 +26,7 @@ export class PipelineManager {
   /** `batch`: adaptive batching for models whose batch dim is not fixed (off when absent). */
   constructor(backend: Backend, batch?: BatchOptions) {
     this.#backend = backend;
-    this.#batch = batch && batch.maxDelayMs > 0 ? batch : undefined;
+    this.#batch = batch;
   }
 
   /** `Loading` until the first load finishes, then `Running` or `Error`. */

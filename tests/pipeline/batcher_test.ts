@@ -13,7 +13,7 @@ const feeds = (rows: number[][]) => ({
 ortTest("concurrent runs are joined into fewer session runs, and each caller gets its own rows", async () => {
   const session = await wasmBackend().load(await Deno.readFile(DEMO_MODEL_URL), "demo");
   try {
-    const batcher = new Batcher(session, { maxDelayMs: 5, maxRows: 64 });
+    const batcher = new Batcher(session, { maxRows: 64 });
     // 30 callers with 1, 2 or 3 rows each.
     const calls = Array.from({ length: 30 }, (_, i) => ref.inputs.slice(i * 3, i * 3 + 1 + (i % 3)));
     const outs = await Promise.all(calls.map((rows) => batcher.run(feeds(rows), rows.length)));
@@ -32,7 +32,7 @@ ortTest("concurrent runs are joined into fewer session runs, and each caller get
 ortTest("a request that cannot join (or is refused) fails alone; the others are served", async () => {
   const session = await wasmBackend().load(await Deno.readFile(DEMO_MODEL_URL), "demo");
   try {
-    const batcher = new Batcher(session, { maxDelayMs: 5, maxRows: 64 });
+    const batcher = new Batcher(session, { maxRows: 64 });
     const bad = { tensor: { type: "float32" as const, data: new Float32Array(17), dims: [1, 17] } };
     const results = await Promise.allSettled([
       batcher.run(feeds([ref.inputs[0]]), 1),
