@@ -12,7 +12,7 @@
 import type * as OrtNode from "onnxruntime-node";
 import { fileURLToPath } from "node:url";
 import type { Backend } from "./backend.ts";
-import { errorText, OrtSession, type TensorConstructor } from "./ort_session.ts";
+import { errorText, openOrtSession, type TensorConstructor } from "./ort_session.ts";
 
 /** Options of the native backend. */
 export interface OrtNativeOptions {
@@ -85,24 +85,23 @@ export async function createOrtNativeBackend(options: OrtNativeOptions): Promise
     description: `onnxruntime-node ${ort.env.versions.common} ${options.cuda ? "CUDA" : "CPU"}, ${threads} thread${
       threads === 1 ? "" : "s"
     }`,
-    async load(model, label) {
-      let session: OrtNode.InferenceSession;
-      try {
-        session = await ort.InferenceSession.create(model, {
-          executionProviders: options.cuda ? ["cuda"] : ["cpu"],
-          intraOpNumThreads: threads,
-          interOpNumThreads: 1,
-          graphOptimizationLevel: "all",
-        });
-      } catch (err) {
-        throw new Error(`model ${label}: onnxruntime-node (${name}) could not load it: ${errorText(err)}`);
-      }
-      try {
-        return new OrtSession(session, ort.Tensor as unknown as TensorConstructor, { backend: name, serialise: false });
-      } catch (err) {
-        await session.release();
-        throw new Error(`model ${label}: ${errorText(err)}`);
-      }
+    load(model, label) {
+      return openOrtSession(
+        () =>
+          ort.InferenceSession.create(model, {
+            executionProviders: options.cuda ? ["cuda"] : ["cpu"],
+            intraOpNumThreads: threads,
+            interOpNumThreads: 1,
+            graphOptimizationLevel: "all",
+          }),
+        ort.Tensor as unknown as TensorConstructor,
+        {
+          backend: name,
+          serialise: false,
+          runtime: `onnxruntime-node (${name})`,
+          label,
+        },
+      );
     },
   };
 }

@@ -73,6 +73,29 @@ export class OrtSession implements ModelSession {
   }
 }
 
+/**
+ * Creates a runtime session with `create` and wraps it; failures name the
+ * model and the runtime, and a session tern cannot serve is released.
+ */
+export async function openOrtSession(
+  create: () => Promise<InferenceSession>,
+  tensor: TensorConstructor,
+  options: { backend: string; serialise: boolean; runtime: string; label: string },
+): Promise<OrtSession> {
+  let session: InferenceSession;
+  try {
+    session = await create();
+  } catch (err) {
+    throw new Error(`model ${options.label}: ${options.runtime} could not load it: ${errorText(err)}`);
+  }
+  try {
+    return new OrtSession(session, tensor, options);
+  } catch (err) {
+    await session.release();
+    throw new Error(`model ${options.label}: ${errorText(err)}`);
+  }
+}
+
 function toSpec(meta: InferenceSession.ValueMetadata): TensorSpec {
   if (!meta.isTensor) {
     throw new Error(`'${meta.name}' is not a tensor (a sequence or map); tern serves tensor inputs and outputs`);

@@ -12,7 +12,7 @@
  */
 import * as ort from "onnxruntime-web";
 import type { Backend } from "./backend.ts";
-import { errorText, OrtSession, type TensorConstructor } from "./ort_session.ts";
+import { openOrtSession, type TensorConstructor } from "./ort_session.ts";
 
 /** Options of the WASM backend. */
 export interface OrtWebWasmOptions {
@@ -50,27 +50,17 @@ export function createOrtWebWasmBackend(options: OrtWebWasmOptions): Backend {
   return {
     name: "wasm",
     description: `onnxruntime-web ${ort.env.versions.web} wasm, ${threads} thread${threads === 1 ? "" : "s"}`,
-    async load(model, label) {
-      let session: ort.InferenceSession;
-      try {
-        session = await ort.InferenceSession.create(model, {
-          executionProviders: ["wasm"],
-          graphOptimizationLevel: "all",
-        });
-      } catch (err) {
-        throw new Error(
-          `model ${label}: onnxruntime-web could not load it: ${errorText(err)}`,
-        );
-      }
-      try {
-        return new OrtSession(session, ort.Tensor as unknown as TensorConstructor, {
+    load(model, label) {
+      return openOrtSession(
+        () => ort.InferenceSession.create(model, { executionProviders: ["wasm"], graphOptimizationLevel: "all" }),
+        ort.Tensor as unknown as TensorConstructor,
+        {
           backend: "wasm",
           serialise: true,
-        });
-      } catch (err) {
-        await session.release();
-        throw new Error(`model ${label}: ${errorText(err)}`);
-      }
+          runtime: "onnxruntime-web",
+          label,
+        },
+      );
     },
   };
 }

@@ -11,7 +11,7 @@
  * as WASM): there the backend reports itself unavailable.
  */
 import type { Backend } from "./backend.ts";
-import { errorText, OrtSession, type TensorConstructor } from "./ort_session.ts";
+import { errorText, openOrtSession, type TensorConstructor } from "./ort_session.ts";
 
 /** What probing found. */
 export interface AdapterReport {
@@ -73,22 +73,17 @@ export async function createWebGpuBackend(): Promise<Backend> {
   return {
     name: "webgpu",
     description: `onnxruntime-web ${ort.env.versions.web} WebGPU on ${report.description}`,
-    async load(model, label) {
-      let session;
-      try {
-        session = await ort.InferenceSession.create(model, { executionProviders: ["webgpu"] });
-      } catch (err) {
-        throw new Error(`model ${label}: onnxruntime-web (webgpu) could not load it: ${errorText(err)}`);
-      }
-      try {
-        return new OrtSession(session, ort.Tensor as unknown as TensorConstructor, {
+    load(model, label) {
+      return openOrtSession(
+        () => ort.InferenceSession.create(model, { executionProviders: ["webgpu"] }),
+        ort.Tensor as unknown as TensorConstructor,
+        {
           backend: "webgpu",
           serialise: true,
-        });
-      } catch (err) {
-        await session.release();
-        throw new Error(`model ${label}: ${errorText(err)}`);
-      }
+          runtime: "onnxruntime-web (webgpu)",
+          label,
+        },
+      );
     },
   };
 }
