@@ -5,6 +5,7 @@
  * token auth against tests/support/token_server.ts. Its storage folder is
  * exposed so tests can corrupt a stored blob.
  */
+import { spawnForPort } from "./child_port.ts";
 import { startTokenServer, type TokenServer } from "./token_server.ts";
 
 /** Auth modes. */
@@ -58,41 +59,23 @@ export async function startRegistry(auth: RegistryAuth = "none"): Promise<TestRe
     );
   }
   await Deno.writeTextFile(`${dir}/config.yml`, lines.join("\n") + "\n");
-  const child = new Deno.Command("/usr/bin/docker-registry", {
-    args: ["serve", `${dir}/config.yml`],
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let log = "";
-  let resolvePort: (p: string) => void;
-  const port = new Promise<string>((r) => resolvePort = r);
-  const pump = async (s: ReadableStream<Uint8Array>) => {
-    for await (const chunk of s.pipeThrough(new TextDecoderStream())) {
-      log += chunk;
-      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(log);
-      if (m) resolvePort(m[1]);
-    }
-  };
-  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
-  let timer: number | undefined;
-  const found = await Promise.race([
-    port,
-    child.status.then(() => undefined),
-    new Promise<undefined>((r) => timer = setTimeout(() => r(undefined), 10_000)),
-  ]);
-  clearTimeout(timer);
+  const { watched, port } = await spawnForPort(
+    new Deno.Command("/usr/bin/docker-registry", {
+      args: ["serve", `${dir}/config.yml`],
+      stdout: "piped",
+      stderr: "piped",
+    }),
+    /listening on 127\.0\.0\.1:(\d+)/,
+    10_000,
+  );
   const stop = async () => {
-    try {
-      child.kill("SIGTERM");
-    } catch { /* exited */ }
-    await child.status;
-    await pumps;
+    await watched.stop();
     await token?.stop();
     await Deno.remove(dir, { recursive: true });
   };
-  if (!found) {
+  if (port === undefined) {
     await stop();
-    throw new Error(`docker-registry did not start:\n${log}`);
+    throw new Error(`docker-registry did not start:\n${watched.output()}`);
   }
-  return { host: `127.0.0.1:${found}`, storage: `${dir}/data`, tokensIssued: () => token?.issued() ?? 0, stop };
+  return { host: `127.0.0.1:${port}`, storage: `${dir}/data`, tokensIssued: () => token?.issued() ?? 0, stop };
 }

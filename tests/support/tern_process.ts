@@ -6,6 +6,7 @@
  * an ephemeral loopback port read back from the start-up line.
  */
 import { fileURLToPath as fromFileUrl } from "node:url";
+import { spawnForPort } from "./child_port.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 
@@ -67,54 +68,37 @@ export async function startTern(
 ): Promise<TernProcess> {
   const [program, ...pre] = ternCommand();
   const cwd = await Deno.makeTempDir({ prefix: "tern-e2e-" });
-  const child = new Deno.Command(program, {
-    args: [...pre, "--host", "127.0.0.1", "--port", "0", ...(options.args ?? [])],
-    cwd,
-    env: { NO_COLOR: "1", PERSISTENT_VOLUME_DIR: `${cwd}/persist`, ...options.env },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let output = "";
-  let resolvePort: (port: number) => void;
-  const portSeen = new Promise<number>((r) => resolvePort = r);
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      output += chunk;
-      const m = /Listening on http:\/\/[^:]+:(\d+)/.exec(output);
-      if (m) resolvePort(Number(m[1]));
-    }
-  };
-  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
+  const { watched, port } = await spawnForPort(
+    new Deno.Command(program, {
+      args: [...pre, "--host", "127.0.0.1", "--port", "0", ...(options.args ?? [])],
+      cwd,
+      env: { NO_COLOR: "1", PERSISTENT_VOLUME_DIR: `${cwd}/persist`, ...options.env },
+      stdout: "piped",
+      stderr: "piped",
+    }),
+    /Listening on http:\/\/[^:]+:(\d+)/,
+    options.readyTimeoutMs ?? 30_000,
+  );
+  const output = watched.output;
   const stop = async (signal: Deno.Signal = "SIGTERM") => {
-    try {
-      child.kill(signal);
-    } catch { /* already exited */ }
-    const status = await child.status;
-    await pumps;
+    const code = await watched.stop(signal);
     await Deno.remove(cwd, { recursive: true });
-    return status.code;
+    return code;
   };
   const deadline = Date.now() + (options.readyTimeoutMs ?? 30_000);
-  let timer: number | undefined;
-  const port = await Promise.race([
-    portSeen,
-    child.status.then(() => -1),
-    new Promise<number>((r) => timer = setTimeout(() => r(-1), options.readyTimeoutMs ?? 30_000)),
-  ]);
-  clearTimeout(timer);
-  if (port < 0) {
+  if (port === undefined) {
     await stop();
-    throw new Error(`tern did not start listening:\n${output}`);
+    throw new Error(`tern did not start listening:\n${output()}`);
   }
   const url = `http://127.0.0.1:${port}`;
   while (Date.now() < deadline) {
     const res = await fetch(`${url}/health/ready`).catch(() => undefined);
     await res?.body?.cancel();
-    if (res?.status === 200) return { url, output: () => output, stop: () => stop(), kill: stop };
+    if (res?.status === 200) return { url, output, stop: () => stop(), kill: stop };
     await delay(50);
   }
   await stop();
-  throw new Error(`tern did not become ready:\n${output}`);
+  throw new Error(`tern did not become ready:\n${output()}`);
 }
 
 function delay(ms: number): Promise<void> {
