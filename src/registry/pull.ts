@@ -48,13 +48,13 @@ export async function pullPipeline(
   const blobs = new BlobFetcher(client, cache, ref.repository);
   const config = await blobs.get(manifest.config);
   say("Fetching model layers");
-  const meter = progress && new TransferMeter(manifest.models.reduce((n, m) => n + m.descriptor.size, 0), progress);
+  const meter = progress && new TransferMeter(progress);
   const queue = [...manifest.models];
   const layers = new Map<string, Uint8Array>();
   await Promise.all(Array.from({ length: Math.min(PARALLEL_LAYERS, queue.length) }, async () => {
     for (let layer = queue.shift(); layer; layer = queue.shift()) {
       const started = performance.now();
-      const { bytes, cached } = await blobs.fetch(layer.descriptor, meter?.track(layer.name));
+      const { bytes, cached } = await blobs.fetch(layer.descriptor, meter?.track(layer.name, layer.descriptor.size));
       layers.set(layer.name, bytes);
       const seconds = (performance.now() - started) / 1000;
       const rate = cached
@@ -145,23 +145,25 @@ class BlobFetcher {
   }
 }
 
-/** One self-rewriting progress line (a TTY) for all layers: bytes, total, rate; at most 4 updates a second. */
+/**
+ * One self-rewriting progress line (a TTY): each layer still downloading with
+ * its bytes, size and rate, at most 4 updates a second.
+ */
 class TransferMeter {
-  readonly #total: number;
   readonly #show: (line: string) => void;
-  readonly #bytes = new Map<string, number>();
-  readonly #started = performance.now();
+  readonly #layers = new Map<string, { bytes: number; size: number; started: number }>();
   #shownAt = 0;
 
-  constructor(total: number, show: (line: string) => void) {
-    this.#total = total;
+  constructor(show: (line: string) => void) {
     this.#show = show;
   }
 
-  /** A progress callback for one layer. */
-  track(name: string): (bytes: number) => void {
+  /** A progress callback for one layer of `size` bytes. */
+  track(name: string, size: number): (bytes: number) => void {
+    const layer = { bytes: 0, size, started: performance.now() };
+    this.#layers.set(name, layer);
     return (bytes) => {
-      this.#bytes.set(name, bytes);
+      layer.bytes = bytes;
       const now = performance.now();
       if (now - this.#shownAt < 250) return;
       this.#shownAt = now;
@@ -175,10 +177,12 @@ class TransferMeter {
   }
 
   #render(now: number): void {
-    const have = [...this.#bytes.values()].reduce((a, b) => a + b, 0);
     const mib = (n: number) => (n / 2 ** 20).toFixed(1);
-    const rate = have / 2 ** 20 / Math.max((now - this.#started) / 1000, 1e-3);
-    this.#show(`Fetching model layers: ${mib(have)}/${mib(this.#total)} MiB, ${rate.toFixed(1)} MiB/s`);
+    const active = [...this.#layers].filter(([, l]) => l.bytes < l.size).map(([name, l]) => {
+      const rate = l.bytes / 2 ** 20 / Math.max((now - l.started) / 1000, 1e-3);
+      return `${printable(name)} ${mib(l.bytes)}/${mib(l.size)} MiB ${rate.toFixed(1)} MiB/s`;
+    });
+    if (active.length) this.#show(`Fetching: ${active.join(" | ")}`);
   }
 }
 
