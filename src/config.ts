@@ -58,6 +58,8 @@ export interface Config {
   batchMaxRows: number;
   /** Plain HTTP to a non-loopback registry (explicit opt-in). */
   ociPlainHttp: boolean;
+  /** Seconds without an answer or a byte before a registry request is cut off. */
+  ociTimeoutSeconds: number;
   /** For `tern publish`. */
   publish?: PublishArgs;
   /** Inference log: reply after commit (durable), before (async), or no log (off). */
@@ -99,6 +101,12 @@ export const OPTIONS: readonly OptionDef[] = [
     env: "OCI_PASSWORD",
     help: "registry password or token (never printed)",
     secret: true,
+  },
+  {
+    flag: "oci-timeout",
+    env: "OCI_TIMEOUT",
+    help: "seconds a registry request may go without an answer or a byte before it is cut off (and retried)",
+    default: "30",
   },
   {
     flag: "oci-plain-http",
@@ -299,6 +307,7 @@ export function parseConfig(
     batching: parseBool("BATCHING", get("BATCHING")),
     batchMaxRows: parseCount("BATCH_MAX_ROWS", getOrDefault("BATCH_MAX_ROWS"), "rows"),
     ociPlainHttp: parseBool("OCI_PLAIN_HTTP", get("OCI_PLAIN_HTTP")),
+    ociTimeoutSeconds: parseCount("OCI_TIMEOUT", getOrDefault("OCI_TIMEOUT"), "seconds"),
     publish: command === "publish" ? publishArgs(values.name, values.model ?? [], operands) : undefined,
     logDurability: parseChoice("LOG_DURABILITY", getOrDefault("LOG_DURABILITY"), ["durable", "async", "off"] as const),
   };

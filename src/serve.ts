@@ -109,6 +109,7 @@ export function registrySettings(config: Config): RegistrySettings {
     username: config.ociUsername,
     password: config.ociPassword,
     plainHttp: config.ociPlainHttp,
+    timeoutSeconds: config.ociTimeoutSeconds,
   };
 }
 

@@ -27,6 +27,8 @@ export interface RegistrySettings {
   username?: string;
   password?: string;
   plainHttp: boolean;
+  /** OCI_TIMEOUT: seconds without an answer or a byte before a request is cut off. */
+  timeoutSeconds?: number;
 }
 
 /**
@@ -45,7 +47,13 @@ export function clientFor(
     ours && settings.username !== undefined && settings.password !== undefined
       ? { username: settings.username, password: settings.password }
       : undefined;
-  return new RegistryClient({ registry: ref.registry, credentials, plainHttp: settings.plainHttp, log });
+  return new RegistryClient({
+    registry: ref.registry,
+    credentials,
+    plainHttp: settings.plainHttp,
+    log,
+    idleTimeoutMs: (settings.timeoutSeconds ?? 30) * 1000,
+  });
 }
 
 /**

@@ -314,3 +314,78 @@ Deno.test("credentials go only to OCI_REGISTRY's host; a complete leftover .part
     await Deno.remove(persist, { recursive: true });
   }
 });
+
+Deno.test("a pipeline pinned by the digest of an OCI index: pulled, then served offline", async () => {
+  const registry = await startRegistry("none");
+  const persist = await Deno.makeTempDir({ prefix: "tern-index-" });
+  let stopped = false;
+  try {
+    await publish(`${registry.host}/pipelines/house-price:v1`);
+    const manifest = await fetch(`http://${registry.host}/v2/pipelines/house-price/manifests/v1`, {
+      headers: { accept: "application/vnd.oci.image.manifest.v1+json" },
+    });
+    const manifestBytes = new Uint8Array(await manifest.arrayBuffer());
+    const index = new TextEncoder().encode(JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.index.v1+json",
+      manifests: [{
+        mediaType: "application/vnd.oci.image.manifest.v1+json",
+        artifactType: "application/vnd.tern.pipeline.v1",
+        digest: `sha256:${await hex(manifestBytes)}`,
+        size: manifestBytes.length,
+      }],
+    }));
+    const put = await fetch(`http://${registry.host}/v2/pipelines/house-price/manifests/idx`, {
+      method: "PUT",
+      headers: { "content-type": "application/vnd.oci.image.index.v1+json" },
+      body: index,
+    });
+    await put.body?.cancel();
+    assertEquals(put.status, 201);
+    const pinned = `${registry.host}/pipelines/house-price@sha256:${await hex(index)}`;
+    const pulled = await runTern(["pull", pinned], { PERSISTENT_VOLUME_DIR: persist });
+    assertEquals(pulled.code, 0, pulled.stderr);
+    await registry.stop();
+    stopped = true;
+    const tern = await startTern({ env: { PERSISTENT_VOLUME_DIR: persist, PIPELINE_URL: pinned } });
+    try {
+      assertMatch(tern.output(), /starting from the cached pipeline/);
+      assert(maxRelativeError([await inferOne(tern.url)], ref.predictions.slice(0, 1)) <= 1e-4);
+    } finally {
+      await tern.stop();
+    }
+  } finally {
+    if (!stopped) await registry.stop();
+    await Deno.remove(persist, { recursive: true });
+  }
+});
+
+Deno.test("a registry that accepts connections but never answers is cut off after OCI_TIMEOUT", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) held.push(conn); // never read, never answered
+  })();
+  try {
+    const started = Date.now();
+    const out = await runTern(["pull", `127.0.0.1:${listener.addr.port}/pipelines/house-price:v1`], {
+      OCI_TIMEOUT: "1",
+      PERSISTENT_VOLUME_DIR: await Deno.makeTempDir(),
+    });
+    assertEquals(out.code, 1);
+    assertMatch(out.stderr, /is unreachable: no answer/);
+    assert(Date.now() - started < 20_000, `took ${Date.now() - started} ms`);
+  } finally {
+    listener.close();
+    for (const conn of held) conn.close();
+    await accepting.catch(() => {});
+  }
+});
+
+async function hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  return Array.from(
+    new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)),
+    (b) => b.toString(16).padStart(2, "0"),
+  )
+    .join("");
+}
