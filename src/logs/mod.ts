@@ -11,7 +11,7 @@
  */
 import { type LogDb, openLogReader } from "./db.ts";
 import { type LogFilter, readLog, type StoredLogRow } from "./query.ts";
-import { openLogStore, type StoreSettings } from "./store.ts";
+import { type LogPages, openLogPages, openLogStore, type StoreSettings } from "./store.ts";
 import { LogWriter, type LogWriterOptions } from "./writer.ts";
 
 export type { LogEntry } from "./entry.ts";
@@ -22,7 +22,7 @@ export { LogWriter } from "./writer.ts";
 /** An open inference log. */
 export interface InferenceLog {
   writer: LogWriter;
-  /** The read connection (also for tests and maintenance). */
+  /** A read connection on this thread, for tests and maintenance (`/logs` pages come from a worker). */
   reader: LogDb;
   /** Rows matching a filter, a page at a time. */
   read(filter: LogFilter): AsyncGenerator<StoredLogRow[]>;
@@ -38,8 +38,10 @@ export async function openInferenceLog(
   // The worker migrates the file before the reader opens it.
   const store = await openLogStore(settings);
   let reader: LogDb;
+  let pages: LogPages;
   try {
     reader = await openLogReader(settings.dir);
+    pages = await openLogPages(settings.dir);
   } catch (err) {
     await store.close();
     throw err;
@@ -48,9 +50,10 @@ export async function openInferenceLog(
   return {
     writer,
     reader,
-    read: (filter) => readLog(reader, filter),
+    read: (filter) => readLog(pages.page, filter),
     close: async () => {
       await writer.close();
+      await pages.close();
       reader.client.close();
     },
   };

@@ -25,20 +25,27 @@ export interface LogFilter {
 /** Rows per page read from the database. */
 export const PAGE_ROWS = 1000;
 
+/** One page: rows matching `filter` with id > `after`, at most `limit`, in id order. */
+export function readPage(log: LogDb, filter: LogFilter, after: number, limit: number): Promise<StoredLogRow[]> {
+  const where: SQL[] = [gt(inferenceLog.id, after)];
+  if (filter.start !== undefined) where.push(gte(inferenceLog.time, filter.start));
+  if (filter.end !== undefined) where.push(lte(inferenceLog.time, filter.end));
+  return log.db.select().from(inferenceLog).where(and(...where)).orderBy(asc(inferenceLog.id)).limit(limit);
+}
+
+/** Fetches one page (see readPage). */
+export type PageSource = (filter: LogFilter, after: number, limit: number) => Promise<StoredLogRow[]>;
+
 /** Yields the rows matching `filter`, a page at a time, in id order. */
-export async function* readLog(log: LogDb, filter: LogFilter): AsyncGenerator<StoredLogRow[]> {
+export async function* readLog(page: PageSource, filter: LogFilter): AsyncGenerator<StoredLogRow[]> {
   let after = filter.after ?? 0;
   let left = filter.limit ?? Infinity;
   while (left > 0) {
-    const where: SQL[] = [gt(inferenceLog.id, after)];
-    if (filter.start !== undefined) where.push(gte(inferenceLog.time, filter.start));
-    if (filter.end !== undefined) where.push(lte(inferenceLog.time, filter.end));
-    const page = await log.db.select().from(inferenceLog).where(and(...where)).orderBy(asc(inferenceLog.id))
-      .limit(Math.min(PAGE_ROWS, left));
-    if (page.length === 0) return;
-    yield page;
-    after = page[page.length - 1].id;
-    left -= page.length;
-    if (page.length < PAGE_ROWS) return;
+    const rows = await page(filter, after, Math.min(PAGE_ROWS, left));
+    if (rows.length === 0) return;
+    yield rows;
+    after = rows[rows.length - 1].id;
+    left -= rows.length;
+    if (rows.length < PAGE_ROWS) return;
   }
 }

@@ -4,12 +4,15 @@
  * connection. libSQL's client runs each statement synchronously under its
  * promise API, so a commit (and its fsync, in durable mode) on the main thread
  * stalled every request being served meanwhile; in the worker it overlaps them.
+ * `/logs` pages come from a second worker on its own connection, so a large
+ * export neither blocks inferences nor delays commits.
  *
  * @example
  * const store = await openLogStore({ dir, durable: true, walLimitBytes, capBytes });
  * const { evicted } = await store.commit(rows);
  */
 import type { LogRow } from "./entry.ts";
+import type { PageSource } from "./query.ts";
 import type { StoreReply, StoreRequest, StoreSettings } from "./store_worker.ts";
 
 export type { StoreSettings } from "./store_worker.ts";
@@ -31,8 +34,15 @@ export interface LogStore {
   close(): Promise<void>;
 }
 
-/** Starts the log worker, which opens and migrates the database. */
-export async function openLogStore(settings: StoreSettings): Promise<LogStore> {
+/** A started log worker and its request channel. */
+interface LogWorker {
+  call(request: Unsent): Promise<StoreReply>;
+  readonly failed: boolean;
+  terminate(): void;
+}
+
+/** Starts a store_worker; a dead worker fails every later call at once. */
+function startLogWorker(): LogWorker {
   const worker = new Worker(new URL("./store_worker.ts", import.meta.url), { type: "module" });
   let nextId = 1;
   let failure: Error | undefined;
@@ -54,27 +64,60 @@ export async function openLogStore(settings: StoreSettings): Promise<LogStore> {
     fail(e.message);
   };
   worker.onmessageerror = () => fail("a message could not be read");
-  const call = (request: Unsent): Promise<StoreReply> => {
-    if (failure) return Promise.reject(failure);
-    const id = nextId++;
-    return new Promise((resolve, reject) => {
-      waiting.set(id, { resolve, reject });
-      worker.postMessage({ ...request, id });
-    });
+  return {
+    call(request) {
+      if (failure) return Promise.reject(failure);
+      const id = nextId++;
+      return new Promise((resolve, reject) => {
+        waiting.set(id, { resolve, reject });
+        worker.postMessage({ ...request, id });
+      });
+    },
+    get failed() {
+      return failure !== undefined;
+    },
+    terminate: () => worker.terminate(),
   };
-  const opened = await call({ op: "open", settings }).catch((err) => {
+}
+
+/** Starts the writing log worker, which opens and migrates the database. */
+export async function openLogStore(settings: StoreSettings): Promise<LogStore> {
+  const worker = startLogWorker();
+  const opened = await worker.call({ op: "open", settings }).catch((err) => {
     worker.terminate();
     throw err;
   });
   return {
     evictedAtOpen: opened.evicted ?? 0,
     get failed() {
-      return failure !== undefined;
+      return worker.failed;
     },
-    commit: async (rows) => ({ evicted: (await call({ op: "commit", rows })).evicted ?? 0 }),
-    usedBytes: async () => (await call({ op: "usedBytes" })).usedBytes ?? 0,
+    commit: async (rows) => ({ evicted: (await worker.call({ op: "commit", rows })).evicted ?? 0 }),
+    usedBytes: async () => (await worker.call({ op: "usedBytes" })).usedBytes ?? 0,
     close: async () => {
-      await call({ op: "close" });
+      await worker.call({ op: "close" });
+      worker.terminate();
+    },
+  };
+}
+
+/** The read side of the log: pages for `/logs`, from a worker of its own. */
+export interface LogPages {
+  page: PageSource;
+  close(): Promise<void>;
+}
+
+/** Starts a reading log worker on `dir` (already migrated by the writer). */
+export async function openLogPages(dir: string): Promise<LogPages> {
+  const worker = startLogWorker();
+  await worker.call({ op: "openReader", dir }).catch((err) => {
+    worker.terminate();
+    throw err;
+  });
+  return {
+    page: async (filter, after, limit) => (await worker.call({ op: "page", filter, after, limit })).rows ?? [],
+    close: async () => {
+      await worker.call({ op: "close" });
       worker.terminate();
     },
   };

@@ -1,11 +1,15 @@
 /**
  * @module
- * The log worker (see store.ts): owns the write connection; answers `open`,
- * `commit` (insert + storage cap), `usedBytes` and `close`, one at a time.
+ * The log worker (see store.ts). One instance owns the write connection
+ * (`open`, `commit` = insert + storage cap, `usedBytes`); another, opened
+ * with `openReader`, serves `/logs` pages (`page`) on its own connection, so
+ * neither exports nor commits run on the thread that serves inferences.
+ * Requests are answered one at a time; `close` ends either.
  */
 /// <reference lib="deno.worker" />
 import { enforceCap, evictedTotal, usedBytes } from "./cap.ts";
-import { type LogDb, openLogDb } from "./db.ts";
+import { type LogDb, openLogDb, openLogReader } from "./db.ts";
+import { type LogFilter, readPage, type StoredLogRow } from "./query.ts";
 import type { LogRow } from "./entry.ts";
 import { insertRows } from "./insert.ts";
 
@@ -21,6 +25,8 @@ export interface StoreSettings {
 /** A request to the worker. */
 export type StoreRequest =
   | { id: number; op: "open"; settings: StoreSettings }
+  | { id: number; op: "openReader"; dir: string }
+  | { id: number; op: "page"; filter: LogFilter; after: number; limit: number }
   | { id: number; op: "commit"; rows: LogRow[] }
   | { id: number; op: "usedBytes" }
   | { id: number; op: "close" };
@@ -31,6 +37,7 @@ export interface StoreReply {
   error?: string;
   evicted?: number;
   usedBytes?: number;
+  rows?: StoredLogRow[];
 }
 
 let log: LogDb | undefined;
@@ -38,6 +45,11 @@ let capBytes: number | undefined;
 
 async function handle(request: StoreRequest): Promise<Omit<StoreReply, "id">> {
   switch (request.op) {
+    case "openReader":
+      log = await openLogReader(request.dir);
+      return {};
+    case "page":
+      return { rows: await readPage(opened(), request.filter, request.after, request.limit) };
     case "open":
       log = await openLogDb(request.settings.dir, request.settings);
       capBytes = request.settings.capBytes;
