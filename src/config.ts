@@ -9,6 +9,19 @@ import { parseArgs } from "node:util";
 import { ConfigError } from "./errors.ts";
 import { type EdgeBundle, parseEdgeBundle } from "./ops/edge_bundle.ts";
 import { BACKEND_CHOICES, type BackendChoice } from "./engine/select.ts";
+import { type OptionDef, OPTIONS } from "./config_options.ts";
+import {
+  parseBool,
+  parseChoice,
+  parseCount,
+  parseCpus,
+  parsePort,
+  parseSize,
+  parseStorageCap,
+} from "./config_values.ts";
+
+export { helpText, OPTIONS } from "./config_options.ts";
+export { MIN_LOG_STORAGE_BYTES, parseSize } from "./config_values.ts";
 
 /** The commands tern runs. */
 export type Command = "serve" | "help" | "version" | "publish" | "pull";
@@ -71,143 +84,6 @@ export interface MachineDefaults {
   cpus: number;
   persistentVolumeDir: string;
 }
-
-interface OptionDef {
-  flag: string;
-  env: string;
-  help: string;
-  /** Default as shown in --help (machine defaults are filled in). */
-  default?: string;
-  boolean?: boolean;
-  secret?: boolean;
-}
-
-/** Every option: flag, environment variable, meaning and default. */
-export const OPTIONS: readonly OptionDef[] = [
-  {
-    flag: "pipeline-url",
-    env: "PIPELINE_URL",
-    help: "OCI reference of the published pipeline",
-    default: "built-in demo",
-  },
-  {
-    flag: "oci-registry",
-    env: "OCI_REGISTRY",
-    help: "registry host, when PIPELINE_URL has none, and for login",
-  },
-  { flag: "oci-username", env: "OCI_USERNAME", help: "registry user name" },
-  {
-    flag: "oci-password",
-    env: "OCI_PASSWORD",
-    help: "registry password or token (never printed)",
-    secret: true,
-  },
-  {
-    flag: "oci-timeout",
-    env: "OCI_TIMEOUT",
-    help: "seconds a registry request may go without an answer or a byte before it is cut off (and retried)",
-    default: "30",
-  },
-  {
-    flag: "oci-plain-http",
-    env: "OCI_PLAIN_HTTP",
-    help: "reach a non-loopback registry over plain HTTP (loopback registries always are)",
-    default: "false",
-    boolean: true,
-  },
-  {
-    flag: "edge-bundle",
-    env: "EDGE_BUNDLE",
-    help: "base64 edge bundle from the Ops server",
-    secret: true,
-  },
-  {
-    flag: "local-inference-storage",
-    env: "LOCAL_INFERENCE_STORAGE",
-    help: "cap of the local inference log, {number}{Ki,Mi,Gi,Ti}; needs PLATEAU_PAGE_SIZE",
-  },
-  {
-    flag: "plateau-page-size",
-    env: "PLATEAU_PAGE_SIZE",
-    help: "rows per log upload page; needs LOCAL_INFERENCE_STORAGE",
-  },
-  {
-    flag: "config-cpus",
-    env: "CONFIG_CPUS",
-    help: "CPUs (threads) the inference engine may use",
-    default: "all cores",
-  },
-  {
-    flag: "inference-backend",
-    env: "INFERENCE_BACKEND",
-    help: "auto (fastest per model, timed at load), wasm (onnxruntime-web), native (onnxruntime CPU), cuda",
-    default: "auto",
-  },
-  {
-    flag: "onnxruntime-lib-dir",
-    env: "ONNXRUNTIME_LIB_DIR",
-    help: "folder of an onnxruntime GPU build (libonnxruntime.so.1 + CUDA providers) for native/cuda backends",
-    default: "the packaged CPU build",
-  },
-  {
-    flag: "batching",
-    env: "BATCHING",
-    help: "adaptive batching: requests queued behind a run in flight run together as one batch (true/false)",
-    default: "false",
-    boolean: true,
-  },
-  {
-    flag: "batch-max-rows",
-    env: "BATCH_MAX_ROWS",
-    help: "adaptive batching: run a joined batch at once when it holds this many rows",
-    default: "64",
-  },
-  {
-    flag: "debug",
-    env: "DEBUG",
-    help: "debug output (true/false)",
-    default: "false",
-    boolean: true,
-  },
-  {
-    flag: "persistent-volume-dir",
-    env: "PERSISTENT_VOLUME_DIR",
-    help: "where the pipeline cache, log DB and session live",
-    default: "/persist if it exists, else ./persist",
-  },
-  {
-    flag: "host",
-    env: "HOST",
-    help: "address to listen on",
-    default: "0.0.0.0",
-  },
-  {
-    flag: "port",
-    env: "PORT",
-    help: "port to listen on (0 = any free port)",
-    default: "8080",
-  },
-  {
-    flag: "log-durability",
-    env: "LOG_DURABILITY",
-    help: "inference log: durable (reply once logged), async (reply first; a crash loses ≤ one batch), off",
-    default: "durable",
-  },
-  {
-    flag: "max-request-size",
-    env: "MAX_REQUEST_SIZE",
-    help: "largest request body, {number}{Ki,Mi,Gi,Ti}",
-    default: "100Mi",
-  },
-];
-
-const SIZE_UNITS: Record<string, number> = {
-  "": 1,
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-};
 
 /** Parses argv and env into a Config; throws ConfigError on anything invalid. */
 export function parseConfig(
@@ -313,27 +189,6 @@ export function parseConfig(
   };
 }
 
-/** `{number}{Ki,Mi,Gi,Ti}` (no unit = bytes) to bytes. */
-export function parseSize(name: string, text: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$/.exec(text);
-  if (!m) {
-    throw new ConfigError(
-      `${name}='${text}' is not a size: write {number}{Ki,Mi,Gi,Ti}, e.g. 512Mi`,
-    );
-  }
-  const unit = SIZE_UNITS[m[2]];
-  if (unit === undefined) {
-    throw new ConfigError(
-      `${name}='${text}' has unknown size unit '${m[2]}': use Ki, Mi, Gi or Ti, e.g. 512Mi`,
-    );
-  }
-  const bytes = Math.floor(Number(m[1]) * unit);
-  if (bytes < 1) {
-    throw new ConfigError(`${name}='${text}' must be larger than 0`);
-  }
-  return bytes;
-}
-
 function publishArgs(name: string | undefined, models: string[], operands: string[]): PublishArgs {
   if (models.length > 0 || name !== undefined) {
     if (!name || models.length === 0) {
@@ -346,76 +201,4 @@ function publishArgs(name: string | undefined, models: string[], operands: strin
     throw new ConfigError("tern publish: give a pipeline spec (file or folder) or --name and --model FILE");
   }
   return { spec: operands[0], models: [], reference: operands[1] };
-}
-
-/** The smallest LOCAL_INFERENCE_STORAGE: room for the schema and a few commit batches. */
-export const MIN_LOG_STORAGE_BYTES = 256 * 2 ** 10;
-
-function parseStorageCap(text: string): number {
-  const bytes = parseSize("LOCAL_INFERENCE_STORAGE", text);
-  if (bytes < MIN_LOG_STORAGE_BYTES) {
-    throw new ConfigError(`LOCAL_INFERENCE_STORAGE='${text}' is below the minimum of 256Ki`);
-  }
-  return bytes;
-}
-
-function parseChoice<T extends string>(name: string, text: string, choices: readonly T[]): T {
-  const t = text.trim().toLowerCase() as T;
-  if (!choices.includes(t)) throw new ConfigError(`${name}='${text}' must be one of ${choices.join(", ")}`);
-  return t;
-}
-
-function parseCount(name: string, text: string, what: string): number {
-  if (!/^\s*\d+\s*$/.test(text) || Number(text) < 1) {
-    throw new ConfigError(
-      `${name}='${text}' must be a whole number of ${what}, at least 1`,
-    );
-  }
-  return Number(text);
-}
-
-function parseCpus(text: string | undefined, cpus: number): number {
-  return text === undefined ? cpus : parseCount("CONFIG_CPUS", text, "CPUs");
-}
-
-function parseBool(name: string, text: string | undefined): boolean {
-  if (text === undefined) return false;
-  const t = text.trim().toLowerCase();
-  if (["true", "1", "yes", "on"].includes(t)) return true;
-  if (["false", "0", "no", "off"].includes(t)) return false;
-  throw new ConfigError(`${name}='${text}' must be true or false`);
-}
-
-function parsePort(text: string): number {
-  if (!/^\s*\d+\s*$/.test(text) || Number(text) > 65535) {
-    throw new ConfigError(
-      `PORT='${text}' must be a port number from 0 to 65535 (0 = any free port)`,
-    );
-  }
-  return Number(text);
-}
-
-/** The text of `tern --help`. */
-export function helpText(machine: MachineDefaults): string {
-  const rows = OPTIONS.map((o) => {
-    const def = o.env === "CONFIG_CPUS" ? `all cores (${machine.cpus})` : o.default;
-    return `  --${o.flag}${o.boolean ? "" : " <value>"}\n      ${o.env}: ${o.help}${def ? ` [default: ${def}]` : ""}`;
-  });
-  return [
-    "tern: edge inference engine (Wallaroo edge API)",
-    "",
-    "Usage: tern [serve] [options]     serve the pipeline over HTTP (default command)",
-    "       tern pull [REFERENCE]      fetch the pipeline (default PIPELINE_URL) into the cache, without serving",
-    "       tern publish SPEC [REFERENCE]",
-    "       tern publish --name NAME --model FILE [--model FILE…] [REFERENCE]",
-    "                                  push a pipeline (SPEC: pipeline.json or a folder holding one) and print",
-    "                                  its PIPELINE_URL (default REFERENCE: OCI_REGISTRY/NAME:VERSION)",
-    "       tern help | --help | -h    show this help",
-    "       tern version | --version   show the version",
-    "",
-    "Options (each also read from the environment variable named; flags win):",
-    ...rows,
-    "",
-    "Invalid values stop start-up with exit code 2.",
-  ].join("\n");
 }

@@ -1,0 +1,161 @@
+/**
+ * @module
+ * Every option of tern: flag, environment variable, meaning and default, and
+ * the `tern --help` text generated from them.
+ */
+import type { MachineDefaults } from "./config.ts";
+
+/** One option. */
+export interface OptionDef {
+  flag: string;
+  env: string;
+  help: string;
+  /** Default as shown in --help (machine defaults are filled in). */
+  default?: string;
+  boolean?: boolean;
+  secret?: boolean;
+}
+
+/** Every option: flag, environment variable, meaning and default. */
+export const OPTIONS: readonly OptionDef[] = [
+  {
+    flag: "pipeline-url",
+    env: "PIPELINE_URL",
+    help: "OCI reference of the published pipeline",
+    default: "built-in demo",
+  },
+  {
+    flag: "oci-registry",
+    env: "OCI_REGISTRY",
+    help: "registry host, when PIPELINE_URL has none, and for login",
+  },
+  { flag: "oci-username", env: "OCI_USERNAME", help: "registry user name" },
+  {
+    flag: "oci-password",
+    env: "OCI_PASSWORD",
+    help: "registry password or token (never printed)",
+    secret: true,
+  },
+  {
+    flag: "oci-timeout",
+    env: "OCI_TIMEOUT",
+    help: "seconds a registry request may go without an answer or a byte before it is cut off (and retried)",
+    default: "30",
+  },
+  {
+    flag: "oci-plain-http",
+    env: "OCI_PLAIN_HTTP",
+    help: "reach a non-loopback registry over plain HTTP (loopback registries always are)",
+    default: "false",
+    boolean: true,
+  },
+  {
+    flag: "edge-bundle",
+    env: "EDGE_BUNDLE",
+    help: "base64 edge bundle from the Ops server",
+    secret: true,
+  },
+  {
+    flag: "local-inference-storage",
+    env: "LOCAL_INFERENCE_STORAGE",
+    help: "cap of the local inference log, {number}{Ki,Mi,Gi,Ti}; needs PLATEAU_PAGE_SIZE",
+  },
+  {
+    flag: "plateau-page-size",
+    env: "PLATEAU_PAGE_SIZE",
+    help: "rows per log upload page; needs LOCAL_INFERENCE_STORAGE",
+  },
+  {
+    flag: "config-cpus",
+    env: "CONFIG_CPUS",
+    help: "CPUs (threads) the inference engine may use",
+    default: "all cores",
+  },
+  {
+    flag: "inference-backend",
+    env: "INFERENCE_BACKEND",
+    help: "auto (fastest per model, timed at load), wasm (onnxruntime-web), native (onnxruntime CPU), cuda",
+    default: "auto",
+  },
+  {
+    flag: "onnxruntime-lib-dir",
+    env: "ONNXRUNTIME_LIB_DIR",
+    help: "folder of an onnxruntime GPU build (libonnxruntime.so.1 + CUDA providers) for native/cuda backends",
+    default: "the packaged CPU build",
+  },
+  {
+    flag: "batching",
+    env: "BATCHING",
+    help: "adaptive batching: requests queued behind a run in flight run together as one batch (true/false)",
+    default: "false",
+    boolean: true,
+  },
+  {
+    flag: "batch-max-rows",
+    env: "BATCH_MAX_ROWS",
+    help: "adaptive batching: run a joined batch at once when it holds this many rows",
+    default: "64",
+  },
+  {
+    flag: "debug",
+    env: "DEBUG",
+    help: "debug output (true/false)",
+    default: "false",
+    boolean: true,
+  },
+  {
+    flag: "persistent-volume-dir",
+    env: "PERSISTENT_VOLUME_DIR",
+    help: "where the pipeline cache, log DB and session live",
+    default: "/persist if it exists, else ./persist",
+  },
+  {
+    flag: "host",
+    env: "HOST",
+    help: "address to listen on",
+    default: "0.0.0.0",
+  },
+  {
+    flag: "port",
+    env: "PORT",
+    help: "port to listen on (0 = any free port)",
+    default: "8080",
+  },
+  {
+    flag: "log-durability",
+    env: "LOG_DURABILITY",
+    help: "inference log: durable (reply once logged), async (reply first; a crash loses ≤ one batch), off",
+    default: "durable",
+  },
+  {
+    flag: "max-request-size",
+    env: "MAX_REQUEST_SIZE",
+    help: "largest request body, {number}{Ki,Mi,Gi,Ti}",
+    default: "100Mi",
+  },
+];
+
+/** The text of `tern --help`. */
+export function helpText(machine: MachineDefaults): string {
+  const rows = OPTIONS.map((o) => {
+    const def = o.env === "CONFIG_CPUS" ? `all cores (${machine.cpus})` : o.default;
+    return `  --${o.flag}${o.boolean ? "" : " <value>"}\n      ${o.env}: ${o.help}${def ? ` [default: ${def}]` : ""}`;
+  });
+  return [
+    "tern: edge inference engine (Wallaroo edge API)",
+    "",
+    "Usage: tern [serve] [options]     serve the pipeline over HTTP (default command)",
+    "       tern pull [REFERENCE]      fetch the pipeline (default PIPELINE_URL) into the cache, without serving",
+    "       tern publish SPEC [REFERENCE]",
+    "       tern publish --name NAME --model FILE [--model FILE…] [REFERENCE]",
+    "                                  push a pipeline (SPEC: pipeline.json or a folder holding one) and print",
+    "                                  its PIPELINE_URL (default REFERENCE: OCI_REGISTRY/NAME:VERSION)",
+    "       tern help | --help | -h    show this help",
+    "       tern version | --version   show the version",
+    "",
+    "Options (each also read from the environment variable named; flags win):",
+    ...rows,
+    "",
+    "Invalid values stop start-up with exit code 2.",
+  ].join("\n");
+}
