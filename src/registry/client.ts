@@ -52,6 +52,15 @@ export interface FetchedManifest {
   bytes: Uint8Array;
 }
 
+/** One blob to fetch into `dest`. */
+interface BlobJob {
+  repository: string;
+  digest: string;
+  size: number;
+  dest: string;
+  onProgress?: (bytes: number) => void;
+}
+
 interface SendInit {
   headers?: Record<string, string>;
   body?: Uint8Array;
@@ -123,19 +132,14 @@ export class RegistryClient {
     try {
       await lock.lock(true);
       if (await Deno.stat(dest).then((s) => s.size === size).catch(() => false)) return; // another process did it
-      await this.#download(repository, digest, size, dest, onProgress);
+      await this.#download({ repository, digest, size, dest, onProgress });
     } finally {
       lock.close();
     }
   }
 
-  async #download(
-    repository: string,
-    digest: string,
-    size: number,
-    dest: string,
-    onProgress?: (bytes: number) => void,
-  ): Promise<void> {
+  async #download(job: BlobJob): Promise<void> {
+    const { repository, digest, size, dest, onProgress } = job;
     const partial = `${dest}.partial`;
     const attempts = 2 * (this.#options.attempts ?? 3);
     for (let attempt = 1;; attempt++) {
