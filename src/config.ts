@@ -75,8 +75,8 @@ export interface Config {
   ociTimeoutSeconds: number;
   /** For `tern publish`. */
   publish?: PublishArgs;
-  /** Inference log: reply after commit (durable), before (async), or no log (off). */
-  logDurability: "durable" | "async" | "off";
+  /** Inference log: reply after commit (durable), after commit and sync (fsync), before (async), or no log (off). */
+  logDurability: "durable" | "fsync" | "async" | "off";
 }
 
 /** Defaults that depend on the machine, passed in by main.ts. */
@@ -185,7 +185,11 @@ export function parseConfig(
     ociPlainHttp: parseBool("OCI_PLAIN_HTTP", get("OCI_PLAIN_HTTP")),
     ociTimeoutSeconds: parseCount("OCI_TIMEOUT", getOrDefault("OCI_TIMEOUT"), "seconds"),
     publish: command === "publish" ? publishArgs(values.name, values.model ?? [], operands) : undefined,
-    logDurability: parseChoice("LOG_DURABILITY", getOrDefault("LOG_DURABILITY"), ["durable", "async", "off"] as const),
+    logDurability: parseChoice(
+      "LOG_DURABILITY",
+      getOrDefault("LOG_DURABILITY"),
+      ["durable", "fsync", "async", "off"] as const,
+    ),
   };
 }
 

@@ -124,7 +124,8 @@ export const OPTIONS: readonly OptionDef[] = [
   {
     flag: "log-durability",
     env: "LOG_DURABILITY",
-    help: "inference log: durable (reply once logged), async (reply first; a crash loses ≤ one batch), off",
+    help:
+      "inference log: durable (reply once committed; survives a crash or kill of tern, a power cut loses ≤ 1 s), fsync (reply once committed and synced to the disk), async (reply first; a crash loses ≤ one batch), off",
     default: "durable",
   },
   {

@@ -11,7 +11,7 @@ import { demoPipeline } from "./pipeline/demo.ts";
 import { PipelineManager } from "./pipeline/manager.ts";
 import { createApp } from "./server/app.ts";
 import { fetchPipeline, parseReference, type RegistrySettings } from "./registry/mod.ts";
-import { type InferenceLog, openInferenceLog } from "./logs/mod.ts";
+import { type InferenceLog, type LogDurability, openInferenceLog } from "./logs/mod.ts";
 
 /** Where serve writes its start-up lines. */
 export interface ServeOutput {
@@ -28,7 +28,7 @@ export async function serve(
   if (config.pipelineUrl) parseReference(config.pipelineUrl, config.ociRegistry);
   const backend = await createBackend(config.inferenceBackend, config.configCpus, out.info, config.onnxruntimeLibDir);
   const pipelines = new PipelineManager(backend, config.batching ? { maxRows: config.batchMaxRows } : undefined);
-  const logs = config.logDurability === "off" ? undefined : await openLogs(config, out);
+  const logs = config.logDurability === "off" ? undefined : await openLogs(config, config.logDurability, out);
   const app = createApp({
     pipelines,
     logs,
@@ -114,15 +114,15 @@ export function registrySettings(config: Config): RegistrySettings {
 }
 
 /** Opens the inference log in PERSISTENT_VOLUME_DIR with its writer. */
-async function openLogs(config: Config, out: ServeOutput): Promise<InferenceLog> {
+async function openLogs(config: Config, durability: LogDurability, out: ServeOutput): Promise<InferenceLog> {
   const cap = config.localInferenceStorageBytes;
   const log = await openInferenceLog({
     dir: config.persistentVolumeDir,
-    durable: config.logDurability === "durable",
+    sync: durability === "fsync" ? "full" : "normal",
     walLimitBytes: Math.min(4 * 2 ** 20, cap === undefined ? Infinity : Math.max(64 * 2 ** 10, cap / 8)),
     capBytes: cap,
   }, {
-    durability: config.logDurability === "async" ? "async" : "durable",
+    durability,
     partition: config.edgeBundle?.EDGE_NAME ?? Deno.hostname(),
   });
   out.info(

@@ -23,30 +23,40 @@ export interface LogDb {
 
 /** Options for opening the log. */
 export interface OpenLogOptions {
-  /** `durable`: every commit reaches the disk (synchronous=FULL); else synchronous=NORMAL. */
-  durable: boolean;
+  /**
+   * `full`: each commit is synced to the disk before it returns (synchronous=FULL).
+   * `normal`: a commit is written to the WAL (it survives a crash or kill of tern)
+   * and synced at checkpoints or by the store's timer (synchronous=NORMAL).
+   */
+  sync: "full" | "normal";
   /** Largest WAL kept between checkpoints, bytes (part of the storage cap's margin). */
   walLimitBytes: number;
+}
+
+/** The PRAGMAs every writing connection sets (they are per connection). */
+export function connectionPragmas(options: OpenLogOptions): string[] {
+  const walPages = Math.max(16, Math.floor(options.walLimitBytes / 4096));
+  return [
+    "PRAGMA journal_mode = WAL",
+    `PRAGMA synchronous = ${options.sync === "full" ? "FULL" : "NORMAL"}`,
+    "PRAGMA busy_timeout = 5000",
+    `PRAGMA wal_autocheckpoint = ${walPages}`,
+    `PRAGMA journal_size_limit = ${walPages * 4096}`,
+  ];
+}
+
+/** Path of the log database in `dir`. */
+export function logDbPath(dir: string): string {
+  return `${dir.replace(/\/+$/, "")}/${LOG_DB_FILE}`;
 }
 
 /** Opens (creating if needed) `dir/inference-log.db` and migrates it. */
 export async function openLogDb(dir: string, options: OpenLogOptions): Promise<LogDb> {
   await Deno.mkdir(dir, { recursive: true });
-  const path = `${dir.replace(/\/+$/, "")}/${LOG_DB_FILE}`;
+  const path = logDbPath(dir);
   // One connection: PRAGMAs are per connection, and a pool would hand out ones without them.
   const client = createClient({ url: `file:${path}`, concurrency: 1 });
-  const walPages = Math.max(16, Math.floor(options.walLimitBytes / 4096));
-  for (
-    const pragma of [
-      "PRAGMA journal_mode = WAL",
-      `PRAGMA synchronous = ${options.durable ? "FULL" : "NORMAL"}`,
-      "PRAGMA busy_timeout = 5000",
-      `PRAGMA wal_autocheckpoint = ${walPages}`,
-      `PRAGMA journal_size_limit = ${walPages * 4096}`,
-    ]
-  ) {
-    await client.execute(pragma);
-  }
+  for (const pragma of connectionPragmas(options)) await client.execute(pragma);
   const db = drizzle(client);
   await migrate(db, { migrationsFolder: MIGRATIONS });
   return { client, db, path };
@@ -54,7 +64,7 @@ export async function openLogDb(dir: string, options: OpenLogOptions): Promise<L
 
 /** Opens the log read-only in spirit (queries only) on its own connection; the writer has migrated it. */
 export async function openLogReader(dir: string): Promise<LogDb> {
-  const path = `${dir.replace(/\/+$/, "")}/${LOG_DB_FILE}`;
+  const path = logDbPath(dir);
   const client = createClient({ url: `file:${path}`, concurrency: 1 });
   await client.execute("PRAGMA busy_timeout = 5000");
   return { client, db: drizzle(client), path };

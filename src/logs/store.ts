@@ -2,13 +2,13 @@
  * @module
  * Where the writer's commits happen: a worker thread that owns the write
  * connection. libSQL's client runs each statement synchronously under its
- * promise API, so a commit (and its fsync, in durable mode) on the main thread
+ * promise API, so a commit (and its fsync, with LOG_DURABILITY=fsync) on the main thread
  * stalled every request being served meanwhile; in the worker it overlaps them.
  * `/logs` pages come from a second worker on its own connection, so a large
  * export neither blocks inferences nor delays commits.
  *
  * @example
- * const store = await openLogStore({ dir, durable: true, walLimitBytes, capBytes });
+ * const store = await openLogStore({ dir, sync: "full", walLimitBytes, capBytes });
  * const { evicted } = await store.commit(rows);
  */
 import type { LogRow } from "./entry.ts";

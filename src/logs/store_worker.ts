@@ -1,26 +1,32 @@
 /**
  * @module
- * The log worker (see store.ts). One instance owns the write connection
+ * The log worker (see store.ts). One instance owns the writing connections
  * (`open`, `commit` = insert + storage cap, `usedBytes`); another, opened
  * with `openReader`, serves `/logs` pages (`page`) on its own connection, so
  * neither exports nor commits run on the thread that serves inferences.
  * Requests are answered one at a time; `close` ends either.
+ *
+ * With `sync: "normal"` commits are not synced one by one; instead the WAL
+ * file is synced every WAL_SYNC_MS while commits arrive, off this thread's
+ * queue, so a power cut loses at most about that much of the log.
  */
 /// <reference lib="deno.worker" />
+import { LogAppender } from "./appender.ts";
 import { enforceCap, evictedTotal, usedBytes } from "./cap.ts";
-import { type LogDb, openLogDb, openLogReader } from "./db.ts";
+import { type LogDb, openLogDb, type OpenLogOptions, openLogReader } from "./db.ts";
 import { type LogFilter, readPage, type StoredLogRow } from "./query.ts";
 import type { LogRow } from "./entry.ts";
-import { insertRows } from "./insert.ts";
+import { WalSyncer } from "./wal_sync.ts";
 
 /** How the worker opens the log. */
-export interface StoreSettings {
+export interface StoreSettings extends OpenLogOptions {
   dir: string;
-  durable: boolean;
-  walLimitBytes: number;
   /** LOCAL_INFERENCE_STORAGE in bytes, if set. */
   capBytes?: number;
 }
+
+/** sync "normal": the longest a committed row waits for its WAL frames to be synced. */
+export const WAL_SYNC_MS = 1000;
 
 /** A request to the worker. */
 export type StoreRequest =
@@ -41,6 +47,8 @@ export interface StoreReply {
 }
 
 let log: LogDb | undefined;
+let appender: LogAppender | undefined;
+let walSync: WalSyncer | undefined;
 let capBytes: number | undefined;
 
 async function handle(request: StoreRequest): Promise<Omit<StoreReply, "id">> {
@@ -52,11 +60,15 @@ async function handle(request: StoreRequest): Promise<Omit<StoreReply, "id">> {
       return { rows: await readPage(opened(), request.filter, request.after, request.limit) };
     case "open":
       log = await openLogDb(request.settings.dir, request.settings);
+      appender = new LogAppender(log.path, request.settings);
+      if (request.settings.sync === "normal") walSync = new WalSyncer(`${log.path}-wal`, WAL_SYNC_MS);
       capBytes = request.settings.capBytes;
       return { evicted: await evictedTotal(log.client) };
     case "commit": {
       const db = opened();
-      await insertRows(db.client, request.rows);
+      if (!appender) throw new Error("the log is not open for writing");
+      appender.append(request.rows);
+      walSync?.committed();
       // The rows are committed: an eviction failure is reported, not turned into a failed commit.
       const evicted = capBytes === undefined ? 0 : await enforceCap(db.client, capBytes).catch((err) => {
         console.error(`inference log eviction failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -67,8 +79,10 @@ async function handle(request: StoreRequest): Promise<Omit<StoreReply, "id">> {
     case "usedBytes":
       return { usedBytes: await usedBytes(opened().client) };
     case "close":
+      await walSync?.close();
+      appender?.close();
       log?.client.close();
-      log = undefined;
+      log = appender = walSync = undefined;
       return {};
   }
 }

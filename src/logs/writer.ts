@@ -4,8 +4,9 @@
  * queue their rows, and one commit loop writes everything queued in a single
  * transaction (group commit), then starts the next with whatever arrived
  * meanwhile.
- * - `durable`: `append` resolves once the rows are committed, so a reply is
- *   only sent for a logged inference.
+ * - `durable` and `fsync`: `append` resolves once the rows are committed, so a
+ *   reply is only sent for a logged inference (how far the commit reaches the
+ *   disk is the store's business: see db.ts).
  * - `async`: `append` resolves once the rows are queued; rows are gathered for
  *   ASYNC_WINDOW_MS per commit. A crash loses what is queued: normally that
  *   window plus the commit under way, at most `maxPendingRows` rows when the
@@ -20,8 +21,8 @@ import { Unavailable } from "../errors.ts";
 import { type LogEntry, type LogRow, logRows } from "./entry.ts";
 import type { LogStore } from "./store.ts";
 
-/** When a reply may leave relative to its log row's commit. */
-export type LogDurability = "durable" | "async";
+/** When a reply may leave relative to its log row's commit (LOG_DURABILITY less `off`). */
+export type LogDurability = "fsync" | "durable" | "async";
 
 /** Writer settings. */
 export interface LogWriterOptions {
@@ -90,7 +91,7 @@ export class LogWriter {
       await this.#waitForRoom(deadline);
     }
     const pending: Pending = { rows };
-    const committed = this.#options.durability === "durable"
+    const committed = this.#options.durability !== "async"
       ? new Promise<void>((resolve, reject) => pending.done = { resolve, reject })
       : undefined;
     this.#queue.push(pending);

@@ -1,8 +1,8 @@
 /**
  * The inference log through the real process: every inference is in
  * `/logs`, readable by pandas as users do, as Arrow, with filters; and a
- * kill -9 in the middle of a request stream loses no row whose durable reply
- * was sent.
+ * kill -9 in the middle of a request stream loses no row whose reply was sent,
+ * with LOG_DURABILITY=durable (commits reach the WAL) and =fsync (and the disk).
  */
 import { createClient } from "@libsql/client";
 import { tableFromIPC } from "apache-arrow";
@@ -170,10 +170,15 @@ Deno.test("/logs as an Arrow stream: an empty log is a 0-row table; a client lea
   }
 });
 
-Deno.test("kill -9 under load loses no durably acknowledged row, and the database stays intact", async () => {
+for (const mode of ["durable", "fsync"]) {
+  Deno.test(`LOG_DURABILITY=${mode}: kill -9 under load loses no acknowledged row, and the database stays intact`, () =>
+    crashTest(mode));
+}
+
+async function crashTest(mode: string) {
   const persist = await Deno.makeTempDir({ prefix: "tern-crash-" });
   try {
-    const env = { PERSISTENT_VOLUME_DIR: persist };
+    const env = { PERSISTENT_VOLUME_DIR: persist, LOG_DURABILITY: mode };
     let tern = await startTern({ env });
     const acked = new Set<number>();
     let next = 0;
@@ -207,13 +212,14 @@ Deno.test("kill -9 under load loses no durably acknowledged row, and the databas
       for (const row of await (await logs(tern.url)).json()) logged.add(row.in.tensor[0]);
       const lost = [...acked].filter((n) => !logged.has(n));
       assertEquals(lost, [], `${lost.length} of ${acked.size} acknowledged requests missing after the crash`);
+      assertEquals((await (await fetch(`${tern.url}/logs/status`)).json()).durability, mode);
     } finally {
       await tern.stop();
     }
   } finally {
     await Deno.remove(persist, { recursive: true });
   }
-});
+}
 
 function bundle(edgeName: string): string {
   return btoa(

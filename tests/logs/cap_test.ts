@@ -18,7 +18,7 @@ Deno.test("the storage cap: uploaded rows go first, then the oldest; the file st
   const dir = await Deno.makeTempDir({ prefix: "tern-cap-" });
   try {
     const walLimitBytes = CAP / 8;
-    const settings = { dir, durable: true, walLimitBytes, capBytes: CAP };
+    const settings = { dir, sync: "full" as const, walLimitBytes, capBytes: CAP };
     let log = await openInferenceLog(settings, { durability: "durable", partition: "p" });
     const writer = log.writer;
     for (let i = 0; i < 10; i++) await writer.append(demoEntry(i * 100, 100));

@@ -18,7 +18,7 @@ async function allRows(log: InferenceLog, filter = {}) {
   return rows;
 }
 
-const SETTINGS = { durable: true, walLimitBytes: 1 << 20 };
+const SETTINGS = { sync: "normal" as const, walLimitBytes: 1 << 20 };
 
 Deno.test("durable appends are committed when they resolve, and concurrent ones share commits", () =>
   withLog(async (dir) => {
