@@ -1,7 +1,7 @@
 /**
  * @module
- * The benchmark's measuring tools: a closed-loop load generator and
- * percentile summaries.
+ * The benchmark's in-process measuring tools (bare `session.run` loops): a
+ * closed-loop runner and percentile summaries. HTTP load comes from wrk.ts.
  */
 
 /** One measured line of the record. */
@@ -40,13 +40,4 @@ export async function measure(
   const sorted = (await closedLoop(where.connections, seconds, once)).sort((a, b) => a - b);
   const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
   return { ...where, requests: sorted.length, perSecond: sorted.length / seconds, p50Ms: at(0.5), p99Ms: at(0.99) };
-}
-
-/** A POST of `body` to `url` that must answer 200. */
-export function poster(url: string, type: string, body: BodyInit): () => Promise<void> {
-  return async () => {
-    const res = await fetch(url, { method: "POST", headers: { "content-type": type }, body });
-    if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
-    await res.arrayBuffer();
-  };
 }

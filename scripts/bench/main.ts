@@ -8,56 +8,71 @@
  *    adaptive batching off and on at 8 connections.
  * 2. Backends: a ResNet-50-shaped CNN (scripts/make_cnn_fixture.py, cached in
  *    .cache/models), published to Debian's docker-registry and served by tern
- *    with INFERENCE_BACKEND=native and =wasm; bare `session.run` per backend.
+ *    with INFERENCE_BACKEND=native and =wasm; bare `session.run` per backend;
+ *    which backend INFERENCE_BACKEND=auto picks for the CNN and the demo, with
+ *    its warm-up figures (from /models).
  * 3. Baselines: bare onnxruntime-node `session.run` in a loop, and a bare
  *    `Deno.serve` handler that only calls `session.run` (scripts/bench/bare_server.ts).
  * 4. Cold start: spawn to /health/ready of the demo (median of 3).
  *
- * HTTP load comes from closed loops in this process at 1 and 4 connections
- * (on a 2-core box the load generator shares the cores with the server).
+ * HTTP load comes from Debian's wrk at 1 and 4 connections (scripts/bench/wrk.ts;
+ * on a 2-core box it still shares the cores with the server).
  * Prints a table and the target ratios; writes bench/results.json and
  * bench/results.md. Environment: BENCH_SECONDS (per line, default 5), TERN_BIN.
  */
-import { Field, FixedSizeList, Float32, makeData, Table, tableToIPC, Vector } from "apache-arrow";
 import { createOrtNativeBackend } from "../../src/engine/ort_native.ts";
 import { createOrtWebWasmBackend } from "../../src/engine/ort_web.ts";
 import type { Backend } from "../../src/engine/backend.ts";
 import { DEMO_MODEL_URL } from "../../src/pipeline/demo.ts";
 import { arrowBody, loadReference, recordsBody } from "../../tests/support/reference.ts";
+import { cnnArrowBody, cnnFeeds, cnnModelPath } from "../../tests/support/cnn.ts";
 import { startRegistry } from "../../tests/support/registry.ts";
 import { runTern, startTern, ternCommand } from "../../tests/support/tern_process.ts";
-import { type Figures, measure, poster } from "./load.ts";
+import { type Figures, measure } from "./load.ts";
+import { haveWrk, wrkMeasure } from "./wrk.ts";
 
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 5);
 const THREADS = navigator.hardwareConcurrency || 1;
 const ROOT = new URL("../../", import.meta.url);
-const CNN = new URL(".cache/models/resnet50-shaped.onnx", ROOT).pathname;
 const JSON_TYPE = "application/json; format=pandas-records";
 const ARROW_FILE = "application/vnd.apache.arrow.file";
 const results: Figures[] = [];
+/** What INFERENCE_BACKEND=auto chose per model, with the warm-up figures behind the choice. */
+const autoChoices: { scenario: string; backend: string; warmupMs: Record<string, number> }[] = [];
 const note = (line: string) => console.error(`bench: ${line}`);
+if (!await haveWrk()) throw new Error("the bench drives HTTP load with wrk: apt-get install wrk");
 
 const ref = loadReference();
 const demoOneRow = recordsBody(ref.inputs.slice(0, 1));
 const demoThousand = arrowBody(ref.inputs);
 
 // ---- 1. Logging -----------------------------------------------------------
-for (const durability of ["off", "async", "durable"]) {
+for (const durability of ["off", "async", "durable", "fsync"]) {
   note(`demo, log ${durability}`);
   const tern = await startTern({ args: ["--config-cpus", String(THREADS), "--log-durability", durability] });
   try {
+    if (durability === "off") await recordAutoChoice("demo 1-row JSON", tern.url);
     const path = `tern /infer, log ${durability}`;
+    const url = `${tern.url}/infer`;
     for (const connections of [1, 4]) {
-      const once = poster(`${tern.url}/infer`, JSON_TYPE, demoOneRow);
       results.push(
-        await measure({ section: "logging", scenario: "demo 1-row JSON", path, connections }, SECONDS, once),
+        await wrkMeasure({ section: "logging", scenario: "demo 1-row JSON", path, connections }, {
+          url,
+          contentType: JSON_TYPE,
+          body: demoOneRow,
+          seconds: SECONDS,
+        }),
       );
     }
     if (durability === "durable") {
       for (const connections of [1, 4]) {
-        const once = poster(`${tern.url}/infer`, ARROW_FILE, demoThousand);
         results.push(
-          await measure({ section: "logging", scenario: "demo 1,000-row Arrow", path, connections }, SECONDS, once),
+          await wrkMeasure({ section: "logging", scenario: "demo 1,000-row Arrow", path, connections }, {
+            url,
+            contentType: ARROW_FILE,
+            body: demoThousand,
+            seconds: SECONDS,
+          }),
         );
       }
     }
@@ -74,15 +89,14 @@ for (const batching of [false, true]) {
   });
   try {
     results.push(
-      await measure(
+      await wrkMeasure(
         {
           section: "batching",
           scenario: "demo 1-row JSON",
           path: `tern /infer, log async, batching ${batching ? "on" : "off"}`,
           connections: 8,
         },
-        SECONDS,
-        poster(`${tern.url}/infer`, JSON_TYPE, demoOneRow),
+        { url: `${tern.url}/infer`, contentType: JSON_TYPE, body: demoOneRow, seconds: SECONDS },
       ),
     );
   } finally {
@@ -91,16 +105,7 @@ for (const batching of [false, true]) {
 }
 
 // ---- 2. Backends on the CNN ---------------------------------------------
-try {
-  await Deno.stat(CNN);
-} catch {
-  note("generating the ResNet-50-shaped CNN (once; cached in .cache/models)");
-  await Deno.mkdir(new URL(".cache/models", ROOT), { recursive: true });
-  const made = await new Deno.Command("/usr/bin/python3", {
-    args: [new URL("scripts/make_cnn_fixture.py", ROOT).pathname, CNN],
-  }).output();
-  if (!made.success) throw new Error(new TextDecoder().decode(made.stderr));
-}
+const CNN = await cnnModelPath();
 const image = cnnArrowBody();
 const registry = await startRegistry("none");
 const persist = await Deno.makeTempDir({ prefix: "tern-bench-" });
@@ -108,6 +113,17 @@ try {
   const cnnUrl = `${registry.host}/bench/resnet50-shaped:v1`;
   const published = await runTern(["publish", "--name", "resnet50-shaped", "--model", CNN, cnnUrl]);
   if (published.code !== 0) throw new Error(published.stderr);
+  note("CNN, auto");
+  const auto = await startTern({
+    args: ["--config-cpus", String(THREADS), "--inference-backend", "auto"],
+    env: { PIPELINE_URL: cnnUrl, PERSISTENT_VOLUME_DIR: persist },
+    readyTimeoutMs: 180_000,
+  });
+  try {
+    await recordAutoChoice("CNN 1 image Arrow", auto.url);
+  } finally {
+    await auto.stop();
+  }
   for (const backend of ["native", "wasm"]) {
     note(`CNN, ${backend}`);
     const tern = await startTern({
@@ -117,12 +133,10 @@ try {
     });
     try {
       for (const connections of [1, 4]) {
-        const once = poster(`${tern.url}/infer`, ARROW_FILE, image);
         results.push(
-          await measure(
+          await wrkMeasure(
             { section: "backends", scenario: "CNN 1 image Arrow", path: `tern /infer, ${backend}`, connections },
-            SECONDS,
-            once,
+            { url: `${tern.url}/infer`, contentType: ARROW_FILE, body: image, seconds: SECONDS },
           ),
         );
       }
@@ -166,10 +180,9 @@ for (
   try {
     for (const connections of [1, 4]) {
       results.push(
-        await measure(
+        await wrkMeasure(
           { section: "baselines", scenario, path: "bare Deno.serve + native run", connections },
-          SECONDS,
-          poster(`http://127.0.0.1:${port}/`, type, body),
+          { url: `http://127.0.0.1:${port}/`, contentType: type, body, seconds: SECONDS },
         ),
       );
     }
@@ -236,20 +249,36 @@ const ratios = [
     } |`
   ),
 ].join("\n");
+const autoTable = [
+  "| model | INFERENCE_BACKEND=auto chose | warm-up ms per run |",
+  "|---|---|---|",
+  ...autoChoices.map((a) =>
+    `| ${a.scenario} | ${a.backend} | ${Object.entries(a.warmupMs).map(([b, ms]) => `${b} ${ms}`).join(", ")} |`
+  ),
+].join("\n");
 const header = `tern bench, ${new Date().toISOString()}: ${THREADS} cores, ${SECONDS} s per line, ${
   Deno.env.get("TERN_BIN") ? `binary ${Deno.env.get("TERN_BIN")}` : "from source"
 } (${ternCommand()[0].split("/").pop()})`;
-console.log(`\n${header}\n\n${table}\n\n${ratios}\n`);
+console.log(`\n${header}\n\n${table}\n\n${autoTable}\n\n${ratios}\n`);
 await Deno.mkdir(new URL("bench", ROOT), { recursive: true });
 await Deno.writeTextFile(
   new URL("bench/results.json", ROOT),
-  JSON.stringify({ header, seconds: SECONDS, cores: THREADS, results, targets, coldStartMs }, null, 2) + "\n",
+  JSON.stringify({ header, seconds: SECONDS, cores: THREADS, results, autoChoices, targets, coldStartMs }, null, 2) +
+    "\n",
 );
 await Deno.writeTextFile(
   new URL("bench/results.md", ROOT),
-  `# tern benchmark record\n\n${header}. Produced by \`deno task bench\` (scripts/bench/main.ts); every line is measured in the same run.\n\n${table}\n\n## Targets\n\n${ratios}\n`,
+  `# tern benchmark record\n\n${header}. Produced by \`deno task bench\` (scripts/bench/main.ts); every line is measured in the same run. HTTP lines: wrk on loopback.\n\n${table}\n\n## Backend choice\n\n${autoTable}\n\n## Targets\n\n${ratios}\n`,
 );
 Deno.exit(0);
+
+/** Reads which backend auto chose for the served model, and the warm-up figures, from /models. */
+async function recordAutoChoice(scenario: string, url: string) {
+  const { models } = await (await fetch(`${url}/models`)).json();
+  const model = models[0];
+  if (!model?.backend || !model.warmup_ms) throw new Error(`/models shows no auto choice: ${JSON.stringify(models)}`);
+  autoChoices.push({ scenario, backend: model.backend, warmupMs: model.warmup_ms });
+}
 
 async function bareRuns(backend: Backend) {
   for (const m of models) {
@@ -271,25 +300,4 @@ async function bareRuns(backend: Backend) {
 
 function demoFeeds() {
   return { tensor: { type: "float32" as const, data: new Float32Array(ref.inputs[0]), dims: [1, 18] } };
-}
-
-function cnnPixels(): Float32Array {
-  return new Float32Array(3 * 224 * 224).map((_, i) => Math.sin(i) * 0.5 + 0.5);
-}
-
-function cnnFeeds() {
-  return { input: { type: "float32" as const, data: cnnPixels(), dims: [1, 3, 224, 224] } };
-}
-
-/** One image as an Arrow file: column `input`, fixed-size lists 3 × 224 × 224 of float32. */
-function cnnArrowBody(): Uint8Array<ArrayBuffer> {
-  const pixels = cnnPixels();
-  const floats = makeData({ type: new Float32(), length: pixels.length, nullCount: 0, data: pixels });
-  const rowType = new FixedSizeList(224, new Field("x", new Float32(), false));
-  const rows = makeData({ type: rowType, length: 3 * 224, nullCount: 0, child: floats });
-  const planeType = new FixedSizeList(224, new Field("y", rowType, false));
-  const planes = makeData({ type: planeType, length: 3, nullCount: 0, child: rows });
-  const imageType = new FixedSizeList(3, new Field("c", planeType, false));
-  const images = makeData({ type: imageType, length: 1, nullCount: 0, child: planes });
-  return tableToIPC(new Table({ input: new Vector([images]) }), "file") as Uint8Array<ArrayBuffer>;
 }

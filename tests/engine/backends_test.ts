@@ -4,6 +4,7 @@ import { DEMO_MODEL_URL } from "../../src/pipeline/demo.ts";
 import { assert, assertEquals } from "../support/assert.ts";
 import { ortTest, wasmBackend } from "../support/backend.ts";
 import { loadReference, maxRelativeError } from "../support/reference.ts";
+import { cnnFeeds, cnnModelPath } from "../support/cnn.ts";
 
 const ref = loadReference();
 
@@ -22,6 +23,32 @@ ortTest("native and WASM backends give the same outputs on the demo forest (and 
   }
   assert(maxRelativeError(outputs[0], ref.predictions) <= 1e-4);
   assert(maxRelativeError(outputs[0], outputs[1]) <= 1e-6, "native and wasm differ");
+});
+
+ortTest("native and WASM give the same outputs on the ResNet-50-shaped CNN: probabilities and class", async () => {
+  const bytes = await Deno.readFile(await cnnModelPath());
+  const results = [];
+  for (const backend of [await createOrtNativeBackend({ threads: 2 }), wasmBackend()]) {
+    const session = await backend.load(bytes, "cnn");
+    try {
+      const out = await session.run(cnnFeeds());
+      assertEquals([out.probs.dims, out.class.dims], [[1, 1001], [1]]);
+      results.push({ probs: out.probs.data as Float32Array, top: (out.class.data as BigInt64Array)[0] });
+    } finally {
+      await session.release();
+    }
+  }
+  const [native, wasm] = results;
+  const sum = native.probs.reduce((a, b) => a + b, 0);
+  assert(Math.abs(sum - 1) < 1e-3, `softmax sums to ${sum}`);
+  // Random weights make the probabilities nearly uniform (≈ 1/1001 each), so the tolerance is a
+  // fraction of their spread, not of their size: measured, the backends differ by about 1 ulp.
+  const spread = Math.max(...native.probs) - Math.min(...native.probs);
+  let worst = 0;
+  for (let i = 0; i < 1001; i++) worst = Math.max(worst, Math.abs(native.probs[i] - wasm.probs[i]));
+  assert(worst <= spread * 1e-3, `native and wasm probabilities differ by up to ${worst} (spread ${spread})`);
+  assertEquals(wasm.top, native.top);
+  assertEquals(native.top, BigInt(native.probs.indexOf(Math.max(...native.probs))));
 });
 
 ortTest("native and WASM agree on a Mul + ArgMax graph with an int64 output (batch-1 fixture)", async () => {
