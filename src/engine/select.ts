@@ -101,7 +101,8 @@ async function warmUp(session: ModelSession): Promise<number> {
     await session.run(feeds);
     times.push(performance.now() - t0);
   }
-  return times.sort((a, b) => a - b)[Math.floor(TIMED_RUNS / 2)];
+  // µs resolution: finer digits are timer noise.
+  return Math.round(times.sort((a, b) => a - b)[Math.floor(TIMED_RUNS / 2)] * 1000) / 1000;
 }
 
 function withWarmup(session: ModelSession, warmupMs: Record<string, number>): ModelSession {

@@ -71,14 +71,23 @@ export function inferRoutes({ pipelines, now, maxBodyBytes, logs }: AppDeps): Ho
       outputs: run.outputs,
       input,
     };
-    // Durable logging: the reply leaves only once its rows are committed (group commit).
-    await logs?.writer.append({ reply, pipelineVersion: pipeline.version, modelSha: last.sha256 });
-    const arrow = arrowReplyFormat(accept);
-    return arrow
-      ? new Response(encodeArrowReply(reply, arrow) as Uint8Array<ArrayBuffer>, {
-        headers: { "content-type": arrow === "file" ? ARROW_FILE : ARROW_STREAM },
-      })
-      : new Response(encodeRecordsReply(reply), { headers: { "content-type": PANDAS_RECORDS } });
+    // Durable logging: the reply leaves only once its rows are committed (group commit); it is
+    // encoded while the commit is under way.
+    const logged = logs?.writer.append({ reply, pipelineVersion: pipeline.version, modelSha: last.sha256 });
+    let response: Response;
+    try {
+      const arrow = arrowReplyFormat(accept);
+      response = arrow
+        ? new Response(encodeArrowReply(reply, arrow) as Uint8Array<ArrayBuffer>, {
+          headers: { "content-type": arrow === "file" ? ARROW_FILE : ARROW_STREAM },
+        })
+        : new Response(encodeRecordsReply(reply), { headers: { "content-type": PANDAS_RECORDS } });
+    } catch (err) {
+      await logged?.catch(() => {}); // the encoding error is the one to report
+      throw err;
+    }
+    await logged;
+    return response;
   };
 
   const handle = async (req: Request, name?: string) =>
