@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the single self-contained binary dist/tern (deno task compile).
-# Embeds the demo model, the log migrations, the patched ort-web pthread glue and ort-web's WASM binary;
+# Embeds the demo model, the log migrations, the patched ort-web pthread glue, ort-web's WASM binary and its
+# WebGPU build (bundle + its asyncify glue and WASM);
 # leaves out ort-web's other builds and other platforms' native files.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +15,7 @@ perms=$(deno eval --quiet 'const t = JSON.parse(Deno.readTextFileSync("deno.json
 excludes=()
 for f in "$ort_dist"/*; do
   case "$(basename "$f")" in
-    ort.node.min.mjs | ort-wasm-simd-threaded.wasm) ;;
+    ort.node.min.mjs | ort-wasm-simd-threaded.wasm | ort.webgpu.bundle.min.mjs | ort-wasm-simd-threaded.asyncify.mjs | ort-wasm-simd-threaded.asyncify.wasm) ;;
     *) excludes+=(--exclude "$f") ;;
   esac
 done
@@ -34,6 +35,8 @@ deno compile $perms \
   --include src/logs/store_worker.ts \
   --include src/engine/ort_web_glue/ort-wasm-simd-threaded.mjs \
   --include "$ort_dist/ort-wasm-simd-threaded.wasm" \
+  --include "$ort_dist/ort-wasm-simd-threaded.asyncify.mjs" \
+  --include "$ort_dist/ort-wasm-simd-threaded.asyncify.wasm" \
   "${excludes[@]}" \
   --output dist/tern src/main.ts
 ls -la dist/tern

@@ -21,7 +21,9 @@ mkdir -p bench
   echo "== INFERENCE_BACKEND=cuda"
   timeout 60 deno task --quiet tern --port 0 --inference-backend cuda --log-durability off 2>&1 &
   pid=$!; sleep 15; kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
-  echo "== bench (BENCH_SECONDS=${BENCH_SECONDS:-3})"
+  echo "== WebGPU and CUDA against native on the CNN and a small graph (tests)"
+  deno test -A tests/engine/gpu_backends_test.ts tests/e2e/webgpu_test.ts 2>&1 | tail -15
+  echo "== bench (BENCH_SECONDS=${BENCH_SECONDS:-3}; CNN lines on webgpu when a hardware adapter is found, cuda with ONNXRUNTIME_LIB_DIR)"
   BENCH_SECONDS=${BENCH_SECONDS:-3} deno task --quiet bench 2>&1 | tail -40
 } 2>&1 | tee "$out"
 echo "wrote $out"

@@ -65,6 +65,8 @@ export interface Config {
   inferenceBackend: BackendChoice;
   /** ONNXRUNTIME_LIB_DIR: an onnxruntime (GPU) build for the native backends. */
   onnxruntimeLibDir?: string;
+  /** WEBGPU_ALLOW_SOFTWARE: INFERENCE_BACKEND=webgpu may use a software adapter (testing). */
+  webgpuAllowSoftware: boolean;
   /** Adaptive batching on. */
   batching: boolean;
   /** Adaptive batching: a batch runs at once at this many rows. */
@@ -180,6 +182,7 @@ export function parseConfig(
     maxRequestBytes: parseSize("MAX_REQUEST_SIZE", getOrDefault("MAX_REQUEST_SIZE")),
     inferenceBackend: parseChoice("INFERENCE_BACKEND", getOrDefault("INFERENCE_BACKEND"), BACKEND_CHOICES),
     onnxruntimeLibDir: get("ONNXRUNTIME_LIB_DIR"),
+    webgpuAllowSoftware: parseBool("WEBGPU_ALLOW_SOFTWARE", get("WEBGPU_ALLOW_SOFTWARE")),
     batching: parseBool("BATCHING", get("BATCHING")),
     batchMaxRows: parseCount("BATCH_MAX_ROWS", getOrDefault("BATCH_MAX_ROWS"), "rows"),
     ociPlainHttp: parseBool("OCI_PLAIN_HTTP", get("OCI_PLAIN_HTTP")),

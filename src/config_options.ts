@@ -74,7 +74,8 @@ export const OPTIONS: readonly OptionDef[] = [
   {
     flag: "inference-backend",
     env: "INFERENCE_BACKEND",
-    help: "auto (fastest per model, timed at load), wasm (onnxruntime-web), native (onnxruntime CPU), cuda",
+    help:
+      "auto (fastest per model, timed at load), wasm (onnxruntime-web), native (onnxruntime CPU), cuda, webgpu (hardware adapters only)",
     default: "auto",
   },
   {
@@ -82,6 +83,14 @@ export const OPTIONS: readonly OptionDef[] = [
     env: "ONNXRUNTIME_LIB_DIR",
     help: "folder of an onnxruntime GPU build (libonnxruntime.so.1 + CUDA providers) for native/cuda backends",
     default: "the packaged CPU build",
+  },
+  {
+    flag: "webgpu-allow-software",
+    env: "WEBGPU_ALLOW_SOFTWARE",
+    help:
+      "INFERENCE_BACKEND=webgpu may use a software adapter (llvmpipe, lavapipe, SwiftShader): for testing only, tens of times slower than wasm (true/false)",
+    default: "false",
+    boolean: true,
   },
   {
     flag: "batching",

@@ -26,7 +26,12 @@ export async function serve(
 ): Promise<void> {
   // A malformed PIPELINE_URL is a start-up error (exit 2), found before anything starts.
   if (config.pipelineUrl) parseReference(config.pipelineUrl, config.ociRegistry);
-  const backend = await createBackend(config.inferenceBackend, config.configCpus, out.info, config.onnxruntimeLibDir);
+  const backend = await createBackend(config.inferenceBackend, {
+    threads: config.configCpus,
+    log: out.info,
+    libDir: config.onnxruntimeLibDir,
+    webgpuAllowSoftware: config.webgpuAllowSoftware,
+  });
   const pipelines = new PipelineManager(backend, config.batching ? { maxRows: config.batchMaxRows } : undefined);
   const logs = config.logDurability === "off" ? undefined : await openLogs(config, config.logDurability, out);
   const app = createApp({

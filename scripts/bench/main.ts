@@ -22,6 +22,7 @@
  * bench/results.md. Environment: BENCH_SECONDS (per line, default 5), TERN_BIN.
  */
 import { DEMO_MODEL_URL } from "../../src/pipeline/demo.ts";
+import { probeWebGpu } from "../../src/engine/webgpu.ts";
 import { arrowBody, loadReference, recordsBody } from "../../tests/support/reference.ts";
 import { cnnArrowBody, cnnModelPath } from "../../tests/support/cnn.ts";
 import { startRegistry } from "../../tests/support/registry.ts";
@@ -122,7 +123,11 @@ try {
   } finally {
     await auto.stop();
   }
-  for (const backend of ["native", "wasm"]) {
+  // On a GPU machine (scripts/gpu-check.sh) the GPU backends join in.
+  const cnnBackends = ["native", "wasm"];
+  if ((await probeWebGpu()).usable) cnnBackends.push("webgpu");
+  if (Deno.env.get("ONNXRUNTIME_LIB_DIR")) cnnBackends.push("cuda");
+  for (const backend of cnnBackends) {
     note(`CNN, ${backend}`);
     const tern = await startTern({
       args: ["--config-cpus", String(THREADS), "--inference-backend", backend],

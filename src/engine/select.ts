@@ -18,12 +18,22 @@ export const BACKEND_CHOICES = ["auto", "wasm", "native", "cuda", "webgpu"] as c
 /** One INFERENCE_BACKEND value. */
 export type BackendChoice = typeof BACKEND_CHOICES[number];
 
+/** What createBackend needs besides the choice. */
+export interface BackendOptions {
+  /** CONFIG_CPUS. */
+  threads: number;
+  /** Start-up log lines (why a backend is not used, auto's figures). */
+  log: (line: string) => void;
+  /** ONNXRUNTIME_LIB_DIR. */
+  libDir?: string;
+  /** WEBGPU_ALLOW_SOFTWARE: INFERENCE_BACKEND=webgpu may use a software adapter (never under auto). */
+  webgpuAllowSoftware?: boolean;
+}
+
 /** Creates the backend INFERENCE_BACKEND asks for. */
 export async function createBackend(
   choice: BackendChoice,
-  threads: number,
-  log: (line: string) => void,
-  libDir?: string,
+  { threads, log, libDir, webgpuAllowSoftware = false }: BackendOptions,
 ): Promise<Backend> {
   switch (choice) {
     case "wasm":
@@ -34,7 +44,7 @@ export async function createBackend(
         throw new ConfigError(`INFERENCE_BACKEND=${choice}: ${errorText(err)}`);
       });
     case "webgpu":
-      return await createWebGpuBackend().catch((err) => {
+      return await createWebGpuBackend({ allowSoftwareAdapter: webgpuAllowSoftware }).catch((err) => {
         throw new ConfigError(`INFERENCE_BACKEND=webgpu: ${errorText(err)}`);
       });
     case "auto": {

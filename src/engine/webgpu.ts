@@ -6,9 +6,10 @@
  * `isFallbackAdapter` is undefined there, so adapters are also recognised by
  * their description. The WebGPU build has no `ai.onnx.ml` operators (tree
  * ensembles): such models fail to load and `auto` keeps another backend.
- * Not yet run on a GPU (see scripts/gpu-check.sh), and the compiled binary does
- * not embed the WebGPU runtime files yet (they need the same pthread-glue patch
- * as WASM): there the backend reports itself unavailable.
+ * Not yet run on a GPU (see scripts/gpu-check.sh). Its WASM side (the kernels
+ * WebGPU lacks run there) keeps to one thread, which needs no patched pthread
+ * glue; the compiled binary embeds its asyncify build (.mjs + .wasm).
+ * WEBGPU_ALLOW_SOFTWARE lets tests run this backend on llvmpipe.
  */
 import type { Backend } from "./backend.ts";
 import { errorText, openOrtSession, type TensorConstructor } from "./ort_session.ts";
@@ -19,6 +20,8 @@ export interface AdapterReport {
   usable: boolean;
   /** Why not, or which adapter. */
   description: string;
+  /** The adapter found, usable or not. */
+  adapter?: string;
 }
 
 const SOFTWARE = /llvmpipe|lavapipe|swiftshader|softpipe|software rasterizer|microsoft basic render/i;
@@ -31,9 +34,13 @@ export function classifyAdapter(
   const description = [info.vendor, info.architecture, info.device, info.description].filter((s) => s).join(" ") ||
     "unnamed adapter";
   if (isFallbackAdapter === true || SOFTWARE.test(description)) {
-    return { usable: false, description: `only a software adapter (${description}), which tern never uses` };
+    return {
+      usable: false,
+      description: `only a software adapter (${description}), which tern never uses`,
+      adapter: description,
+    };
   }
-  return { usable: true, description };
+  return { usable: true, description, adapter: description };
 }
 
 /** True when the machine shows GPU device nodes (probing WebGPU without them only prints driver noise). */
@@ -65,14 +72,28 @@ export async function probeWebGpu(): Promise<AdapterReport> {
   );
 }
 
+/** Options of the WebGPU backend. */
+export interface WebGpuOptions {
+  /** Use a software adapter rather than refuse it (WEBGPU_ALLOW_SOFTWARE; for testing). */
+  allowSoftwareAdapter?: boolean;
+}
+
 /** Creates the WebGPU backend; throws with the reason when no hardware adapter is there. */
-export async function createWebGpuBackend(): Promise<Backend> {
+export async function createWebGpuBackend(options: WebGpuOptions = {}): Promise<Backend> {
   const report = await probeWebGpu();
-  if (!report.usable) throw new Error(`WebGPU unavailable: ${report.description}`);
+  if (!report.usable && !(options.allowSoftwareAdapter && report.adapter)) {
+    throw new Error(`WebGPU unavailable: ${report.description}`);
+  }
   const ort = await import("onnxruntime-web/webgpu");
+  // More threads would start pthread workers through the unpatched glue (DESIGN.md §4).
+  ort.env.wasm.numThreads = 1;
+  // The folder of its asyncify glue and WASM (the object form, `{ wasm }`, fails to fetch it in Deno).
+  ort.env.wasm.wasmPaths = new URL("./", import.meta.resolve("onnxruntime-web/webgpu")).href;
+  ort.env.logLevel = "error";
+  const adapter = report.usable ? report.description : `${report.adapter} (software, WEBGPU_ALLOW_SOFTWARE)`;
   return {
     name: "webgpu",
-    description: `onnxruntime-web ${ort.env.versions.web} WebGPU on ${report.description}`,
+    description: `onnxruntime-web ${ort.env.versions.web} WebGPU on ${adapter}`,
     load(model, label) {
       return openOrtSession(
         () => ort.InferenceSession.create(model, { executionProviders: ["webgpu"] }),

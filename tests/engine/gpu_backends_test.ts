@@ -1,5 +1,9 @@
-import { classifyAdapter, gpuDevicesPresent, probeWebGpu } from "../../src/engine/webgpu.ts";
-import { assertEquals, assertMatch } from "../support/assert.ts";
+import { createOrtNativeBackend } from "../../src/engine/ort_native.ts";
+import { classifyAdapter, createWebGpuBackend, gpuDevicesPresent, probeWebGpu } from "../../src/engine/webgpu.ts";
+import { DEMO_MODEL_URL } from "../../src/pipeline/demo.ts";
+import { assert, assertEquals, assertMatch, assertRejects } from "../support/assert.ts";
+import { ortTest } from "../support/backend.ts";
+import { cnnFeeds, cnnModelPath } from "../support/cnn.ts";
 import { runTern, startTern } from "../support/tern_process.ts";
 
 Deno.test("software WebGPU adapters are never used; hardware ones are", () => {
@@ -53,3 +57,52 @@ Deno.test("auto reports a missing CUDA provider and serves on what it has", asyn
     await tern.stop();
   }
 });
+
+const adapter = (await probeWebGpu()).adapter;
+
+ortTest(
+  "WebGPU (here on the software adapter, WEBGPU_ALLOW_SOFTWARE) gives native's outputs on the CNN; the forest needs ops it lacks",
+  async () => {
+    if (!adapter) return; // no WebGPU adapter at all: nothing to run on
+    const webgpu = await createWebGpuBackend({ allowSoftwareAdapter: true });
+    const native = await createOrtNativeBackend({ threads: 2 });
+
+    const cnn = await Deno.readFile(await cnnModelPath());
+    const outs = [];
+    for (const backend of [native, webgpu]) {
+      const session = await backend.load(cnn, "cnn");
+      try {
+        assertEquals(session.backend, backend.name);
+        const out = await session.run(cnnFeeds());
+        outs.push({ probs: out.probs.data as Float32Array, top: (out.class.data as BigInt64Array)[0] });
+      } finally {
+        await session.release();
+      }
+    }
+    // Nearly uniform probabilities (random weights): compare against their spread.
+    const spread = Math.max(...outs[0].probs) - Math.min(...outs[0].probs);
+    let worst = 0;
+    for (let i = 0; i < 1001; i++) worst = Math.max(worst, Math.abs(outs[0].probs[i] - outs[1].probs[i]));
+    assert(worst <= spread * 1e-2, `webgpu and native differ by up to ${worst} (spread ${spread})`);
+    assertEquals(outs[1].top, outs[0].top);
+
+    const fixture = await webgpu.load(
+      await Deno.readFile(new URL("../testdata/batch1_multi_output.onnx", import.meta.url)),
+      "fixture",
+    );
+    try {
+      const out = await fixture.run({ x: { type: "float32", data: new Float32Array([0.5, 3, -1, 2]), dims: [1, 4] } });
+      assertEquals([Array.from(out.y.data as Float32Array), Array.from(out.top.data as BigInt64Array)], [
+        [1, 6, -2, 4],
+        [1n],
+      ]);
+    } finally {
+      await fixture.release();
+    }
+
+    await assertRejects(
+      () => webgpu.load(Deno.readFileSync(DEMO_MODEL_URL), "demo"),
+      /onnxruntime-web \(webgpu\) could not load it/,
+    );
+  },
+);
