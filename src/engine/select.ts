@@ -69,8 +69,12 @@ export async function createBackend(
   }
 }
 
-/** Runs each timed during warm-up: the median is compared. */
+/** Fewest runs timed during warm-up: the median is compared. */
 const TIMED_RUNS = 7;
+/** Fast models keep running until this much time is measured, so their medians are stable (µs-scale runs are noisy). */
+const MIN_TIMED_MS = 20;
+/** Most runs timed for one backend. */
+const MAX_TIMED_RUNS = 2000;
 
 /** A backend that loads each model into every candidate and keeps the fastest. */
 export function autoBackend(candidates: Backend[], log: (line: string) => void): Backend {
@@ -101,18 +105,24 @@ export function autoBackend(candidates: Backend[], log: (line: string) => void):
   };
 }
 
-/** Median ms of TIMED_RUNS runs on zero inputs of the model's shape (after one untimed run). */
+/**
+ * Median ms per run on zero inputs of the model's shape (after one untimed run):
+ * at least TIMED_RUNS runs, and more until MIN_TIMED_MS are measured.
+ */
 async function warmUp(session: ModelSession): Promise<number> {
   const feeds = Object.fromEntries(session.inputs.map((spec) => [spec.name, allocateZeros(spec)]));
   await session.run(feeds);
   const times: number[] = [];
-  for (let i = 0; i < TIMED_RUNS; i++) {
+  let spent = 0;
+  while (times.length < TIMED_RUNS || (spent < MIN_TIMED_MS && times.length < MAX_TIMED_RUNS)) {
     const t0 = performance.now();
     await session.run(feeds);
-    times.push(performance.now() - t0);
+    const ms = performance.now() - t0;
+    times.push(ms);
+    spent += ms;
   }
   // µs resolution: finer digits are timer noise.
-  return Math.round(times.sort((a, b) => a - b)[Math.floor(TIMED_RUNS / 2)] * 1000) / 1000;
+  return Math.round(times.sort((a, b) => a - b)[Math.floor(times.length / 2)] * 1000) / 1000;
 }
 
 function withWarmup(session: ModelSession, warmupMs: Record<string, number>): ModelSession {
