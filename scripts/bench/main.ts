@@ -4,12 +4,12 @@
  * the same run on the same machine, beside its baseline:
  *
  * 1. Logging: the demo regressor, 1-row pandas-records and 1,000-row Arrow,
- *    through the real tern with the inference log off, async, durable and fsync; and
+ *    through the real tern with the inference log off, async, durable and fsync;
  *    adaptive batching off and on at 8 connections.
- * 2. Backends: a ResNet-50-shaped CNN (scripts/make_cnn_fixture.py, cached in
- *    .cache/models), published to Debian's docker-registry and served by tern
- *    with INFERENCE_BACKEND=native and =wasm; which backend INFERENCE_BACKEND=auto picks for the CNN and the demo, with
- *    its warm-up figures (from /models).
+ * 2. Backends: the demo, and a ResNet-50-shaped CNN (scripts/make_cnn_fixture.py,
+ *    cached in .cache/models) published to Debian's docker-registry, served by
+ *    tern with INFERENCE_BACKEND=native and =wasm (and webgpu, cuda on a GPU
+ *    machine); which backend `auto` picks for each, with its warm-up figures.
  * 3. Baselines: bare `session.run` in a loop per backend, in a process of its
  *    own (scripts/bench/bare_run.ts; for the CNN also at 1 thread, the gap per
  *    thread), and a bare `Deno.serve` handler that only calls native
@@ -74,6 +74,24 @@ for (const durability of ["off", "async", "durable", "fsync"]) {
           }),
         );
       }
+    }
+  } finally {
+    await tern.stop();
+  }
+}
+
+// ---- 1a. The demo on each CPU backend (log durable, the default) ----------
+for (const backend of ["native", "wasm"]) {
+  note(`demo, ${backend}`);
+  const tern = await startTern({ args: ["--config-cpus", String(THREADS), "--inference-backend", backend] });
+  try {
+    for (const connections of [1, 4]) {
+      results.push(
+        await wrkMeasure(
+          { section: "backends", scenario: "demo 1-row JSON", path: `tern /infer, ${backend}`, connections },
+          { url: `${tern.url}/infer`, contentType: JSON_TYPE, body: demoOneRow, seconds: SECONDS },
+        ),
+      );
     }
   } finally {
     await tern.stop();
