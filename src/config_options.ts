@@ -75,7 +75,7 @@ export const OPTIONS: readonly OptionDef[] = [
     flag: "inference-backend",
     env: "INFERENCE_BACKEND",
     help:
-      "auto (fastest per model, timed at load), wasm (onnxruntime-web), native (onnxruntime CPU), cuda, webgpu (hardware adapters only)",
+      "auto (fastest per model, timed at load), wasm (onnxruntime-web), native (onnxruntime CPU), cuda, webgpu (hardware adapters only, unless WEBGPU_ALLOW_SOFTWARE)",
     default: "auto",
   },
   {
@@ -134,7 +134,7 @@ export const OPTIONS: readonly OptionDef[] = [
     flag: "log-durability",
     env: "LOG_DURABILITY",
     help:
-      "inference log: durable (reply once committed; survives a crash or kill of tern, a power cut loses ≤ 1 s), fsync (reply once committed and synced to the disk), async (reply first; a crash loses ≤ one batch), off",
+      "inference log: durable (reply once committed; survives a crash or kill of tern, a power cut loses the last 1–2 s), fsync (reply once committed and synced to the disk), async (reply first; a crash loses ≤ one batch), off",
     default: "durable",
   },
   {

@@ -36,7 +36,8 @@ export function classifyAdapter(
   if (isFallbackAdapter === true || SOFTWARE.test(description)) {
     return {
       usable: false,
-      description: `only a software adapter (${description}), which tern never uses`,
+      description:
+        `only a software adapter (${description}), which tern does not use (WEBGPU_ALLOW_SOFTWARE=true allows it, for testing)`,
       adapter: description,
     };
   }

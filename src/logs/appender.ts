@@ -58,6 +58,8 @@ export class LogAppender {
   /** Inserts `rows` in one transaction: all of them or (on error, which is thrown) none. */
   append(rows: readonly LogRow[]): void {
     if (rows.length === 0) return;
+    // A transaction left open by a failed rollback would refuse every later BEGIN.
+    if (this.#db.inTransaction) this.#rollback.run();
     this.#begin.run();
     try {
       for (const row of rows) {
@@ -76,7 +78,9 @@ export class LogAppender {
       }
       this.#commit.run();
     } catch (err) {
-      if (this.#db.inTransaction) this.#rollback.run();
+      try {
+        if (this.#db.inTransaction) this.#rollback.run();
+      } catch { /* the next append rolls back first; the insert's error is the one to report */ }
       throw err;
     }
   }

@@ -4,7 +4,7 @@
  * (writes, migrations, storage cap) and a read connection for `/logs`.
  *
  * @example
- * const log = await openInferenceLog({ dir, sync: "full", walLimitBytes: 4 << 20 }, { durability: "durable", partition });
+ * const log = await openInferenceLog({ dir, sync: "normal", walLimitBytes: 4 << 20 }, { durability: "durable", partition });
  * await log.writer.append(entry);
  * for await (const page of log.read({ limit: 10 })) console.log(page);
  * await log.close();

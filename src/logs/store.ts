@@ -8,7 +8,7 @@
  * export neither blocks inferences nor delays commits.
  *
  * @example
- * const store = await openLogStore({ dir, sync: "full", walLimitBytes, capBytes });
+ * const store = await openLogStore({ dir, sync: "normal", walLimitBytes, capBytes });
  * const { evicted } = await store.commit(rows);
  */
 import type { LogRow } from "./entry.ts";

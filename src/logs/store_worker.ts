@@ -25,7 +25,7 @@ export interface StoreSettings extends OpenLogOptions {
   capBytes?: number;
 }
 
-/** sync "normal": the longest a committed row waits for its WAL frames to be synced. */
+/** sync "normal": how often the WAL is synced while commits arrive (a row waits at most about twice this). */
 export const WAL_SYNC_MS = 1000;
 
 /** A request to the worker. */
@@ -59,11 +59,16 @@ async function handle(request: StoreRequest): Promise<Omit<StoreReply, "id">> {
     case "page":
       return { rows: await readPage(opened(), request.filter, request.after, request.limit) };
     case "open":
-      log = await openLogDb(request.settings.dir, request.settings);
-      appender = new LogAppender(log.path, request.settings);
-      if (request.settings.sync === "normal") walSync = new WalSyncer(`${log.path}-wal`, WAL_SYNC_MS);
-      capBytes = request.settings.capBytes;
-      return { evicted: await evictedTotal(log.client) };
+      try {
+        log = await openLogDb(request.settings.dir, request.settings);
+        appender = new LogAppender(log.path, request.settings);
+        if (request.settings.sync === "normal") walSync = new WalSyncer(`${log.path}-wal`, WAL_SYNC_MS);
+        capBytes = request.settings.capBytes;
+        return { evicted: await evictedTotal(log.client) };
+      } catch (err) {
+        await closeAll();
+        throw err;
+      }
     case "commit": {
       const db = opened();
       if (!appender) throw new Error("the log is not open for writing");
@@ -79,12 +84,16 @@ async function handle(request: StoreRequest): Promise<Omit<StoreReply, "id">> {
     case "usedBytes":
       return { usedBytes: await usedBytes(opened().client) };
     case "close":
-      await walSync?.close();
-      appender?.close();
-      log?.client.close();
-      log = appender = walSync = undefined;
+      await closeAll();
       return {};
   }
+}
+
+async function closeAll(): Promise<void> {
+  await walSync?.close();
+  appender?.close();
+  log?.client.close();
+  log = appender = walSync = undefined;
 }
 
 function opened(): LogDb {

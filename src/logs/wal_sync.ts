@@ -6,7 +6,9 @@
  * Deno's blocking pool, so commits go on meanwhile. fsync flushes the file,
  * not the handle, so the frames SQLite wrote through its own handle reach the
  * disk; a transaction cut short by the power is dropped whole by SQLite's WAL
- * recovery (frame checksums), never half-applied.
+ * recovery (frame checksums), never half-applied. A WAL file new to this
+ * syncer also gets its folder synced once, so the file itself survives.
+ * A sync happens at most every `intervalMs` plus the time a sync takes.
  */
 
 /** Syncs one WAL file on a timer while it is being written. */
@@ -16,7 +18,6 @@ export class WalSyncer {
   #file: Deno.FsFile | undefined;
   #dirty = false;
   #syncing: Promise<void> | undefined;
-  #failing = false;
 
   /** Starts the timer for the WAL at `path`. */
   constructor(path: string, intervalMs: number) {
@@ -53,15 +54,30 @@ export class WalSyncer {
         this.#file.close();
         this.#file = undefined;
       }
-      this.#file ??= await Deno.open(this.#path, { read: true });
+      if (!this.#file) {
+        this.#file = await Deno.open(this.#path, { read: true });
+        await syncFolderOf(this.#path); // the new file's directory entry
+      }
       await this.#file.syncData();
-      this.#failing = false;
     } catch (err) {
       this.#dirty = true; // try again on the next tick
-      if (!(err instanceof Deno.errors.NotFound) && !this.#failing) {
-        this.#failing = true; // reported once until a sync succeeds again
-        console.error(`inference log: syncing the WAL failed: ${err instanceof Error ? err.message : String(err)}`);
+      // Every failure is reported: after a failed fsync the kernel may have dropped the pages it could not write.
+      if (!(err instanceof Deno.errors.NotFound)) {
+        console.error(
+          `inference log: syncing the WAL failed; rows committed since the last sync may not survive a power cut: ${
+            err instanceof Error ? err.message : String(err)
+          }`,
+        );
       }
     }
+  }
+}
+
+async function syncFolderOf(path: string): Promise<void> {
+  const dir = await Deno.open(path.slice(0, path.lastIndexOf("/")) || "/", { read: true });
+  try {
+    await dir.syncData();
+  } finally {
+    dir.close();
   }
 }

@@ -2,7 +2,6 @@ import { createOrtNativeBackend } from "../../src/engine/ort_native.ts";
 import { classifyAdapter, createWebGpuBackend, gpuDevicesPresent, probeWebGpu } from "../../src/engine/webgpu.ts";
 import { DEMO_MODEL_URL } from "../../src/pipeline/demo.ts";
 import { assert, assertEquals, assertMatch, assertRejects } from "../support/assert.ts";
-import { ortTest } from "../support/backend.ts";
 import { cnnFeeds, cnnModelPath } from "../support/cnn.ts";
 import { runTern, startTern } from "../support/tern_process.ts";
 
@@ -60,10 +59,14 @@ Deno.test("auto reports a missing CUDA provider and serves on what it has", asyn
 
 const adapter = (await probeWebGpu()).adapter;
 
-ortTest(
-  "WebGPU (here on the software adapter, WEBGPU_ALLOW_SOFTWARE) gives native's outputs on the CNN; the forest needs ops it lacks",
-  async () => {
-    if (!adapter) return; // no WebGPU adapter at all: nothing to run on
+Deno.test({
+  name:
+    "WebGPU (here on the software adapter, WEBGPU_ALLOW_SOFTWARE) gives native's outputs on the CNN; the forest needs ops it lacks",
+  ignore: !adapter, // no WebGPU adapter at all: nothing to run on
+  // onnxruntime-web's runtime lives as long as the process (see ortTest).
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
     const webgpu = await createWebGpuBackend({ allowSoftwareAdapter: true });
     const native = await createOrtNativeBackend({ threads: 2 });
 
@@ -105,4 +108,4 @@ ortTest(
       /onnxruntime-web \(webgpu\) could not load it/,
     );
   },
-);
+});
