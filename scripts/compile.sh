@@ -33,6 +33,7 @@ deno compile $perms \
   --include assets/demo/house-price-estimator.onnx \
   --include src/logs/migrations \
   --include src/logs/store_worker.ts \
+  --include src/engine/native_worker.ts \
   --include src/engine/ort_web_glue/ort-wasm-simd-threaded.mjs \
   --include "$ort_dist/ort-wasm-simd-threaded.wasm" \
   --include "$ort_dist/ort-wasm-simd-threaded.asyncify.mjs" \

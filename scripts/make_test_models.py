@@ -10,6 +10,12 @@ tests/testdata/batch1_scalar.onnx
   input  x    float32 [1,4]   (batch fixed at 1)
   output s    float32 []      = ReduceSum(x) (a scalar per run)
 
+tests/testdata/slow_matmul.onnx
+  input  x    float32 [1,1]
+  output s    float32 [1]     = ReduceSum of x spread over a 1024x1024 matrix and multiplied 24 times by a
+                                constant 1024x1024 matrix (ConstantOfShape: no weights in the file), a
+                                run of about 50 GFLOP: a slow model in a file of a few hundred bytes
+
 Run with Debian's interpreter (python3-onnx): /usr/bin/python3 scripts/make_test_models.py
 """
 
@@ -52,8 +58,32 @@ def batch1_scalar() -> onnx.ModelProto:
     return model
 
 
+def slow_matmul() -> onnx.ModelProto:
+    shape = helper.make_tensor("shape", TensorProto.INT64, [2], [1024, 1024])
+    nodes = [
+        helper.make_node("ConstantOfShape", ["shape"], ["w"],
+                         value=helper.make_tensor("v", TensorProto.FLOAT, [1], [1.0 / 1024])),
+        helper.make_node("Expand", ["x", "shape"], ["m0"]),
+    ]
+    for i in range(24):
+        nodes.append(helper.make_node("MatMul", [f"m{i}", "w"], [f"m{i + 1}"]))
+    nodes.append(helper.make_node("ReduceSum", ["m24"], ["s2"], keepdims=0))
+    nodes.append(helper.make_node("Reshape", ["s2", "one"], ["s"]))
+    graph = helper.make_graph(
+        nodes, "slow_matmul",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1])],
+        [helper.make_tensor_value_info("s", TensorProto.FLOAT, [1])],
+        initializer=[shape, helper.make_tensor("one", TensorProto.INT64, [1], [1])])
+    model = helper.make_model(graph, producer_name="tern scripts/make_test_models.py",
+                              opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
 if __name__ == "__main__":
-    for name, make in [("batch1_multi_output", batch1_multi_output), ("batch1_scalar", batch1_scalar)]:
+    for name, make in [("batch1_multi_output", batch1_multi_output), ("batch1_scalar", batch1_scalar),
+                       ("slow_matmul", slow_matmul)]:
         path = os.path.join(ROOT, "tests", "testdata", f"{name}.onnx")
         onnx.save(make(), path)
         print(f"wrote {path}")

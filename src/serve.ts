@@ -91,7 +91,9 @@ export async function serve(
     const loaded = await pipelines.load(definition);
     for (const m of loaded.steps) {
       out.info(
-        `Model ${m.name}: sha256 ${m.sha256}, version ${m.version}, backend ${m.backend}`,
+        `Model ${m.name}: sha256 ${m.sha256}, version ${m.version}, backend ${m.backend}${
+          m.session.offThread ? " (runs in a worker thread of its own)" : ""
+        }`,
       );
     }
     out.info(

@@ -12,6 +12,10 @@ export interface ModelSession {
   readonly backend: string;
   /** Warm-up median ms per backend tried, when INFERENCE_BACKEND=auto chose it. */
   readonly warmupMs?: Readonly<Record<string, number>>;
+  /** Median ms per run, when the backend timed the model at load (native does, to choose its thread). */
+  readonly runMs?: number;
+  /** Runs happen in a worker thread of the session's own, not on the thread serving HTTP. */
+  readonly offThread?: boolean;
   /** Inputs as the model declares them, in model order. */
   readonly inputs: readonly TensorSpec[];
   /** Outputs as the model declares them, in model order. */

@@ -7,10 +7,10 @@
  */
 import { ConfigError } from "../errors.ts";
 import type { Backend, ModelSession } from "./backend.ts";
-import { createOrtNativeBackend } from "./ort_native.ts";
+import { createPlacedNativeBackend } from "./off_thread.ts";
 import { createOrtWebWasmBackend } from "./ort_web.ts";
 import { errorText } from "./ort_session.ts";
-import { allocateZeros } from "./warmup.ts";
+import { timeRuns } from "./warmup.ts";
 import { createWebGpuBackend, gpuDevicesPresent } from "./webgpu.ts";
 
 /** The INFERENCE_BACKEND values. */
@@ -40,7 +40,7 @@ export async function createBackend(
       return createOrtWebWasmBackend({ threads });
     case "native":
     case "cuda":
-      return await createOrtNativeBackend({ threads, cuda: choice === "cuda", libDir }).catch((err) => {
+      return await createPlacedNativeBackend({ threads, cuda: choice === "cuda", libDir }).catch((err) => {
         throw new ConfigError(`INFERENCE_BACKEND=${choice}: ${errorText(err)}`);
       });
     case "webgpu":
@@ -51,7 +51,7 @@ export async function createBackend(
       const candidates: Backend[] = [];
       for (const cuda of [true, false]) {
         try {
-          candidates.push(await createOrtNativeBackend({ threads, cuda, libDir }));
+          candidates.push(await createPlacedNativeBackend({ threads, cuda, libDir }));
         } catch (err) {
           log(`Backend ${cuda ? "cuda" : "native"} not used: ${errorText(err)}`);
         }
@@ -69,13 +69,6 @@ export async function createBackend(
   }
 }
 
-/** Fewest runs timed during warm-up: the median is compared. */
-const TIMED_RUNS = 7;
-/** Fast models keep running until this much time is measured, so their medians are stable (µs-scale runs are noisy). */
-const MIN_TIMED_MS = 20;
-/** Most runs timed for one backend. */
-const MAX_TIMED_RUNS = 2000;
-
 /** A backend that loads each model into every candidate and keeps the fastest. */
 export function autoBackend(candidates: Backend[], log: (line: string) => void): Backend {
   return {
@@ -88,7 +81,9 @@ export function autoBackend(candidates: Backend[], log: (line: string) => void):
         let session: ModelSession | undefined;
         try {
           session = await backend.load(model, label);
-          tried.push({ session, ms: await warmUp(session) });
+          const best = tried.length > 0 ? Math.min(...tried.map((t) => t.ms)) : undefined;
+          const run = session.run.bind(session);
+          tried.push({ session, ms: session.runMs ?? await timeRuns(session.inputs, run, best) });
         } catch (err) {
           await session?.release();
           failures.push(`${backend.name}: ${errorText(err)}`);
@@ -105,32 +100,14 @@ export function autoBackend(candidates: Backend[], log: (line: string) => void):
   };
 }
 
-/**
- * Median ms per run on zero inputs of the model's shape (after one untimed run):
- * at least TIMED_RUNS runs, and more until MIN_TIMED_MS are measured.
- */
-async function warmUp(session: ModelSession): Promise<number> {
-  const feeds = Object.fromEntries(session.inputs.map((spec) => [spec.name, allocateZeros(spec)]));
-  await session.run(feeds);
-  const times: number[] = [];
-  let spent = 0;
-  while (times.length < TIMED_RUNS || (spent < MIN_TIMED_MS && times.length < MAX_TIMED_RUNS)) {
-    const t0 = performance.now();
-    await session.run(feeds);
-    const ms = performance.now() - t0;
-    times.push(ms);
-    spent += ms;
-  }
-  // µs resolution: finer digits are timer noise.
-  return Math.round(times.sort((a, b) => a - b)[Math.floor(times.length / 2)] * 1000) / 1000;
-}
-
 function withWarmup(session: ModelSession, warmupMs: Record<string, number>): ModelSession {
   return {
     backend: session.backend,
     inputs: session.inputs,
     outputs: session.outputs,
     warmupMs,
+    runMs: session.runMs,
+    offThread: session.offThread,
     run: (feeds) => session.run(feeds),
     release: () => session.release(),
   };

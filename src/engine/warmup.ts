@@ -1,7 +1,7 @@
 /**
  * @module
- * Inputs for timing a model before it serves: zeros (empty strings) of the
- * model's own shape, one row, symbolic dims taken as 1.
+ * Timing a model before it serves, on zeros (empty strings) of the model's
+ * own shape, one row, symbolic dims taken as 1.
  */
 import { allocate, elementCount, type HostTensor, type TensorSpec } from "./tensor.ts";
 
@@ -11,4 +11,39 @@ export function allocateZeros(spec: TensorSpec): HostTensor {
   const data = allocate(spec.type, elementCount(dims));
   if (Array.isArray(data)) data.fill("");
   return { type: spec.type, data, dims };
+}
+
+/** Fewest runs timed: the median is taken. */
+const TIMED_RUNS = 7;
+/** Fast models keep running until this much time is measured, so their medians are stable (µs-scale runs are noisy). */
+const MIN_TIMED_MS = 20;
+/** Most runs timed. */
+const MAX_TIMED_RUNS = 2000;
+
+/**
+ * Median ms per run of `run` on zero inputs of the model's shape (after one
+ * untimed run): at least TIMED_RUNS runs, and more until MIN_TIMED_MS are
+ * measured. With `beatMs` (the best median of another backend), timing stops
+ * at the first run slower than twice that, and returns it: a slow model on a
+ * slow backend would otherwise cost seconds of start-up to lose anyway.
+ * Rounded to µs: finer digits are timer noise.
+ */
+export async function timeRuns(
+  inputs: readonly TensorSpec[],
+  run: (feeds: Record<string, HostTensor>) => Promise<unknown>,
+  beatMs?: number,
+): Promise<number> {
+  const feeds = Object.fromEntries(inputs.map((spec) => [spec.name, allocateZeros(spec)]));
+  await run(feeds);
+  const times: number[] = [];
+  let spent = 0;
+  while (times.length < TIMED_RUNS || (spent < MIN_TIMED_MS && times.length < MAX_TIMED_RUNS)) {
+    const t0 = performance.now();
+    await run(feeds);
+    const ms = performance.now() - t0;
+    if (beatMs !== undefined && ms > 2 * beatMs) return Math.round(ms * 1000) / 1000;
+    times.push(ms);
+    spent += ms;
+  }
+  return Math.round(times.sort((a, b) => a - b)[Math.floor(times.length / 2)] * 1000) / 1000;
 }

@@ -14,6 +14,7 @@
 import type { LogRow } from "./entry.ts";
 import type { PageSource } from "./query.ts";
 import type { StoreReply, StoreRequest, StoreSettings } from "./store_worker.ts";
+import { startWorkerChannel, type WorkerChannel } from "../worker_channel.ts";
 
 export type { StoreSettings } from "./store_worker.ts";
 
@@ -34,50 +35,16 @@ export interface LogStore {
   close(): Promise<void>;
 }
 
-/** A started log worker and its request channel. */
-interface LogWorker {
-  call(request: Unsent): Promise<StoreReply>;
-  readonly failed: boolean;
-  terminate(): void;
-}
+/** A log worker's request channel. */
+type LogWorker = WorkerChannel<Unsent, StoreReply>;
 
-/** Starts a store_worker; a dead worker fails every later call at once. */
+/** Starts a store_worker. */
 function startLogWorker(): LogWorker {
-  const worker = new Worker(new URL("./store_worker.ts", import.meta.url), { type: "module" });
-  let nextId = 1;
-  let failure: Error | undefined;
-  const waiting = new Map<number, { resolve: (r: StoreReply) => void; reject: (e: Error) => void }>();
-  worker.onmessage = (e: MessageEvent<StoreReply>) => {
-    const w = waiting.get(e.data.id);
-    waiting.delete(e.data.id);
-    if (!w) return;
-    if (e.data.error !== undefined) w.reject(new Error(e.data.error));
-    else w.resolve(e.data);
-  };
-  const fail = (message: string) => {
-    failure = new Error(`log worker failed: ${message}`);
-    for (const w of waiting.values()) w.reject(failure);
-    waiting.clear();
-  };
-  worker.onerror = (e) => {
-    e.preventDefault();
-    fail(e.message);
-  };
-  worker.onmessageerror = () => fail("a message could not be read");
-  return {
-    call(request) {
-      if (failure) return Promise.reject(failure);
-      const id = nextId++;
-      return new Promise((resolve, reject) => {
-        waiting.set(id, { resolve, reject });
-        worker.postMessage({ ...request, id });
-      });
-    },
-    get failed() {
-      return failure !== undefined;
-    },
-    terminate: () => worker.terminate(),
-  };
+  return startWorkerChannel<Unsent, StoreReply>(
+    new URL("./store_worker.ts", import.meta.url),
+    "log worker",
+    (reply) => reply.error === undefined ? undefined : new Error(reply.error),
+  );
 }
 
 /** Starts the writing log worker, which opens and migrates the database. */

@@ -15,9 +15,10 @@ export function wasmBackend(): Backend {
 }
 
 /**
- * Deno.test for tests that use onnxruntime-web: its pthread workers start on
- * the first session of the process and live as long as it, which Deno's
- * op/resource sanitizers would report as a leak of whichever test came first.
+ * Deno.test for tests that load an onnxruntime: onnxruntime-web's pthread
+ * workers and onnxruntime-node's dlopen'ed library start with the first
+ * session of the process and live as long as it, which Deno's op/resource
+ * sanitizers would report as a leak of whichever test came first.
  */
 export function ortTest(name: string, fn: () => Promise<void>): void {
   Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });

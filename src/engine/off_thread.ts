@@ -1,0 +1,93 @@
+/**
+ * @module
+ * The native backend with slow models kept off the serving thread.
+ * onnxruntime-node runs a model synchronously on the thread that calls it: a
+ * model taking 18 ms made `/health` wait 33 ms (p50) behind 4 queued
+ * inferences, and a model taking seconds would fail liveness probes. So each
+ * model is first loaded and timed in a worker thread of its own; one whose
+ * run takes at least OFF_THREAD_MIN_MS stays there, a faster one is loaded on
+ * the serving thread instead. The hop costs about 1 ms per run for a
+ * 600 KB image (its copy to the worker and the wake-up, measured on 2
+ * cores): 5 % of an 18 ms CNN, under 2 % past the threshold, and far too much
+ * for a 6 µs forest.
+ */
+import { BadInput, TernError } from "../errors.ts";
+import type { Backend, ModelSession } from "./backend.ts";
+import type { NativeWorkerReply, NativeWorkerRequest } from "./native_worker.ts";
+import { createOrtNativeBackend, type OrtNativeOptions } from "./ort_native.ts";
+import { startWorkerChannel, type WorkerChannel } from "../worker_channel.ts";
+
+/** Runs at least this long (median ms at load) stay in a worker thread. */
+export const OFF_THREAD_MIN_MS = 50;
+
+/** Unsent request: the worker channel numbers it. */
+type Unsent = NativeWorkerRequest extends infer R ? R extends NativeWorkerRequest ? Omit<R, "id"> : never : never;
+
+/** The native (CPU or CUDA) backend, placing each model on or off the serving thread by its run time. */
+export async function createPlacedNativeBackend(
+  options: OrtNativeOptions,
+  minMs = OFF_THREAD_MIN_MS,
+): Promise<Backend> {
+  const inProcess = await createOrtNativeBackend(options); // fails here, at start-up, when the runtime is missing
+  return {
+    name: inProcess.name,
+    description: `${inProcess.description}; models slower than ${minMs} ms per run each in a worker thread`,
+    async load(model, label) {
+      const worker = startNativeWorker();
+      let loaded: NativeWorkerReply;
+      try {
+        loaded = await worker.call({ op: "load", options, model, label });
+      } catch (err) {
+        worker.terminate();
+        throw err;
+      }
+      if (loaded.runMs! >= minMs) return offThreadSession(worker, inProcess.name, loaded);
+      await worker.call({ op: "release" }).catch(() => {});
+      worker.terminate();
+      const session = await inProcess.load(model, label);
+      return { ...sessionFields(session), runMs: loaded.runMs, offThread: false };
+    },
+  };
+}
+
+function sessionFields(session: ModelSession): ModelSession {
+  return {
+    backend: session.backend,
+    inputs: session.inputs,
+    outputs: session.outputs,
+    run: (feeds) => session.run(feeds),
+    release: () => session.release(),
+  };
+}
+
+function offThreadSession(worker: NativeWorker, backend: string, loaded: NativeWorkerReply): ModelSession {
+  return {
+    backend,
+    inputs: loaded.inputs!,
+    outputs: loaded.outputs!,
+    runMs: loaded.runMs,
+    offThread: true,
+    run: async (feeds) => (await worker.call({ op: "run", feeds })).result!,
+    release: async () => {
+      await worker.call({ op: "release" }).catch(() => {});
+      worker.terminate();
+    },
+  };
+}
+
+/** A native_worker's request channel. */
+type NativeWorker = WorkerChannel<Unsent, NativeWorkerReply>;
+
+/** Starts a native_worker; its errors come back as the classes tern maps to HTTP statuses. */
+function startNativeWorker(): NativeWorker {
+  return startWorkerChannel<Unsent, NativeWorkerReply>(
+    new URL("./native_worker.ts", import.meta.url),
+    "the native runtime's worker thread",
+    ({ error }) => {
+      if (!error) return undefined;
+      if (error.status === 400) return new BadInput(error.message, error.code);
+      if (error.status !== undefined) return new TernError(error.message, error.status, error.code ?? "error");
+      return new Error(error.message);
+    },
+  );
+}

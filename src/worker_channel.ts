@@ -1,0 +1,65 @@
+/**
+ * @module
+ * Request/reply over a module Worker: each call gets a numbered request and
+ * resolves with the reply carrying its number. Once the worker dies, every
+ * waiting and later call fails at once, naming why. Used by the log store
+ * (logs/store.ts) and the native runtime's worker threads (engine/off_thread.ts).
+ */
+
+/** A started worker and its request channel. */
+export interface WorkerChannel<Request, Reply> {
+  /** Sends `request` (numbered here) and waits for its reply. */
+  call(request: Request): Promise<Reply>;
+  /** True once the worker has died. */
+  readonly failed: boolean;
+  /** Stops the worker. */
+  terminate(): void;
+}
+
+/**
+ * Starts the module worker at `url`. `errorOf` turns a reply into the error
+ * its call should throw, or undefined for a success; `what` names the worker
+ * in the error when it dies.
+ */
+export function startWorkerChannel<Request extends object, Reply extends { id: number }>(
+  url: URL,
+  what: string,
+  errorOf: (reply: Reply) => Error | undefined,
+): WorkerChannel<Request, Reply> {
+  const worker = new Worker(url, { type: "module" });
+  let nextId = 1;
+  let failure: Error | undefined;
+  const waiting = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
+  worker.onmessage = (e: MessageEvent<Reply>) => {
+    const w = waiting.get(e.data.id);
+    waiting.delete(e.data.id);
+    if (!w) return;
+    const error = errorOf(e.data);
+    if (error) w.reject(error);
+    else w.resolve(e.data);
+  };
+  const fail = (message: string) => {
+    failure = new Error(`${what} failed: ${message}`);
+    for (const w of waiting.values()) w.reject(failure);
+    waiting.clear();
+  };
+  worker.onerror = (e) => {
+    e.preventDefault();
+    fail(e.message);
+  };
+  worker.onmessageerror = () => fail("a message could not be read");
+  return {
+    call(request) {
+      if (failure) return Promise.reject(failure);
+      const id = nextId++;
+      return new Promise((resolve, reject) => {
+        waiting.set(id, { resolve, reject });
+        worker.postMessage({ ...request, id });
+      });
+    },
+    get failed() {
+      return failure !== undefined;
+    },
+    terminate: () => worker.terminate(),
+  };
+}

@@ -1,0 +1,68 @@
+import { BadInput } from "../../src/errors.ts";
+import { createPlacedNativeBackend } from "../../src/engine/off_thread.ts";
+import { createOrtNativeBackend } from "../../src/engine/ort_native.ts";
+import { DEMO_MODEL_URL } from "../../src/pipeline/demo.ts";
+import { assert, assertEquals, assertRejects } from "../support/assert.ts";
+import { loadReference, maxRelativeError } from "../support/reference.ts";
+import { ortTest } from "../support/backend.ts";
+
+const SLOW = new URL("../testdata/slow_matmul.onnx", import.meta.url);
+const MULTI = new URL("../testdata/batch1_multi_output.onnx", import.meta.url);
+const ref = loadReference();
+
+ortTest(
+  "a slow model runs in a worker thread and the serving thread's event loop keeps turning meanwhile",
+  async () => {
+    const backend = await createPlacedNativeBackend({ threads: 2 });
+    const session = await backend.load(await Deno.readFile(SLOW), "slow");
+    try {
+      assertEquals(session.offThread, true);
+      assert(session.runMs! >= 50, `runMs ${session.runMs}`);
+      let ticks = 0;
+      const timer = setInterval(() => ticks++, 1);
+      const out = await session.run({ x: { type: "float32", data: new Float32Array([2]), dims: [1, 1] } });
+      clearInterval(timer);
+      assertEquals(Array.from(out.s.data as Float32Array), [2 * 1024 * 1024]);
+      // On the serving thread a synchronous run of ≥ 50 ms would let no 1 ms timer fire meanwhile.
+      assert(ticks >= 10, `only ${ticks} timer ticks during a ${session.runMs} ms run`);
+    } finally {
+      await session.release();
+    }
+  },
+);
+
+ortTest("a fast model runs on the serving thread, with the same outputs as the plain native backend", async () => {
+  const backend = await createPlacedNativeBackend({ threads: 2 });
+  const session = await backend.load(await Deno.readFile(DEMO_MODEL_URL), "demo");
+  try {
+    assertEquals([session.backend, session.offThread], ["native", false]);
+    assert(session.runMs! < 50);
+    const feeds = { tensor: { type: "float32" as const, data: new Float32Array(ref.inputs.flat()), dims: [1000, 18] } };
+    const out = await session.run(feeds);
+    assert(maxRelativeError(out.variable.data as Float32Array, ref.predictions) <= 1e-4);
+  } finally {
+    await session.release();
+  }
+});
+
+ortTest(
+  "through the worker thread: int64 and float outputs arrive intact, a rejected input is still a 400",
+  async () => {
+    const backend = await createPlacedNativeBackend({ threads: 1 }, 0); // every model off the serving thread
+    const plain = await (await createOrtNativeBackend({ threads: 1 })).load(await Deno.readFile(MULTI), "multi");
+    const session = await backend.load(await Deno.readFile(MULTI), "multi");
+    try {
+      assertEquals(session.offThread, true);
+      assertEquals(session.inputs, plain.inputs);
+      assertEquals(session.outputs, plain.outputs);
+      const feeds = { x: { type: "float32" as const, data: new Float32Array([0.5, 3, -1, 2]), dims: [1, 4] } };
+      assertEquals(await session.run(feeds), await plain.run(feeds));
+      const wrong = { x: { type: "float32" as const, data: new Float32Array([1, 2]), dims: [1, 2] } };
+      await assertRejects(() => session.run(wrong), BadInput);
+      await assertRejects(() => session.run(wrong), /the model rejected the input/);
+    } finally {
+      await session.release();
+      await plain.release();
+    }
+  },
+);
