@@ -10,6 +10,8 @@
  *    cached in .cache/models) published to Debian's docker-registry, served by
  *    tern with INFERENCE_BACKEND=native and =wasm (and webgpu, cuda on a GPU
  *    machine); which backend `auto` picks for each, with its warm-up figures.
+ *    And `/health` latency while a slow model (tests/testdata/slow_matmul.onnx,
+ *    run in a worker thread of its own) serves 4 connections.
  * 3. Baselines: bare `session.run` in a loop per backend, in a process of its
  *    own (scripts/bench/bare_run.ts; for the CNN also at 1 thread, the gap per
  *    thread), and a bare `Deno.serve` handler that only calls native
@@ -164,6 +166,46 @@ try {
     } finally {
       await tern.stop();
     }
+  }
+
+  // ---- 2b. /health while a slow model (its own worker thread) serves 4 connections ----
+  note("slow model, /health during load");
+  const slowUrl = `${registry.host}/bench/slow-matmul:v1`;
+  const slowModel = new URL("tests/testdata/slow_matmul.onnx", ROOT).pathname;
+  const slowPublished = await runTern(["publish", "--name", "slow-matmul", "--model", slowModel, slowUrl]);
+  if (slowPublished.code !== 0) throw new Error(slowPublished.stderr);
+  const slow = await startTern({
+    args: ["--config-cpus", String(THREADS), "--inference-backend", "native"],
+    env: { PIPELINE_URL: slowUrl, PERSISTENT_VOLUME_DIR: persist },
+  });
+  try {
+    const load = wrkMeasure(
+      { section: "responsiveness", scenario: "slow model 1-row JSON", path: "tern /infer, native", connections: 4 },
+      { url: `${slow.url}/infer`, contentType: JSON_TYPE, body: '[{"x":[2]}]', seconds: SECONDS },
+    );
+    // One probe every 10 ms, as a liveness checker would (only the request is timed).
+    await new Promise((r) => setTimeout(r, 1500)); // past wrk's warm-up run
+    const probes: number[] = [];
+    for (const end = performance.now() + (SECONDS - 1) * 1000; performance.now() < end;) {
+      const t0 = performance.now();
+      await (await fetch(`${slow.url}/health`)).arrayBuffer();
+      probes.push(performance.now() - t0);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    probes.sort((a, b) => a - b);
+    const health: Figures = {
+      section: "responsiveness",
+      scenario: "slow model 1-row JSON",
+      path: "GET /health during that load",
+      connections: 1,
+      requests: probes.length,
+      perSecond: probes.length / (SECONDS - 1),
+      p50Ms: probes[Math.floor(probes.length / 2)],
+      p99Ms: probes[Math.min(probes.length - 1, Math.floor(probes.length * 0.99))],
+    };
+    results.push(await load, health);
+  } finally {
+    await slow.stop();
   }
 } finally {
   await registry.stop();
