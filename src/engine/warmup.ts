@@ -19,13 +19,16 @@ const TIMED_RUNS = 7;
 const MIN_TIMED_MS = 20;
 /** Most runs timed. */
 const MAX_TIMED_RUNS = 2000;
+/** Timing stops early only on runs at least this long: shorter ones cost nothing to finish, and vary too much. */
+const GIVE_UP_MIN_MS = 10;
 
 /**
  * Median ms per run of `run` on zero inputs of the model's shape (after one
  * untimed run): at least TIMED_RUNS runs, and more until MIN_TIMED_MS are
  * measured. With `beatMs` (the best median of another backend), timing stops
- * at the first run slower than twice that, and returns it: a slow model on a
- * slow backend would otherwise cost seconds of start-up to lose anyway.
+ * at the first run of GIVE_UP_MIN_MS or more that is slower than twice that,
+ * and returns it: a slow model on a slow backend would otherwise cost seconds
+ * of start-up to lose anyway.
  * Rounded to µs: finer digits are timer noise.
  */
 export async function timeRuns(
@@ -41,7 +44,7 @@ export async function timeRuns(
     const t0 = performance.now();
     await run(feeds);
     const ms = performance.now() - t0;
-    if (beatMs !== undefined && ms > 2 * beatMs) return Math.round(ms * 1000) / 1000;
+    if (beatMs !== undefined && ms > 2 * beatMs && ms >= GIVE_UP_MIN_MS) return Math.round(ms * 1000) / 1000;
     times.push(ms);
     spent += ms;
   }
