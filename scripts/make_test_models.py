@@ -16,6 +16,11 @@ tests/testdata/slow_matmul.onnx
                                 constant 1024x1024 matrix (ConstantOfShape: no weights in the file), a
                                 run of about 50 GFLOP: a slow model in a file of a few hundred bytes
 
+tests/testdata/pairs.onnx
+  input  x    float32 [1,n]
+  output y    float32 [n/2,2] = x reshaped into pairs: refuses a single value (the warm-up's zeros), takes an
+                                even number of them
+
 Run with Debian's interpreter (python3-onnx): /usr/bin/python3 scripts/make_test_models.py
 """
 
@@ -81,9 +86,22 @@ def slow_matmul() -> onnx.ModelProto:
     return model
 
 
+def pairs() -> onnx.ModelProto:
+    graph = helper.make_graph(
+        [helper.make_node("Reshape", ["x", "pair"], ["y"])], "pairs",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, "n"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["m", 2])],
+        initializer=[helper.make_tensor("pair", TensorProto.INT64, [2], [-1, 2])])
+    model = helper.make_model(graph, producer_name="tern scripts/make_test_models.py",
+                              opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
 if __name__ == "__main__":
     for name, make in [("batch1_multi_output", batch1_multi_output), ("batch1_scalar", batch1_scalar),
-                       ("slow_matmul", slow_matmul)]:
+                       ("slow_matmul", slow_matmul), ("pairs", pairs)]:
         path = os.path.join(ROOT, "tests", "testdata", f"{name}.onnx")
         onnx.save(make(), path)
         print(f"wrote {path}")

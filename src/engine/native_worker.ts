@@ -25,6 +25,7 @@ export interface NativeWorkerReply {
   error?: { message: string; status?: number; code?: string };
   inputs?: readonly TensorSpec[];
   outputs?: readonly TensorSpec[];
+  /** Median ms per run on zeros, unless the model refused them. */
   runMs?: number;
   result?: Record<string, HostTensor>;
 }
@@ -36,7 +37,8 @@ async function handle(request: NativeWorkerRequest): Promise<Omit<NativeWorkerRe
     case "load": {
       session = await (await createOrtNativeBackend(request.options)).load(request.model, request.label);
       const loaded = session;
-      const runMs = await timeRuns(loaded.inputs, (feeds) => loaded.run(feeds));
+      // A model may refuse zeros of its declared shape: then its time is unknown (and it serves on the main thread).
+      const runMs = await timeRuns(loaded.inputs, (feeds) => loaded.run(feeds)).catch(() => undefined);
       return { inputs: loaded.inputs, outputs: loaded.outputs, runMs };
     }
     case "run":

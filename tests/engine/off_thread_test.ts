@@ -66,3 +66,15 @@ ortTest(
     }
   },
 );
+
+ortTest("a model that refuses the warm-up's zeros still loads, and serves on the serving thread", async () => {
+  const backend = await createPlacedNativeBackend({ threads: 1 });
+  const session = await backend.load(await Deno.readFile(new URL("../testdata/pairs.onnx", import.meta.url)), "pairs");
+  try {
+    assertEquals([session.offThread, session.runMs], [false, undefined]);
+    const out = await session.run({ x: { type: "float32", data: new Float32Array([1, 2, 3, 4]), dims: [1, 4] } });
+    assertEquals([Array.from(out.y.data as Float32Array), out.y.dims], [[1, 2, 3, 4], [2, 2]]);
+  } finally {
+    await session.release();
+  }
+});
