@@ -32,6 +32,15 @@ from onnx import TensorProto, helper
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def checked_model(graph: onnx.GraphProto) -> onnx.ModelProto:
+    """The graph as a checked model, opset 13 and IR version 8 (what every fixture here uses)."""
+    model = helper.make_model(graph, producer_name="tern scripts/make_test_models.py",
+                              opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
 def batch1_multi_output() -> onnx.ModelProto:
     two = helper.make_tensor("two", TensorProto.FLOAT, [], [2.0])
     nodes = [
@@ -44,11 +53,7 @@ def batch1_multi_output() -> onnx.ModelProto:
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4]),
          helper.make_tensor_value_info("top", TensorProto.INT64, [1])],
         initializer=[two])
-    model = helper.make_model(graph, producer_name="tern scripts/make_test_models.py",
-                              opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    return model
+    return checked_model(graph)
 
 
 def batch1_scalar() -> onnx.ModelProto:
@@ -56,11 +61,7 @@ def batch1_scalar() -> onnx.ModelProto:
         [helper.make_node("ReduceSum", ["x"], ["s"], keepdims=0)], "batch1_scalar",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
         [helper.make_tensor_value_info("s", TensorProto.FLOAT, [])])
-    model = helper.make_model(graph, producer_name="tern scripts/make_test_models.py",
-                              opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    return model
+    return checked_model(graph)
 
 
 def slow_matmul() -> onnx.ModelProto:
@@ -79,11 +80,7 @@ def slow_matmul() -> onnx.ModelProto:
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1])],
         [helper.make_tensor_value_info("s", TensorProto.FLOAT, [1])],
         initializer=[shape, helper.make_tensor("one", TensorProto.INT64, [1], [1])])
-    model = helper.make_model(graph, producer_name="tern scripts/make_test_models.py",
-                              opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    return model
+    return checked_model(graph)
 
 
 def pairs() -> onnx.ModelProto:
@@ -92,11 +89,7 @@ def pairs() -> onnx.ModelProto:
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, "n"])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["m", 2])],
         initializer=[helper.make_tensor("pair", TensorProto.INT64, [2], [-1, 2])])
-    model = helper.make_model(graph, producer_name="tern scripts/make_test_models.py",
-                              opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    return model
+    return checked_model(graph)
 
 
 if __name__ == "__main__":
