@@ -6,7 +6,7 @@
  */
 import { assert, assertEquals, assertMatch } from "../support/assert.ts";
 import { loadReference, maxRelativeError, recordsBody } from "../support/reference.ts";
-import { REGISTRY_USER, type RegistryAuth, startRegistry } from "../support/registry.ts";
+import { REGISTRY_USER, type RegistryAuth, startRegistry, type TestRegistry } from "../support/registry.ts";
 import { runTern, startTern } from "../support/tern_process.ts";
 import { startFlakyProxy } from "../support/flaky_proxy.ts";
 
@@ -134,7 +134,6 @@ Deno.test("offline: after tern pull, or a first start, tern serves from the cach
   const servedBefore = await Deno.makeTempDir({ prefix: "tern-cache-served-" });
   const registry = await startRegistry("none");
   const reference = `${registry.host}/pipelines/house-price:v1`;
-  let registryStopped = false;
   try {
     await publish(reference);
     const pulled = await runTern(["pull", reference], { PERSISTENT_VOLUME_DIR: persist });
@@ -144,7 +143,6 @@ Deno.test("offline: after tern pull, or a first start, tern serves from the cach
     const first = await startTern({ env: { PERSISTENT_VOLUME_DIR: servedBefore, PIPELINE_URL: reference } });
     await first.stop();
     await registry.stop();
-    registryStopped = true;
 
     const restarted = await startTern({ env: { PERSISTENT_VOLUME_DIR: servedBefore, PIPELINE_URL: reference } });
     try {
@@ -176,7 +174,7 @@ Deno.test("offline: after tern pull, or a first start, tern serves from the cach
     assertEquals(out.code, 1);
     assertMatch(out.stderr, /cached model house-price-estimator sha256:[0-9a-f]+ is corrupt/);
   } finally {
-    if (!registryStopped) await registry.stop();
+    await registry.stop();
     await Deno.remove(persist, { recursive: true });
     await Deno.remove(servedBefore, { recursive: true });
   }
@@ -215,65 +213,57 @@ Deno.test("interop: skopeo copies the artifact to an oci: layout and into anothe
   }
 });
 
-Deno.test("a flaky link: a 503 is retried and the model transfer cut halfway resumes with Range", async () => {
-  const registry = await startRegistry("none");
-  const proxy = startFlakyProxy(registry.host);
-  const persist = await Deno.makeTempDir({ prefix: "tern-flaky-" });
-  try {
-    await publish(`${registry.host}/pipelines/house-price:v1`);
-    const out = await runTern(["pull", `${proxy.host}/pipelines/house-price:v1`], { PERSISTENT_VOLUME_DIR: persist });
-    assertEquals(out.code, 0, out.stderr);
-    const ranges = proxy.largeBlobRanges;
-    assertEquals(ranges.length, 2, `model GETs: ${JSON.stringify(ranges)}`);
-    assertEquals(ranges[0], null, "the first model GET started from byte 0");
-    assertEquals(ranges[1], `bytes=${MODEL_BYTES.length >> 1}-`, "the second resumed where the cut left off");
-    assertEquals(await Deno.readFile(`${persist}/oci/blobs/sha256/${MODEL_HEX}`), MODEL_BYTES);
-  } finally {
-    await proxy.stop();
-    await registry.stop();
-    await Deno.remove(persist, { recursive: true });
-  }
-});
-
-Deno.test("a registry behind a 503-ing load balancer: tern starts from its cache", async () => {
-  const registry = await startRegistry("none");
-  const persist = await Deno.makeTempDir({ prefix: "tern-503-" });
-  const proxy = startFlakyProxy(registry.host, "down");
-  try {
-    await publish(`${registry.host}/pipelines/house-price:v1`);
-    const reference = `${proxy.host}/pipelines/house-price:v1`;
-    // Fill the cache under the proxy's reference straight from the registry's storage.
-    const direct = await runTern(["pull", `${registry.host}/pipelines/house-price:v1`], {
-      PERSISTENT_VOLUME_DIR: persist,
-    });
-    assertEquals(direct.code, 0, direct.stderr);
-    const refs = `${persist}/oci/refs`;
-    const [saved] = [...Deno.readDirSync(refs)];
-    const manifest = JSON.parse(Deno.readTextFileSync(`${refs}/${saved.name}`)).manifest;
-    const key = Array.from(
-      new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(reference))),
-      (b) => b.toString(16).padStart(2, "0"),
-    ).join("");
-    Deno.writeTextFileSync(`${refs}/${key}.json`, JSON.stringify({ reference, manifest }));
-
-    const tern = await startTern({ env: { PERSISTENT_VOLUME_DIR: persist, PIPELINE_URL: reference } });
+Deno.test("a flaky link: a 503 is retried and the model transfer cut halfway resumes with Range", () =>
+  withRegistry("none", async (registry, persist) => {
+    const proxy = startFlakyProxy(registry.host);
     try {
-      assertMatch(tern.output(), /answered 503.*starting from the cached pipeline/);
-      assert(maxRelativeError([await inferOne(tern.url)], ref.predictions.slice(0, 1)) <= 1e-4);
+      await publish(`${registry.host}/pipelines/house-price:v1`);
+      const out = await runTern(["pull", `${proxy.host}/pipelines/house-price:v1`], { PERSISTENT_VOLUME_DIR: persist });
+      assertEquals(out.code, 0, out.stderr);
+      const ranges = proxy.largeBlobRanges;
+      assertEquals(ranges.length, 2, `model GETs: ${JSON.stringify(ranges)}`);
+      assertEquals(ranges[0], null, "the first model GET started from byte 0");
+      assertEquals(ranges[1], `bytes=${MODEL_BYTES.length >> 1}-`, "the second resumed where the cut left off");
+      assertEquals(await Deno.readFile(`${persist}/oci/blobs/sha256/${MODEL_HEX}`), MODEL_BYTES);
     } finally {
-      await tern.stop();
+      await proxy.stop();
     }
-  } finally {
-    await proxy.stop();
-    await registry.stop();
-    await Deno.remove(persist, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("credentials go only to OCI_REGISTRY's host; a complete leftover .partial is kept; shared model files pull once", async () => {
-  const registry = await startRegistry("basic");
-  const persist = await Deno.makeTempDir({ prefix: "tern-misc-" });
-  try {
+Deno.test("a registry behind a 503-ing load balancer: tern starts from its cache", () =>
+  withRegistry("none", async (registry, persist) => {
+    const proxy = startFlakyProxy(registry.host, "down");
+    try {
+      await publish(`${registry.host}/pipelines/house-price:v1`);
+      const reference = `${proxy.host}/pipelines/house-price:v1`;
+      // Fill the cache under the proxy's reference straight from the registry's storage.
+      const direct = await runTern(["pull", `${registry.host}/pipelines/house-price:v1`], {
+        PERSISTENT_VOLUME_DIR: persist,
+      });
+      assertEquals(direct.code, 0, direct.stderr);
+      const refs = `${persist}/oci/refs`;
+      const [saved] = [...Deno.readDirSync(refs)];
+      const manifest = JSON.parse(Deno.readTextFileSync(`${refs}/${saved.name}`)).manifest;
+      const key = Array.from(
+        new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(reference))),
+        (b) => b.toString(16).padStart(2, "0"),
+      ).join("");
+      Deno.writeTextFileSync(`${refs}/${key}.json`, JSON.stringify({ reference, manifest }));
+
+      const tern = await startTern({ env: { PERSISTENT_VOLUME_DIR: persist, PIPELINE_URL: reference } });
+      try {
+        assertMatch(tern.output(), /answered 503.*starting from the cached pipeline/);
+        assert(maxRelativeError([await inferOne(tern.url)], ref.predictions.slice(0, 1)) <= 1e-4);
+      } finally {
+        await tern.stop();
+      }
+    } finally {
+      await proxy.stop();
+    }
+  }));
+
+Deno.test("credentials go only to OCI_REGISTRY's host; a complete leftover .partial is kept; shared model files pull once", () =>
+  withRegistry("basic", async (registry, persist) => {
     const reference = `${registry.host}/pipelines/house-price:v1`;
     await publish(reference, CREDENTIALS);
     // A PIPELINE_URL on another host than OCI_REGISTRY does not get the credentials.
@@ -309,17 +299,10 @@ Deno.test("credentials go only to OCI_REGISTRY's host; a complete leftover .part
     assertEquals(badVersion.code, 2);
     assertMatch(badVersion.stderr, /version '1.0' is not a UUID/);
     await Deno.remove(dir, { recursive: true });
-  } finally {
-    await registry.stop();
-    await Deno.remove(persist, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("a pipeline pinned by the digest of an OCI index: pulled, then served offline", async () => {
-  const registry = await startRegistry("none");
-  const persist = await Deno.makeTempDir({ prefix: "tern-index-" });
-  let stopped = false;
-  try {
+Deno.test("a pipeline pinned by the digest of an OCI index: pulled, then served offline", () =>
+  withRegistry("none", async (registry, persist) => {
     await publish(`${registry.host}/pipelines/house-price:v1`);
     const manifest = await fetch(`http://${registry.host}/v2/pipelines/house-price/manifests/v1`, {
       headers: { accept: "application/vnd.oci.image.manifest.v1+json" },
@@ -346,7 +329,6 @@ Deno.test("a pipeline pinned by the digest of an OCI index: pulled, then served 
     const pulled = await runTern(["pull", pinned], { PERSISTENT_VOLUME_DIR: persist });
     assertEquals(pulled.code, 0, pulled.stderr);
     await registry.stop();
-    stopped = true;
     const tern = await startTern({ env: { PERSISTENT_VOLUME_DIR: persist, PIPELINE_URL: pinned } });
     try {
       assertMatch(tern.output(), /starting from the cached pipeline/);
@@ -354,11 +336,7 @@ Deno.test("a pipeline pinned by the digest of an OCI index: pulled, then served 
     } finally {
       await tern.stop();
     }
-  } finally {
-    if (!stopped) await registry.stop();
-    await Deno.remove(persist, { recursive: true });
-  }
-});
+  }));
 
 Deno.test("a registry that accepts connections but never answers is cut off after OCI_TIMEOUT", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -388,4 +366,16 @@ async function hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
     (b) => b.toString(16).padStart(2, "0"),
   )
     .join("");
+}
+
+/** Runs `use` against a fresh registry and an empty persistent volume; both are gone afterwards. */
+async function withRegistry(auth: RegistryAuth, use: (registry: TestRegistry, persist: string) => Promise<void>) {
+  const registry = await startRegistry(auth);
+  const persist = await Deno.makeTempDir({ prefix: "tern-registry-pv-" });
+  try {
+    await use(registry, persist);
+  } finally {
+    await registry.stop();
+    await Deno.remove(persist, { recursive: true });
+  }
 }

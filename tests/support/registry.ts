@@ -22,7 +22,7 @@ export interface TestRegistry {
   storage: string;
   /** Tokens the token server issued (token auth; 0 otherwise). */
   tokensIssued(): number;
-  /** Stops it (SIGTERM) and its token server; keeps nothing. */
+  /** Stops it (SIGTERM) and its token server; keeps nothing. Calling it again waits for the first stop. */
   stop(): Promise<void>;
 }
 
@@ -68,11 +68,13 @@ export async function startRegistry(auth: RegistryAuth = "none"): Promise<TestRe
     /listening on 127\.0\.0\.1:(\d+)/,
     10_000,
   );
-  const stop = async () => {
-    await watched.stop();
-    await token?.stop();
-    await Deno.remove(dir, { recursive: true });
-  };
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    stopping ??= (async () => {
+      await watched.stop();
+      await token?.stop();
+      await Deno.remove(dir, { recursive: true });
+    })();
   if (port === undefined) {
     await stop();
     throw new Error(`docker-registry did not start:\n${watched.output()}`);
