@@ -62,3 +62,8 @@ export class ConfigError extends Error {
     this.name = "ConfigError";
   }
 }
+
+/** An error's message (anything thrown, as text). */
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -4,7 +4,7 @@
  * argv/env into a Config and run the chosen command. A ConfigError exits 2.
  */
 import { type Config, helpText, type MachineDefaults, parseConfig } from "./config.ts";
-import { ConfigError } from "./errors.ts";
+import { ConfigError, errorText } from "./errors.ts";
 import { serve } from "./serve.ts";
 import { runPublish, runPull } from "./registry_commands.ts";
 import denoJson from "../deno.json" with { type: "json" };
@@ -47,7 +47,7 @@ if (import.meta.main) {
       Deno.exit(2);
     }
     // Registry, file and other failures: one clear line (the stack with DEBUG=true), exit 1.
-    console.error(`tern: ${err instanceof Error ? err.message : String(err)}`);
+    console.error(`tern: ${errorText(err)}`);
     if (/^(true|1|yes|on)$/i.test(Deno.env.get("DEBUG") ?? "") && err instanceof Error) console.error(err.stack);
     Deno.exit(1);
   }

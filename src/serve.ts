@@ -5,6 +5,7 @@
  * when the pipeline serves). SIGINT/SIGTERM stop accepting, finish in-flight
  * requests and exit 0.
  */
+import { errorText } from "./errors.ts";
 import type { Config } from "./config.ts";
 import { createBackend } from "./engine/select.ts";
 import { demoPipeline } from "./pipeline/demo.ts";
@@ -56,7 +57,7 @@ export async function serve(
       try {
         await step();
       } catch (err) {
-        out.error(`while stopping: ${err instanceof Error ? err.message : String(err)}`);
+        out.error(`while stopping: ${errorText(err)}`);
         code = 1;
       }
     }
@@ -77,7 +78,7 @@ export async function serve(
         );
       } catch (err) {
         // Bad credentials, a missing tag, a corrupt layer, or no registry and no cache: nothing to serve.
-        out.error(`Cannot get pipeline ${config.pipelineUrl}: ${err instanceof Error ? err.message : String(err)}`);
+        out.error(`Cannot get pipeline ${config.pipelineUrl}: ${errorText(err)}`);
         await logs?.close();
         Deno.exit(1);
       }
@@ -103,7 +104,7 @@ export async function serve(
     );
   } catch (err) {
     out.error(
-      `Pipeline failed to load: ${err instanceof Error ? err.message : String(err)}`,
+      `Pipeline failed to load: ${errorText(err)}`,
     );
   }
   await server.finished;

@@ -3,7 +3,8 @@
  * Request/reply over a module Worker: each call gets a numbered request and
  * resolves with the reply carrying its number. Once the worker dies, every
  * waiting and later call fails at once, naming why. Used by the log store
- * (logs/store.ts) and the native runtime's worker threads (engine/off_thread.ts).
+ * (logs/store.ts) and the native runtime's worker threads (engine/off_thread.ts);
+ * their workers answer with `answerRequests`.
  */
 
 /** A started worker and its request channel. */
@@ -61,5 +62,31 @@ export function startWorkerChannel<Request extends object, Reply extends { id: n
       return failure !== undefined;
     },
     terminate: () => worker.terminate(),
+  };
+}
+
+/**
+ * Inside a worker: answers each request with `handle`'s reply under the
+ * request's id, or with `{ error: errorOf(thrown) }` when it throws. One
+ * request at a time, in arrival order.
+ */
+export function answerRequests<Request extends { id: number }, Reply extends object>(
+  handle: (request: Request) => Promise<Reply>,
+  errorOf: (err: unknown) => unknown,
+): void {
+  const scope = globalThis as unknown as {
+    onmessage: ((e: MessageEvent<Request>) => void) | null;
+    postMessage(message: unknown): void;
+  };
+  let tail = Promise.resolve();
+  scope.onmessage = (e) => {
+    const request = e.data;
+    tail = tail.then(async () => {
+      try {
+        scope.postMessage({ id: request.id, ...(await handle(request)) });
+      } catch (err) {
+        scope.postMessage({ id: request.id, error: errorOf(err) });
+      }
+    });
   };
 }

@@ -9,7 +9,7 @@
  * as pandas-records.
  */
 import { type Data, DataType, Precision, type Table, tableFromIPC, Type, Vector } from "apache-arrow";
-import { BadInput, TernError } from "../errors.ts";
+import { BadInput, errorText, TernError } from "../errors.ts";
 import { allocate, type DType, type HostTensor, type TensorSpec } from "../engine/tensor.ts";
 import { verifyArrowBody } from "./arrow_verify.ts";
 import { copyNumeric } from "./convert.ts";
@@ -116,7 +116,7 @@ function valueAt(column: Vector, row: number, name: string): unknown {
 function asBadInput(err: unknown, context: string): TernError {
   if (err instanceof TernError) return err;
   return new BadInput(
-    `${context}: ${err instanceof Error ? err.message : String(err)}`,
+    `${context}: ${errorText(err)}`,
     "invalid_arrow",
   );
 }

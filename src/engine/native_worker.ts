@@ -5,12 +5,12 @@
  * thread, so a long model on the serving thread held every other request,
  * `/health` included, until it finished. Requests are handled one at a time.
  */
-/// <reference lib="deno.worker" />
-import { TernError } from "../errors.ts";
+import { errorText, TernError } from "../errors.ts";
 import type { ModelSession } from "./backend.ts";
 import { createOrtNativeBackend, type OrtNativeOptions } from "./ort_native.ts";
 import type { HostTensor, TensorSpec } from "./tensor.ts";
 import { timeRuns } from "./warmup.ts";
+import { answerRequests } from "../worker_channel.ts";
 
 /** A request to the worker. */
 export type NativeWorkerRequest =
@@ -51,17 +51,10 @@ async function handle(request: NativeWorkerRequest): Promise<Omit<NativeWorkerRe
   }
 }
 
-let tail = Promise.resolve();
-self.onmessage = (e: MessageEvent<NativeWorkerRequest>) => {
-  const request = e.data;
-  tail = tail.then(async () => {
-    try {
-      self.postMessage({ id: request.id, ...(await handle(request)) });
-    } catch (err) {
-      const error = err instanceof TernError
-        ? { message: err.message, status: err.status, code: err.code }
-        : { message: err instanceof Error ? err.message : String(err) };
-      self.postMessage({ id: request.id, error });
-    }
-  });
-};
+answerRequests(
+  handle,
+  (err) =>
+    err instanceof TernError
+      ? { message: err.message, status: err.status, code: err.code }
+      : { message: errorText(err) },
+);

@@ -9,10 +9,11 @@
  * the `libonnxruntime.so.1` beside it, so the library is dlopen'ed first and
  * the addon then finds it by SONAME (DESIGN.md §4).
  */
+import { errorText } from "../errors.ts";
 import type * as OrtNode from "onnxruntime-node";
 import { fileURLToPath } from "node:url";
 import type { Backend } from "./backend.ts";
-import { errorText, openOrtSession, type TensorConstructor } from "./ort_session.ts";
+import { openOrtSession, type TensorConstructor } from "./ort_session.ts";
 
 /** Options of the native backend. */
 export interface OrtNativeOptions {

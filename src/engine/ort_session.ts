@@ -7,7 +7,7 @@
  * the model refusing the input (400).
  */
 import type { InferenceSession, Tensor, TypedTensor } from "onnxruntime-common";
-import { BadInput } from "../errors.ts";
+import { BadInput, errorText } from "../errors.ts";
 import type { ModelSession } from "./backend.ts";
 import { type DType, type HostTensor, type TensorSpec, TYPED_ARRAY } from "./tensor.ts";
 
@@ -104,9 +104,4 @@ function toSpec(meta: InferenceSession.ValueMetadata): TensorSpec {
     throw new Error(`'${meta.name}' has element type ${meta.type}, which tern does not serve yet`);
   }
   return { name: meta.name, type: meta.type as DType, shape: [...meta.shape] };
-}
-
-/** An error's message. */
-export function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -5,11 +5,10 @@
  * times a warm-up on inputs of the model's own shape, and keeps the fastest.
  * A backend that cannot load a model is skipped, with the reason logged.
  */
-import { ConfigError } from "../errors.ts";
+import { ConfigError, errorText } from "../errors.ts";
 import type { Backend, ModelSession } from "./backend.ts";
 import { createPlacedNativeBackend } from "./off_thread.ts";
 import { createOrtWebWasmBackend } from "./ort_web.ts";
-import { errorText } from "./ort_session.ts";
 import { timeRuns } from "./warmup.ts";
 import { createWebGpuBackend, gpuDevicesPresent } from "./webgpu.ts";
 

@@ -11,8 +11,9 @@
  * glue; the compiled binary embeds its asyncify build (.mjs + .wasm).
  * WEBGPU_ALLOW_SOFTWARE lets tests run this backend on llvmpipe.
  */
+import { errorText } from "../errors.ts";
 import type { Backend } from "./backend.ts";
-import { errorText, openOrtSession, type TensorConstructor } from "./ort_session.ts";
+import { openOrtSession, type TensorConstructor } from "./ort_session.ts";
 
 /** What probing found. */
 export interface AdapterReport {

@@ -10,13 +10,14 @@
  * file is synced every WAL_SYNC_MS while commits arrive, off this thread's
  * queue, so a power cut loses at most about that much of the log.
  */
-/// <reference lib="deno.worker" />
+import { errorText } from "../errors.ts";
 import { LogAppender } from "./appender.ts";
 import { enforceCap, evictedTotal, usedBytes } from "./cap.ts";
 import { type LogDb, openLogDb, type OpenLogOptions, openLogReader } from "./db.ts";
 import { type LogFilter, readPage, type StoredLogRow } from "./query.ts";
 import type { LogRow } from "./entry.ts";
 import { WalSyncer } from "./wal_sync.ts";
+import { answerRequests } from "../worker_channel.ts";
 
 /** How the worker opens the log. */
 export interface StoreSettings extends OpenLogOptions {
@@ -76,7 +77,7 @@ async function handle(request: StoreRequest): Promise<Omit<StoreReply, "id">> {
       walSync?.committed();
       // The rows are committed: an eviction failure is reported, not turned into a failed commit.
       const evicted = capBytes === undefined ? 0 : await enforceCap(db.client, capBytes).catch((err) => {
-        console.error(`inference log eviction failed: ${err instanceof Error ? err.message : String(err)}`);
+        console.error(`inference log eviction failed: ${errorText(err)}`);
         return 0;
       });
       return { evicted };
@@ -101,15 +102,4 @@ function opened(): LogDb {
   return log;
 }
 
-// One request at a time, in arrival order.
-let tail = Promise.resolve();
-self.onmessage = (e: MessageEvent<StoreRequest>) => {
-  const request = e.data;
-  tail = tail.then(async () => {
-    try {
-      self.postMessage({ id: request.id, ...(await handle(request)) });
-    } catch (err) {
-      self.postMessage({ id: request.id, error: err instanceof Error ? err.message : String(err) });
-    }
-  });
-};
+answerRequests(handle, (err) => errorText(err));

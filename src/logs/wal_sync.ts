@@ -10,6 +10,7 @@
  * syncer also gets its folder synced once, so the file itself survives.
  * A sync happens at most every `intervalMs` plus the time a sync takes.
  */
+import { errorText } from "../errors.ts";
 
 /** Syncs one WAL file on a timer while it is being written. */
 export class WalSyncer {
@@ -65,7 +66,7 @@ export class WalSyncer {
       if (!(err instanceof Deno.errors.NotFound)) {
         console.error(
           `inference log: syncing the WAL failed; rows committed since the last sync may not survive a power cut: ${
-            err instanceof Error ? err.message : String(err)
+            errorText(err)
           }`,
         );
       }

@@ -17,7 +17,7 @@
  * (COMMIT_ATTEMPTS, with backoff); after that durable appends get a 503 and
  * async rows are counted in `lostRows` and reported on stderr.
  */
-import { Unavailable } from "../errors.ts";
+import { errorText, Unavailable } from "../errors.ts";
 import { type LogEntry, type LogRow, logRows } from "./entry.ts";
 import type { LogStore } from "./store.ts";
 
@@ -162,7 +162,7 @@ export class LogWriter {
         this.#evictedRows += evicted;
         for (const p of batch) p.done?.resolve();
       } catch (err) {
-        const message = `inference log write failed: ${err instanceof Error ? err.message : String(err)}`;
+        const message = `inference log write failed: ${errorText(err)}`;
         if (this.#options.durability === "async") {
           this.#lostRows += rows.length;
           console.error(`${message} (${rows.length} rows not logged)`);

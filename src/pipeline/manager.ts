@@ -5,6 +5,7 @@
  * swap here: requests read `current` once, so a swap never changes a
  * pipeline under a running request.
  */
+import { errorText } from "../errors.ts";
 import type { Backend } from "../engine/backend.ts";
 import { Batcher, type BatchOptions } from "./batcher.ts";
 import type { LoadedModel, LoadedPipeline } from "./loaded.ts";
@@ -82,7 +83,7 @@ export class PipelineManager {
       }
     } catch (err) {
       await Promise.all(steps.map((s) => s.session.release()));
-      this.fail(err instanceof Error ? err.message : String(err));
+      this.fail(errorText(err));
       throw err;
     }
     this.#current = {

@@ -8,6 +8,7 @@
  * push for `tern publish`. HTTPS, except for loopback registries or with
  * `plainHttp`.
  */
+import { errorText } from "../errors.ts";
 import { createHash } from "node:crypto";
 import { AuthError, basicHeader, type Credentials, fetchToken, parseChallenge } from "./auth.ts";
 import { printable, RegistryError } from "./errors.ts";
@@ -209,7 +210,7 @@ export class RegistryClient {
             unavailable: retryable,
           });
         }
-        await delay((this.#options.backoffMs ?? 200) * 2 ** (attempt - 1));
+        await this.#backoff(attempt);
       } finally {
         idle.stop();
       }
@@ -279,7 +280,7 @@ export class RegistryClient {
         }
         if (res.status >= 500 && attempt < attempts) {
           await res.body?.cancel();
-          await delay((this.#options.backoffMs ?? 200) * 2 ** (attempt - 1));
+          await this.#backoff(attempt);
           continue;
         }
         if (res.ok && !this.#announcedLogin && this.#options.credentials && (this.#useBasic || this.#tokens.size)) {
@@ -292,7 +293,7 @@ export class RegistryClient {
         if (attempt >= attempts) {
           throw new RegistryError(`registry ${this.registry} is unreachable: ${errorText(err)}`, { unavailable: true });
         }
-        await delay((this.#options.backoffMs ?? 200) * 2 ** (attempt - 1));
+        await this.#backoff(attempt);
       }
     }
   }
@@ -332,6 +333,11 @@ export class RegistryClient {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Waits before attempt `attempt + 1`: backoffMs, doubled per attempt. */
+  #backoff(attempt: number): Promise<void> {
+    return delay((this.#options.backoffMs ?? 200) * 2 ** (attempt - 1));
   }
 
   async #expectOk(res: Response, what: string): Promise<void> {
@@ -397,10 +403,6 @@ function contentRangeStart(res: Response): number | undefined {
 function isAbort(err: unknown): boolean {
   return err instanceof DOMException && (err.name === "AbortError" || err.name === "TimeoutError") ||
     (err instanceof Error && /no answer|no data for/.test(err.message));
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 async function writeAll(file: Deno.FsFile, chunk: Uint8Array): Promise<void> {

@@ -9,7 +9,7 @@
  * (one step per file, named after it).
  */
 import { basename, dirname, join } from "node:path";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, errorText } from "../errors.ts";
 import { uuidFromSha256 } from "../pipeline/spec.ts";
 import {
   ANNOTATION,
@@ -38,7 +38,7 @@ export async function readPublishSpec(path: string): Promise<PublishSpec> {
   try {
     spec = JSON.parse(await Deno.readTextFile(file));
   } catch (err) {
-    throw new ConfigError(`${file}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new ConfigError(`${file}: ${errorText(err)}`);
   }
   if (!spec || !Array.isArray(spec.steps)) {
     throw new ConfigError(`${file}: expected {"name", "steps": [{"model", "file"}]}`);

@@ -4,7 +4,7 @@
  * and code; anything else is a 500 `internal` (and is logged, since it is a
  * bug). Every error body is `{"error": message, "code": code}`.
  */
-import { TernError } from "../errors.ts";
+import { errorText, TernError } from "../errors.ts";
 
 /** Builds the JSON error reply for `err`; `log` receives unexpected errors. */
 export function errorResponse(
@@ -16,7 +16,7 @@ export function errorResponse(
       status: err.status,
     });
   }
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorText(err);
   log(
     `internal error: ${err instanceof Error && err.stack ? err.stack : message}`,
   );

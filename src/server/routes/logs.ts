@@ -11,7 +11,7 @@
  */
 import { AsyncByteQueue, RecordBatchFileWriter, RecordBatchStreamWriter } from "apache-arrow";
 import { Hono } from "hono";
-import { BadInput, Unavailable } from "../../errors.ts";
+import { BadInput, errorText, Unavailable } from "../../errors.ts";
 import { logRecordBatch, logRecordJson } from "../../codec/log_records.ts";
 import { ARROW_FILE, ARROW_STREAM, arrowReplyFormat, PANDAS_RECORDS } from "../../codec/media.ts";
 import type { LogFilter, StoredLogRow } from "../../logs/mod.ts";
@@ -99,7 +99,7 @@ async function nextPage(pages: AsyncGenerator<StoredLogRow[]>): Promise<Iterator
   try {
     return await pages.next();
   } catch (err) {
-    console.error(`/logs: reading the log failed mid-reply: ${err instanceof Error ? err.message : String(err)}`);
+    console.error(`/logs: reading the log failed mid-reply: ${errorText(err)}`);
     throw err;
   }
 }
