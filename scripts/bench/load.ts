@@ -30,14 +30,18 @@ export async function closedLoop(connections: number, seconds: number, once: () 
   return latencies;
 }
 
-/** Warms up for a second, then measures `seconds`. */
-export async function measure(
-  where: Omit<Figures, "requests" | "perSecond" | "p50Ms" | "p99Ms">,
-  seconds: number,
-  once: () => Promise<void>,
-): Promise<Figures> {
-  await closedLoop(where.connections, Math.min(1, seconds), once);
-  const sorted = (await closedLoop(where.connections, seconds, once)).sort((a, b) => a - b);
+/** Where a line was measured: everything of Figures but the figures. */
+export type Where = Omit<Figures, "requests" | "perSecond" | "p50Ms" | "p99Ms">;
+
+/** The figures of `latencies` (ms) taken over `seconds`. */
+export function summarise(where: Where, latencies: number[], seconds: number): Figures {
+  const sorted = [...latencies].sort((a, b) => a - b);
   const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
   return { ...where, requests: sorted.length, perSecond: sorted.length / seconds, p50Ms: at(0.5), p99Ms: at(0.99) };
+}
+
+/** Warms up for a second, then measures `seconds`. */
+export async function measure(where: Where, seconds: number, once: () => Promise<void>): Promise<Figures> {
+  await closedLoop(where.connections, Math.min(1, seconds), once);
+  return summarise(where, await closedLoop(where.connections, seconds, once), seconds);
 }

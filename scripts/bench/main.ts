@@ -28,8 +28,8 @@ import { probeWebGpu } from "../../src/engine/webgpu.ts";
 import { arrowBody, loadReference, recordsBody } from "../../tests/support/reference.ts";
 import { cnnArrowBody, cnnModelPath } from "../../tests/support/cnn.ts";
 import { startRegistry } from "../../tests/support/registry.ts";
-import { runTern, startTern, ternCommand } from "../../tests/support/tern_process.ts";
-import type { Figures } from "./load.ts";
+import { runTern, startTern, ternCommand, type TernProcess } from "../../tests/support/tern_process.ts";
+import { type Figures, summarise, type Where } from "./load.ts";
 import { haveWrk, wrkMeasure } from "./wrk.ts";
 
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 5);
@@ -50,63 +50,34 @@ const demoThousand = arrowBody(ref.inputs);
 // ---- 1. Logging -----------------------------------------------------------
 for (const durability of ["off", "async", "durable", "fsync"]) {
   note(`demo, log ${durability}`);
-  const tern = await startTern({ args: ["--config-cpus", String(THREADS), "--log-durability", durability] });
-  try {
+  await withTern({ args: ["--config-cpus", String(THREADS), "--log-durability", durability] }, async (tern) => {
     if (durability === "off") await recordAutoChoice("demo 1-row JSON", tern.url);
     const path = `tern /infer, log ${durability}`;
     const url = `${tern.url}/infer`;
-    for (const connections of [1, 4]) {
-      results.push(
-        await wrkMeasure({ section: "logging", scenario: "demo 1-row JSON", path, connections }, {
-          url,
-          contentType: JSON_TYPE,
-          body: demoOneRow,
-          seconds: SECONDS,
-        }),
-      );
-    }
+    await httpLines({ section: "logging", scenario: "demo 1-row JSON", path }, JSON_TYPE, demoOneRow, url);
     if (durability === "durable") {
-      for (const connections of [1, 4]) {
-        results.push(
-          await wrkMeasure({ section: "logging", scenario: "demo 1,000-row Arrow", path, connections }, {
-            url,
-            contentType: ARROW_FILE,
-            body: demoThousand,
-            seconds: SECONDS,
-          }),
-        );
-      }
+      await httpLines({ section: "logging", scenario: "demo 1,000-row Arrow", path }, ARROW_FILE, demoThousand, url);
     }
-  } finally {
-    await tern.stop();
-  }
+  });
 }
 
 // ---- 1a. The demo on each CPU backend (log durable, the default) ----------
 for (const backend of ["native", "wasm"]) {
   note(`demo, ${backend}`);
-  const tern = await startTern({ args: ["--config-cpus", String(THREADS), "--inference-backend", backend] });
-  try {
-    for (const connections of [1, 4]) {
-      results.push(
-        await wrkMeasure(
-          { section: "backends", scenario: "demo 1-row JSON", path: `tern /infer, ${backend}`, connections },
-          { url: `${tern.url}/infer`, contentType: JSON_TYPE, body: demoOneRow, seconds: SECONDS },
-        ),
-      );
-    }
-  } finally {
-    await tern.stop();
-  }
+  await withTern({ args: ["--config-cpus", String(THREADS), "--inference-backend", backend] }, (tern) =>
+    httpLines(
+      { section: "backends", scenario: "demo 1-row JSON", path: `tern /infer, ${backend}` },
+      JSON_TYPE,
+      demoOneRow,
+      `${tern.url}/infer`,
+    ));
 }
 
 // ---- 1b. Adaptive batching at 8 connections (log async, to show the engine's side) ----
 for (const batching of [false, true]) {
   note(`demo, batching ${batching ? "on" : "off"}`);
-  const tern = await startTern({
-    args: ["--config-cpus", String(THREADS), "--log-durability", "async", ...(batching ? ["--batching"] : [])],
-  });
-  try {
+  const args = ["--config-cpus", String(THREADS), "--log-durability", "async", ...(batching ? ["--batching"] : [])];
+  await withTern({ args }, async (tern) => {
     results.push(
       await wrkMeasure(
         {
@@ -118,9 +89,7 @@ for (const batching of [false, true]) {
         { url: `${tern.url}/infer`, contentType: JSON_TYPE, body: demoOneRow, seconds: SECONDS },
       ),
     );
-  } finally {
-    await tern.stop();
-  }
+  });
 }
 
 // ---- 2. Backends on the CNN ---------------------------------------------
@@ -129,84 +98,60 @@ const image = cnnArrowBody();
 const registry = await startRegistry("none");
 const persist = await Deno.makeTempDir({ prefix: "tern-bench-" });
 try {
-  const cnnUrl = `${registry.host}/bench/resnet50-shaped:v1`;
-  const published = await runTern(["publish", "--name", "resnet50-shaped", "--model", CNN, cnnUrl]);
-  if (published.code !== 0) throw new Error(published.stderr);
+  const cnnUrl = await publish("resnet50-shaped", CNN);
+  const cnnEnv = { PIPELINE_URL: cnnUrl, PERSISTENT_VOLUME_DIR: persist };
   note("CNN, auto");
-  const auto = await startTern({
-    args: ["--config-cpus", String(THREADS), "--inference-backend", "auto"],
-    env: { PIPELINE_URL: cnnUrl, PERSISTENT_VOLUME_DIR: persist },
-    readyTimeoutMs: 180_000,
-  });
-  try {
-    await recordAutoChoice("CNN 1 image Arrow", auto.url);
-  } finally {
-    await auto.stop();
-  }
+  await withTern(
+    { args: ["--config-cpus", String(THREADS), "--inference-backend", "auto"], env: cnnEnv, readyTimeoutMs: 180_000 },
+    (tern) => recordAutoChoice("CNN 1 image Arrow", tern.url),
+  );
   // On a GPU machine (scripts/gpu-check.sh) the GPU backends join in.
   const cnnBackends = ["native", "wasm"];
   if ((await probeWebGpu()).usable) cnnBackends.push("webgpu");
   if (Deno.env.get("ONNXRUNTIME_LIB_DIR")) cnnBackends.push("cuda");
   for (const backend of cnnBackends) {
     note(`CNN, ${backend}`);
-    const tern = await startTern({
-      args: ["--config-cpus", String(THREADS), "--inference-backend", backend],
-      env: { PIPELINE_URL: cnnUrl, PERSISTENT_VOLUME_DIR: persist },
-      readyTimeoutMs: 120_000,
-    });
-    try {
-      for (const connections of [1, 4]) {
-        results.push(
-          await wrkMeasure(
-            { section: "backends", scenario: "CNN 1 image Arrow", path: `tern /infer, ${backend}`, connections },
-            { url: `${tern.url}/infer`, contentType: ARROW_FILE, body: image, seconds: SECONDS },
-          ),
-        );
-      }
-    } finally {
-      await tern.stop();
-    }
+    await withTern(
+      {
+        args: ["--config-cpus", String(THREADS), "--inference-backend", backend],
+        env: cnnEnv,
+        readyTimeoutMs: 120_000,
+      },
+      (tern) =>
+        httpLines(
+          { section: "backends", scenario: "CNN 1 image Arrow", path: `tern /infer, ${backend}` },
+          ARROW_FILE,
+          image,
+          `${tern.url}/infer`,
+        ),
+    );
   }
 
   // ---- 2b. /health while a slow model (its own worker thread) serves 4 connections ----
   note("slow model, /health during load");
-  const slowUrl = `${registry.host}/bench/slow-matmul:v1`;
-  const slowModel = new URL("tests/testdata/slow_matmul.onnx", ROOT).pathname;
-  const slowPublished = await runTern(["publish", "--name", "slow-matmul", "--model", slowModel, slowUrl]);
-  if (slowPublished.code !== 0) throw new Error(slowPublished.stderr);
-  const slow = await startTern({
+  const slowUrl = await publish("slow-matmul", new URL("tests/testdata/slow_matmul.onnx", ROOT).pathname);
+  await withTern({
     args: ["--config-cpus", String(THREADS), "--inference-backend", "native"],
     env: { PIPELINE_URL: slowUrl, PERSISTENT_VOLUME_DIR: persist },
-  });
-  try {
+  }, async (tern) => {
+    const scenario = "slow model 1-row JSON";
     const load = wrkMeasure(
-      { section: "responsiveness", scenario: "slow model 1-row JSON", path: "tern /infer, native", connections: 4 },
-      { url: `${slow.url}/infer`, contentType: JSON_TYPE, body: '[{"x":[2]}]', seconds: SECONDS },
+      { section: "responsiveness", scenario, path: "tern /infer, native", connections: 4 },
+      { url: `${tern.url}/infer`, contentType: JSON_TYPE, body: '[{"x":[2]}]', seconds: SECONDS },
     );
     // One probe every 10 ms, as a liveness checker would (only the request is timed).
     await new Promise((r) => setTimeout(r, 1500)); // past wrk's warm-up run
+    const probing = Math.max(1, SECONDS - 1); // seconds: wrk's measured run less the wait above, at least 1
     const probes: number[] = [];
-    for (const end = performance.now() + (SECONDS - 1) * 1000; performance.now() < end;) {
+    for (const end = performance.now() + probing * 1000; performance.now() < end;) {
       const t0 = performance.now();
-      await (await fetch(`${slow.url}/health`)).arrayBuffer();
+      await (await fetch(`${tern.url}/health`)).arrayBuffer();
       probes.push(performance.now() - t0);
       await new Promise((r) => setTimeout(r, 10));
     }
-    probes.sort((a, b) => a - b);
-    const health: Figures = {
-      section: "responsiveness",
-      scenario: "slow model 1-row JSON",
-      path: "GET /health during that load",
-      connections: 1,
-      requests: probes.length,
-      perSecond: probes.length / (SECONDS - 1),
-      p50Ms: probes[Math.floor(probes.length / 2)],
-      p99Ms: probes[Math.min(probes.length - 1, Math.floor(probes.length * 0.99))],
-    };
-    results.push(await load, health);
-  } finally {
-    await slow.stop();
-  }
+    const where = { section: "responsiveness", scenario, path: "GET /health during that load", connections: 1 };
+    results.push(await load, summarise(where, probes, probing));
+  });
 } finally {
   await registry.stop();
   await Deno.remove(persist, { recursive: true });
@@ -365,6 +310,36 @@ await Deno.writeTextFile(
   `# tern benchmark record\n\n${header}. Produced by \`deno task bench\` (scripts/bench/main.ts); every line is measured in the same run. HTTP lines: wrk on loopback.\n\n${table}\n\n## Backend choice\n\n${autoTable}\n\n## Targets\n\n${ratios}\n`,
 );
 Deno.exit(0);
+
+/** Starts tern with `options`, runs `use` against it, then stops it. */
+async function withTern(options: Parameters<typeof startTern>[0], use: (tern: TernProcess) => Promise<void>) {
+  const tern = await startTern(options);
+  try {
+    await use(tern);
+  } finally {
+    await tern.stop();
+  }
+}
+
+/** wrk lines at 1 and 4 connections posting `body` to `url`, added to the record. */
+async function httpLines(
+  where: Omit<Where, "connections">,
+  contentType: string,
+  body: Uint8Array | string,
+  url: string,
+) {
+  for (const connections of [1, 4]) {
+    results.push(await wrkMeasure({ ...where, connections }, { url, contentType, body, seconds: SECONDS }));
+  }
+}
+
+/** Publishes `model` as pipeline `name` to the bench's registry; returns its PIPELINE_URL. */
+async function publish(name: string, model: string): Promise<string> {
+  const url = `${registry.host}/bench/${name}:v1`;
+  const published = await runTern(["publish", "--name", name, "--model", model, url]);
+  if (published.code !== 0) throw new Error(published.stderr);
+  return url;
+}
 
 /** Reads which backend auto chose for the served model, and the warm-up figures, from /models. */
 async function recordAutoChoice(scenario: string, url: string) {
