@@ -26,6 +26,24 @@ export interface ModelSession {
   release(): Promise<void>;
 }
 
+/** `session` with `figures` set (warm-up, run time, thread); runs and release go to `session`. */
+export function withFigures(
+  session: ModelSession,
+  figures: Pick<ModelSession, "warmupMs" | "runMs" | "offThread">,
+): ModelSession {
+  return {
+    backend: session.backend,
+    inputs: session.inputs,
+    outputs: session.outputs,
+    warmupMs: session.warmupMs,
+    runMs: session.runMs,
+    offThread: session.offThread,
+    ...figures,
+    run: (feeds) => session.run(feeds),
+    release: () => session.release(),
+  };
+}
+
 /** An inference runtime that turns ONNX bytes into sessions. */
 export interface Backend {
   /** Short name shown in `/models` and start-up lines, e.g. `wasm`. */

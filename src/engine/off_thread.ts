@@ -14,7 +14,7 @@
  * serving thread, as before this existed.
  */
 import { BadInput, TernError } from "../errors.ts";
-import type { Backend, ModelSession } from "./backend.ts";
+import { type Backend, type ModelSession, withFigures } from "./backend.ts";
 import type { NativeWorkerReply, NativeWorkerRequest } from "./native_worker.ts";
 import { createOrtNativeBackend, type OrtNativeOptions } from "./ort_native.ts";
 import { startWorkerChannel, type WorkerChannel } from "../worker_channel.ts";
@@ -47,18 +47,8 @@ export async function createPlacedNativeBackend(
       await worker.call({ op: "release" }).catch(() => {});
       worker.terminate();
       const session = await inProcess.load(model, label);
-      return { ...sessionFields(session), runMs: loaded.runMs, offThread: false };
+      return withFigures(session, { runMs: loaded.runMs, offThread: false });
     },
-  };
-}
-
-function sessionFields(session: ModelSession): ModelSession {
-  return {
-    backend: session.backend,
-    inputs: session.inputs,
-    outputs: session.outputs,
-    run: (feeds) => session.run(feeds),
-    release: () => session.release(),
   };
 }
 

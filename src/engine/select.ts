@@ -6,7 +6,7 @@
  * A backend that cannot load a model is skipped, with the reason logged.
  */
 import { ConfigError, errorText } from "../errors.ts";
-import type { Backend, ModelSession } from "./backend.ts";
+import { type Backend, type ModelSession, withFigures } from "./backend.ts";
 import { createPlacedNativeBackend } from "./off_thread.ts";
 import { createOrtWebWasmBackend } from "./ort_web.ts";
 import { timeRuns } from "./warmup.ts";
@@ -94,20 +94,9 @@ export function autoBackend(candidates: Backend[], log: (line: string) => void):
       for (const t of tried.slice(1)) await t.session.release();
       const figures = tried.map((t) => `${t.session.backend} ${t.ms.toFixed(3)} ms`).join(", ");
       log(`Model ${label}: warm-up median per run ${figures}; chose ${tried[0].session.backend}`);
-      return withWarmup(tried[0].session, Object.fromEntries(tried.map((t) => [t.session.backend, t.ms])));
+      return withFigures(tried[0].session, {
+        warmupMs: Object.fromEntries(tried.map((t) => [t.session.backend, t.ms])),
+      });
     },
-  };
-}
-
-function withWarmup(session: ModelSession, warmupMs: Record<string, number>): ModelSession {
-  return {
-    backend: session.backend,
-    inputs: session.inputs,
-    outputs: session.outputs,
-    warmupMs,
-    runMs: session.runMs,
-    offThread: session.offThread,
-    run: (feeds) => session.run(feeds),
-    release: () => session.release(),
   };
 }
