@@ -134,7 +134,7 @@ async function openLogs(config: Config, durability: LogDurability, out: ServeOut
     partition: config.edgeBundle?.EDGE_NAME ?? Deno.hostname(),
   });
   out.info(
-    `Inference log: ${log.reader.path} (${config.logDurability}${
+    `Inference log: ${log.reader.path} (${durability}${
       cap === undefined ? ", no storage cap" : `, capped at ${cap} bytes`
     })`,
   );

@@ -17,7 +17,7 @@ export interface LoadedModel {
   backend: string;
   /** Warm-up median ms per backend tried (INFERENCE_BACKEND=auto). */
   warmupMs?: Readonly<Record<string, number>>;
-  /** Joins concurrent runs (BATCH_MAX_DELAY_MS > 0). */
+  /** Joins runs queued behind one in flight (BATCHING=true). */
   batcher?: Batcher;
   session: ModelSession;
 }
