@@ -11,6 +11,8 @@ import { hasMagic } from "./arrow_verify.ts";
 export const ARROW_FILE = "application/vnd.apache.arrow.file";
 /** Media type of an Arrow IPC stream. */
 export const ARROW_STREAM = "application/vnd.apache.arrow.stream";
+/** The media type of each Arrow reply format. */
+export const ARROW_MEDIA_TYPE = { file: ARROW_FILE, stream: ARROW_STREAM } as const;
 /** Media type of a pandas-records reply. */
 export const PANDAS_RECORDS = "application/json; format=pandas-records";
 

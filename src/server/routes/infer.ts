@@ -9,7 +9,7 @@ import { bodyLimit } from "hono/body-limit";
 import { BadInput, NotFound, PayloadTooLarge, Unavailable } from "../../errors.ts";
 import { decodeArrow } from "../../codec/arrow_input.ts";
 import { encodeArrowReply } from "../../codec/arrow_reply.ts";
-import { ARROW_FILE, ARROW_STREAM, arrowReplyFormat, PANDAS_RECORDS, requestFormat } from "../../codec/media.ts";
+import { ARROW_MEDIA_TYPE, arrowReplyFormat, PANDAS_RECORDS, requestFormat } from "../../codec/media.ts";
 import { decodePandasRecords } from "../../codec/pandas_records.ts";
 import { encodeRecordsReply, type InferenceReply } from "../../codec/reply.ts";
 import { runPipeline } from "../../pipeline/loaded.ts";
@@ -79,7 +79,7 @@ export function inferRoutes({ pipelines, now, maxBodyBytes, logs }: AppDeps): Ho
       const arrow = arrowReplyFormat(accept);
       response = arrow
         ? new Response(encodeArrowReply(reply, arrow) as Uint8Array<ArrayBuffer>, {
-          headers: { "content-type": arrow === "file" ? ARROW_FILE : ARROW_STREAM },
+          headers: { "content-type": ARROW_MEDIA_TYPE[arrow] },
         })
         : new Response(encodeRecordsReply(reply), { headers: { "content-type": PANDAS_RECORDS } });
     } catch (err) {

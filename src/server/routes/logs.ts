@@ -13,7 +13,7 @@ import { AsyncByteQueue, RecordBatchFileWriter, RecordBatchStreamWriter } from "
 import { Hono } from "hono";
 import { BadInput, errorText, Unavailable } from "../../errors.ts";
 import { logRecordBatch, logRecordJson } from "../../codec/log_records.ts";
-import { ARROW_FILE, ARROW_STREAM, arrowReplyFormat, PANDAS_RECORDS } from "../../codec/media.ts";
+import { ARROW_MEDIA_TYPE, arrowReplyFormat, PANDAS_RECORDS } from "../../codec/media.ts";
 import type { LogFilter, StoredLogRow } from "../../logs/mod.ts";
 import type { AppDeps } from "../app.ts";
 
@@ -32,7 +32,7 @@ export function logsRoutes({ logs }: AppDeps): Hono {
       const arrow = arrowReplyFormat(c.req.header("accept"));
       if (arrow) {
         return new Response(arrowStream(pages, arrow), {
-          headers: { ...headers, "content-type": arrow === "file" ? ARROW_FILE : ARROW_STREAM },
+          headers: { ...headers, "content-type": ARROW_MEDIA_TYPE[arrow] },
         });
       }
       return new Response(jsonStream(pages), { headers: { ...headers, "content-type": PANDAS_RECORDS } });
