@@ -7,6 +7,7 @@
  * Every read is checked against its digest; a corrupt blob is deleted.
  */
 import { createHash } from "node:crypto";
+import { sha256Digest } from "./client.ts";
 import { DIGEST } from "./reference.ts";
 
 /** The content-addressed cache. */
@@ -41,7 +42,7 @@ export class ArtifactCache {
       if (err instanceof Deno.errors.NotFound) return {};
       throw err;
     }
-    const actual = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+    const actual = sha256Digest(bytes);
     if (actual !== digest || (size !== undefined && bytes.length !== size)) {
       await Deno.remove(this.blobPath(digest)).catch(() => {});
       return { corrupt: true };
