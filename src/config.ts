@@ -27,6 +27,8 @@ export { MIN_LOG_STORAGE_BYTES, parseSize } from "./config_values.ts";
 export type Command = "serve" | "help" | "version" | "publish" | "pull";
 
 const COMMANDS: readonly Command[] = ["serve", "help", "version", "publish", "pull"];
+/** The LOG_DURABILITY values. */
+const LOG_DURABILITIES = ["durable", "fsync", "async", "off"] as const;
 
 /** What `tern publish` was given. */
 export interface PublishArgs {
@@ -78,7 +80,7 @@ export interface Config {
   /** For `tern publish`. */
   publish?: PublishArgs;
   /** Inference log: reply after commit (durable), after commit and sync (fsync), before (async), or no log (off). */
-  logDurability: "durable" | "fsync" | "async" | "off";
+  logDurability: typeof LOG_DURABILITIES[number];
 }
 
 /** Defaults that depend on the machine, passed in by main.ts. */
@@ -191,7 +193,7 @@ export function parseConfig(
     logDurability: parseChoice(
       "LOG_DURABILITY",
       getOrDefault("LOG_DURABILITY"),
-      ["durable", "fsync", "async", "off"] as const,
+      LOG_DURABILITIES,
     ),
   };
 }
