@@ -12,19 +12,8 @@ export NO_COLOR=${NO_COLOR:-1}
 
 echo "== install dependencies"
 deno install --quiet
-# Real peers the tests use (PEERS.md): Debian's pandas reads /logs as users do; docker-registry,
-# htpasswd and skopeo are the OCI registry side.
-need=()
-/usr/bin/python3 -c "import pandas" 2>/dev/null || need+=(python3-pandas)
-[ -x /usr/bin/docker-registry ] || need+=(docker-registry)
-command -v htpasswd >/dev/null || need+=(apache2-utils)
-command -v skopeo >/dev/null || need+=(skopeo)
-command -v openssl >/dev/null || need+=(openssl)
-if [ ${#need[@]} -gt 0 ]; then
-  echo "installing ${need[*]}"
-  sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
-  $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
+# Real peers the tests use (Debian packages): the one list, scripts/system-packages.txt.
+bash scripts/install_system_packages.sh
 
 echo "== checks: fmt, lint, types"
 deno task --quiet check

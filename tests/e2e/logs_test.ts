@@ -4,6 +4,7 @@
  * kill -9 in the middle of a request stream loses no row whose reply was sent,
  * with LOG_DURABILITY=durable (commits reach the WAL) and =fsync (and the disk).
  */
+import { requireSystemPackage } from "../support/system_packages.ts";
 import { createClient } from "@libsql/client";
 import { tableFromIPC } from "apache-arrow";
 import { assert, assertEquals, assertMatch } from "../support/assert.ts";
@@ -66,6 +67,7 @@ Deno.test("POST /logs returns every inference in the documented shape, as JSON, 
     });
 
     await t.step("pandas reads the reply with read_json(orient='records') into N rows × 5 columns", async () => {
+      await requireSystemPackage("python3-pandas");
       const file = await Deno.makeTempFile({ suffix: ".json" });
       try {
         await Deno.writeFile(file, new Uint8Array(await (await logs(tern.url)).arrayBuffer()));

@@ -4,6 +4,7 @@
  * layer whose bytes do not match its digest, the registry going away, a
  * corrupted cache, and copies made with skopeo.
  */
+import { requireSystemPackage } from "../support/system_packages.ts";
 import { assert, assertEquals, assertMatch } from "../support/assert.ts";
 import { loadReference, maxRelativeError, recordsBody } from "../support/reference.ts";
 import { REGISTRY_USER, type RegistryAuth, startRegistry, type TestRegistry } from "../support/registry.ts";
@@ -185,6 +186,7 @@ Deno.test("interop: skopeo copies the artifact to an oci: layout and into anothe
   const layout = await Deno.makeTempDir({ prefix: "tern-oci-layout-" });
   try {
     await publish(`${registry.host}/pipelines/house-price:v1`);
+    await requireSystemPackage("skopeo");
     const skopeo = async (...args: string[]) => {
       const out = await new Deno.Command("skopeo", { args, stdout: "piped", stderr: "piped" }).output();
       assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));

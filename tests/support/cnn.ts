@@ -5,6 +5,7 @@
  * under a second) and cached in .cache/models, never committed. One fixed
  * image to feed it, as a tensor and as an Arrow file.
  */
+import { requireSystemPackage } from "./system_packages.ts";
 import { Field, FixedSizeList, Float32, makeData, Table, tableToIPC, Vector } from "apache-arrow";
 
 const ROOT = new URL("../../", import.meta.url);
@@ -15,6 +16,8 @@ export async function cnnModelPath(): Promise<string> {
   try {
     await Deno.stat(path);
   } catch {
+    await requireSystemPackage("python3-numpy");
+    await requireSystemPackage("python3-onnx");
     await Deno.mkdir(new URL(".cache/models", ROOT), { recursive: true });
     const made = await new Deno.Command("/usr/bin/python3", {
       args: [new URL("scripts/make_cnn_fixture.py", ROOT).pathname, path],

@@ -7,6 +7,7 @@
  */
 import { spawnForPort } from "./child_port.ts";
 import { startTokenServer, type TokenServer } from "./token_server.ts";
+import { requireSystemPackage } from "./system_packages.ts";
 
 /** Auth modes. */
 export type RegistryAuth = "none" | "basic" | "token";
@@ -37,6 +38,8 @@ export function haveRegistry(): boolean {
 
 /** Starts a registry with `auth`. */
 export async function startRegistry(auth: RegistryAuth = "none"): Promise<TestRegistry> {
+  await requireSystemPackage("docker-registry");
+  if (auth === "basic") await requireSystemPackage("apache2-utils");
   const dir = await Deno.makeTempDir({ prefix: "tern-registry-" });
   let token: TokenServer | undefined;
   const lines = [

@@ -7,6 +7,7 @@
  * certificate is the registry's rootcertbundle; `aud` = service; `access`
  * claim granting what the scope asked for).
  */
+import { requireSystemPackage } from "./system_packages.ts";
 
 /** A running token server. */
 export interface TokenServer {
@@ -39,6 +40,7 @@ export async function startTokenServer(
   dir: string,
   user: { username: string; password: string },
 ): Promise<TokenServer> {
+  await requireSystemPackage("openssl");
   const keys = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"]);
   const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", keys.privateKey));
   const spki = new Uint8Array(await crypto.subtle.exportKey("spki", keys.publicKey));
