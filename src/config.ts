@@ -8,7 +8,6 @@
 import { parseArgs } from "node:util";
 import { ConfigError } from "./errors.ts";
 import { type EdgeBundle, parseEdgeBundle } from "./ops/edge_bundle.ts";
-import { BACKEND_CHOICES, type BackendChoice } from "./engine/select.ts";
 import { type OptionDef, OPTIONS } from "./config_options.ts";
 import {
   parseBool,
@@ -27,6 +26,10 @@ export { MIN_LOG_STORAGE_BYTES, parseSize } from "./config_values.ts";
 export type Command = "serve" | "help" | "version" | "publish" | "pull";
 
 const COMMANDS: readonly Command[] = ["serve", "help", "version", "publish", "pull"];
+/** The INFERENCE_BACKEND values (src/engine/select.ts builds each; config stays free of engine modules). */
+export const BACKEND_CHOICES = ["auto", "wasm", "native", "cuda", "webgpu"] as const;
+/** One INFERENCE_BACKEND value. */
+export type BackendChoice = typeof BACKEND_CHOICES[number];
 /** The LOG_DURABILITY values. */
 const LOG_DURABILITIES = ["durable", "fsync", "async", "off"] as const;
 
@@ -171,7 +174,7 @@ export function parseConfig(
     pipelineUrl: (command === "pull" ? operands[0] : undefined) ?? get("PIPELINE_URL") ?? edgeBundle?.PIPELINE_URL,
     ociRegistry: get("OCI_REGISTRY"),
     ociUsername: get("OCI_USERNAME"),
-    ociPassword: get("OCI_PASSWORD"),
+    ociPassword: readPassword(get("OCI_PASSWORD"), get("OCI_PASSWORD_FILE")),
     edgeBundle,
     localInferenceStorageBytes: storage === undefined ? undefined : parseStorageCap(storage),
     plateauPageSize: pageSize === undefined ? undefined : parseCount("PLATEAU_PAGE_SIZE", pageSize, "rows"),
@@ -196,6 +199,23 @@ export function parseConfig(
       LOG_DURABILITIES,
     ),
   };
+}
+
+/** OCI_PASSWORD, or the content of OCI_PASSWORD_FILE (never both); errors never show the password. */
+function readPassword(password: string | undefined, file: string | undefined): string | undefined {
+  if (file === undefined) return password;
+  if (password !== undefined) {
+    throw new ConfigError("OCI_PASSWORD and OCI_PASSWORD_FILE are both set: set one of them");
+  }
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(file);
+  } catch (err) {
+    throw new ConfigError(`OCI_PASSWORD_FILE='${file}' cannot be read (${(err as Error).name})`);
+  }
+  const value = text.replace(/[\r\n]+$/, "");
+  if (value === "") throw new ConfigError(`OCI_PASSWORD_FILE='${file}' is empty`);
+  return value;
 }
 
 function publishArgs(name: string | undefined, models: string[], operands: string[]): PublishArgs {

@@ -33,8 +33,14 @@ export const OPTIONS: readonly OptionDef[] = [
   {
     flag: "oci-password",
     env: "OCI_PASSWORD",
-    help: "registry password or token (never printed)",
+    help:
+      "registry password or token (never printed); as a flag it is visible to other users in the process list: prefer OCI_PASSWORD or OCI_PASSWORD_FILE",
     secret: true,
+  },
+  {
+    flag: "oci-password-file",
+    env: "OCI_PASSWORD_FILE",
+    help: "file holding the registry password (Docker and Kubernetes secrets); trailing newlines are dropped",
   },
   {
     flag: "oci-timeout",
@@ -68,7 +74,8 @@ export const OPTIONS: readonly OptionDef[] = [
   {
     flag: "config-cpus",
     env: "CONFIG_CPUS",
-    help: "CPUs (threads) the inference engine may use",
+    help:
+      "CPUs the inference engine may use, a positive decimal as container limits write it (1.0, 2.5); threads = its whole part, at least 1",
     default: "all cores",
   },
   {

@@ -60,8 +60,17 @@ export function parseCount(name: string, text: string, what: string): number {
   return Number(text);
 }
 
+/**
+ * CONFIG_CPUS: a positive decimal, as container CPU limits are written (`1.0`, `1.25`, `2`);
+ * the engine's threads are its whole part, at least 1. Unset: every core.
+ */
 export function parseCpus(text: string | undefined, cpus: number): number {
-  return text === undefined ? cpus : parseCount("CONFIG_CPUS", text, "CPUs");
+  if (text === undefined) return cpus;
+  const value = /^\s*(\d+(\.\d*)?|\.\d+)\s*$/.test(text) ? Number(text) : NaN;
+  if (!(value > 0)) {
+    throw new ConfigError(`CONFIG_CPUS='${text}' must be a positive number of CPUs, e.g. 1, 1.0 or 2.5`);
+  }
+  return Math.max(1, Math.floor(value));
 }
 
 export function parseBool(name: string, text: string | undefined): boolean {

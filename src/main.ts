@@ -39,16 +39,18 @@ async function run(config: Config, machine: MachineDefaults): Promise<void> {
 
 if (import.meta.main) {
   const machine = machineDefaults();
+  let config: Config | undefined;
   try {
-    await run(parseConfig(Deno.args, Deno.env.toObject(), machine), machine);
+    config = parseConfig(Deno.args, Deno.env.toObject(), machine);
+    await run(config, machine);
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`tern: ${err.message}`);
       Deno.exit(2);
     }
-    // Registry, file and other failures: one clear line (the stack with DEBUG=true), exit 1.
+    // Registry, file and other failures: one clear line (the stack with DEBUG / --debug), exit 1.
     console.error(`tern: ${errorText(err)}`);
-    if (/^(true|1|yes|on)$/i.test(Deno.env.get("DEBUG") ?? "") && err instanceof Error) console.error(err.stack);
+    if (config?.debug && err instanceof Error) console.error(err.stack);
     Deno.exit(1);
   }
 }

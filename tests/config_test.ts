@@ -70,3 +70,60 @@ Deno.test("commands: serve by default, help and version by flag or word", () => 
   assertEquals(parseConfig(["version"], {}, MACHINE).command, "version");
   assertThrows(() => parseConfig(["serve", "extra"], {}, MACHINE), /unexpected argument 'extra'/);
 });
+
+Deno.test("CONFIG_CPUS takes a positive decimal as container limits write it; threads are its whole part, at least 1", () => {
+  const cpus = (v: string) => parseConfig([], { CONFIG_CPUS: v }, MACHINE).configCpus;
+  assertEquals(["1", "1.0", "1.25", "2.0", "2.5", "0.5", " 3 ", "4."].map(cpus), [1, 1, 1, 2, 2, 1, 3, 4]);
+  for (const bad of ["0", "0.0", "-1", "abc", "1e3", "1,5", "Infinity"]) {
+    assertThrows(() => cpus(bad), new RegExp(`CONFIG_CPUS='${bad}' must be a positive number of CPUs`));
+  }
+});
+
+Deno.test("OCI_PASSWORD_FILE: the password is read from the file, its trailing newline dropped; never both", async () => {
+  const file = await Deno.makeTempFile();
+  try {
+    await Deno.writeTextFile(file, "s3cr3t-from-file\n");
+    assertEquals(parseConfig([], { OCI_PASSWORD_FILE: file }, MACHINE).ociPassword, "s3cr3t-from-file");
+    assertEquals(parseConfig(["--oci-password-file", file], {}, MACHINE).ociPassword, "s3cr3t-from-file");
+    assertEquals(parseConfig([], { OCI_PASSWORD: "inline" }, MACHINE).ociPassword, "inline");
+    assertThrows(
+      () => parseConfig([], { OCI_PASSWORD_FILE: file, OCI_PASSWORD: "inline" }, MACHINE),
+      /OCI_PASSWORD and OCI_PASSWORD_FILE are both set/,
+    );
+    await Deno.writeTextFile(file, "\n");
+    assertThrows(() => parseConfig([], { OCI_PASSWORD_FILE: file }, MACHINE), /is empty/);
+  } finally {
+    await Deno.remove(file);
+  }
+  assertThrows(
+    () => parseConfig([], { OCI_PASSWORD_FILE: "/no/such/secret" }, MACHINE),
+    /OCI_PASSWORD_FILE='\/no\/such\/secret' cannot be read \(NotFound\)/,
+  );
+});
+
+Deno.test("config is the one place the environment is read: no other source file reads Deno.env", () => {
+  const readers: string[] = [];
+  const walk = (dir: URL) => {
+    for (const e of Deno.readDirSync(dir)) {
+      if (e.isDirectory) walk(new URL(`${e.name}/`, dir));
+      else if (
+        e.name.endsWith(".ts") && /Deno\.env\.(get|toObject|has)\b/.test(Deno.readTextFileSync(new URL(e.name, dir)))
+      ) {
+        readers.push(new URL(e.name, dir).pathname.replace(/.*\/src\//, "src/"));
+      }
+    }
+  };
+  walk(new URL("../src/", import.meta.url));
+  assertEquals(readers, ["src/main.ts"]); // main.ts hands Deno.env.toObject() to parseConfig, nothing else
+});
+
+Deno.test("config loads no engine module (tern --help and config errors stay light)", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", new URL("../src/config.ts", import.meta.url).pathname],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const modules: { specifier: string }[] = JSON.parse(new TextDecoder().decode(out.stdout)).modules;
+  const loaded = modules.map((m) => m.specifier);
+  assertEquals(loaded.filter((s) => /\/src\/engine\/|onnxruntime/.test(s)), []);
+});

@@ -5,6 +5,7 @@
  * times a warm-up on inputs of the model's own shape, and keeps the fastest.
  * A backend that cannot load a model is skipped, with the reason logged.
  */
+import type { BackendChoice } from "../config.ts";
 import { ConfigError, errorText } from "../errors.ts";
 import { type Backend, type ModelSession, withFigures } from "./backend.ts";
 import { createPlacedNativeBackend } from "./off_thread.ts";
@@ -12,10 +13,7 @@ import { createOrtWebWasmBackend } from "./ort_web.ts";
 import { timeRuns } from "./warmup.ts";
 import { createWebGpuBackend, gpuDevicesPresent } from "./webgpu.ts";
 
-/** The INFERENCE_BACKEND values. */
-export const BACKEND_CHOICES = ["auto", "wasm", "native", "cuda", "webgpu"] as const;
-/** One INFERENCE_BACKEND value. */
-export type BackendChoice = typeof BACKEND_CHOICES[number];
+export type { BackendChoice } from "../config.ts";
 
 /** What createBackend needs besides the choice. */
 export interface BackendOptions {

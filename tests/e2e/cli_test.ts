@@ -48,8 +48,14 @@ const BAD: [string, Record<string, string>, string[], RegExp][] = [
     [],
     /LOCAL_INFERENCE_STORAGE='10MB' has unknown size unit 'MB': use Ki, Mi, Gi or Ti/,
   ],
-  ["CONFIG_CPUS=0", { CONFIG_CPUS: "0" }, [], /CONFIG_CPUS='0' must be a whole number of CPUs, at least 1/],
-  ["CONFIG_CPUS=abc", { CONFIG_CPUS: "abc" }, [], /CONFIG_CPUS='abc' must be a whole number/],
+  ["CONFIG_CPUS=0", { CONFIG_CPUS: "0" }, [], /CONFIG_CPUS='0' must be a positive number of CPUs/],
+  ["CONFIG_CPUS=abc", { CONFIG_CPUS: "abc" }, [], /CONFIG_CPUS='abc' must be a positive number of CPUs/],
+  [
+    "unreadable OCI_PASSWORD_FILE",
+    { OCI_PASSWORD_FILE: "/no/such/secret" },
+    [],
+    /OCI_PASSWORD_FILE='\/no\/such\/secret' cannot be read/,
+  ],
   ["bad port", { PORT: "99999" }, [], /PORT='99999' must be a port number/],
   ["bad DEBUG", { DEBUG: "maybe" }, [], /DEBUG='maybe' must be true or false/],
   ["bad EDGE_BUNDLE", { EDGE_BUNDLE: "%%%" }, [], /EDGE_BUNDLE is not valid base64/],
@@ -94,4 +100,30 @@ Deno.test("DEBUG=true logs the config without secrets, and each request", async 
   assertMatch(tern.output(), /debug: config .*"ociUsername":"robot".*"ociPassword":"\*\*\*"/);
   assertMatch(tern.output(), /debug: GET \/pipelines 200 [\d.]+ ms/);
   assert(!tern.output().includes("s3cr3t-Pa55"));
+});
+
+Deno.test("CONFIG_CPUS=1.0, as in the Wallaroo docker run example, starts and serves", async () => {
+  const tern = await startTern({ env: { CONFIG_CPUS: "1.0" } });
+  try {
+    const res = await fetch(`${tern.url}/pipelines`);
+    assertEquals((await res.json()).pipelines[0].status, "Running");
+  } finally {
+    await tern.stop();
+  }
+});
+
+Deno.test("--debug (the flag, not only DEBUG=true) prints the stack of a failure", async () => {
+  const plain = await runTern(["pull", "127.0.0.1:1/p/x:1"]);
+  assertEquals(plain.code, 1);
+  assertMatch(plain.stderr, /^tern: registry 127\.0\.0\.1:1 is unreachable/m);
+  assert(!/^\s+at /m.test(plain.stderr), plain.stderr);
+  const debug = await runTern(["pull", "127.0.0.1:1/p/x:1", "--debug"]);
+  assertEquals(debug.code, 1);
+  assertMatch(debug.stderr, /^\s+at .*main\.ts/m);
+});
+
+Deno.test("--help says the password flag is visible to other users and offers OCI_PASSWORD_FILE", async () => {
+  const { stdout } = await runTern(["--help"]);
+  assertMatch(stdout, /OCI_PASSWORD: .*visible to other users in the process list/);
+  assertMatch(stdout, /--oci-password-file <value>\n\s+OCI_PASSWORD_FILE: /);
 });
