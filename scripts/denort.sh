@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prints the path of a denort base binary for `deno compile` (DENORT_BIN), or nothing.
 # Order: $DENORT_BIN if set; else the verified copy in ../shared/tools/denort (offline
-# machines, DESIGN.md §4), unpacked once into .cache/; else nothing, and deno compile
+# machines, docs/runtime-notes.md), unpacked once into .cache/; else nothing, and deno compile
 # downloads the official one itself.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)

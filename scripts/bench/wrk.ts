@@ -1,6 +1,6 @@
 /**
  * @module
- * HTTP load from Debian's `wrk` (PEERS.md): a closed-loop load generator in C,
+ * HTTP load from Debian's `wrk` (docs/test-peers.md): a closed-loop load generator in C,
  * so on a 2-core machine it leaves more of the cores to the server measured
  * than a load generator in this process would. A small Lua script posts the
  * body and prints the figures as JSON.

@@ -7,7 +7,7 @@
  *
  * In the compiled binary Deno extracts only `onnxruntime_binding.node`, not
  * the `libonnxruntime.so.1` beside it, so the library is dlopen'ed first and
- * the addon then finds it by SONAME (DESIGN.md §4).
+ * the addon then finds it by SONAME (docs/runtime-notes.md).
  */
 import { errorText } from "../errors.ts";
 import type * as OrtNode from "onnxruntime-node";

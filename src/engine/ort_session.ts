@@ -3,7 +3,7 @@
  * A ModelSession over any onnxruntime flavour (onnxruntime-web,
  * onnxruntime-node): both implement onnxruntime-common's InferenceSession and
  * Tensor. Runs can be serialised per session (ort-web crashes when they
- * overlap, DESIGN.md §4); errors are sorted into the runtime failing (500) and
+ * overlap, docs/runtime-notes.md); errors are sorted into the runtime failing (500) and
  * the model refusing the input (400).
  */
 import type { InferenceSession, Tensor, TypedTensor } from "onnxruntime-common";

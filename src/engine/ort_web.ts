@@ -3,7 +3,7 @@
  * onnxruntime-web WASM backend. The runtime is process-wide (one WASM
  * instance, thread count fixed before the first session), so the backend is
  * created once. Runs on one session are serialised: overlapping `run()` calls
- * crash ort-web's WASM instance (DESIGN.md §4).
+ * crash ort-web's WASM instance (docs/runtime-notes.md).
  *
  * @example
  * const backend = await createOrtWebWasmBackend({ threads: 2 });

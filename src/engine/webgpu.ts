@@ -87,7 +87,7 @@ export async function createWebGpuBackend(options: WebGpuOptions = {}): Promise<
     throw new Error(`WebGPU unavailable: ${report.description}`);
   }
   const ort = await import("onnxruntime-web/webgpu");
-  // More threads would start pthread workers through the unpatched glue (DESIGN.md §4).
+  // More threads would start pthread workers through the unpatched glue (docs/runtime-notes.md).
   ort.env.wasm.numThreads = 1;
   // The folder of its asyncify glue and WASM (the object form, `{ wasm }`, fails to fetch it in Deno).
   ort.env.wasm.wasmPaths = new URL("./", import.meta.resolve("onnxruntime-web/webgpu")).href;
