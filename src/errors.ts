@@ -48,6 +48,16 @@ export class NotFound extends TernError {
   }
 }
 
+/** The path exists but not for this method (405); the reply's `Allow` lists the methods it takes. */
+export class MethodNotAllowed extends TernError {
+  /** Methods the path answers, e.g. `["GET", "HEAD"]`. */
+  readonly allow: readonly string[];
+  constructor(message: string, allow: readonly string[]) {
+    super(message, 405, "method_not_allowed");
+    this.allow = allow;
+  }
+}
+
 /** tern cannot serve this now (pipeline loading or failed) (503). */
 export class Unavailable extends TernError {
   constructor(message: string) {

@@ -11,8 +11,20 @@ import { Batcher, type BatchOptions } from "./batcher.ts";
 import type { LoadedModel, LoadedPipeline } from "./loaded.ts";
 import type { PipelineDefinition } from "./spec.ts";
 
-/** Status as `/pipelines` reports it. */
+/** Status as `/pipelines` and `/models` report it. */
 export type PipelineStatus = "Loading" | "Running" | "Error";
+
+/** One model of the pipeline as `/models` reports it, loaded or not. */
+export interface ModelStatus {
+  name: string;
+  version: string;
+  sha256: string;
+  status: PipelineStatus;
+  /** Why it does not serve, when status is `Error`. */
+  error?: string;
+  /** Set once loaded. */
+  loaded?: LoadedModel;
+}
 
 /** Loads and holds the served pipeline. */
 export class PipelineManager {
@@ -21,6 +33,7 @@ export class PipelineManager {
   #name: string | undefined;
   #error: string | undefined;
   #current: LoadedPipeline | undefined;
+  #models: ModelStatus[] = [];
 
   readonly #batch: BatchOptions | undefined;
 
@@ -46,6 +59,10 @@ export class PipelineManager {
   get current(): LoadedPipeline | undefined {
     return this.#current;
   }
+  /** Every model of the pipeline being loaded or served, with its status (a model that failed: `Error` and why). */
+  get models(): readonly ModelStatus[] {
+    return this.#models;
+  }
   /** The backend models are loaded into. */
   get backend(): Backend {
     return this.#backend;
@@ -65,10 +82,23 @@ export class PipelineManager {
   /** Loads every step of `definition` and starts serving it. */
   async load(definition: PipelineDefinition): Promise<LoadedPipeline> {
     this.#name = definition.name;
+    const models: ModelStatus[] = definition.steps.map(({ name, version, sha256 }) => ({
+      name,
+      version,
+      sha256,
+      status: "Loading",
+    }));
+    this.#models = models;
     const steps: LoadedModel[] = [];
     try {
-      for (const model of definition.steps) {
-        const session = await this.#backend.load(model.bytes, model.name);
+      for (const [i, model] of definition.steps.entries()) {
+        let session;
+        try {
+          session = await this.#backend.load(model.bytes, model.name);
+        } catch (err) {
+          models[i] = { ...models[i], status: "Error", error: errorText(err) };
+          throw err;
+        }
         steps.push({
           name: model.name,
           version: model.version,
@@ -80,9 +110,21 @@ export class PipelineManager {
             : undefined,
           session,
         });
+        models[i] = { ...models[i], status: "Running", loaded: steps[i] };
       }
     } catch (err) {
       await Promise.all(steps.map((s) => s.session.release()));
+      const failed = models.find((m) => m.status === "Error")?.name;
+      for (const [i, m] of models.entries()) {
+        if (m.status !== "Error") {
+          models[i] = {
+            ...m,
+            status: "Error",
+            error: `not serving: model '${failed}' failed to load`,
+            loaded: undefined,
+          };
+        }
+      }
       this.fail(errorText(err));
       throw err;
     }

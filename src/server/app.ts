@@ -9,7 +9,7 @@
  * Deno.serve({ port: 8080 }, app.fetch);
  */
 import { Hono } from "hono";
-import { NotFound } from "../errors.ts";
+import { MethodNotAllowed, NotFound } from "../errors.ts";
 import type { PipelineManager } from "../pipeline/manager.ts";
 import { errorResponse } from "./error_response.ts";
 import { catalogRoutes } from "./routes/catalog.ts";
@@ -46,7 +46,30 @@ export function createApp(deps: AppDeps): Hono {
   app.route("/", catalogRoutes(deps));
   app.route("/", inferRoutes(deps));
   app.route("/", logsRoutes(deps));
-  app.notFound((c) => errorResponse(new NotFound(`no route ${c.req.method} ${c.req.path}`)));
+  const allowed = allowedMethods(app);
+  app.notFound((c) => {
+    const allow = allowed(c.req.path);
+    return errorResponse(
+      allow.length
+        ? new MethodNotAllowed(`${c.req.path} does not take ${c.req.method}; it takes ${allow.join(", ")}`, allow)
+        : new NotFound(`no route ${c.req.method} ${c.req.path}`),
+    );
+  });
   app.onError((err) => errorResponse(err));
   return app;
+}
+
+/** For a path, the methods its routes answer (GET brings HEAD, as Hono answers HEAD with GET's route). */
+function allowedMethods(app: Hono): (path: string) => string[] {
+  const routes = app.routes
+    .filter((r) => r.method !== "ALL")
+    .map((r) => ({
+      method: r.method,
+      pattern: new RegExp(`^${r.path.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/:[^/]+/g, "[^/]+")}/?$`),
+    }));
+  return (path) => {
+    const methods = new Set(routes.filter((r) => r.pattern.test(path)).map((r) => r.method));
+    if (methods.has("GET")) methods.add("HEAD");
+    return [...methods].sort();
+  };
 }

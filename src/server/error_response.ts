@@ -4,7 +4,7 @@
  * and code; anything else is a 500 `internal` (and is logged, since it is a
  * bug). Every error body is `{"error": message, "code": code}`.
  */
-import { errorText, TernError } from "../errors.ts";
+import { errorText, MethodNotAllowed, TernError } from "../errors.ts";
 
 /** Builds the JSON error reply for `err`; `log` receives unexpected errors. */
 export function errorResponse(
@@ -14,6 +14,7 @@ export function errorResponse(
   if (err instanceof TernError) {
     return Response.json({ error: err.message, code: err.code }, {
       status: err.status,
+      headers: err instanceof MethodNotAllowed ? { allow: err.allow.join(", ") } : undefined,
     });
   }
   const message = errorText(err);

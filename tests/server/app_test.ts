@@ -36,6 +36,11 @@ ortTest("a pipeline that failed to load reports Error with the reason, and infer
   assertEquals(await (await a.request("/pipelines")).json(), {
     pipelines: [{ id: "house-price-estimator", status: "Error" }],
   });
+  // The model is listed with status Error (as Wallaroo's edge lists it), and why.
+  const [model, ...others] = (await (await a.request("/models")).json()).models;
+  assertEquals(others, []);
+  assertEquals([model.name, model.status, model.sha], ["house-price-estimator", "Error", definition.steps[0].sha256]);
+  assertMatch(model.error, /onnxruntime-web could not/);
   const infer = await a.request("/infer", {
     method: "POST",
     headers: { "content-type": JSON_TYPE },
@@ -59,4 +64,25 @@ ortTest("inference time comes from the injected clock", async () => {
   } finally {
     await pipelines.close();
   }
+});
+
+ortTest("a known path with the wrong method gets 405 and Allow; an unknown path 404", async () => {
+  const a = app(new PipelineManager(wasmBackend()));
+  const getInfer = await a.request("/infer");
+  assertEquals(getInfer.status, 405);
+  assertEquals(getInfer.headers.get("allow"), "POST");
+  assertEquals((await getInfer.json()).code, "method_not_allowed");
+  const postModels = await a.request("/models", { method: "POST", body: "{}" });
+  assertEquals([postModels.status, postModels.headers.get("allow")], [405, "GET, HEAD"]);
+  await postModels.body?.cancel();
+  const deletePipeline = await a.request("/pipelines/house-price-estimator", { method: "DELETE" });
+  assertEquals([deletePipeline.status, deletePipeline.headers.get("allow")], [405, "POST"]);
+  await deletePipeline.body?.cancel();
+  const getLogs = await a.request("/logs");
+  assertEquals([getLogs.status, getLogs.headers.get("allow")], [405, "POST"]);
+  await getLogs.body?.cancel();
+  const unknown = await a.request("/nope", { method: "POST" });
+  assertEquals(unknown.status, 404);
+  assertEquals((await unknown.json()).code, "not_found");
+  assertEquals((await a.request("/models", { method: "HEAD" })).status, 200);
 });

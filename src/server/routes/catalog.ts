@@ -1,7 +1,8 @@
 /**
  * @module
  * `GET /pipelines` and `GET /models`, in the Wallaroo edge shapes:
- * `{"pipelines":[{"id","status"}]}` and `{"models":[{"name","sha","status","version"}]}`.
+ * `{"pipelines":[{"id","status"}]}` and `{"models":[{"name","sha","status","version"}]}`;
+ * a model that failed to load is listed with status `Error` and tern's own `error` field.
  */
 import { Hono } from "hono";
 import type { AppDeps } from "../app.ts";
@@ -15,13 +16,14 @@ export function catalogRoutes({ pipelines }: AppDeps): Hono {
       }))
     .get("/models", (c) =>
       c.json({
-        models: (pipelines.current?.steps ?? []).map((m) => ({
+        models: pipelines.models.map((m) => ({
           name: m.name,
           sha: m.sha256,
-          status: "Running",
+          status: m.status,
           version: m.version,
-          backend: m.backend,
-          ...(m.warmupMs ? { warmup_ms: m.warmupMs } : {}),
+          ...(m.loaded ? { backend: m.loaded.backend } : {}),
+          ...(m.loaded?.warmupMs ? { warmup_ms: m.loaded.warmupMs } : {}),
+          ...(m.error ? { error: m.error } : {}),
         })),
       }));
 }
