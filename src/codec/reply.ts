@@ -68,7 +68,8 @@ export function rowSlice(t: HostTensor, rows: number, row: number): RowSlice {
 /**
  * Encodes the reply as a pandas-records JSON string. The parts shared by every
  * record are serialised once; each record adds its original data and output
- * slices (same text as JSON.stringify: non-finite floats become null).
+ * slices (as JSON.stringify writes them, except that float outputs keep float
+ * form, `757758.0`; non-finite floats become null).
  */
 export function encodeRecordsReply(reply: InferenceReply): string {
   const rows = reply.input.rows;
@@ -111,12 +112,21 @@ export function valueWriter(t: HostTensor): (start: number, end: number) => stri
     case "uint64":
       return (a, b) => join(a, b, (i) => String(Number(d[i])));
     case "float16":
-      return (a, b) => join(a, b, (i) => finite(fromHalfBits(d[i] as number)));
+      return (a, b) => join(a, b, (i) => float(fromHalfBits(d[i] as number)));
+    case "float32":
+    case "float64":
+      return (a, b) => join(a, b, (i) => float(d[i] as number));
     default:
-      return (a, b) => join(a, b, (i) => finite(d[i] as number));
+      return (a, b) => join(a, b, (i) => String(d[i]));
   }
 }
 
-function finite(v: number): string {
-  return Number.isFinite(v) ? String(v) : "null";
+/**
+ * A float as JSON in float form: whole values get `.0` (757758 → `757758.0`), so
+ * readers such as Python's json give a float for every row, not an int for some;
+ * ≥ 1e21 already prints with an exponent; non-finite values are null.
+ */
+function float(v: number): string {
+  if (!Number.isFinite(v)) return "null";
+  return Number.isInteger(v) && v < 1e21 && v > -1e21 ? v + ".0" : String(v);
 }

@@ -1,7 +1,8 @@
 import { tableFromIPC } from "apache-arrow";
 import { encodeArrowReply } from "../../src/codec/arrow_reply.ts";
 import { encodeRecordsReply, type InferenceReply } from "../../src/codec/reply.ts";
-import { assertEquals } from "../support/assert.ts";
+import { assert, assertEquals } from "../support/assert.ts";
+import { pythonReads } from "../support/python_json.ts";
 
 function reply(outputs: InferenceReply["outputs"], rows = 2): InferenceReply {
   return {
@@ -58,4 +59,28 @@ Deno.test("the Arrow reply holds the same values in typed columns", () => {
   assertEquals(Array.from(table.getChild("elapsed")!.get(1)!.toArray()), [10n, 20n]);
   assertEquals(table.getChild("time")!.get(0), 1700000000000);
   assertEquals(table.schema.fields.find((f) => f.name === "out.probs")!.metadata.get("dim"), "[1,2]");
+});
+
+Deno.test("whole float outputs are written in float form, so Python's json reads a float on every row", async () => {
+  const text = encodeRecordsReply(reply([
+    ["price", { type: "float32", data: new Float32Array([757758, 669903.75, NaN, -3]), dims: [4, 1] }],
+    ["big", { type: "float64", data: new Float64Array([1e21, 0, 2 ** 53, -0.5]), dims: [4, 1] }],
+    ["half", { type: "float16", data: new Uint16Array([0x3c00, 0x3800, 0x7c00, 0]), dims: [4, 1] }],
+    ["class", { type: "int64", data: new BigInt64Array([1n, 0n, 7n, 2n]), dims: [4] }],
+    ["count", { type: "int32", data: new Int32Array([5, 6, 7, 8]), dims: [4] }],
+  ], 4));
+  assert(text.includes(`{"Float":{"data":[757758.0],`), text);
+  assert(text.includes(`{"Float":{"data":[-3.0],`), text);
+  assert(text.includes(`{"Double":{"data":[1e+21],`), text);
+  assert(text.includes(`{"Half":{"data":[1.0],`), text);
+  assert(text.includes(`{"Int64":{"data":[1],`), text);
+  assert(text.includes(`{"Float":{"data":[null],`), text);
+  assertEquals(
+    await pythonReads(
+      text,
+      "[[type(x).__name__ for o in r['outputs'] for x in list(o.values())[0]['data']] for r in v]",
+    ),
+    "[['float', 'float', 'float', 'int', 'int'], ['float', 'float', 'float', 'int', 'int'], " +
+      "['NoneType', 'float', 'NoneType', 'int', 'int'], ['float', 'float', 'float', 'int', 'int']]",
+  );
 });
