@@ -6,23 +6,30 @@
  * copied straight from Arrow's buffers (or, for one chunk already of the
  * model's dtype, used in place); any other layout (nulls, bool or
  * string lists, list of lists) goes through per-row values and the same rules
- * as pandas-records.
+ * as pandas-records. Compressed bodies (LZ4_FRAME, ZSTD) are read through the
+ * decoders arrow_compression.ts registers.
  */
 import { type Data, DataType, Precision, type Table, tableFromIPC, Type, Vector } from "apache-arrow";
 import { BadInput, errorText, TernError } from "../errors.ts";
 import { allocate, type DType, type HostTensor, type TensorSpec } from "../engine/tensor.ts";
+import { CorruptCompressedBuffer } from "./arrow_compression.ts";
 import { verifyArrowBody } from "./arrow_verify.ts";
 import { copyNumeric } from "./convert.ts";
 import { type DecodedInput, keepsOriginalData, missingColumn } from "./decoded_input.ts";
 import { RowShape } from "./row_shape.ts";
 import { tensorFromRowValues } from "./row_values.ts";
 
-/** Reads an Arrow IPC file or stream and builds one tensor per model input. */
+/**
+ * Reads an Arrow IPC file or stream and builds one tensor per model input.
+ * A compressed body's buffers may expand to `maxUncompressedBytes` in all
+ * (PayloadTooLarge beyond).
+ */
 export function decodeArrow(
   bytes: Uint8Array,
   inputs: readonly TensorSpec[],
+  maxUncompressedBytes?: number,
 ): DecodedInput {
-  const table = readTable(bytes);
+  const table = readTable(bytes, maxUncompressedBytes);
   const rows = table.numRows;
   if (rows === 0) throw new BadInput("the Arrow table has no rows", "no_rows");
   const tensors: Record<string, HostTensor> = {};
@@ -44,12 +51,15 @@ export function decodeArrow(
   };
 }
 
-function readTable(bytes: Uint8Array): Table {
-  verifyArrowBody(bytes);
+function readTable(bytes: Uint8Array, maxUncompressedBytes?: number): Table {
+  verifyArrowBody(bytes, maxUncompressedBytes);
   let table: Table;
   try {
     table = tableFromIPC(bytes);
   } catch (err) {
+    if (err instanceof CorruptCompressedBuffer) {
+      throw new BadInput(`corrupt compressed Arrow buffer: ${err.message}`, "invalid_arrow");
+    }
     throw asBadInput(err, "body is not a readable Arrow IPC file or stream");
   }
   if (table.schema.fields.length === 0) {

@@ -12,27 +12,44 @@
  *   through its footer; its own writer puts the schema only there);
  * - each message's flatbuffer tables, strings and vectors lie inside its
  *   metadata (fields nested at most 64 deep, at most 10,000 in all);
- * - each RecordBatch buffer lies inside its message body.
+ * - each RecordBatch buffer lies inside its message body, and its view-type
+ *   columns claim no more buffers than it has;
+ * - a compressed batch names a known codec (LZ4_FRAME, ZSTD), each of its
+ *   buffers starts with a sane uncompressed length, and those lengths add up
+ *   to at most the caller's limit over the whole body (arrow_compression.ts
+ *   decompresses into exactly those lengths).
  * What this cannot see (values flipped inside buffers) reads as other values.
  */
-import { BadInput } from "../errors.ts";
+import { BadInput, PayloadTooLarge } from "../errors.ts";
 
 const MAGIC = [0x41, 0x52, 0x52, 0x4f, 0x57, 0x31]; // "ARROW1"
 const HEADER_SCHEMA = 1;
 const HEADER_DICTIONARY_BATCH = 2;
 const HEADER_RECORD_BATCH = 3;
+const CODEC_NAMES = ["LZ4_FRAME", "ZSTD"];
 const TYPE_TIMESTAMP = 10;
 const TYPE_UNION = 14;
 const MAX_DEPTH = 64;
 const MAX_FIELDS = 10_000;
 
-/** Verifies `body` (Arrow IPC file or stream); throws BadInput naming the first problem. */
-export function verifyArrowBody(body: Uint8Array): void {
-  if (hasMagic(body, 0)) verifyFile(body);
-  else verifyMessages(body, "stream");
+/** How many bytes the compressed buffers of one body may expand to, and how many they have so far. */
+interface Expansion {
+  limit: number;
+  total: number;
 }
 
-function verifyFile(body: Uint8Array): void {
+/**
+ * Verifies `body` (Arrow IPC file or stream); throws BadInput naming the first
+ * problem, or PayloadTooLarge when its compressed buffers would expand to more
+ * than `maxUncompressedBytes` in all.
+ */
+export function verifyArrowBody(body: Uint8Array, maxUncompressedBytes = Number.MAX_SAFE_INTEGER): void {
+  const expansion = { limit: maxUncompressedBytes, total: 0 };
+  if (hasMagic(body, 0)) verifyFile(body, expansion);
+  else verifyMessages(body, "stream", expansion);
+}
+
+function verifyFile(body: Uint8Array, expansion: Expansion): void {
   const end = body.length;
   if (end < 18 || !hasMagic(body, end - 6)) {
     throw invalid("truncated Arrow file: it ends before its footer and closing ARROW1 magic");
@@ -56,13 +73,13 @@ function verifyFile(body: Uint8Array): void {
       if (!(offset >= 8 && size > 0 && offset + size <= footerStart)) {
         throw fb.fail(`block ${i} lies outside the file`);
       }
-      verifyMessages(body.subarray(offset, offset + size), "block", offset);
+      verifyMessages(body.subarray(offset, offset + size), "block", expansion, offset);
     }
   }
 }
 
 /** Verifies consecutive messages: a whole stream (schema first) or one file block. */
-function verifyMessages(bytes: Uint8Array, kind: "stream" | "block", base = 0): void {
+function verifyMessages(bytes: Uint8Array, kind: "stream" | "block", expansion: Expansion, base = 0): void {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const end = bytes.length;
   let pos = 0;
@@ -85,10 +102,11 @@ function verifyMessages(bytes: Uint8Array, kind: "stream" | "block", base = 0): 
     const at = base + pos;
     const message = new Flatbuffer(bytes.subarray(pos, pos + length), () => `corrupt Arrow message at byte ${at}`);
     pos += length;
-    const bodyLength = verifyMessage(message, kind === "stream" && messages === 0);
+    const { bodyLength, compressed } = verifyMessage(message, kind === "stream" && messages === 0);
     if (pos + bodyLength > end) {
       throw invalid(`truncated Arrow ${kind}: message body at byte ${base + pos} claims ${bodyLength} bytes`);
     }
+    if (compressed) verifyCompressedBuffers(view, pos, compressed, base, expansion);
     pos += bodyLength;
     messages++;
     if (kind === "block") return;
@@ -96,8 +114,15 @@ function verifyMessages(bytes: Uint8Array, kind: "stream" | "block", base = 0): 
   if (messages === 0) throw invalid(kind === "stream" ? "the Arrow body holds no schema" : "empty Arrow file block");
 }
 
-/** Verifies one Message table; returns its body length. */
-function verifyMessage(fb: Flatbuffer, first: boolean): number {
+/** Where a compressed batch's buffers lie in its body, and its codec's name. */
+interface CompressedBuffers {
+  codec: string;
+  /** [offset, length] of each buffer within the message body. */
+  buffers: [number, number][];
+}
+
+/** Verifies one Message table; returns its body length and, for a compressed batch, its buffers. */
+function verifyMessage(fb: Flatbuffer, first: boolean): { bodyLength: number; compressed?: CompressedBuffers } {
   const message = fb.root();
   const headerType = fb.u8(message, 1);
   const bodyLength = fb.i64(message, 3);
@@ -106,17 +131,18 @@ function verifyMessage(fb: Flatbuffer, first: boolean): number {
   if (first && headerType !== HEADER_SCHEMA) throw fb.fail("the first message is not a schema");
   const header = fb.table(message, 2);
   if (header === undefined) throw fb.fail("message has no header");
+  let compressed: CompressedBuffers | undefined;
   if (headerType === HEADER_SCHEMA) {
     verifySchema(fb, header);
   } else if (headerType === HEADER_RECORD_BATCH) {
-    verifyRecordBatch(fb, header, bodyLength);
+    compressed = verifyRecordBatch(fb, header, bodyLength);
   } else if (headerType === HEADER_DICTIONARY_BATCH) {
     const data = fb.table(header, 1);
-    if (data !== undefined) verifyRecordBatch(fb, data, bodyLength);
+    if (data !== undefined) compressed = verifyRecordBatch(fb, data, bodyLength);
   } else {
     throw fb.fail(`unsupported message type ${headerType}`);
   }
-  return bodyLength;
+  return { bodyLength, compressed };
 }
 
 function verifySchema(fb: Flatbuffer, schema: number): void {
@@ -139,9 +165,14 @@ function verifyField(fb: Flatbuffer, field: number, depth: number, budget: { fie
   fb.keyValues(field, 6);
 }
 
-function verifyRecordBatch(fb: Flatbuffer, batch: number, bodyLength: number): void {
+function verifyRecordBatch(
+  fb: Flatbuffer,
+  batch: number,
+  bodyLength: number,
+): CompressedBuffers | undefined {
   fb.vector(batch, 1, 16); // FieldNode structs
   const buffers = fb.vector(batch, 2, 16);
+  const regions: [number, number][] = [];
   if (buffers) {
     for (let i = 0; i < buffers.length; i++) {
       const offset = fb.view.getBigInt64(buffers.start + 16 * i, true);
@@ -149,10 +180,53 @@ function verifyRecordBatch(fb: Flatbuffer, batch: number, bodyLength: number): v
       if (offset < 0n || length < 0n || offset + length > BigInt(bodyLength)) {
         throw fb.fail(`buffer ${i} (${offset}+${length}) lies outside the ${bodyLength}-byte body`);
       }
+      regions.push([Number(offset), Number(length)]);
     }
   }
-  fb.table(batch, 3);
-  fb.vector(batch, 4, 8);
+  const compression = fb.table(batch, 3); // BodyCompression {codec: byte, method: byte}
+  // variadicBufferCounts: how many of the buffers each view-type column (Utf8View, BinaryView) takes.
+  const variadic = fb.vector(batch, 4, 8);
+  let taken = 0n;
+  for (let i = 0; i < (variadic?.length ?? 0); i++) {
+    const count = fb.view.getBigInt64(variadic!.start + 8 * i, true);
+    taken += count;
+    if (count < 0n || taken > BigInt(regions.length)) {
+      throw fb.fail(`variadic buffer count ${count} exceeds the ${regions.length} buffers of the batch`);
+    }
+  }
+  if (compression === undefined) return undefined;
+  const codec = CODEC_NAMES[fb.u8(compression, 0)];
+  if (codec === undefined) throw fb.fail(`unknown compression codec ${fb.u8(compression, 0)}`);
+  if (fb.u8(compression, 1) !== 0) throw fb.fail(`unknown body compression method ${fb.u8(compression, 1)}`);
+  return { codec, buffers: regions };
+}
+
+/**
+ * Each non-empty buffer of a compressed batch is an int64 uncompressed length
+ * (-1: stored as is) and the compressed bytes; the lengths count against the body's limit.
+ */
+function verifyCompressedBuffers(
+  view: DataView,
+  bodyStart: number,
+  { codec, buffers }: CompressedBuffers,
+  base: number,
+  expansion: Expansion,
+): void {
+  for (const [offset, length] of buffers) {
+    if (length === 0) continue;
+    const at = bodyStart + offset;
+    if (length < 8) throw invalid(`corrupt ${codec} Arrow buffer at byte ${base + at}: ${length} bytes`);
+    const declared = view.getBigInt64(at, true);
+    if (declared < -1n) {
+      throw invalid(`corrupt ${codec} Arrow buffer at byte ${base + at}: uncompressed length ${declared}`);
+    }
+    expansion.total += declared === -1n ? length - 8 : Number(declared);
+    if (expansion.total > expansion.limit) {
+      throw new PayloadTooLarge(
+        `the Arrow body's ${codec}-compressed buffers expand to more than the limit of ${expansion.limit} bytes`,
+      );
+    }
+  }
 }
 
 /** Bounds-checked reads of one flatbuffer. Positions are byte offsets into it. */

@@ -18,7 +18,7 @@ interface WallarooRecord {
   elapsed: number[];
   model_name: string;
   model_version: string;
-  original_data: { tensor: number[] } | null;
+  original_data: { tensor: number[]; id?: number; label?: string } | null;
   outputs: { Float: { data: number[]; dim: number[]; v: number } }[];
   pipeline_name: string;
   shadow_data: Record<string, unknown>;
@@ -99,6 +99,21 @@ Deno.test("demo pipeline end to end", async (t) => {
         assertEquals(res.status, 200);
         assertEquals(res.headers.get("content-type"), JSON_TYPE);
         checkRecords(await res.json(), before, Date.now());
+      });
+    }
+
+    for (const name of ["polars_lz4_1000.arrow", "polars_zstd_1000.arrows"]) {
+      await t.step(`the same rows compressed by polars (${name}) match scikit-learn to 1e-4`, async () => {
+        const before = Date.now();
+        const res = await fetch(`${tern.url}/infer`, {
+          method: "POST",
+          headers: { "content-type": name.endsWith(".arrow") ? ARROW_FILE : "application/vnd.apache.arrow.stream" },
+          body: await Deno.readFile(new URL(`../testdata/arrow/${name}`, import.meta.url)),
+        });
+        assertEquals(res.status, 200);
+        const records: WallarooRecord[] = await res.json();
+        checkRecords(records, before, Date.now());
+        assertEquals(records[999].original_data, { id: 999, label: "row-999", tensor: ref.inputs[999] });
       });
     }
 

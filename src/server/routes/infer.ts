@@ -57,7 +57,7 @@ export function inferRoutes({ pipelines, now, maxBodyBytes, logs }: AppDeps): Ho
     const t0 = performance.now();
     const specs = pipeline.steps[0].session.inputs;
     const input = requestFormat(contentType, body) === "arrow"
-      ? decodeArrow(body, specs)
+      ? decodeArrow(body, specs, maxBodyBytes) // a compressed body expands to at most the request size limit
       : decodePandasRecords(decodeUtf8(body), specs);
     const decodeNs = Math.round((performance.now() - t0) * 1e6);
     const run = await runPipeline(pipeline, input.tensors, input.rows);
