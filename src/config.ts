@@ -66,6 +66,10 @@ export interface Config {
   port: number;
   /** Largest accepted request body in bytes. */
   maxRequestBytes: number;
+  /** Most rows in one inference request. */
+  maxRequestRows: number;
+  /** Request bodies served at once, in bytes. */
+  maxInflightBytes: number;
   /** Which runtime runs each model. */
   inferenceBackend: BackendChoice;
   /** ONNXRUNTIME_LIB_DIR: an onnxruntime (GPU) build for the native backends. */
@@ -184,7 +188,11 @@ export function parseConfig(
       machine.persistentVolumeDir,
     host: getOrDefault("HOST"),
     port: parsePort(getOrDefault("PORT")),
-    maxRequestBytes: parseSize("MAX_REQUEST_SIZE", getOrDefault("MAX_REQUEST_SIZE")),
+    ...requestLimits(
+      parseSize("MAX_REQUEST_SIZE", getOrDefault("MAX_REQUEST_SIZE")),
+      parseCount("MAX_REQUEST_ROWS", getOrDefault("MAX_REQUEST_ROWS"), "rows"),
+      parseSize("MAX_INFLIGHT_SIZE", getOrDefault("MAX_INFLIGHT_SIZE")),
+    ),
     inferenceBackend: parseChoice("INFERENCE_BACKEND", getOrDefault("INFERENCE_BACKEND"), BACKEND_CHOICES),
     onnxruntimeLibDir: get("ONNXRUNTIME_LIB_DIR"),
     webgpuAllowSoftware: parseBool("WEBGPU_ALLOW_SOFTWARE", get("WEBGPU_ALLOW_SOFTWARE")),
@@ -199,6 +207,27 @@ export function parseConfig(
       LOG_DURABILITIES,
     ),
   };
+}
+
+/** The most rows one request may hold: the inference log's queue bound (one request never bypasses it). */
+export const MAX_REQUEST_ROWS_LIMIT = 20_000;
+
+function requestLimits(
+  maxRequestBytes: number,
+  maxRequestRows: number,
+  maxInflightBytes: number,
+): Pick<Config, "maxRequestBytes" | "maxRequestRows" | "maxInflightBytes"> {
+  if (maxRequestRows > MAX_REQUEST_ROWS_LIMIT) {
+    throw new ConfigError(
+      `MAX_REQUEST_ROWS='${maxRequestRows}' is above ${MAX_REQUEST_ROWS_LIMIT}, the inference log's queue bound`,
+    );
+  }
+  if (maxInflightBytes < maxRequestBytes) {
+    throw new ConfigError(
+      `MAX_INFLIGHT_SIZE (${maxInflightBytes} bytes) is below MAX_REQUEST_SIZE (${maxRequestBytes} bytes): no request of the largest size could run`,
+    );
+  }
+  return { maxRequestBytes, maxRequestRows, maxInflightBytes };
 }
 
 /** OCI_PASSWORD, or the content of OCI_PASSWORD_FILE (never both); errors never show the password. */

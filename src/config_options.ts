@@ -147,8 +147,21 @@ export const OPTIONS: readonly OptionDef[] = [
   {
     flag: "max-request-size",
     env: "MAX_REQUEST_SIZE",
-    help: "largest request body, {number}{Ki,Mi,Gi,Ti}",
-    default: "100Mi",
+    help: "largest request body, {number}{Ki,Mi,Gi,Ti}; larger ones get 413",
+    default: "16Mi",
+  },
+  {
+    flag: "max-request-rows",
+    env: "MAX_REQUEST_ROWS",
+    help: "most rows (records) in one inference request; more get 413 (at most 20000, the log's queue bound)",
+    default: "10000",
+  },
+  {
+    flag: "max-inflight-size",
+    env: "MAX_INFLIGHT_SIZE",
+    help:
+      "request bodies served at once, {number}{Ki,Mi,Gi,Ti}: a request that would pass it waits for room (up to 10 s, then 503); at least MAX_REQUEST_SIZE",
+    default: "64Mi",
   },
 ];
 

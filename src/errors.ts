@@ -36,15 +36,15 @@ export class UnsupportedMediaType extends TernError {
 
 /** The request body exceeds the configured maximum (413). */
 export class PayloadTooLarge extends TernError {
-  constructor(message: string) {
-    super(message, 413, "payload_too_large");
+  constructor(message: string, code = "payload_too_large") {
+    super(message, 413, code);
   }
 }
 
 /** The named pipeline, model or route does not exist (404). */
 export class NotFound extends TernError {
-  constructor(message: string) {
-    super(message, 404, "not_found");
+  constructor(message: string, code = "not_found") {
+    super(message, 404, code);
   }
 }
 
@@ -62,6 +62,34 @@ export class MethodNotAllowed extends TernError {
 export class Unavailable extends TernError {
   constructor(message: string) {
     super(message, 503, "unavailable");
+  }
+}
+
+/** Ops: a request without valid credentials, or a join token that is not the edge's (401). */
+export class Unauthorized extends TernError {
+  constructor(message: string, code = "unauthorized") {
+    super(message, 401, code);
+  }
+}
+
+/** Ops: credentials that were valid once and are no longer, e.g. an expired session (403). */
+export class Forbidden extends TernError {
+  constructor(message: string, code = "forbidden") {
+    super(message, 403, code);
+  }
+}
+
+/** A name or one-time token already taken (409). */
+export class Conflict extends TernError {
+  constructor(message: string, code = "conflict") {
+    super(message, 409, code);
+  }
+}
+
+/** Ops: a one-time token past its lifetime (410). */
+export class Gone extends TernError {
+  constructor(message: string, code = "gone") {
+    super(message, 410, code);
   }
 }
 

@@ -41,6 +41,8 @@ export async function serve(
     now: Date.now,
     maxBodyBytes: config.maxRequestBytes,
     debugLog: config.debug ? (line) => out.info(`debug: ${line}`) : undefined,
+    maxRequestRows: config.maxRequestRows,
+    maxInflightBytes: config.maxInflightBytes,
   });
   if (config.debug) out.info(`debug: config ${JSON.stringify(redacted(config))}`);
 

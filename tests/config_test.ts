@@ -4,13 +4,13 @@ import { assertEquals, assertThrows } from "./support/assert.ts";
 
 const MACHINE = { cpus: 4, persistentVolumeDir: "./persist" };
 
-Deno.test("defaults: demo pipeline, port 8080 on all interfaces, every core, 100Mi bodies", () => {
+Deno.test("defaults: demo pipeline, port 8080 on all interfaces, every core, 16Mi bodies of at most 10,000 rows, 64Mi in flight", () => {
   const c = parseConfig([], {}, MACHINE);
   assertEquals(c.command, "serve");
   assertEquals(c.pipelineUrl, undefined);
   assertEquals([c.host, c.port, c.configCpus, c.debug], ["0.0.0.0", 8080, 4, false]);
   assertEquals(c.persistentVolumeDir, "./persist");
-  assertEquals(c.maxRequestBytes, 100 * 2 ** 20);
+  assertEquals([c.maxRequestBytes, c.maxRequestRows, c.maxInflightBytes], [16 * 2 ** 20, 10_000, 64 * 2 ** 20]);
   assertEquals([c.localInferenceStorageBytes, c.plateauPageSize], [undefined, undefined]);
 });
 
@@ -126,4 +126,16 @@ Deno.test("config loads no engine module (tern --help and config errors stay lig
   const modules: { specifier: string }[] = JSON.parse(new TextDecoder().decode(out.stdout)).modules;
   const loaded = modules.map((m) => m.specifier);
   assertEquals(loaded.filter((s) => /\/src\/engine\/|onnxruntime/.test(s)), []);
+});
+
+Deno.test("request limits: MAX_REQUEST_ROWS stays within the log's queue bound; MAX_INFLIGHT_SIZE holds one largest request", () => {
+  assertEquals(parseConfig([], { MAX_REQUEST_ROWS: "20000" }, MACHINE).maxRequestRows, 20_000);
+  assertThrows(
+    () => parseConfig([], { MAX_REQUEST_ROWS: "20001" }, MACHINE),
+    /above 20000, the inference log's queue bound/,
+  );
+  assertThrows(
+    () => parseConfig([], { MAX_REQUEST_SIZE: "32Mi", MAX_INFLIGHT_SIZE: "16Mi" }, MACHINE),
+    /MAX_INFLIGHT_SIZE \(16777216 bytes\) is below MAX_REQUEST_SIZE/,
+  );
 });

@@ -3,7 +3,7 @@
  * What a request decoder hands to the pipeline: one tensor per model input,
  * the row count, and access to each row as the client sent it.
  */
-import { BadInput } from "../errors.ts";
+import { BadInput, PayloadTooLarge } from "../errors.ts";
 import { describeSpec, elementCount, type HostTensor, type TensorSpec } from "../engine/tensor.ts";
 
 /** Rows whose input holds more elements than this report `original_data: null`. */
@@ -33,5 +33,13 @@ export function missingColumn(where: string, spec: TensorSpec, columnsSent: read
       columnsSent.length ? columnsSent.map((k) => `'${k}'`).join(", ") : "none"
     }`,
     "missing_column",
+  );
+}
+
+/** The error for a request of more rows than MAX_REQUEST_ROWS allows (413 `too_many_rows`). */
+export function tooManyRows(rows: number, maxRows: number): PayloadTooLarge {
+  return new PayloadTooLarge(
+    `the request has ${rows} rows; the limit is ${maxRows} (MAX_REQUEST_ROWS): send them in smaller requests`,
+    "too_many_rows",
   );
 }

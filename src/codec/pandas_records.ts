@@ -8,13 +8,14 @@
  */
 import { BadInput } from "../errors.ts";
 import { type HostTensor, type TensorSpec } from "../engine/tensor.ts";
-import { type DecodedInput, keepsOriginalData, missingColumn } from "./decoded_input.ts";
+import { type DecodedInput, keepsOriginalData, missingColumn, tooManyRows } from "./decoded_input.ts";
 import { tensorFromRowValues } from "./row_values.ts";
 
-/** Parses a pandas-records body and builds one tensor per model input. */
+/** Parses a pandas-records body and builds one tensor per model input; more than `maxRows` records is a 413. */
 export function decodePandasRecords(
   text: string,
   inputs: readonly TensorSpec[],
+  maxRows = Infinity,
 ): DecodedInput {
   let records: unknown;
   try {
@@ -35,6 +36,7 @@ export function decodePandasRecords(
   if (records.length === 0) {
     throw new BadInput("the list of records is empty", "no_rows");
   }
+  if (records.length > maxRows) throw tooManyRows(records.length, maxRows);
   for (let r = 0; r < records.length; r++) {
     const rec = records[r];
     if (rec === null || typeof rec !== "object" || Array.isArray(rec)) {

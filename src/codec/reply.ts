@@ -72,6 +72,39 @@ export function rowSlice(t: HostTensor, rows: number, row: number): RowSlice {
  * form, `757758.0`; non-finite floats become null).
  */
 export function encodeRecordsReply(reply: InferenceReply): string {
+  return `[${recordsEncoder(reply)(0, reply.input.rows)}]`;
+}
+
+/**
+ * The same JSON as encodeRecordsReply, as a stream of UTF-8 chunks of `rowsPerChunk` records, each encoded
+ * only when the client pulls it: a large reply never blocks the event loop for long, and is never held whole.
+ * `done` is called once the last chunk is out or the client went away.
+ */
+export function streamRecordsReply(
+  reply: InferenceReply,
+  rowsPerChunk: number,
+  done: () => void = () => {},
+): ReadableStream<Uint8Array> {
+  const encode = recordsEncoder(reply);
+  const utf8 = new TextEncoder();
+  const rows = reply.input.rows;
+  let next = 0;
+  return new ReadableStream({
+    pull(controller) {
+      const end = Math.min(rows, next + rowsPerChunk);
+      controller.enqueue(utf8.encode((next === 0 ? "[" : ",") + encode(next, end) + (end === rows ? "]" : "")));
+      next = end;
+      if (next === rows) {
+        controller.close();
+        done();
+      }
+    },
+    cancel: done,
+  }, { highWaterMark: 0 });
+}
+
+/** Encodes records [from, to) of a reply, comma-separated (no brackets). */
+function recordsEncoder(reply: InferenceReply): (from: number, to: number) => string {
   const rows = reply.input.rows;
   const head = `{"check_failures":[],"elapsed":${JSON.stringify(reply.elapsedNs)},"model_name":${
     JSON.stringify(reply.modelName)
@@ -82,17 +115,19 @@ export function encodeRecordsReply(reply: InferenceReply): string {
     open: `{"${TYPE_NAME[t.type]}":{"data":[`,
     write: valueWriter(t),
   }));
-  const parts: string[] = new Array(rows);
-  for (let r = 0; r < rows; r++) {
-    let text = head + JSON.stringify(reply.input.originalData(r) ?? null) + `,"outputs":[`;
-    for (let o = 0; o < outputs.length; o++) {
-      const { t, open, write } = outputs[o];
-      const s = rowSlice(t, rows, r);
-      text += (o ? "," : "") + open + write(s.start, s.end) + `],"dim":[${s.dim.join(",")}],"v":1}}`;
+  return (from, to) => {
+    const parts: string[] = new Array(to - from);
+    for (let r = from; r < to; r++) {
+      let text = head + JSON.stringify(reply.input.originalData(r) ?? null) + `,"outputs":[`;
+      for (let o = 0; o < outputs.length; o++) {
+        const { t, open, write } = outputs[o];
+        const s = rowSlice(t, rows, r);
+        text += (o ? "," : "") + open + write(s.start, s.end) + `],"dim":[${s.dim.join(",")}],"v":1}}`;
+      }
+      parts[r - from] = text + tail;
     }
-    parts[r] = text + tail;
-  }
-  return `[${parts.join(",")}]`;
+    return parts.join(",");
+  };
 }
 
 /** Serialises elements [start, end) of a tensor as JSON list items (no brackets). */

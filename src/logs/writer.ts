@@ -13,11 +13,12 @@
  *   disk falls behind.
  * Backpressure: an append that would take the queue past `maxPendingRows`
  * waits up to `maxWaitMs` for room, then fails with Unavailable (503):
- * nothing is accepted and then forgotten. A failed commit is retried
+ * nothing is accepted and then forgotten. One append never holds more than
+ * `maxPendingRows` rows (MAX_REQUEST_ROWS is capped to it), so no commit does. A failed commit is retried
  * (COMMIT_ATTEMPTS, with backoff); after that durable appends get a 503 and
  * async rows are counted in `lostRows` and reported on stderr.
  */
-import { errorText, Unavailable } from "../errors.ts";
+import { errorText, PayloadTooLarge, Unavailable } from "../errors.ts";
 import { type LogEntry, type LogRow, logRows } from "./entry.ts";
 import type { LogStore } from "./store.ts";
 
@@ -85,6 +86,11 @@ export class LogWriter {
   /** Queues one served batch's rows; see the module doc for when it resolves. */
   async append(entry: LogEntry): Promise<void> {
     const rows = logRows(entry, this.#options.partition);
+    if (entry.reply.input.rows > this.#options.maxPendingRows) {
+      throw new PayloadTooLarge(
+        `${entry.reply.input.rows} rows are more than the inference log queues at once (${this.#options.maxPendingRows})`,
+      );
+    }
     const deadline = Date.now() + this.#options.maxWaitMs;
     // Checked again after every wait, right before queueing: no await between the check and the push.
     while (this.#queuedRows > 0 && this.#queuedRows + rows.length > this.#options.maxPendingRows) {

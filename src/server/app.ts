@@ -9,7 +9,8 @@
  * Deno.serve({ port: 8080 }, app.fetch);
  */
 import { Hono } from "hono";
-import { MethodNotAllowed, NotFound } from "../errors.ts";
+import { bodyLimit } from "hono/body-limit";
+import { MethodNotAllowed, NotFound, PayloadTooLarge } from "../errors.ts";
 import type { PipelineManager } from "../pipeline/manager.ts";
 import { errorResponse } from "./error_response.ts";
 import { catalogRoutes } from "./routes/catalog.ts";
@@ -23,8 +24,12 @@ export interface AppDeps {
   pipelines: PipelineManager;
   /** Wall clock, ms since epoch (inference `time`). */
   now: () => number;
-  /** Largest accepted request body. */
+  /** Largest accepted request body, on every route (MAX_REQUEST_SIZE). */
   maxBodyBytes: number;
+  /** Most rows in one inference request (MAX_REQUEST_ROWS; default 10,000). */
+  maxRequestRows?: number;
+  /** Inference request bodies served at once, in bytes (MAX_INFLIGHT_SIZE; default 2 × maxBodyBytes). */
+  maxInflightBytes?: number;
   /** The inference log; absent when LOG_DURABILITY=off. */
   logs?: Pick<InferenceLog, "writer" | "read">;
   /** When set (DEBUG=true), receives one line per request: method, path, status, ms. */
@@ -42,6 +47,9 @@ export function createApp(deps: AppDeps): Hono {
       debugLog(`${c.req.method} ${c.req.path} ${c.res.status} ${(performance.now() - t0).toFixed(2)} ms`);
     });
   }
+  // Every route that reads a body reads at most MAX_REQUEST_SIZE of it (chunked bodies are counted as they arrive).
+  const tooLarge = new PayloadTooLarge(`request body is larger than the limit of ${deps.maxBodyBytes} bytes`);
+  app.use(bodyLimit({ maxSize: deps.maxBodyBytes, onError: () => errorResponse(tooLarge) }));
   app.route("/", healthRoutes(deps));
   app.route("/", catalogRoutes(deps));
   app.route("/", inferRoutes(deps));

@@ -1,6 +1,6 @@
 import { tableFromIPC } from "apache-arrow";
 import { encodeArrowReply } from "../../src/codec/arrow_reply.ts";
-import { encodeRecordsReply, type InferenceReply } from "../../src/codec/reply.ts";
+import { encodeRecordsReply, type InferenceReply, streamRecordsReply } from "../../src/codec/reply.ts";
 import { assert, assertEquals } from "../support/assert.ts";
 import { pythonReads } from "../support/python_json.ts";
 
@@ -83,4 +83,17 @@ Deno.test("whole float outputs are written in float form, so Python's json reads
     "[['float', 'float', 'float', 'int', 'int'], ['float', 'float', 'float', 'int', 'int'], " +
       "['NoneType', 'float', 'NoneType', 'int', 'int'], ['float', 'float', 'float', 'int', 'int']]",
   );
+});
+
+Deno.test("a large reply streamed in chunks is byte for byte the one-piece reply, and says when it is done", async () => {
+  for (const [rows, perChunk] of [[7, 3], [6, 3], [1, 500], [1000, 500]]) {
+    const r = reply(
+      [["y", { type: "float32", data: new Float32Array(rows).map((_, i) => i / 4), dims: [rows, 1] }]],
+      rows,
+    );
+    let done = 0;
+    const streamed = await new Response(streamRecordsReply(r, perChunk, () => done++)).text();
+    assertEquals(streamed, encodeRecordsReply(r));
+    assertEquals(done, 1);
+  }
 });

@@ -119,3 +119,19 @@ Deno.test("a failing store: durable appends get 503 after the retries, async row
   assertEquals((await async.status()).lostRows, 4);
   assertMatch(errors.join("\n"), /4 rows not logged/);
 });
+
+Deno.test("one append larger than the queue bound is refused whole (413), never committed as one huge transaction", () =>
+  withLog(async (dir) => {
+    const log = await openInferenceLog({ dir, ...SETTINGS }, {
+      durability: "durable",
+      partition: "p",
+      maxPendingRows: 5,
+    });
+    await assertRejects(
+      () => log.writer.append(demoEntry(0, 6)),
+      /6 rows are more than the inference log queues at once \(5\)/,
+    );
+    await log.writer.append(demoEntry(0, 5));
+    assertEquals((await allRows(log)).length, 5);
+    await log.close();
+  }));

@@ -86,3 +86,22 @@ ortTest("a known path with the wrong method gets 405 and Allow; an unknown path 
   assertEquals((await unknown.json()).code, "not_found");
   assertEquals((await a.request("/models", { method: "HEAD" })).status, 200);
 });
+
+ortTest("every route that reads a body honours MAX_REQUEST_SIZE: POST /logs too, declared or chunked", async () => {
+  const pipelines = new PipelineManager(wasmBackend());
+  const a = createApp({ pipelines, now: () => 1234, maxBodyBytes: 1024 });
+  const declared = await a.request("/logs", { method: "POST", body: " ".repeat(4096) });
+  assertEquals(declared.status, 413);
+  assertEquals((await declared.json()).code, "payload_too_large");
+  const chunks = [
+    new TextEncoder().encode("{"),
+    new TextEncoder().encode(" ".repeat(4096)),
+    new TextEncoder().encode("}"),
+  ];
+  const chunked = await a.request("/logs", {
+    method: "POST",
+    body: new ReadableStream({ pull: (c) => chunks.length ? c.enqueue(chunks.shift()!) : c.close() }),
+  });
+  assertEquals(chunked.status, 413);
+  assertEquals((await chunked.json()).code, "payload_too_large");
+});

@@ -14,6 +14,8 @@ const ROOT = new URL("../../", import.meta.url);
 export interface TernProcess {
   /** Base URL, e.g. `http://127.0.0.1:41234`. */
   url: string;
+  /** The process id (of tern itself: a `wrap` command must exec it). */
+  pid: number;
   /** Everything printed so far (stdout and stderr, in arrival order per stream). */
   output(): string;
   /** Sends SIGTERM and waits for exit; returns the exit code. */
@@ -94,7 +96,7 @@ export async function startTern(
   while (Date.now() < deadline) {
     const res = await fetch(`${url}/health/ready`).catch(() => undefined);
     await res?.body?.cancel();
-    if (res?.status === 200) return { url, output, stop: () => stop(), kill: stop };
+    if (res?.status === 200) return { url, pid: watched.child.pid, output, stop: () => stop(), kill: stop };
     await delay(50);
   }
   await stop();

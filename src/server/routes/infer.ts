@@ -5,32 +5,44 @@
  * Arrow when the Accept header asks for it).
  */
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
-import { BadInput, NotFound, PayloadTooLarge, Unavailable } from "../../errors.ts";
+import { BadInput, NotFound, Unavailable } from "../../errors.ts";
+import { tooManyRows } from "../../codec/decoded_input.ts";
+import { InflightBudget } from "../inflight.ts";
 import { decodeArrow } from "../../codec/arrow_input.ts";
 import { encodeArrowReply } from "../../codec/arrow_reply.ts";
 import { ARROW_MEDIA_TYPE, arrowReplyFormat, PANDAS_RECORDS, requestFormat } from "../../codec/media.ts";
 import { decodePandasRecords } from "../../codec/pandas_records.ts";
-import { encodeRecordsReply, type InferenceReply } from "../../codec/reply.ts";
+import { encodeRecordsReply, type InferenceReply, streamRecordsReply } from "../../codec/reply.ts";
 import { runPipeline } from "../../pipeline/loaded.ts";
 import type { AppDeps } from "../app.ts";
-import { errorResponse } from "../error_response.ts";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
+const lenientUtf8 = new TextDecoder("utf-8");
+/** How long a request waits for its share of MAX_INFLIGHT_SIZE before a 503. */
+const INFLIGHT_WAIT_MS = 10_000;
+/**
+ * Requests of this many rows or more let the event loop turn between building log rows and the reply, and get
+ * their JSON reply streamed in chunks of REPLY_CHUNK_ROWS records, so /health and small requests get in between.
+ */
+const YIELD_ROWS = 1_000;
+const REPLY_CHUNK_ROWS = 500;
+/** Bodies of this many bytes or more are decoded in a turn of the event loop of their own. */
+const YIELD_BYTES = 1 << 20;
+
+/** Resolves on a later turn of the event loop, after pending I/O (such as /health) is served. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
 
 /** Inference routes. */
-export function inferRoutes({ pipelines, now, maxBodyBytes, logs }: AppDeps): Hono {
-  const limit = bodyLimit({
-    maxSize: maxBodyBytes,
-    onError: () =>
-      errorResponse(
-        new PayloadTooLarge(
-          `request body is larger than the limit of ${maxBodyBytes} bytes`,
-        ),
-      ),
-  });
+export function inferRoutes(
+  { pipelines, now, maxBodyBytes, logs, maxRequestRows = 10_000, maxInflightBytes = 2 * maxBodyBytes }: AppDeps,
+): Hono {
+  const budget = new InflightBudget(maxInflightBytes, INFLIGHT_WAIT_MS);
 
+  /** Serves one request; `release` gives its MAX_INFLIGHT_SIZE share back once its reply is built or streamed. */
   const infer = async (
+    release: () => void,
     body: Uint8Array,
     contentType?: string,
     accept?: string,
@@ -54,12 +66,15 @@ export function inferRoutes({ pipelines, now, maxBodyBytes, logs }: AppDeps): Ho
         "empty_body",
       );
     }
+    if (body.length >= YIELD_BYTES) await nextTurn();
     const t0 = performance.now();
     const specs = pipeline.steps[0].session.inputs;
     const input = requestFormat(contentType, body) === "arrow"
       ? decodeArrow(body, specs, maxBodyBytes) // a compressed body expands to at most the request size limit
-      : decodePandasRecords(decodeUtf8(body), specs);
+      : decodePandasRecords(decodeUtf8(body), specs, maxRequestRows);
+    if (input.rows > maxRequestRows) throw tooManyRows(input.rows, maxRequestRows);
     const decodeNs = Math.round((performance.now() - t0) * 1e6);
+    if (input.rows >= YIELD_ROWS) await nextTurn();
     const run = await runPipeline(pipeline, input.tensors, input.rows);
     const last = pipeline.steps[pipeline.steps.length - 1];
     const reply: InferenceReply = {
@@ -74,40 +89,58 @@ export function inferRoutes({ pipelines, now, maxBodyBytes, logs }: AppDeps): Ho
     // Durable logging: the reply leaves only once its rows are committed (group commit); it is
     // encoded while the commit is under way.
     const logged = logs?.writer.append({ reply, pipelineVersion: pipeline.version, modelSha: last.sha256 });
+    // Large requests decode, build log rows and build the reply in turns of the event loop of their own, so
+    // /health and small requests get in between.
+    if (input.rows >= YIELD_ROWS) await nextTurn();
     let response: Response;
+    const streamed = input.rows >= YIELD_ROWS && !arrowReplyFormat(accept);
     try {
       const arrow = arrowReplyFormat(accept);
       response = arrow
         ? new Response(encodeArrowReply(reply, arrow) as Uint8Array<ArrayBuffer>, {
           headers: { "content-type": ARROW_MEDIA_TYPE[arrow] },
         })
-        : new Response(encodeRecordsReply(reply), { headers: { "content-type": PANDAS_RECORDS } });
+        : new Response(
+          streamed ? streamRecordsReply(reply, REPLY_CHUNK_ROWS, release) : encodeRecordsReply(reply),
+          { headers: { "content-type": PANDAS_RECORDS } },
+        );
     } catch (err) {
       await logged?.catch(() => {}); // the encoding error is the one to report
       throw err;
     }
     await logged;
+    if (!streamed) release();
     return response;
   };
 
-  const handle = async (req: Request, name?: string) =>
-    infer(
-      new Uint8Array(await req.arrayBuffer()),
-      req.headers.get("content-type") ?? undefined,
-      req.headers.get("accept") ?? undefined,
-      name,
-    );
+  const handle = async (req: Request, name?: string) => {
+    // The body's share of MAX_INFLIGHT_SIZE is taken before it is read (its declared size, else the largest).
+    const declared = Number(req.headers.get("content-length") ?? NaN);
+    const release = await budget.take(Number.isFinite(declared) ? declared : maxBodyBytes);
+    try {
+      const response = await infer(
+        release,
+        new Uint8Array(await req.arrayBuffer()),
+        req.headers.get("content-type") ?? undefined,
+        req.headers.get("accept") ?? undefined,
+        name,
+      );
+      return response;
+    } catch (err) {
+      release();
+      throw err;
+    }
+  };
 
   return new Hono()
-    .post("/infer", limit, (c) => handle(c.req.raw))
-    .post(
-      "/pipelines/:name",
-      limit,
-      (c) => handle(c.req.raw, c.req.param("name")),
-    );
+    .post("/infer", (c) => handle(c.req.raw))
+    .post("/pipelines/:name", (c) => handle(c.req.raw, c.req.param("name")));
 }
 
+/** The body as text; invalid UTF-8 is a 400. (The lenient decoder is ~10× faster; the strict one checks rarely.) */
 function decodeUtf8(body: Uint8Array): string {
+  const text = lenientUtf8.decode(body);
+  if (!text.includes("\uFFFD")) return text;
   try {
     return utf8.decode(body);
   } catch {
