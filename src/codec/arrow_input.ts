@@ -48,6 +48,7 @@ export function decodeArrow(
     rows,
     tensors,
     originalData: keepOriginal ? originalRows(table, tensors) : () => null,
+    sent: { table },
   };
 }
 

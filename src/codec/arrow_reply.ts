@@ -6,8 +6,12 @@
  * their own dtype, named as the Wallaroo SDK names them: `in.{input}` for
  * each model input and `out.{output}` for each output, each carrying its
  * per-row dims as field metadata `dim` (e.g. `[1,1]`). `original_data` is
- * represented by the `in.*` columns; `elapsed` and `check_failures` are list
- * columns; `shadow_data` is JSON text.
+ * represented by the `in.*` columns: one per column sent, in the order sent;
+ * those that are not model inputs keep their Arrow type and values (Arrow
+ * requests) or take a type inferred from their JSON values (pandas-records
+ * requests). `elapsed` and `check_failures` are list columns; `shadow_data`
+ * is JSON text. An Arrow request of several record batches gets a reply of
+ * as many, of the same lengths.
  */
 import {
   Bool,
@@ -24,6 +28,7 @@ import {
   Int8,
   List,
   makeData,
+  Null,
   RecordBatch,
   Schema,
   Struct,
@@ -38,6 +43,7 @@ import {
   vectorFromArray,
 } from "apache-arrow";
 import type { DType, HostTensor } from "../engine/tensor.ts";
+import type { DecodedInput } from "./decoded_input.ts";
 import { type InferenceReply, rowSlice } from "./reply.ts";
 
 const ARROW_TYPE: Record<DType, () => DataType> = {
@@ -59,7 +65,8 @@ const ARROW_TYPE: Record<DType, () => DataType> = {
 /** Encodes the reply as an Arrow IPC file (or stream). */
 export function encodeArrowReply(reply: InferenceReply, format: "file" | "stream" = "file"): Uint8Array {
   const rows = reply.input.rows;
-  const columns: [Field, Data][] = [];
+  /** Each column's field and its data: one Data of all rows, or one per input record batch. */
+  const columns: [Field, Data | Data[]][] = [];
   const add = (name: string, data: Data, metadata?: Map<string, string>) =>
     columns.push([new Field(name, data.type, false, metadata), data]);
 
@@ -72,9 +79,14 @@ export function encodeArrowReply(reply: InferenceReply, format: "file" | "stream
       ),
     ),
   );
-  for (const [name, t] of Object.entries(reply.input.tensors)) {
-    const [data, dim] = tensorColumn(t, rows);
-    add(`in.${name}`, data, new Map([["dim", JSON.stringify(dim)]]));
+  for (const column of inputColumns(reply.input)) {
+    if ("tensor" in column) {
+      const [data, dim] = tensorColumn(column.tensor, rows);
+      add(`in.${column.name}`, data, new Map([["dim", JSON.stringify(dim)]]));
+    } else {
+      const { name, type, nullable, metadata } = column.field;
+      columns.push([new Field(`in.${name}`, type, nullable, metadata), column.data]);
+    }
   }
   for (const [name, t] of reply.outputs) {
     const [data, dim] = tensorColumn(t, rows);
@@ -110,13 +122,111 @@ export function encodeArrowReply(reply: InferenceReply, format: "file" | "stream
     add(name, single(vectorFromArray(new Array(rows).fill(value), new Utf8())));
   }
   const fields = columns.map(([f]) => f);
-  const struct = makeData({
-    type: new Struct(fields),
-    length: rows,
-    nullCount: 0,
-    children: columns.map(([, d]) => d),
+  const schema = new Schema(fields);
+  const type = new Struct(fields);
+  // The record batches of an Arrow request (one for JSON): columns carried over as sent are used chunk by chunk,
+  // the others sliced to match.
+  const lengths = reply.input.sent && "table" in reply.input.sent
+    ? reply.input.sent.table.batches.map((b) => b.numRows)
+    : [rows];
+  let offset = 0;
+  const batches = lengths.map((length, k) => {
+    const children = columns.map(([, d]) =>
+      Array.isArray(d) ? d[k] : lengths.length === 1 ? d : d.slice(offset, length)
+    );
+    offset += length;
+    return new RecordBatch(schema, makeData({ type, length, nullCount: 0, children }));
   });
-  return tableToIPC(new Table(new RecordBatch(new Schema(fields), struct)), format);
+  return tableToIPC(new Table(schema, batches), format);
+}
+
+/** An `in.*` column: a model input's tensor, or a column carried over as sent (its data per record batch, or whole). */
+type InputColumn =
+  | { name: string; tensor: HostTensor }
+  | { field: Field; data: Data | Data[] };
+
+/** The input columns in the order sent; model inputs as their tensors. */
+function inputColumns(input: DecodedInput): InputColumn[] {
+  const { tensors, sent } = input;
+  const fromTensors = () => Object.entries(tensors).map(([name, tensor]) => ({ name, tensor }));
+  if (!sent) return fromTensors();
+  const out: InputColumn[] = [];
+  const seen = new Set<string>();
+  if ("table" in sent) {
+    sent.table.schema.fields.forEach((field, i) => {
+      if (seen.has(field.name)) return;
+      seen.add(field.name);
+      const tensor = tensors[field.name];
+      out.push(tensor ? { name: field.name, tensor } : { field, data: sent.table.getChildAt(i)!.data.slice() });
+    });
+    return out;
+  }
+  const { records } = sent;
+  for (const record of records) {
+    for (const name of Object.keys(record)) {
+      if (seen.has(name)) continue;
+      seen.add(name);
+      const tensor = tensors[name];
+      if (tensor) {
+        out.push({ name, tensor });
+      } else {
+        const values = records.map((r) => Object.hasOwn(r, name) ? r[name] : null);
+        const type = inferType(values, 0);
+        const data = single(vectorFromArray(arrowValues(values, type), type));
+        out.push({ field: new Field(name, type, data.nullCount > 0), data });
+      }
+    }
+  }
+  return out;
+}
+
+/** Lists deeper than this are carried as JSON text. */
+const MAX_INFERRED_DEPTH = 32;
+
+/**
+ * The Arrow type of a JSON column that is not a model input: Bool, Int64
+ * (whole numbers within ±2^53), Float64 (other numbers), Utf8 (strings), a
+ * List of the type of the elements, or, for objects, mixed values and
+ * columns of nulls, Utf8 holding each value's JSON text.
+ */
+function inferType(values: readonly unknown[], depth: number): DataType {
+  let kind: "boolean" | "number" | "string" | "list" | "json" | undefined;
+  let whole = true;
+  for (const v of values) {
+    if (v === null || v === undefined) continue;
+    const k = Array.isArray(v) ? "list" : typeof v === "object" ? "json" : typeof v;
+    if (kind !== undefined && kind !== k) return new Utf8();
+    if (k !== "boolean" && k !== "number" && k !== "string" && k !== "list") return new Utf8();
+    kind = k;
+    if (k === "number" && !Number.isSafeInteger(v)) whole = false;
+  }
+  switch (kind) {
+    case "boolean":
+      return new Bool();
+    case "number":
+      return whole ? new Int64() : new Float64();
+    case "string":
+      return new Utf8();
+    case "list": {
+      if (depth >= MAX_INFERRED_DEPTH) return new Utf8();
+      const items = values.flatMap((v) => (Array.isArray(v) ? v : []));
+      const item = items.length === 0 ? new Null() : inferType(items, depth + 1);
+      return new List(new Field("item", item, true));
+    }
+    default:
+      return new Utf8();
+  }
+}
+
+/** `values` as apache-arrow builds `type` from them: int64 as bigint, JSON text for Utf8 from non-strings. */
+function arrowValues(values: readonly unknown[], type: DataType): unknown[] {
+  return values.map((v) => {
+    if (v === null || v === undefined) return null;
+    if (type instanceof Int64) return BigInt(v as number);
+    if (type instanceof Utf8) return typeof v === "string" ? v : JSON.stringify(v);
+    if (type instanceof List) return arrowValues(v as unknown[], type.children[0].type);
+    return v;
+  });
 }
 
 /** One fixed-size-list column holding each row's slice of `t`, and that slice's dims. */

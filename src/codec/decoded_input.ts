@@ -3,6 +3,7 @@
  * What a request decoder hands to the pipeline: one tensor per model input,
  * the row count, and access to each row as the client sent it.
  */
+import type { Table } from "apache-arrow";
 import { BadInput, PayloadTooLarge } from "../errors.ts";
 import { describeSpec, elementCount, type HostTensor, type TensorSpec } from "../engine/tensor.ts";
 
@@ -17,7 +18,17 @@ export interface DecodedInput {
   tensors: Record<string, HostTensor>;
   /** The row as sent (JSON-ready), or null when over ORIGINAL_DATA_MAX_ELEMENTS. */
   originalData(row: number): unknown;
+  /**
+   * Every column as sent, for the Arrow reply's `in.*` columns: the parsed
+   * records, or the Arrow table. Absent: only the model inputs are known.
+   */
+  sent?: SentColumns;
 }
+
+/** The request's columns as the client sent them. */
+export type SentColumns =
+  | { readonly records: readonly Record<string, unknown>[] }
+  | { readonly table: Table };
 
 /** True when a row's model inputs together hold at most ORIGINAL_DATA_MAX_ELEMENTS elements. */
 export function keepsOriginalData(tensors: Record<string, HostTensor>, rows: number): boolean {

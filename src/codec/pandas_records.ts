@@ -54,6 +54,7 @@ export function decodePandasRecords(
     rows: rows.length,
     tensors,
     originalData: (row) => keepOriginal ? rows[row] : null,
+    sent: { records: rows },
   };
 }
 
