@@ -6,6 +6,7 @@
 import { assert, assertEquals, assertMatch } from "../support/assert.ts";
 import { tableFromIPC } from "apache-arrow";
 import { arrowBody, loadReference, maxRelativeError, recordsBody } from "../support/reference.ts";
+import { pythonReads } from "../support/python_json.ts";
 import { startTern } from "../support/tern_process.ts";
 
 const ref = loadReference();
@@ -168,6 +169,54 @@ Deno.test("demo pipeline end to end", async (t) => {
       assertEquals(Array.from(bytes.slice(0, 4)), [255, 255, 255, 255]);
       assertEquals(tableFromIPC(bytes).numRows, 3);
     });
+
+    await t.step("the README's Arrow example file gets a prediction per row, each with its id", async () => {
+      const readme = await Deno.readTextFile(new URL("../../README.md", import.meta.url));
+      const path = /--data-binary @(\S+) -o predictions\.arrow/.exec(readme)?.[1];
+      assertEquals(path, "examples/rows.arrow");
+      const rows = await Deno.readFile(new URL(`../../${path}`, import.meta.url));
+      const res = await fetch(`${tern.url}/pipelines/house-price-estimator`, {
+        method: "POST",
+        headers: { "content-type": ARROW_FILE, accept: ARROW_FILE },
+        body: rows,
+      });
+      assertEquals(res.status, 200);
+      const table = tableFromIPC(new Uint8Array(await res.arrayBuffer()));
+      const sent = tableFromIPC(rows);
+      assertEquals(table.numRows, sent.numRows);
+      assertEquals(table.schema.fields.slice(1, 4).map((f) => `${f.name}: ${f.type}`), [
+        "in.id: Int64",
+        "in.tensor: FixedSizeList[18]<Float32>",
+        "out.variable: FixedSizeList[1]<Float32>",
+      ]);
+      assertEquals(Array.from(table.getChild("in.id")!), [1001n, 1002n, 1003n, 1004n]);
+      // The same rows as JSON give the same predictions, in the same order.
+      const json = await fetch(`${tern.url}/infer`, {
+        method: "POST",
+        headers: { "content-type": JSON_TYPE },
+        body: recordsBody(Array.from(sent.getChild("tensor")!, (v) => Array.from(v!))),
+      });
+      const predictions = Array.from(table.getChild("out.variable")!, (v) => v!.get(0));
+      assertEquals(predictions, (await json.json()).map((r: WallarooRecord) => r.outputs[0].Float.data[0]));
+      assert(predictions.every((p) => p! > 50_000 && p! < 5_000_000), `predictions ${predictions}`);
+    });
+
+    await t.step(
+      "a whole-valued float prediction is written as a float (565769.0), which Python reads as float",
+      async () => {
+        const res = await fetch(`${tern.url}/infer`, {
+          method: "POST",
+          headers: { "content-type": JSON_TYPE },
+          body: recordsBody([ref.inputs[22], ref.inputs[0]]), // the forest predicts 565769 for row 22
+        });
+        const text = await res.text();
+        assert(text.includes(`"outputs":[{"Float":{"data":[565769.0],"dim":[1,1],"v":1}}]`), text);
+        assertEquals(
+          await pythonReads(text, "[type(r['outputs'][0]['Float']['data'][0]).__name__ for r in v]"),
+          "['float', 'float']",
+        );
+      },
+    );
 
     await t.step("the docs' doubled 'Content-Type: Content-Type: …' header still reads JSON", async () => {
       const res = await fetch(`${tern.url}/infer`, {
