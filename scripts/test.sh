@@ -9,6 +9,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export DENO_TLS_CA_STORE=${DENO_TLS_CA_STORE:-mozilla,system}
 export NO_COLOR=${NO_COLOR:-1}
+# Tests that probe WebGPU load Mesa's Vulkan loader, which prints "XDG_RUNTIME_DIR is invalid or not set"
+# where no session set it (CI, containers); give it a private one.
+if [ -z "${XDG_RUNTIME_DIR:-}" ]; then
+  XDG_RUNTIME_DIR=$(mktemp -d)
+  export XDG_RUNTIME_DIR
+fi
 
 echo "== install dependencies"
 deno install --quiet

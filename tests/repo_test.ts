@@ -27,7 +27,26 @@ Deno.test("no source, script, test or doc points at DESIGN.md or PEERS.md, which
   assertEquals(offenders, []);
 });
 
-Deno.test("no stray scripts at the top level (prof.ts was one)", () => {
+Deno.test("no stray scripts at the top level (prof.ts was one): only drizzle-kit's configs live there", () => {
   const top = [...Deno.readDirSync(ROOT)].filter((e) => e.isFile && e.name.endsWith(".ts")).map((e) => e.name);
-  assertEquals(top.sort(), ["drizzle.config.ts"]);
+  assertEquals(top.filter((name) => !/^drizzle(\.[a-z0-9-]+)?\.config\.ts$/.test(name)), []);
+});
+
+Deno.test("a first install prints no 'Ignored build scripts' warning: the skipped scripts are denied on purpose", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tern-install-" });
+  try {
+    for (const f of ["deno.json", "deno.lock"]) await Deno.copyFile(new URL(f, ROOT), `${dir}/${f}`);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["install"],
+      cwd: dir,
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    assertEquals(out.code, 0, text);
+    assertEquals(/Ignored build scripts|approve-scripts/.test(text), false, text);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -94,6 +94,9 @@ export async function createOrtNativeBackend(options: OrtNativeOptions): Promise
             intraOpNumThreads: threads,
             interOpNumThreads: 1,
             graphOptimizationLevel: "all",
+            // onnxruntime's own log would print every refused input in red on stderr; the error reaches the
+            // client (400) and tern's log through the exception instead. 4 = fatal only.
+            logSeverityLevel: 4,
           }),
         ort.Tensor as unknown as TensorConstructor,
         {
