@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the single self-contained binary dist/tern (deno task compile).
-# Embeds the demo model, the log migrations, the patched ort-web pthread glue, ort-web's WASM binary and its
+# Embeds the demo model, the log and hub migrations, the patched ort-web pthread glue, ort-web's WASM binary and its
 # WebGPU build (bundle + its asyncify glue and WASM);
 # leaves out ort-web's other builds and other platforms' native files.
 set -euo pipefail
@@ -32,6 +32,7 @@ mkdir -p dist
 deno compile $perms \
   --include assets/demo/house-price-estimator.onnx \
   --include src/logs/migrations \
+  --include src/hub/migrations \
   --include src/logs/store_worker.ts \
   --include src/engine/native_worker.ts \
   --include src/engine/ort_web_glue/ort-wasm-simd-threaded.mjs \

@@ -8,6 +8,8 @@
 import { parseArgs } from "node:util";
 import { ConfigError } from "./errors.ts";
 import { type EdgeBundle, parseEdgeBundle } from "./ops/edge_bundle.ts";
+import { opsBaseUrl } from "./ops/protocol.ts";
+import { type HubConfig, parseHubConfig } from "./hub/config.ts";
 import { type OptionDef, OPTIONS } from "./config_options.ts";
 import {
   parseBool,
@@ -23,13 +25,15 @@ export { helpText, OPTIONS } from "./config_options.ts";
 export { MIN_LOG_STORAGE_BYTES, parseSize } from "./config_values.ts";
 
 /** The commands tern runs. */
-export type Command = "serve" | "help" | "version" | "publish" | "pull";
+export type Command = "serve" | "help" | "version" | "publish" | "pull" | "hub";
 
-const COMMANDS: readonly Command[] = ["serve", "help", "version", "publish", "pull"];
+const COMMANDS: readonly Command[] = ["serve", "help", "version", "publish", "pull", "hub"];
 /** The INFERENCE_BACKEND values (src/engine/select.ts builds each; config stays free of engine modules). */
 export const BACKEND_CHOICES = ["auto", "wasm", "native", "cuda", "webgpu"] as const;
 /** One INFERENCE_BACKEND value. */
 export type BackendChoice = typeof BACKEND_CHOICES[number];
+/** Longest OPS_CHECKIN_INTERVAL: well inside the 7 days after which Ops drops an edge's session. */
+const MAX_CHECKIN_INTERVAL_S = 86_400;
 /** The LOG_DURABILITY values. */
 const LOG_DURABILITIES = ["durable", "fsync", "async", "off"] as const;
 
@@ -54,6 +58,12 @@ export interface Config {
   /** Never printed. */
   ociPassword?: string;
   edgeBundle?: EdgeBundle;
+  /** Seconds between check-ins with Ops (EDGE_BUNDLE). */
+  opsCheckinIntervalSeconds: number;
+  /** Plain HTTP to a non-loopback OPSCENTER_HOST (explicit opt-in). */
+  opsPlainHttp: boolean;
+  /** For `tern hub …` (src/hub/config.ts). */
+  hub?: HubConfig;
   /** Cap of the inference log in bytes (with plateauPageSize). */
   localInferenceStorageBytes?: number;
   /** Rows per upload page (with localInferenceStorageBytes). */
@@ -102,6 +112,10 @@ export function parseConfig(
   env: Readonly<Record<string, string | undefined>>,
   machine: MachineDefaults,
 ): Config {
+  // `tern hub …` has options of its own (src/hub/config.ts), read from the same environment.
+  if (args[0] === "hub") {
+    return { ...parseConfig([], {}, machine), command: "hub", hub: parseHubConfig(args.slice(1), env) };
+  }
   let parsed;
   try {
     parsed = parseArgs({
@@ -162,6 +176,21 @@ export function parseConfig(
     }
   }
 
+  const opsPlainHttp = parseBool("OPS_PLAIN_HTTP", get("OPS_PLAIN_HTTP"));
+  if (edgeBundle) {
+    try {
+      opsBaseUrl(edgeBundle.OPSCENTER_HOST, opsPlainHttp);
+    } catch (err) {
+      throw new ConfigError(`EDGE_BUNDLE: ${(err as Error).message}`);
+    }
+  }
+  const checkinInterval = parseCount("OPS_CHECKIN_INTERVAL", getOrDefault("OPS_CHECKIN_INTERVAL"), "seconds");
+  if (checkinInterval > MAX_CHECKIN_INTERVAL_S) {
+    throw new ConfigError(
+      `OPS_CHECKIN_INTERVAL='${checkinInterval}' is above ${MAX_CHECKIN_INTERVAL_S} seconds (one day): an edge must reach Ops at least every 7 days`,
+    );
+  }
+
   const storage = get("LOCAL_INFERENCE_STORAGE");
   const pageSize = get("PLATEAU_PAGE_SIZE");
   if ((storage === undefined) !== (pageSize === undefined)) {
@@ -180,6 +209,8 @@ export function parseConfig(
     ociUsername: get("OCI_USERNAME"),
     ociPassword: readPassword(get("OCI_PASSWORD"), get("OCI_PASSWORD_FILE")),
     edgeBundle,
+    opsCheckinIntervalSeconds: checkinInterval,
+    opsPlainHttp,
     localInferenceStorageBytes: storage === undefined ? undefined : parseStorageCap(storage),
     plateauPageSize: pageSize === undefined ? undefined : parseCount("PLATEAU_PAGE_SIZE", pageSize, "rows"),
     configCpus: parseCpus(get("CONFIG_CPUS"), machine.cpus),

@@ -62,6 +62,19 @@ export const OPTIONS: readonly OptionDef[] = [
     secret: true,
   },
   {
+    flag: "ops-checkin-interval",
+    env: "OPS_CHECKIN_INTERVAL",
+    help: "seconds between check-ins with Ops (EDGE_BUNDLE), at most 86400; retries back off up to this (≤ 60 s)",
+    default: "300",
+  },
+  {
+    flag: "ops-plain-http",
+    env: "OPS_PLAIN_HTTP",
+    help: "reach a non-loopback OPSCENTER_HOST over plain HTTP (loopback ones always are)",
+    default: "false",
+    boolean: true,
+  },
+  {
     flag: "local-inference-storage",
     env: "LOCAL_INFERENCE_STORAGE",
     help: "cap of the local inference log, {number}{Ki,Mi,Gi,Ti}; needs PLATEAU_PAGE_SIZE",
@@ -180,6 +193,8 @@ export function helpText(machine: MachineDefaults): string {
     "       tern publish --name NAME --model FILE [--model FILE…] [REFERENCE]",
     "                                  push a pipeline (SPEC: pipeline.json or a folder holding one) and print",
     "                                  its PIPELINE_URL (default REFERENCE: OCI_REGISTRY/NAME:VERSION)",
+    "       tern hub COMMAND …         a self-hosted Ops center: serve, add-edge, remove-edge, set-pipeline, edges",
+    "                                  (tern hub --help)",
     "       tern help | --help | -h    show this help",
     "       tern version | --version   show the version",
     "",

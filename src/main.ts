@@ -7,6 +7,7 @@ import { type Config, helpText, type MachineDefaults, parseConfig } from "./conf
 import { ConfigError, errorText } from "./errors.ts";
 import { serve } from "./serve.ts";
 import { runPublish, runPull } from "./registry_commands.ts";
+import { runHub } from "./hub/commands.ts";
 import denoJson from "../deno.json" with { type: "json" };
 
 /** tern's version (deno.json). */
@@ -34,6 +35,8 @@ async function run(config: Config, machine: MachineDefaults): Promise<void> {
       return await runPull(config);
     case "publish":
       return await runPublish(config);
+    case "hub":
+      return await runHub(config.hub!);
   }
 }
 

@@ -13,6 +13,7 @@ import { PipelineManager } from "./pipeline/manager.ts";
 import { createApp } from "./server/app.ts";
 import { fetchPipeline, parseReference, type RegistrySettings } from "./registry/mod.ts";
 import { type InferenceLog, type LogDurability, openInferenceLog } from "./logs/mod.ts";
+import { startEdgeOps } from "./ops/edge_ops.ts";
 
 /** Where serve writes its start-up lines. */
 export interface ServeOutput {
@@ -52,10 +53,21 @@ export async function serve(
     onListen: ({ hostname, port }) => out.info(`Listening on http://${hostname}:${port}`),
   }, app.fetch);
 
-  const stop = async (signal: string) => {
+  // EDGE_BUNDLE: join Ops (or resume the session), check in, upload the log; serving never waits on it.
+  const ops = config.edgeBundle
+    ? startEdgeOps(config, {
+      pipelines,
+      logs,
+      info: out.info,
+      error: out.error,
+      debug: config.debug ? (line) => out.info(`debug: ${line}`) : undefined,
+    })
+    : undefined;
+
+  const stop = async (signal: string, exitCode = 0) => {
     out.info(`${signal}: finishing in-flight requests and stopping`);
-    let code = 0;
-    for (const step of [() => server.shutdown(), () => logs?.close(), () => pipelines.close()]) {
+    let code = exitCode;
+    for (const step of [() => server.shutdown(), () => ops?.stop(), () => logs?.close(), () => pipelines.close()]) {
       try {
         await step();
       } catch (err) {
@@ -67,6 +79,12 @@ export async function serve(
   };
   Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
   Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+  // Ops refused this edge on its first contact (used or expired join token, expired session): start-up stops.
+  void ops?.firstContact.then((refusal) => {
+    if (!refusal) return;
+    out.error(`tern: ${refusal.message}`);
+    return stop("Ops refused this edge", 1);
+  });
 
   try {
     let definition;

@@ -19,6 +19,16 @@ export type { LogFilter, StoredLogRow } from "./query.ts";
 export type { LogDurability, LogWriterStatus } from "./writer.ts";
 export { LogWriter } from "./writer.ts";
 
+/** What the Ops uploader reads and marks (src/ops/uploader.ts). */
+export interface UploadLog {
+  /** Up to `limit` rows not yet uploaded with id > `after`, in id order. */
+  pending(after: number, limit: number): Promise<StoredLogRow[]>;
+  /** Marks rows `firstId`…`lastId` uploaded (they are evicted first under the storage cap). */
+  markUploaded(firstId: number, lastId: number): Promise<number>;
+  /** Rows not yet uploaded. */
+  backlog(): Promise<number>;
+}
+
 /** An open inference log. */
 export interface InferenceLog {
   writer: LogWriter;
@@ -26,6 +36,8 @@ export interface InferenceLog {
   reader: LogDb;
   /** Rows matching a filter, a page at a time. */
   read(filter: LogFilter): AsyncGenerator<StoredLogRow[]>;
+  /** The Ops uploader's side. */
+  upload: UploadLog;
   /** Commits what is queued, stops the worker, closes the reader. */
   close(): Promise<void>;
 }
@@ -51,6 +63,7 @@ export async function openInferenceLog(
     writer,
     reader,
     read: (filter) => readLog(pages.page, filter),
+    upload: { pending: pages.pending, markUploaded: store.markUploaded, backlog: pages.backlog },
     close: async () => {
       await writer.close();
       await pages.close();

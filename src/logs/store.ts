@@ -12,7 +12,7 @@
  * const { evicted } = await store.commit(rows);
  */
 import type { LogRow } from "./entry.ts";
-import type { PageSource } from "./query.ts";
+import type { PageSource, StoredLogRow } from "./query.ts";
 import type { StoreReply, StoreRequest, StoreSettings } from "./store_worker.ts";
 import { startWorkerChannel, type WorkerChannel } from "../worker_channel.ts";
 
@@ -35,6 +35,12 @@ export interface LogStore {
   close(): Promise<void>;
 }
 
+/** The write side's part for the Ops uploader (a write: it goes through the writing worker). */
+export interface UploadMarker {
+  /** Marks rows `firstId`…`lastId` uploaded to Ops; returns how many were still waiting. */
+  markUploaded(firstId: number, lastId: number): Promise<number>;
+}
+
 /** A log worker's request channel. */
 type LogWorker = WorkerChannel<Unsent, StoreReply>;
 
@@ -48,7 +54,7 @@ function startLogWorker(): LogWorker {
 }
 
 /** Starts the writing log worker, which opens and migrates the database. */
-export async function openLogStore(settings: StoreSettings): Promise<LogStore> {
+export async function openLogStore(settings: StoreSettings): Promise<LogStore & UploadMarker> {
   const worker = startLogWorker();
   const opened = await worker.call({ op: "open", settings }).catch((err) => {
     worker.terminate();
@@ -61,6 +67,7 @@ export async function openLogStore(settings: StoreSettings): Promise<LogStore> {
     },
     commit: async (rows) => ({ evicted: (await worker.call({ op: "commit", rows })).evicted ?? 0 }),
     usedBytes: async () => (await worker.call({ op: "usedBytes" })).usedBytes ?? 0,
+    markUploaded: async (firstId, lastId) => (await worker.call({ op: "markUploaded", firstId, lastId })).count ?? 0,
     close: async () => {
       await worker.call({ op: "close" });
       worker.terminate();
@@ -68,9 +75,13 @@ export async function openLogStore(settings: StoreSettings): Promise<LogStore> {
   };
 }
 
-/** The read side of the log: pages for `/logs`, from a worker of its own. */
+/** The read side of the log: pages for `/logs` and the Ops uploader, from a worker of its own. */
 export interface LogPages {
   page: PageSource;
+  /** Up to `limit` rows not yet uploaded with id > `after`, in id order. */
+  pending(after: number, limit: number): Promise<StoredLogRow[]>;
+  /** Rows not yet uploaded. */
+  backlog(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -83,6 +94,8 @@ export async function openLogPages(dir: string): Promise<LogPages> {
   });
   return {
     page: async (filter, after, limit) => (await worker.call({ op: "page", filter, after, limit })).rows ?? [],
+    pending: async (after, limit) => (await worker.call({ op: "pending", after, limit })).rows ?? [],
+    backlog: async () => (await worker.call({ op: "backlog" })).count ?? 0,
     close: async () => {
       await worker.call({ op: "close" });
       worker.terminate();

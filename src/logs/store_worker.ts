@@ -1,9 +1,10 @@
 /**
  * @module
  * The log worker (see store.ts). One instance owns the writing connections
- * (`open`, `commit` = insert + storage cap, `usedBytes`); another, opened
- * with `openReader`, serves `/logs` pages (`page`) on its own connection, so
- * neither exports nor commits run on the thread that serves inferences.
+ * (`open`, `commit` = insert + storage cap, `usedBytes`, `markUploaded`);
+ * another, opened with `openReader`, serves `/logs` pages (`page`) and the Ops
+ * uploader's reads (`pending`, `backlog`) on its own connection, so neither
+ * exports nor commits run on the thread that serves inferences.
  * Requests are answered one at a time; `close` ends either.
  *
  * With `sync: "normal"` commits are not synced one by one; instead the WAL
@@ -15,6 +16,7 @@ import { LogAppender } from "./appender.ts";
 import { enforceCap, evictedTotal, usedBytes } from "./cap.ts";
 import { type LogDb, openLogDb, type OpenLogOptions, openLogReader } from "./db.ts";
 import { type LogFilter, readPage, type StoredLogRow } from "./query.ts";
+import { backlogRows, markUploaded, pendingRows } from "./upload.ts";
 import type { LogRow } from "./entry.ts";
 import { WalSyncer } from "./wal_sync.ts";
 import { answerRequests } from "../worker_channel.ts";
@@ -36,6 +38,9 @@ export type StoreRequest =
   | { id: number; op: "page"; filter: LogFilter; after: number; limit: number }
   | { id: number; op: "commit"; rows: LogRow[] }
   | { id: number; op: "usedBytes" }
+  | { id: number; op: "pending"; after: number; limit: number }
+  | { id: number; op: "backlog" }
+  | { id: number; op: "markUploaded"; firstId: number; lastId: number }
   | { id: number; op: "close" };
 
 /** The worker's answer to request `id`. */
@@ -45,6 +50,8 @@ export interface StoreReply {
   evicted?: number;
   usedBytes?: number;
   rows?: StoredLogRow[];
+  /** Rows counted (`backlog`) or marked (`markUploaded`). */
+  count?: number;
 }
 
 let log: LogDb | undefined;
@@ -84,6 +91,12 @@ async function handle(request: StoreRequest): Promise<Omit<StoreReply, "id">> {
     }
     case "usedBytes":
       return { usedBytes: await usedBytes(opened().client) };
+    case "pending":
+      return { rows: await pendingRows(opened(), request.after, request.limit) };
+    case "backlog":
+      return { count: await backlogRows(opened()) };
+    case "markUploaded":
+      return { count: await markUploaded(opened(), request.firstId, request.lastId) };
     case "close":
       await closeAll();
       return {};

@@ -75,6 +75,7 @@ export class LogWriter {
   #commits = 0;
   #evictedRows = 0;
   #lostRows = 0;
+  #commitListeners: (() => void)[] = [];
 
   /** A writer committing through `store` (see store.ts). */
   constructor(store: LogStore, options: LogWriterOptions) {
@@ -118,6 +119,11 @@ export class LogWriter {
       usedBytes: await this.#store.usedBytes(),
       capBytes: this.#options.capBytes ?? null,
     };
+  }
+
+  /** Calls `listener` after every commit (the Ops uploader follows the backlog this way). */
+  onCommit(listener: () => void): void {
+    this.#commitListeners.push(listener);
   }
 
   /** Rows evicted by the storage cap since the log was created. */
@@ -167,6 +173,7 @@ export class LogWriter {
         this.#commits++;
         this.#evictedRows += evicted;
         for (const p of batch) p.done?.resolve();
+        for (const listener of this.#commitListeners) listener();
       } catch (err) {
         const message = `inference log write failed: ${errorText(err)}`;
         if (this.#options.durability === "async") {

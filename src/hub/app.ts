@@ -1,0 +1,46 @@
+/**
+ * @module
+ * The Hono app of `tern hub`: the edge-facing protocol (routes/ops.ts), the
+ * fleet view `GET /edges`, an edge's uploaded log `POST /edges/{name}/logs`
+ * and `GET /health`. It opens no sockets and holds no state of its own (all
+ * of it is in the store), so hub processes behind a load balancer are
+ * interchangeable and tests drive it with `app.request()` and a fake clock.
+ */
+import { Hono } from "hono";
+import { NotFound } from "../errors.ts";
+import { errorResponse } from "../server/error_response.ts";
+import { edgeView } from "./edges_view.ts";
+import { edgeLogsRoutes } from "./routes/edge_logs.ts";
+import { opsRoutes } from "./routes/ops.ts";
+import type { HubStore } from "./store.ts";
+
+/** What the hub app needs. */
+export interface HubAppDeps {
+  store: HubStore;
+  /** The hub's clock, ms since the epoch (injected: tests age tokens and sessions). */
+  now: () => number;
+  /** The hub's log lines. */
+  log: (line: string) => void;
+  /** DEBUG: one line per request (method, path, status, ms); never a header or body. */
+  debugLog?: (line: string) => void;
+}
+
+/** Builds the hub's app. */
+export function createHubApp(deps: HubAppDeps): Hono {
+  const app = new Hono();
+  const debugLog = deps.debugLog;
+  if (debugLog) {
+    app.use(async (c, next) => {
+      const t0 = performance.now();
+      await next();
+      debugLog(`${c.req.method} ${c.req.path} ${c.res.status} ${(performance.now() - t0).toFixed(2)} ms`);
+    });
+  }
+  app.get("/health", (c) => c.json({ status: "ok" }));
+  app.get("/edges", async (c) => c.json({ edges: (await deps.store.edges()).map(edgeView) }));
+  app.route("/", edgeLogsRoutes(deps.store));
+  app.route("/", opsRoutes(deps));
+  app.notFound((c) => errorResponse(new NotFound(`no route ${c.req.method} ${c.req.path}`)));
+  app.onError((err) => errorResponse(err, deps.log));
+  return app;
+}

@@ -1,0 +1,58 @@
+/**
+ * @module
+ * The body of `POST /edges/{name}/logs`: `{}` or `{start, end, after, limit}`
+ * with the meaning and the error messages of the edge's own `POST /logs`
+ * (docs/api.md), so the same requests and pandas code work against both.
+ */
+import { BadInput } from "../errors.ts";
+import type { HubLogFilter } from "./store.ts";
+
+const KEYS = new Set(["start", "end", "after", "limit"]);
+
+/** Reads the filter; an empty body is `{}`; anything else is a 400 `bad_filter` naming it. */
+export function parseHubLogFilter(text: string): HubLogFilter {
+  if (text.trim() === "") return {};
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (err) {
+    throw new BadInput(`body is not valid JSON: ${(err as Error).message}`, "invalid_json");
+  }
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    throw new BadInput("body must be a JSON object: {} or {start, end, after, limit}", "bad_filter");
+  }
+  const unknown = Object.keys(body).filter((k) => !KEYS.has(k));
+  if (unknown.length) {
+    throw new BadInput(
+      `unknown log filter ${unknown.map((k) => `'${k}'`).join(", ")}; filters: start, end, after, limit`,
+      "bad_filter",
+    );
+  }
+  const b = body as Record<string, unknown>;
+  return {
+    start: time("start", b.start),
+    end: time("end", b.end),
+    after: whole("after", b.after, 0),
+    limit: whole("limit", b.limit, 1),
+  };
+}
+
+function time(name: string, v: unknown): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  const ms = typeof v === "number" ? v : typeof v === "string" ? Date.parse(v) : NaN;
+  if (!Number.isFinite(ms)) {
+    throw new BadInput(
+      `'${name}' must be ms since the epoch or an ISO 8601 time, got ${JSON.stringify(v)}`,
+      "bad_filter",
+    );
+  }
+  return ms;
+}
+
+function whole(name: string, v: unknown, min: number): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min) {
+    throw new BadInput(`'${name}' must be a whole number ≥ ${min}, got ${JSON.stringify(v)}`, "bad_filter");
+  }
+  return v;
+}

@@ -1,0 +1,26 @@
+/**
+ * @module
+ * Opens the hub's store from its config: PostgreSQL with HUB_DATABASE_URL,
+ * else libSQL in HUB_STATE_DIR; and describes it for start-up lines without
+ * the URL's credentials.
+ */
+import type { HubConfig } from "./config.ts";
+import { openPgHubStore } from "./store_pg.ts";
+import { HUB_DB_FILE, openSqliteHubStore } from "./store_sqlite.ts";
+import type { HubStore } from "./store.ts";
+
+/** The store `config` names, migrated. */
+export function openHubStore(config: Pick<HubConfig, "databaseUrl" | "stateDir">): Promise<HubStore> {
+  return config.databaseUrl ? openPgHubStore(config.databaseUrl) : openSqliteHubStore(config.stateDir);
+}
+
+/** `libSQL hub-state/hub.db` or `PostgreSQL db.example.com:5432/tern` (no user, no password). */
+export function describeStore(config: Pick<HubConfig, "databaseUrl" | "stateDir">): string {
+  if (!config.databaseUrl) return `libSQL ${config.stateDir.replace(/\/+$/, "")}/${HUB_DB_FILE}`;
+  try {
+    const url = new URL(config.databaseUrl);
+    return `PostgreSQL ${url.host}${url.pathname}`;
+  } catch {
+    return "PostgreSQL";
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * @module
+ * Reads a log page an edge uploaded (docs/ops-protocol.md, POST /v1/logs):
+ * the Arrow stream is verified before apache-arrow reads it
+ * (codec/arrow_verify.ts), then every rule is checked: the `/logs` columns,
+ * ids whole and increasing, partition = the edge's name, `in`/`out` JSON
+ * objects (they are spliced into `/edges/{name}/logs` replies as they are),
+ * and the idempotency key naming this edge and the page's first and last id.
+ */
+import { tableFromIPC } from "apache-arrow";
+import { verifyArrowBody } from "../codec/arrow_verify.ts";
+import { BadInput } from "../errors.ts";
+import { pageKey } from "../ops/protocol.ts";
+import type { HubLogRow } from "./store.ts";
+
+/** Most rows one page may hold. */
+export const MAX_PAGE_ROWS = 100_000;
+
+const COLUMNS = [
+  "time",
+  "in",
+  "out",
+  "anomaly.count",
+  "metadata.last_model",
+  "metadata.pipeline_version",
+  "metadata.elapsed",
+  "metadata.dropped",
+  "metadata.partition",
+  "metadata.id",
+] as const;
+
+function bad(message: string): BadInput {
+  return new BadInput(message, "bad_page");
+}
+
+/** Decodes and checks one page from edge `edgeName` (registration `edgeId`) sent under `key`. */
+export function decodePage(body: Uint8Array, edgeId: string, edgeName: string, key: string | undefined): HubLogRow[] {
+  if (!key) throw bad("a log page needs an Idempotency-Key header: <edge_id>:<first id>-<last id>");
+  try {
+    verifyArrowBody(body);
+  } catch (err) {
+    throw bad(`the page is not a valid Arrow IPC stream: ${(err as Error).message}`);
+  }
+  const table = tableFromIPC(body);
+  const missing = COLUMNS.filter((c) => !table.getChild(c));
+  if (missing.length) throw bad(`the page lacks the column(s) ${missing.join(", ")}`);
+  const n = table.numRows;
+  if (n === 0) throw bad("the page holds no rows");
+  if (n > MAX_PAGE_ROWS) throw bad(`the page holds ${n} rows; at most ${MAX_PAGE_ROWS}`);
+  const col = (name: typeof COLUMNS[number]) => table.getChild(name)!;
+  const [time, inn, out, anomaly, lastModel, version, elapsed, dropped, partition, id] = COLUMNS.map(col);
+  const rows: HubLogRow[] = new Array(n);
+  let previous = 0;
+  for (let i = 0; i < n; i++) {
+    const rowId = Number(id.get(i));
+    if (!Number.isSafeInteger(rowId) || rowId <= previous) {
+      throw bad(`row ${i}: metadata.id ${rowId} is not a whole number above the previous row's (${previous})`);
+    }
+    previous = rowId;
+    if (partition.get(i) !== edgeName) {
+      throw bad(`row ${i}: metadata.partition must be the edge name '${edgeName}'`);
+    }
+    rows[i] = {
+      rowId,
+      time: Number(time.get(i)),
+      inJson: jsonObject(inn.get(i), i, "in"),
+      outJson: jsonObject(out.get(i), i, "out"),
+      anomalyCount: Number(anomaly.get(i) ?? 0),
+      pipelineVersion: String(version.get(i) ?? ""),
+      lastModel: String(lastModel.get(i) ?? ""),
+      elapsedJson: JSON.stringify(Array.from(elapsed.get(i)?.toArray() ?? [], Number)),
+      droppedJson: JSON.stringify(Array.from(dropped.get(i)?.toArray() ?? [], String)),
+      partition: edgeName,
+    };
+    if (!Number.isFinite(rows[i].time)) throw bad(`row ${i}: time is not a number`);
+  }
+  const expected = pageKey(edgeId, rows[0].rowId, rows[n - 1].rowId);
+  if (key !== expected) throw bad(`the Idempotency-Key must be '${expected}' for this page`);
+  return rows;
+}
+
+function jsonObject(value: unknown, row: number, column: string): string {
+  if (typeof value === "string") {
+    try {
+      const parsed = JSON.parse(value);
+      if (parsed !== null && typeof parsed === "object" && !Array.isArray(parsed)) return value;
+    } catch { /* reported below */ }
+  }
+  throw bad(`row ${row}: '${column}' must be JSON text of an object`);
+}

@@ -1,0 +1,62 @@
+/**
+ * @module
+ * `tern hub serve`: opens the store, serves the hub's app, forgets expired
+ * request-token ids every minute, and stops on SIGINT/SIGTERM after finishing
+ * requests in flight.
+ */
+import { errorText } from "../errors.ts";
+import { createHubApp } from "./app.ts";
+import type { HubConfig } from "./config.ts";
+import { describeStore, openHubStore } from "./open_store.ts";
+
+/** Where the hub writes its lines. */
+export interface HubOutput {
+  info(line: string): void;
+  error(line: string): void;
+}
+
+/** How often expired request-token ids are deleted. */
+const PURGE_MS = 60_000;
+
+/** Serves until a signal stops it. */
+export async function serveHub(config: HubConfig, out: HubOutput): Promise<void> {
+  const now = () => Date.now() + config.clockOffsetMs;
+  if (config.clockOffsetMs !== 0) {
+    out.error(
+      `warning: TERN_HUB_TEST_CLOCK_OFFSET_MS shifts this hub's clock by ${config.clockOffsetMs} ms (tests only)`,
+    );
+  }
+  const store = await openHubStore(config);
+  const app = createHubApp({
+    store,
+    now,
+    log: out.info,
+    debugLog: config.debug ? (line) => out.info(`debug: ${line}`) : undefined,
+  });
+  const purge = setInterval(() => {
+    store.purgeTokenIds(now()).catch((err) => out.error(`purging expired token ids failed: ${errorText(err)}`));
+  }, PURGE_MS);
+  const server = Deno.serve({
+    hostname: config.host,
+    port: config.port,
+    onListen: ({ hostname, port }) =>
+      out.info(`tern hub listening on http://${hostname}:${port} (state: ${describeStore(config)})`),
+  }, app.fetch);
+  const stop = async (signal: string) => {
+    out.info(`${signal}: finishing in-flight requests and stopping`);
+    clearInterval(purge);
+    let code = 0;
+    for (const step of [() => server.shutdown(), () => store.close()]) {
+      try {
+        await step();
+      } catch (err) {
+        out.error(`while stopping: ${errorText(err)}`);
+        code = 1;
+      }
+    }
+    Deno.exit(code);
+  };
+  Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
+  Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+  await server.finished;
+}

@@ -1,0 +1,150 @@
+/**
+ * @module
+ * The hub's storage in PostgreSQL (HUB_DATABASE_URL=postgres://…), through
+ * the pure-JS `postgres` driver and drizzle-orm/postgres-js, for several hub
+ * processes behind a load balancer: they share nothing but the database, and
+ * every rule (unique names, one-time tokens, one row per edge and id) is a
+ * constraint or a conditional UPDATE there. Migrations run under an advisory
+ * lock, so hubs starting together migrate once.
+ */
+import postgres from "postgres";
+import { and, asc, eq, gt, gte, isNull, lt, lte, type SQL, sql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/postgres-js";
+import { migrate } from "drizzle-orm/postgres-js/migrator";
+import { fileURLToPath } from "node:url";
+import { Conflict } from "../errors.ts";
+import { edges, logRows, seenTokens, uploads } from "./schema_pg.ts";
+import { chunks, type HubStore } from "./store.ts";
+
+/** drizzle-kit's output, embedded in the compiled binary. */
+const MIGRATIONS = fileURLToPath(new URL("./migrations/pg", import.meta.url));
+
+/** Any fixed number: the advisory lock hubs take while migrating. */
+const MIGRATION_LOCK = 0x7e2b;
+
+/** Connects to `url` and migrates the database. */
+export async function openPgHubStore(url: string): Promise<HubStore> {
+  const client = postgres(url, { max: 10, onnotice: () => {} });
+  const db = drizzle(client);
+  const lock = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    await lock`SELECT pg_advisory_lock(${MIGRATION_LOCK})`;
+    await migrate(db, { migrationsFolder: MIGRATIONS });
+  } catch (err) {
+    await client.end();
+    throw err;
+  } finally {
+    await lock.end();
+  }
+  /** PostgreSQL takes calls concurrently (a pool of 10): no queue. The name keeps this file comparable with store_sqlite.ts. */
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => fn();
+
+  return {
+    kind: "postgres",
+    addEdge: (edge) =>
+      serial(async () => {
+        const added = await db.insert(edges).values(edge).onConflictDoNothing().returning({ id: edges.id });
+        if (added.length === 0) {
+          throw new Conflict(`an edge named '${edge.name}' already exists`, "edge_exists");
+        }
+      }),
+    removeEdge: (name) =>
+      serial(() =>
+        db.transaction(async (tx) => {
+          const gone = await tx.delete(edges).where(eq(edges.name, name)).returning({ id: edges.id });
+          if (gone.length === 0) return false;
+          await tx.delete(logRows).where(eq(logRows.edgeId, gone[0].id));
+          await tx.delete(uploads).where(eq(uploads.edgeId, gone[0].id));
+          return true;
+        })
+      ),
+    setPipeline: (name, pipelineUrl) =>
+      serial(async () =>
+        (await db.update(edges).set({ pipelineUrl }).where(eq(edges.name, name)).returning({ id: edges.id }))
+          .length > 0
+      ),
+    edges: () => serial(() => db.select().from(edges).orderBy(asc(edges.name))),
+    edgeByName: (name) => serial(async () => (await db.select().from(edges).where(eq(edges.name, name)))[0]),
+    bindKey: (edgeId, key, now) =>
+      serial(async () =>
+        (await db.update(edges)
+          .set({
+            publicKey: key.publicKey,
+            keyThumbprint: key.thumbprint,
+            tokenUsedAt: now,
+            joinedAt: now,
+            lastContact: now,
+          })
+          .where(and(eq(edges.id, edgeId), isNull(edges.tokenUsedAt)))
+          .returning({ id: edges.id })).length > 0
+      ),
+    checkIn: (edgeId, r) =>
+      serial(async () => {
+        await db.update(edges)
+          .set({ status: r.status, pipelineInUse: r.pipelineInUse, backlogRows: r.backlogRows, lastContact: r.now })
+          .where(eq(edges.id, edgeId));
+      }),
+    claimTokenId: (jti, expiresAt) =>
+      serial(async () =>
+        (await db.insert(seenTokens).values({ jti, expiresAt }).onConflictDoNothing().returning({
+          jti: seenTokens.jti,
+        }))
+          .length > 0
+      ),
+    purgeTokenIds: (now) =>
+      serial(async () => {
+        await db.delete(seenTokens).where(lt(seenTokens.expiresAt, now));
+      }),
+    ingest: (edgeId, key, rows, now) =>
+      serial(() =>
+        db.transaction(async (tx) => {
+          let stored = 0;
+          for (const part of chunks(rows)) {
+            stored += (await tx.insert(logRows)
+              .values(part.map((r) => ({ ...r, edgeId, receivedAt: now })))
+              .onConflictDoNothing()
+              .returning({ rowId: logRows.rowId })).length;
+          }
+          const newPage = (await tx.insert(uploads)
+            .values({
+              idempotencyKey: key,
+              edgeId,
+              firstId: rows[0].rowId,
+              lastId: rows[rows.length - 1].rowId,
+              rows: rows.length,
+              storedRows: stored,
+              receivedAt: now,
+            })
+            .onConflictDoNothing()
+            .returning({ key: uploads.idempotencyKey })).length;
+          await tx.update(edges).set({
+            rowsReceived: sql`${edges.rowsReceived} + ${stored}`,
+            pagesReceived: sql`${edges.pagesReceived} + ${newPage}`,
+            duplicateRows: sql`${edges.duplicateRows} + ${rows.length - stored}`,
+            largestPageRows: sql`greatest(${edges.largestPageRows}, ${rows.length})`,
+            lastContact: now,
+          }).where(eq(edges.id, edgeId));
+          return { storedRows: stored, duplicateRows: rows.length - stored };
+        })
+      ),
+    readRows: (edgeId, filter, after, limit) =>
+      serial(() => {
+        const where: SQL[] = [eq(logRows.edgeId, edgeId), gt(logRows.rowId, after)];
+        if (filter.start !== undefined) where.push(gte(logRows.time, filter.start));
+        if (filter.end !== undefined) where.push(lte(logRows.time, filter.end));
+        return db.select({
+          rowId: logRows.rowId,
+          time: logRows.time,
+          inJson: logRows.inJson,
+          outJson: logRows.outJson,
+          anomalyCount: logRows.anomalyCount,
+          pipelineVersion: logRows.pipelineVersion,
+          lastModel: logRows.lastModel,
+          elapsedJson: logRows.elapsedJson,
+          droppedJson: logRows.droppedJson,
+          partition: logRows.partition,
+        }).from(logRows).where(and(...where)).orderBy(asc(logRows.rowId)).limit(limit);
+      }),
+    close: () => client.end(),
+  };
+}

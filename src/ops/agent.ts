@@ -1,0 +1,285 @@
+/**
+ * @module
+ * The edge's Ops sync, started by `tern serve` when EDGE_BUNDLE is set: join
+ * once (or resume the stored session: the join token is never sent again),
+ * check in every OPS_CHECKIN_INTERVAL, and upload the inference log
+ * (uploader.ts). It runs beside serving and never holds it up.
+ *
+ * `firstContact` settles with the outcome of the first answer from Ops in
+ * this process: undefined when accepted, or the refusal (a used or expired
+ * join token, an expired session, a removed edge; also a session known to be
+ * expired without asking). serve.ts stops start-up on a refusal; a refusal
+ * later is reported and ends Ops sync while serving goes on.
+ */
+import { errorText } from "../errors.ts";
+import type { UploadLog } from "../logs/mod.ts";
+import type { EdgeBundle } from "./edge_bundle.ts";
+import { Backoff, sleep } from "./backoff.ts";
+import { type EdgeKey, OpsClient } from "./client.ts";
+import { OpsRefused, OpsUnavailable, refusalAdvice } from "./errors.ts";
+import { type CheckInRequest, type EdgeStatus, opsBaseUrl, tokenHash } from "./protocol.ts";
+import { loadSession, newKeyPair, type OpsSession, saveSession, sessionExpired, signingKey } from "./session.ts";
+import { LogUploader } from "./uploader.ts";
+
+/** The line printed once a join succeeds (as the Wallaroo edge prints it). */
+export const ATTESTATION_LINE = "Node attestation was successful";
+
+/** What the edge is serving, for check-ins. */
+export interface EdgeState {
+  status: EdgeStatus;
+  pipelineName: string | null;
+  pipelineUrl: string | null;
+  pipelineVersion: string | null;
+}
+
+/** What the agent needs; everything with an effect is passed in. */
+export interface OpsAgentOptions {
+  bundle: EdgeBundle;
+  /** PERSISTENT_VOLUME_DIR: the session file lives here. */
+  dir: string;
+  plainHttp: boolean;
+  checkinIntervalMs: number;
+  pageRows: number;
+  /** The inference log; absent with LOG_DURABILITY=off (nothing to upload). */
+  log?: UploadLog;
+  /** Registers a callback run after every log commit. */
+  onCommit?: (listener: () => void) => void;
+  state(): EdgeState;
+  evictedRows(): number;
+  version: string;
+  fetch: typeof fetch;
+  now: () => number;
+  random?: () => number;
+  /** How long a partial page waits for more rows (default 1 s). */
+  lingerMs?: number;
+  info(line: string): void;
+  error(line: string): void;
+  debug?: (line: string) => void;
+}
+
+/** A running agent. */
+export interface OpsAgent {
+  /** Undefined once Ops accepted this edge; an Error when start-up must stop (see the module doc). */
+  readonly firstContact: Promise<Error | undefined>;
+  /** Stops every loop and request in flight. */
+  stop(): Promise<void>;
+}
+
+/** First retry delay after a failed request to Ops. */
+const BACKOFF_BASE_MS = 500;
+/** Longest retry delay (also bounded by the check-in interval). */
+const BACKOFF_CAP_MS = 60_000;
+/** The session file's last contact is rewritten at most this often by uploads (check-ins always write it). */
+const CONTACT_SAVE_MS = 60_000;
+
+/** Starts Ops sync for `options.bundle`. */
+export function startOpsAgent(options: OpsAgentOptions): OpsAgent {
+  const o = options;
+  const name = o.bundle.EDGE_NAME;
+  const controller = new AbortController();
+  const signal = controller.signal;
+  let settleFirst!: (outcome: Error | undefined) => void;
+  let firstSettled = false;
+  const firstContact = new Promise<Error | undefined>((resolve) =>
+    settleFirst = (outcome) => {
+      if (firstSettled) return;
+      firstSettled = true;
+      resolve(outcome);
+    }
+  );
+  const backoffCap = Math.min(BACKOFF_CAP_MS, o.checkinIntervalMs);
+  const base = opsBaseUrl(o.bundle.OPSCENTER_HOST, o.plainHttp);
+  const client = new OpsClient({ base, edgeName: name, fetch: o.fetch, now: o.now, signal });
+  let session: OpsSession;
+  let saving: Promise<void> = Promise.resolve();
+  let savedAt = 0;
+  let refused = false;
+  let uploader: LogUploader | undefined;
+  const uploadStop = new AbortController();
+  let assigned: string | null | undefined;
+
+  /** Saves the session after any save under way (check-ins and uploads both write it). */
+  const save = () => {
+    const snapshot = { ...session };
+    savedAt = o.now();
+    saving = saving.then(() => saveSession(o.dir, snapshot)).catch((err) =>
+      o.error(`Ops: writing the session file failed: ${errorText(err)}`)
+    );
+    return saving;
+  };
+  const contact = (always: boolean) => {
+    session.lastContact = o.now();
+    if (always || o.now() - savedAt >= CONTACT_SAVE_MS) void save();
+  };
+  const refuse = async (err: OpsRefused) => {
+    if (refused) return;
+    refused = true;
+    uploadStop.abort();
+    if (err.code === "session_expired" || err.code === "unknown_edge") {
+      session.refused = err.code;
+      await save();
+    }
+    const message = `Ops refused edge '${name}': ${refusalAdvice(err.code, name)} (Ops said: ${err.message})`;
+    if (!firstSettled) settleFirst(new OpsRefused(message, err.code));
+    else o.error(`${message}. Serving goes on without Ops sync.`);
+  };
+  const noteAssignment = (pipelineUrl: string | null) => {
+    if (pipelineUrl === assigned) return;
+    assigned = pipelineUrl;
+    const serving = o.state().pipelineUrl;
+    if (pipelineUrl && pipelineUrl !== serving) {
+      o.info(
+        `Ops assigns pipeline ${pipelineUrl} to edge '${name}' (serving ${
+          serving ?? "the built-in demo"
+        }); switching pipelines on assignment arrives in a later release`,
+      );
+    }
+  };
+
+  /** Joins with the bundle's token (retrying while Ops is unreachable). */
+  const join = async (key: EdgeKey): Promise<boolean> => {
+    const backoff = new Backoff(BACKOFF_BASE_MS, backoffCap, o.random);
+    while (!signal.aborted) {
+      try {
+        const reply = await client.join(key, {
+          edge_name: name,
+          join_token: o.bundle.JOIN_TOKEN,
+          workspace_id: o.bundle.WORKSPACE_ID,
+          bundle_version: o.bundle.BUNDLE_VERSION,
+          tern_version: o.version,
+        });
+        session = { ...session, edgeId: reply.edge_id, joinedAt: o.now(), lastContact: o.now() };
+        await save();
+        o.info(ATTESTATION_LINE);
+        o.info(`Ops: edge '${name}' joined ${base.host} (workspace ${reply.workspace_id}); session kept in ${o.dir}`);
+        settleFirst(undefined);
+        noteAssignment(reply.pipeline_url);
+        return true;
+      } catch (err) {
+        if (err instanceof OpsRefused) {
+          await refuse(err);
+          return false;
+        }
+        if (signal.aborted) return false;
+        if (backoff.failures === 0) {
+          o.error(`Ops: joining failed: ${errorText(err)}; retrying with backoff (serving goes on)`);
+        }
+        await sleep(backoff.next(), signal);
+      }
+    }
+    return false;
+  };
+
+  const checkInRequest = async (): Promise<CheckInRequest> => {
+    const state = o.state();
+    return {
+      status: state.status,
+      pipeline_name: state.pipelineName,
+      pipeline_url: state.pipelineUrl,
+      pipeline_version: state.pipelineVersion,
+      backlog_rows: o.log ? await o.log.backlog() : 0,
+      evicted_rows: o.evictedRows(),
+      tern_version: o.version,
+    };
+  };
+
+  /** Checks in now and every interval until stopped or refused. */
+  const checkIns = async (key: EdgeKey) => {
+    const backoff = new Backoff(BACKOFF_BASE_MS, backoffCap, o.random);
+    while (!signal.aborted && !refused) {
+      try {
+        const reply = await client.checkIn(key, await checkInRequest());
+        contact(true);
+        settleFirst(undefined);
+        if (backoff.failures > 0) o.info(`Ops: check-in to ${base.host} succeeded again`);
+        backoff.reset();
+        o.debug?.(`ops: checked in to ${base.host}`);
+        noteAssignment(reply.pipeline_url);
+        await sleep(o.checkinIntervalMs, signal);
+      } catch (err) {
+        if (err instanceof OpsRefused) return await refuse(err);
+        if (signal.aborted) return;
+        if (backoff.failures === 0) {
+          o.error(`Ops: check-in failed: ${errorText(err)}; retrying with backoff (serving goes on)`);
+        }
+        await sleep(backoff.next(), signal);
+      }
+    }
+  };
+
+  const run = async () => {
+    const tokenSha256 = await tokenHash(o.bundle.JOIN_TOKEN);
+    const stored = await loadSession(o.dir);
+    const sameBundle = stored !== undefined && stored.edgeName === name && stored.tokenSha256 === tokenSha256 &&
+      stored.opsHost === o.bundle.OPSCENTER_HOST;
+    if (sameBundle && stored.edgeId !== null) {
+      session = stored;
+      if (stored.refused) {
+        return await refuse(new OpsRefused("this session was refused before", stored.refused as "session_expired"));
+      }
+      if (sessionExpired(stored, o.now())) {
+        return await refuse(new OpsRefused("no contact for over 7 days (edge clock)", "session_expired"));
+      }
+      o.info(
+        `Ops: edge '${name}' resumes its session with ${base.host} (joined ${
+          new Date(stored.joinedAt ?? 0).toISOString()
+        }); the join token is not sent again`,
+      );
+    } else {
+      // A new bundle (or a join cut short: then the same key asks again).
+      session = sameBundle ? stored : {
+        version: 1,
+        edgeName: name,
+        opsHost: o.bundle.OPSCENTER_HOST,
+        tokenSha256,
+        ...await newKeyPair(),
+        edgeId: null,
+        joinedAt: null,
+        lastContact: null,
+      };
+      await save();
+    }
+    const key: EdgeKey = { key: await signingKey(session), publicJwk: session.publicJwk };
+    if (session.edgeId === null && !await join(key)) return;
+    const edgeId = session.edgeId!;
+    let uploading: Promise<void> = Promise.resolve();
+    if (o.log) {
+      const log = o.log;
+      uploader = new LogUploader({
+        log,
+        send: (rows) => client.upload(key, edgeId, rows),
+        pageRows: o.pageRows,
+        lingerMs: o.lingerMs ?? 1000,
+        idleMs: o.checkinIntervalMs,
+        backoff: new Backoff(BACKOFF_BASE_MS, backoffCap, o.random),
+        signal: AbortSignal.any([signal, uploadStop.signal]),
+        onUploaded: () => {
+          contact(false);
+          settleFirst(undefined);
+        },
+        onRefused: (err) => void refuse(err),
+        info: o.info,
+        error: o.error,
+        debug: o.debug,
+      });
+      o.onCommit?.(() => uploader?.wake());
+      uploading = uploader.run();
+    }
+    await Promise.all([checkIns(key), uploading]);
+  };
+
+  const done = run().catch((err) => {
+    const message = err instanceof OpsUnavailable ? err.message : `Ops sync failed: ${errorText(err)}`;
+    if (!firstSettled) settleFirst(new Error(message));
+    else o.error(message);
+  });
+
+  return {
+    firstContact,
+    stop: async () => {
+      controller.abort();
+      await done;
+      await saving;
+    },
+  };
+}

@@ -1,0 +1,48 @@
+/**
+ * @module
+ * Starts the edge's Ops sync (agent.ts) from tern serve's config and parts:
+ * the bundle and PERSISTENT_VOLUME_DIR, the inference log's upload side, and
+ * what the pipeline manager reports for check-ins.
+ */
+import type { Config } from "../config.ts";
+import type { InferenceLog } from "../logs/mod.ts";
+import type { PipelineManager } from "../pipeline/manager.ts";
+import denoJson from "../../deno.json" with { type: "json" };
+import { type OpsAgent, startOpsAgent } from "./agent.ts";
+import { DEFAULT_PAGE_ROWS } from "./protocol.ts";
+
+/** What tern serve hands over. */
+export interface EdgeOpsParts {
+  pipelines: PipelineManager;
+  logs?: InferenceLog;
+  info(line: string): void;
+  error(line: string): void;
+  debug?: (line: string) => void;
+}
+
+/** Starts Ops sync; `config.edgeBundle` must be set. */
+export function startEdgeOps(config: Config, parts: EdgeOpsParts): OpsAgent {
+  const { pipelines, logs } = parts;
+  return startOpsAgent({
+    bundle: config.edgeBundle!,
+    dir: config.persistentVolumeDir,
+    plainHttp: config.opsPlainHttp,
+    checkinIntervalMs: config.opsCheckinIntervalSeconds * 1000,
+    pageRows: config.plateauPageSize ?? DEFAULT_PAGE_ROWS,
+    log: logs?.upload,
+    onCommit: logs ? (listener) => logs.writer.onCommit(listener) : undefined,
+    state: () => ({
+      status: pipelines.status,
+      pipelineName: pipelines.name ?? null,
+      pipelineUrl: config.pipelineUrl || null,
+      pipelineVersion: pipelines.current?.version ?? null,
+    }),
+    evictedRows: () => logs?.writer.evictedRows ?? 0,
+    version: denoJson.version,
+    fetch: globalThis.fetch,
+    now: Date.now,
+    info: parts.info,
+    error: parts.error,
+    debug: parts.debug,
+  });
+}

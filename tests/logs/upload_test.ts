@@ -1,0 +1,62 @@
+/**
+ * The log's side of the Ops upload: pages of rows not yet uploaded, in id
+ * order; marking a page by id range; the backlog; the cursor surviving a
+ * reopen; and marked rows going first when the storage cap evicts.
+ */
+import { openInferenceLog } from "../../src/logs/mod.ts";
+import { assert, assertEquals } from "../support/assert.ts";
+import { demoEntry } from "../support/log_entry.ts";
+
+const ids = (rows: { id: number }[]) => rows.map((r) => r.id);
+
+Deno.test("pending pages, marks and the backlog; the upload cursor survives a reopen", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tern-upload-" });
+  const settings = { dir, sync: "normal" as const, walLimitBytes: 1 << 20 };
+  try {
+    let log = await openInferenceLog(settings, { durability: "durable", partition: "edge-1" });
+    let commits = 0;
+    log.writer.onCommit(() => commits++);
+    await log.writer.append(demoEntry(0, 25));
+    assert(commits >= 1, "commit listeners are called");
+    assertEquals(await log.upload.backlog(), 25);
+    const page = await log.upload.pending(0, 10);
+    assertEquals(ids(page), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    assertEquals(page[0].partition, "edge-1");
+    assertEquals(await log.upload.markUploaded(1, 10), 10);
+    assertEquals(await log.upload.markUploaded(1, 10), 0, "marking again changes nothing");
+    assertEquals(ids(await log.upload.pending(0, 3)), [11, 12, 13]);
+    assertEquals(ids(await log.upload.pending(12, 3)), [13, 14, 15]);
+    assertEquals(await log.upload.backlog(), 15);
+    await log.close();
+
+    log = await openInferenceLog(settings, { durability: "durable", partition: "edge-1" });
+    assertEquals(ids(await log.upload.pending(0, 1)), [11], "a restart resumes at the first row not uploaded");
+    await log.upload.markUploaded(11, 25);
+    assertEquals([await log.upload.backlog(), (await log.upload.pending(0, 10)).length], [0, 0]);
+    await log.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("under the storage cap, rows marked uploaded are evicted before older rows that are not", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tern-upload-cap-" });
+  try {
+    const CAP = 512 * 1024;
+    const log = await openInferenceLog({ dir, sync: "normal", walLimitBytes: CAP / 8, capBytes: CAP }, {
+      durability: "durable",
+      partition: "edge-1",
+    });
+    for (let i = 0; i < 5; i++) await log.writer.append(demoEntry(i * 100, 100));
+    await log.upload.markUploaded(201, 500);
+    let n = 5;
+    while ((await log.writer.status()).evictedRows === 0) await log.writer.append(demoEntry(n++ * 100, 100));
+    const left = ids(await log.upload.pending(0, 1000));
+    assertEquals(left.slice(0, 200), Array.from({ length: 200 }, (_, i) => i + 1), "rows not uploaded are kept");
+    const all = (await log.reader.client.execute("SELECT min(id) FROM inference_log WHERE uploaded = 1")).rows[0][0];
+    assert(all === null || Number(all) > 201, "the oldest uploaded rows went first");
+    await log.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
