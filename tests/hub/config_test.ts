@@ -1,0 +1,55 @@
+/**
+ * `tern hub …` options: commands and their required flags, defaults, the
+ * PostgreSQL URL check, and the test-only clock offset.
+ */
+import { parseConfig } from "../../src/config.ts";
+import { parseHubConfig } from "../../src/hub/config.ts";
+import { assertEquals, assertThrows } from "../support/assert.ts";
+
+Deno.test("tern hub commands, flags and environment", () => {
+  const serve = parseHubConfig(["serve"], {});
+  assertEquals([serve.command, serve.host, serve.port, serve.stateDir, serve.databaseUrl, serve.opscenterHost], [
+    "serve",
+    "0.0.0.0",
+    8090,
+    "./hub-state",
+    undefined,
+    "localhost:8090",
+  ]);
+  const env = parseHubConfig(["serve", "--port", "9000"], {
+    HUB_DATABASE_URL: "postgres://u:p@db:5432/tern",
+    HUB_HOST: "127.0.0.1",
+  });
+  assertEquals([env.port, env.host, env.databaseUrl, env.opscenterHost], [
+    9000,
+    "127.0.0.1",
+    "postgres://u:p@db:5432/tern",
+    "localhost:9000",
+  ]);
+  const add = parseHubConfig(["add-edge", "--name", "edge-1", "--pipeline-url", "reg/p:1", "--workspace", "7"], {});
+  assertEquals([add.command, add.name, add.pipelineUrl, add.workspace], ["add-edge", "edge-1", "reg/p:1", "7"]);
+  assertEquals(parseHubConfig(["set-pipeline", "--edge", "edge-1", "--pipeline-url", "reg/p:2"], {}).name, "edge-1");
+  assertEquals(parseHubConfig([], {}).command, "help");
+  assertEquals(parseHubConfig(["serve"], { TERN_HUB_TEST_CLOCK_OFFSET_MS: "-5000" }).clockOffsetMs, -5000);
+
+  assertThrows(() => parseHubConfig(["add-edge"], {}), /add-edge needs --name NAME/);
+  assertThrows(() => parseHubConfig(["set-pipeline", "--edge", "e"], {}), /needs --pipeline-url/);
+  assertThrows(() => parseHubConfig(["add-edge", "--name", "bad name"], {}), /edge name 'bad name' must be/);
+  assertThrows(() => parseHubConfig(["serve"], { HUB_DATABASE_URL: "mysql://x" }), /postgres:\/\//);
+  assertThrows(() => parseHubConfig(["launch"], {}), /unknown hub command 'launch'/);
+  assertThrows(() => parseHubConfig(["serve", "--nope"], {}), /see tern hub --help/);
+});
+
+Deno.test("tern hub goes through the one config entry; edge Ops options are checked there", () => {
+  const machine = { cpus: 2, persistentVolumeDir: "/p" };
+  const c = parseConfig(["hub", "edges", "--state-dir", "/s"], { HUB_PORT: "1234" }, machine);
+  assertEquals([c.command, c.hub?.command, c.hub?.stateDir, c.hub?.port], ["hub", "edges", "/s", 1234]);
+  const bundle = (host: string) => btoa(`export EDGE_NAME=e\nexport JOIN_TOKEN=t\nexport OPSCENTER_HOST=${host}\n`);
+  assertEquals(parseConfig([], { EDGE_BUNDLE: bundle("ops.example.com") }, machine).opsCheckinIntervalSeconds, 300);
+  assertThrows(() => parseConfig([], { EDGE_BUNDLE: bundle("http://ops.example.com") }, machine), /OPS_PLAIN_HTTP/);
+  assertEquals(
+    parseConfig([], { EDGE_BUNDLE: bundle("http://ops.example.com"), OPS_PLAIN_HTTP: "true" }, machine).opsPlainHttp,
+    true,
+  );
+  assertThrows(() => parseConfig([], { OPS_CHECKIN_INTERVAL: "604800" }, machine), /above 86400 seconds/);
+});

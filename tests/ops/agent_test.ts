@@ -1,0 +1,212 @@
+/**
+ * The edge's Ops sync (src/ops/agent.ts) with its real inference log against
+ * the real hub app in-process, whose clock the tests move: join once and
+ * resume after restarts without the token, the refusals that stop start-up,
+ * and every log row reaching the hub exactly once through an outage, a lost
+ * acknowledgement and a restart.
+ */
+import { type InferenceLog, openInferenceLog } from "../../src/logs/mod.ts";
+import { ATTESTATION_LINE, type OpsAgent, startOpsAgent } from "../../src/ops/agent.ts";
+import type { EdgeBundle } from "../../src/ops/edge_bundle.ts";
+import { SESSION_FILE } from "../../src/ops/session.ts";
+import { assert, assertEquals, assertMatch } from "../support/assert.ts";
+import { openTestHub, type TestHub } from "../support/hub.ts";
+import { demoEntry } from "../support/log_entry.ts";
+
+const DAY = 24 * 3600_000;
+
+/** An agent on `dir` against `hub`, printing into `lines`. */
+function agent(
+  hub: TestHub,
+  bundle: EdgeBundle,
+  dir: string,
+  options: { log?: InferenceLog; lines?: string[]; now?: () => number; fetch?: typeof fetch; pageRows?: number } = {},
+): OpsAgent {
+  const lines = options.lines ?? [];
+  return startOpsAgent({
+    bundle,
+    dir,
+    plainHttp: false,
+    checkinIntervalMs: 200,
+    pageRows: options.pageRows ?? 100,
+    lingerMs: 20,
+    log: options.log?.upload,
+    onCommit: options.log ? (l) => options.log!.writer.onCommit(l) : undefined,
+    state: () => ({ status: "Running", pipelineName: "p", pipelineUrl: null, pipelineVersion: "v" }),
+    evictedRows: () => 0,
+    version: "test",
+    fetch: options.fetch ?? hub.fetch,
+    now: options.now ?? Date.now,
+    random: () => 0.5,
+    info: (line) => lines.push(line),
+    error: (line) => lines.push(line),
+  });
+}
+
+async function until(what: string, check: () => Promise<boolean> | boolean): Promise<void> {
+  for (let i = 0; i < 3000; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`${what} did not happen`);
+}
+
+async function withDirs(fn: (dirs: () => Promise<string>) => Promise<void>): Promise<void> {
+  const made: string[] = [];
+  try {
+    await fn(async () => {
+      const d = await Deno.makeTempDir({ prefix: "tern-ops-agent-" });
+      made.push(d);
+      return d;
+    });
+  } finally {
+    for (const d of made) await Deno.remove(d, { recursive: true });
+  }
+}
+
+Deno.test("joins once (attestation line, 0600 session without the token); a restart resumes without sending the token", async () => {
+  const hub = await openTestHub();
+  await withDirs(async (tempDir) => {
+    const dir = await tempDir();
+    const bundle = await hub.addEdge("edge-1");
+    const lines: string[] = [];
+    let a = agent(hub, bundle, dir, { lines });
+    assertEquals(await a.firstContact, undefined);
+    await a.stop();
+    assert(lines.includes(ATTESTATION_LINE), lines.join("\n"));
+    const file = `${dir}/${SESSION_FILE}`;
+    assertEquals((await Deno.stat(file)).mode! & 0o777, 0o600);
+    assert(!(await Deno.readTextFile(file)).includes(bundle.JOIN_TOKEN), "the session never holds the join token");
+    assertEquals(hub.requests.get("/v1/join"), 1);
+
+    const again: string[] = [];
+    a = agent(hub, bundle, dir, { lines: again });
+    assertEquals(await a.firstContact, undefined);
+    await a.stop();
+    assertEquals(hub.requests.get("/v1/join"), 1, "the restart did not join again");
+    assert(!again.includes(ATTESTATION_LINE));
+    assertMatch(again.join("\n"), /resumes its session .* the join token is not sent again/);
+    const [edge] = (await (await hub.fetch("http://hub.test/edges")).json()).edges;
+    assertEquals(edge.status, "Running");
+  });
+  await hub.close();
+});
+
+Deno.test("start-up refusals: a second fresh install with the same bundle, an expired join token; each says to create a new bundle", async () => {
+  const hub = await openTestHub();
+  await withDirs(async (tempDir) => {
+    const bundle = await hub.addEdge("edge-1");
+    const first = agent(hub, bundle, await tempDir());
+    assertEquals(await first.firstContact, undefined);
+    await first.stop();
+
+    const second = agent(hub, bundle, await tempDir());
+    const refused = await second.firstContact;
+    await second.stop();
+    assertMatch(String(refused?.message), /JOIN_TOKEN of this EDGE_BUNDLE was already used.*create a new edge bundle/);
+
+    const late = await hub.addEdge("edge-2");
+    hub.advance(DAY + 1000);
+    const expired = agent(hub, late, await tempDir());
+    const why = await expired.firstContact;
+    await expired.stop();
+    assertMatch(String(why?.message), /JOIN_TOKEN of this EDGE_BUNDLE has expired.*24 hours.*create a new edge bundle/);
+  });
+  await hub.close();
+});
+
+Deno.test("an expired session is refused: by Ops after 7 days without contact, then at every start without asking", async () => {
+  const hub = await openTestHub();
+  await withDirs(async (tempDir) => {
+    const dir = await tempDir();
+    const bundle = await hub.addEdge("edge-1");
+    const a = agent(hub, bundle, dir);
+    assertEquals(await a.firstContact, undefined);
+    await a.stop();
+
+    hub.advance(8 * DAY);
+    const b = agent(hub, bundle, dir);
+    const refused = await b.firstContact;
+    await b.stop();
+    assertMatch(String(refused?.message), /session of edge 'edge-1' expired.*over 7 days.*create a new edge bundle/);
+
+    const before = [...hub.requests.values()].reduce((x, y) => x + y, 0);
+    const c = agent(hub, bundle, dir);
+    assertMatch(String((await c.firstContact)?.message), /expired.*create a new edge bundle/);
+    await c.stop();
+    assertEquals([...hub.requests.values()].reduce((x, y) => x + y, 0), before, "refused without a request");
+  });
+  await hub.close();
+});
+
+Deno.test("a session whose last contact is over 7 days old on the edge's clock is refused without asking Ops", async () => {
+  const hub = await openTestHub();
+  await withDirs(async (tempDir) => {
+    const dir = await tempDir();
+    const bundle = await hub.addEdge("edge-1");
+    const a = agent(hub, bundle, dir);
+    assertEquals(await a.firstContact, undefined);
+    await a.stop();
+    const checkIns = hub.requests.get("/v1/checkin") ?? 0;
+    const later = agent(hub, bundle, dir, { now: () => Date.now() + 8 * DAY });
+    assertMatch(String((await later.firstContact)?.message), /expired.*7 days/);
+    await later.stop();
+    assertEquals(hub.requests.get("/v1/checkin") ?? 0, checkIns);
+  });
+  await hub.close();
+});
+
+Deno.test("every log row reaches the hub exactly once, in pages of at most pageRows: through an outage, a lost reply and a restart", async () => {
+  const hub = await openTestHub();
+  await withDirs(async (tempDir) => {
+    const dir = await tempDir();
+    const bundle = await hub.addEdge("edge-1");
+    const settings = { dir, sync: "normal" as const, walLimitBytes: 1 << 20 };
+    let log = await openInferenceLog(settings, { durability: "durable", partition: "edge-1" });
+    // One upload's reply is lost after the hub stored the page, as on a link that drops mid-answer.
+    let lose = 3;
+    const lossy: typeof fetch = async (input, init) => {
+      const res = await hub.fetch(input, init);
+      if (new URL(new Request(input).url).pathname === "/v1/logs" && --lose === 0) {
+        throw new TypeError("connection reset by peer");
+      }
+      return res;
+    };
+    const lines: string[] = [];
+    let a = agent(hub, bundle, dir, { log, lines, fetch: lossy });
+    assertEquals(await a.firstContact, undefined);
+    for (let i = 0; i < 10; i++) await log.writer.append(demoEntry(i * 100, 100));
+    await until("a first part uploaded", async () => (await log.upload.backlog()) < 1000);
+
+    hub.down = true;
+    for (let i = 10; i < 20; i++) await log.writer.append(demoEntry(i * 100, 100));
+    await until("the outage noticed", () => lines.some((l) => /Ops upload failed/.test(l)));
+    hub.down = false;
+    for (let i = 20; i < 23; i++) await log.writer.append(demoEntry(i * 100, 100));
+    await until("some of the backlog uploaded", async () => (await log.upload.backlog()) < 1500);
+
+    // A restart in the middle: the new agent resumes from the first row not marked uploaded.
+    await a.stop();
+    await log.close();
+    log = await openInferenceLog(settings, { durability: "durable", partition: "edge-1" });
+    a = agent(hub, bundle, dir, { log, lines });
+    for (let i = 23; i < 25; i++) await log.writer.append(demoEntry(i * 100, 100));
+    await until("the backlog uploaded", async () => (await log.upload.backlog()) === 0);
+    await a.stop();
+    await log.close();
+
+    const [edge] = (await (await hub.fetch("http://hub.test/edges")).json()).edges;
+    assertEquals(edge.rows_received, 2500);
+    assert(edge.duplicate_rows >= 1, "the page whose reply was lost was sent again");
+    assert(edge.largest_page_rows <= 100, `a page of ${edge.largest_page_rows} rows`);
+    const rows = await (await hub.fetch("http://hub.test/edges/edge-1/logs", { method: "POST", body: "{}" })).json();
+    assertEquals(
+      rows.map((r: { metadata: { id: number } }) => r.metadata.id),
+      Array.from({ length: 2500 }, (_, i) => i + 1),
+    );
+    assertEquals(rows[2499].in.tensor[0], 2400 + 99);
+    assert(rows.every((r: { metadata: { partition: string } }) => r.metadata.partition === "edge-1"));
+    assert(lines.some((l) => /Ops is reachable again/.test(l)), lines.join("\n"));
+  });
+  await hub.close();
+});
