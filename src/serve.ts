@@ -79,10 +79,14 @@ export async function serve(
   };
   Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
   Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
-  // Ops refused this edge on its first contact (used or expired join token, expired session): start-up stops.
-  void ops?.firstContact.then((refusal) => {
+  // Ops refused this edge on its first contact (used or expired join token, expired session): start-up stops,
+  // once the pipeline load under way has settled (onnxruntime aborts the process if it is torn down mid-load).
+  let loadSettled!: () => void;
+  const settled = new Promise<void>((resolve) => loadSettled = resolve);
+  void ops?.firstContact.then(async (refusal) => {
     if (!refusal) return;
     out.error(`tern: ${refusal.message}`);
+    await settled;
     return stop("Ops refused this edge", 1);
   });
 
@@ -127,6 +131,7 @@ export async function serve(
       `Pipeline failed to load: ${errorText(err)}`,
     );
   }
+  loadSettled();
   await server.finished;
 }
 
