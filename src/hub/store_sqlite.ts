@@ -5,7 +5,9 @@
  * add-edge` can write while `tern hub serve` runs, synchronous=FULL: a page
  * acknowledged to an edge is on the disk, since the edge may then evict it.
  * libSQL runs each statement synchronously, so calls are taken one at a time;
- * a transaction never interleaves with another call.
+ * a transaction never interleaves with another call. One hub process per
+ * file (several hubs need PostgreSQL); other processes, such as `tern hub
+ * add-edge`, wait for its short transactions on the file lock.
  */
 import { createClient } from "@libsql/client";
 import { and, asc, eq, gt, gte, isNull, lt, lte, type SQL, sql } from "drizzle-orm";
