@@ -9,14 +9,19 @@ import { openPgHubStore } from "./store_pg.ts";
 import { HUB_DB_FILE, openSqliteHubStore } from "./store_sqlite.ts";
 import type { HubStore } from "./store.ts";
 
+/** Where the state is: HubConfig's fields, or either of them alone. */
+export type HubStateConfig = Partial<Pick<HubConfig, "databaseUrl" | "stateDir">>;
+
 /** The store `config` names, migrated. */
-export function openHubStore(config: Pick<HubConfig, "databaseUrl" | "stateDir">): Promise<HubStore> {
-  return config.databaseUrl ? openPgHubStore(config.databaseUrl) : openSqliteHubStore(config.stateDir);
+export function openHubStore(config: HubStateConfig): Promise<HubStore> {
+  if (config.databaseUrl) return openPgHubStore(config.databaseUrl);
+  if (config.stateDir === undefined) throw new Error("the hub needs a state directory or a database URL");
+  return openSqliteHubStore(config.stateDir);
 }
 
 /** `libSQL hub-state/hub.db` or `PostgreSQL db.example.com:5432/tern` (no user, no password). */
-export function describeStore(config: Pick<HubConfig, "databaseUrl" | "stateDir">): string {
-  if (!config.databaseUrl) return `libSQL ${config.stateDir.replace(/\/+$/, "")}/${HUB_DB_FILE}`;
+export function describeStore(config: HubStateConfig): string {
+  if (!config.databaseUrl) return `libSQL ${(config.stateDir ?? ".").replace(/\/+$/, "")}/${HUB_DB_FILE}`;
   try {
     const url = new URL(config.databaseUrl);
     return `PostgreSQL ${url.host}${url.pathname}`;
