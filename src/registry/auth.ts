@@ -79,7 +79,11 @@ export async function fetchToken(
       { status: res.status },
     );
   }
-  const body = await res.json().catch(() => ({})) as { token?: string; access_token?: string; expires_in?: number };
+  // Not JSON: no token (below); a body cut off or timed out is thrown as is (retried by the client).
+  const body = await res.json().catch((err) => {
+    if (err instanceof SyntaxError) return {};
+    throw err;
+  }) as { token?: string; access_token?: string; expires_in?: number };
   const token = body.token ?? body.access_token;
   if (!token) throw new RegistryError(`token server ${url.origin} returned no token`);
   return { token, expiresAt: Date.now() + Math.max(30, (body.expires_in ?? 60) - 10) * 1000 };

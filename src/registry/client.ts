@@ -10,7 +10,7 @@
  */
 import { errorText } from "../errors.ts";
 import { createHash } from "node:crypto";
-import { AuthError, basicHeader, type Credentials, fetchToken, parseChallenge } from "./auth.ts";
+import { AuthError, basicHeader, type Challenge, type Credentials, fetchToken, parseChallenge } from "./auth.ts";
 import { printable, RegistryError } from "./errors.ts";
 import { DIGEST, isLoopback } from "./reference.ts";
 
@@ -299,13 +299,55 @@ export class RegistryClient {
   }
 
   async #answer(challenge: ReturnType<typeof parseChallenge>, scope: string, signal?: AbortSignal): Promise<void> {
-    const credentials = this.#options.credentials;
     if (challenge?.scheme === "bearer") {
-      const token = await fetchToken(challenge, scope, credentials, this.#fetch, this.#plainHttpAllowed, signal);
-      this.#tokens.set(scope, token);
+      this.#tokens.set(scope, await this.#token(challenge, scope, signal));
     } else {
-      if (!credentials) throw new AuthError(undefined, this.registry);
+      if (!this.#options.credentials) throw new AuthError(undefined, this.registry);
       this.#useBasic = true;
+    }
+  }
+
+  /**
+   * A Bearer token from the challenge's realm, under the same timeout and
+   * retries as any registry request: a token server that accepts and never
+   * answers, or answers 5xx, is cut off and retried, then reported as
+   * unavailable (so start-up uses the cache). `signal`: a caller's own cut-off
+   * (a blob download's idle timer), left to that caller.
+   */
+  async #token(challenge: Challenge, scope: string, signal?: AbortSignal) {
+    const attempts = this.#options.attempts ?? 3;
+    const ms = this.#options.idleTimeoutMs ?? 30_000;
+    for (let attempt = 1;; attempt++) {
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(new Error("no answer")), ms);
+      try {
+        return await fetchToken(
+          challenge,
+          scope,
+          this.#options.credentials,
+          this.#fetch,
+          this.#plainHttpAllowed,
+          signal ? AbortSignal.any([signal, controller.signal]) : controller.signal,
+        );
+      } catch (err) {
+        const unavailable = err instanceof TypeError || isAbort(err) ||
+          (err instanceof RegistryError && err.unavailable);
+        if (!unavailable || signal?.aborted) throw err;
+        if (attempt < attempts) {
+          await this.#backoff(attempt);
+          continue;
+        }
+        if (err instanceof RegistryError) throw err; // a 5xx: the token server's own words
+        const server = `token server ${tokenOrigin(challenge)}`;
+        throw new RegistryError(
+          isAbort(err)
+            ? `${server} gave no answer within ${ms / 1000} s (OCI_TIMEOUT) in ${attempts} attempts`
+            : `${server} is unreachable: ${errorText(err)}`,
+          { unavailable: true },
+        );
+      } finally {
+        clearTimeout(timer);
+      }
     }
   }
 
@@ -372,6 +414,15 @@ class IdleTimer {
   }
 }
 
+/** The origin of a challenge's token realm, for messages (printable: it comes from the registry). */
+function tokenOrigin(challenge: Challenge): string {
+  try {
+    return new URL(challenge.params.realm).origin;
+  } catch {
+    return printable(challenge.params.realm ?? "");
+  }
+}
+
 /** `sha256:<hex>` of `bytes`. */
 export function sha256Digest(bytes: Uint8Array): string {
   return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
@@ -400,9 +451,10 @@ function contentRangeStart(res: Response): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+/** A request cut off by a timer here (its reason), or aborted; not a RegistryError that reports one. */
 function isAbort(err: unknown): boolean {
   return err instanceof DOMException && (err.name === "AbortError" || err.name === "TimeoutError") ||
-    (err instanceof Error && /no answer|no data for/.test(err.message));
+    (err instanceof Error && !(err instanceof RegistryError) && /^(no answer|no data for)/.test(err.message));
 }
 
 async function writeAll(file: Deno.FsFile, chunk: Uint8Array): Promise<void> {

@@ -362,6 +362,35 @@ Deno.test("a registry that accepts connections but never answers is cut off afte
   }
 });
 
+Deno.test("a token server that accepts but never answers is cut off after OCI_TIMEOUT: start-up uses the cache, or fails naming the token server", () =>
+  withRegistry("token", async (registry, persist) => {
+    const reference = `${registry.host}/pipelines/house-price:v1`;
+    await publish(reference, CREDENTIALS);
+    const pulled = await runTern(["pull", reference], { ...CREDENTIALS, PERSISTENT_VOLUME_DIR: persist });
+    assertEquals(pulled.code, 0, pulled.stderr);
+    registry.stallTokenServer();
+    const env = { ...CREDENTIALS, PIPELINE_URL: reference, OCI_TIMEOUT: "1" };
+    const hung = /token server http:\/\/127\.0\.0\.1:\d+ gave no answer within 1 s \(OCI_TIMEOUT\) in 3 attempts/;
+
+    // A generous bound: without a timeout on the token request, tern never becomes ready.
+    const tern = await startTern({ env: { ...env, PERSISTENT_VOLUME_DIR: persist }, readyTimeoutMs: 60_000 });
+    try {
+      assertMatch(tern.output(), new RegExp(`${hung.source}; starting from the cached pipeline`));
+      assert(maxRelativeError([await inferOne(tern.url)], ref.predictions.slice(0, 1)) <= 1e-4);
+    } finally {
+      await tern.stop();
+    }
+
+    const empty = await Deno.makeTempDir({ prefix: "tern-registry-pv-empty-" });
+    try {
+      const out = await runTern([], { ...env, PORT: "0", PERSISTENT_VOLUME_DIR: empty }, { timeoutMs: 60_000 });
+      assertEquals(out.code, 1, out.stderr);
+      assertMatch(out.stderr, new RegExp(`Cannot get pipeline ${reference}: ${hung.source}.*never been pulled`));
+    } finally {
+      await Deno.remove(empty, { recursive: true });
+    }
+  }));
+
 async function hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
   return Array.from(
     new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)),

@@ -23,6 +23,8 @@ export interface TestRegistry {
   storage: string;
   /** Tokens the token server issued (token auth; 0 otherwise). */
   tokensIssued(): number;
+  /** Token auth: the token server goes on accepting requests but never answers another (see TokenServer.stall). */
+  stallTokenServer(): void;
   /** Stops it (SIGTERM) and its token server; keeps nothing. Calling it again waits for the first stop. */
   stop(): Promise<void>;
 }
@@ -82,5 +84,14 @@ export async function startRegistry(auth: RegistryAuth = "none"): Promise<TestRe
     await stop();
     throw new Error(`docker-registry did not start:\n${watched.output()}`);
   }
-  return { host: `127.0.0.1:${port}`, storage: `${dir}/data`, tokensIssued: () => token?.issued() ?? 0, stop };
+  return {
+    host: `127.0.0.1:${port}`,
+    storage: `${dir}/data`,
+    tokensIssued: () => token?.issued() ?? 0,
+    stallTokenServer: () => {
+      if (!token) throw new Error("stallTokenServer: this registry does not use token auth");
+      token.stall();
+    },
+    stop,
+  };
 }

@@ -42,24 +42,39 @@ export function ternCommand(): string[] {
   ];
 }
 
-/** Runs tern to completion (for --help, config errors) from a temporary directory. */
+/**
+ * Runs tern to completion (for --help, config errors) from a temporary directory. With `timeoutMs`, a tern
+ * still running then is killed (SIGKILL), and stderr ends with a line saying so: a hang fails the test.
+ */
 export async function runTern(
   args: string[],
   env: Record<string, string> = {},
+  options: { timeoutMs?: number } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const [program, ...pre] = ternCommand();
   const cwd = await Deno.makeTempDir({ prefix: "tern-cli-" });
+  let timer: number | undefined;
   try {
-    const out = await new Deno.Command(program, {
+    const child = new Deno.Command(program, {
       args: [...pre, ...args],
       cwd,
       env: { NO_COLOR: "1", ...env },
       stdout: "piped",
       stderr: "piped",
-    }).output();
+    }).spawn();
+    let killed = false;
+    if (options.timeoutMs !== undefined) {
+      timer = setTimeout(() => {
+        killed = true;
+        child.kill("SIGKILL");
+      }, options.timeoutMs);
+    }
+    const out = await child.output();
     const text = new TextDecoder();
-    return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
+    const stderr = text.decode(out.stderr) + (killed ? `\n[the test killed tern after ${options.timeoutMs} ms]\n` : "");
+    return { code: out.code, stdout: text.decode(out.stdout), stderr };
   } finally {
+    clearTimeout(timer);
     await Deno.remove(cwd, { recursive: true });
   }
 }

@@ -17,6 +17,8 @@ export interface TokenServer {
   certFile: string;
   /** Token requests answered so far. */
   issued(): number;
+  /** From now on, accepts token requests and never answers them (until stop), like a hung token service. */
+  stall(): void;
   stop(): Promise<void>;
 }
 
@@ -72,8 +74,14 @@ export async function startTokenServer(
   const issuer = "tern-test-token-issuer";
   const expected = `Basic ${btoa(`${user.username}:${user.password}`)}`;
   let issued = 0;
+  let stalled = false;
+  const held: (() => void)[] = [];
 
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    if (stalled) {
+      await new Promise<void>((release) => held.push(release));
+      return new Response("stopped", { status: 503 });
+    }
     const url = new URL(req.url);
     if (url.pathname !== "/token") return new Response("not found", { status: 404 });
     if (req.headers.get("authorization") !== expected) {
@@ -109,6 +117,11 @@ export async function startTokenServer(
     issuer,
     certFile,
     issued: () => issued,
-    stop: () => server.shutdown(),
+    stall: () => stalled = true,
+    stop: () => {
+      stalled = false;
+      for (const release of held.splice(0)) release();
+      return server.shutdown();
+    },
   };
 }
