@@ -3,17 +3,22 @@
  * tern's pipeline artifact (docs/pipeline-artifact.md): an OCI image manifest
  * with `artifactType` application/vnd.tern.pipeline.v1, a JSON config blob
  * holding the pipeline spec, and one layer per model file. Parsing checks
- * every field tern later relies on; nothing from a manifest is used as a path
- * (blobs are stored by validated digest only).
+ * every field tern later relies on, and refuses a layer tern cannot run (any
+ * media type or runtime but ONNX's) before anything is fetched or cached;
+ * nothing from a manifest is used as a path (blobs are stored by validated
+ * digest only).
  */
+import { printable } from "./errors.ts";
 import { DIGEST } from "./reference.ts";
 
 /** `artifactType` of a tern pipeline manifest. */
 export const ARTIFACT_TYPE = "application/vnd.tern.pipeline.v1";
 /** Media type of the config blob (the pipeline spec). */
 export const CONFIG_MEDIA_TYPE = "application/vnd.tern.pipeline.config.v1+json";
-/** Media type of an ONNX model layer. */
+/** Media type of an ONNX model layer: the only kind of layer tern runs. */
 export const ONNX_LAYER_MEDIA_TYPE = "application/vnd.tern.model.onnx.v1";
+/** The `ai.tern.model.runtime` of a layer tern runs (the default when a layer names none). */
+export const ONNX_RUNTIME = "onnx";
 /** OCI image manifest media type. */
 export const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
 /** OCI image index media type. */
@@ -87,11 +92,19 @@ export function parsePipelineManifest(bytes: Uint8Array): PipelineManifest {
     if (version && !UUID.test(version)) {
       throw new Error(`layer ${i}: model version ${JSON.stringify(version)} is not a UUID`);
     }
+    const runtime = a[ANNOTATION.runtime] ?? ONNX_RUNTIME;
+    if (d.mediaType !== ONNX_LAYER_MEDIA_TYPE || runtime !== ONNX_RUNTIME) {
+      throw new Error(
+        `layer ${i} (model ${name}) has media type ${printable(d.mediaType.slice(0, 200))} and runtime ${
+          printable(runtime.slice(0, 200))
+        }: tern runs only ${ONNX_LAYER_MEDIA_TYPE} layers of runtime ${ONNX_RUNTIME}`,
+      );
+    }
     return {
       descriptor: d,
       name,
       version,
-      runtime: a[ANNOTATION.runtime] ?? "onnx",
+      runtime,
       filename: a[ANNOTATION.title] ?? `${name}.onnx`,
     };
   });

@@ -391,6 +391,97 @@ Deno.test("a token server that accepts but never answers is cut off after OCI_TI
     }
   }));
 
+Deno.test("a layer tern cannot run (a tar+gzip layer, a python runtime) is refused at pull, naming the layer, its media type and runtime; nothing is cached", () =>
+  withRegistry("none", async (registry, persist) => {
+    const cases = [
+      { tag: "python", mediaType: "application/vnd.tern.model.python.tar+gzip", runtime: "python" },
+      { tag: "onnx-python", mediaType: "application/vnd.tern.model.onnx.v1", runtime: "python" },
+      { tag: "octet", mediaType: "application/octet-stream", runtime: "onnx" },
+    ];
+    for (const c of cases) {
+      const reference = `${registry.host}/pipelines/mixed:${c.tag}`;
+      await pushRaw(registry.host, "pipelines/mixed", c.tag, [
+        { mediaType: "application/vnd.tern.model.onnx.v1", bytes: MODEL_BYTES, name: "house-price", runtime: "onnx" },
+        {
+          mediaType: c.mediaType,
+          bytes: new TextEncoder().encode(`not onnx: ${c.tag}`),
+          name: "snake",
+          runtime: c.runtime,
+        },
+      ]);
+      const said = new RegExp(
+        `layer 1 \\(model snake\\) has media type ${c.mediaType.replace(/[.+]/g, "\\$&")} and runtime ${c.runtime}: ` +
+          `tern runs only application/vnd\\.tern\\.model\\.onnx\\.v1 layers of runtime onnx`,
+      );
+      // Start-up (what the finding hit) and tern pull both refuse before caching anything.
+      // A generous bound: a tern that accepted the layer would go on serving (not ready) rather than exit.
+      const served = await runTern([], { PIPELINE_URL: reference, PORT: "0", PERSISTENT_VOLUME_DIR: persist }, {
+        timeoutMs: 60_000,
+      });
+      assertEquals(served.code, 1, served.stderr);
+      assertMatch(served.stderr, said);
+      assert(!/Starting engine|Fetched/.test(served.stdout), served.stdout);
+      const pulled = await runTern(["pull", reference], { PERSISTENT_VOLUME_DIR: persist });
+      assertEquals(pulled.code, 1, pulled.stderr);
+      assertMatch(pulled.stderr, said);
+    }
+    const refs = await Array.fromAsync(Deno.readDir(`${persist}/oci/refs`)).catch(() => []);
+    assertEquals(refs.length, 0, "a refused pipeline was recorded as good");
+    const blobs = await Array.fromAsync(Deno.readDir(`${persist}/oci/blobs/sha256`)).catch(() => []);
+    assertEquals(blobs.length, 0, `refused pipelines left blobs: ${blobs.map((b) => b.name).join(", ")}`);
+  }));
+
+/** A layer for pushRaw. */
+interface RawLayer {
+  mediaType: string;
+  bytes: Uint8Array;
+  name: string;
+  runtime: string;
+}
+
+/** Pushes a tern pipeline manifest with exactly these layers (as another tool might) to an anonymous registry. */
+async function pushRaw(host: string, repository: string, tag: string, layers: RawLayer[]): Promise<void> {
+  const upload = async (bytes: Uint8Array) => {
+    const digest = `sha256:${await hex(bytes as Uint8Array<ArrayBuffer>)}`;
+    const start = await fetch(`http://${host}/v2/${repository}/blobs/uploads/`, { method: "POST" });
+    await start.body?.cancel();
+    assertEquals(start.status, 202);
+    const url = new URL(start.headers.get("location")!, `http://${host}`);
+    url.searchParams.set("digest", digest);
+    const put = await fetch(url, {
+      method: "PUT",
+      headers: { "content-type": "application/octet-stream" },
+      body: bytes as Uint8Array<ArrayBuffer>,
+    });
+    await put.body?.cancel();
+    assertEquals(put.status, 201);
+    return { digest, size: bytes.length };
+  };
+  const config = new TextEncoder().encode(JSON.stringify({
+    name: "mixed",
+    version: crypto.randomUUID(),
+    steps: layers.map((l) => ({ model: l.name })),
+  }));
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    artifactType: "application/vnd.tern.pipeline.v1",
+    config: { mediaType: "application/vnd.tern.pipeline.config.v1+json", ...await upload(config) },
+    layers: await Promise.all(layers.map(async (l) => ({
+      mediaType: l.mediaType,
+      ...await upload(l.bytes),
+      annotations: { "ai.tern.model.name": l.name, "ai.tern.model.runtime": l.runtime },
+    }))),
+  });
+  const put = await fetch(`http://${host}/v2/${repository}/manifests/${tag}`, {
+    method: "PUT",
+    headers: { "content-type": "application/vnd.oci.image.manifest.v1+json" },
+    body: manifest,
+  });
+  await put.body?.cancel();
+  assertEquals(put.status, 201);
+}
+
 async function hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
   return Array.from(
     new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)),
