@@ -15,6 +15,20 @@ import { type Backoff, sleep } from "./backoff.ts";
 import { OpsRefused } from "./errors.ts";
 import type { UploadReply } from "./protocol.ts";
 
+/** A page is cut short before its JSON columns pass this many bytes (Ops takes bodies up to 64 MiB). */
+export const MAX_PAGE_BYTES = 16 * 2 ** 20;
+
+/** The longest prefix of `rows` (at least one row) whose JSON text stays within `maxBytes`. */
+export function withinBytes(rows: StoredLogRow[], maxBytes = MAX_PAGE_BYTES): StoredLogRow[] {
+  let bytes = 0;
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
+    bytes += r.inJson.length + r.outJson.length + r.lastModel.length + r.elapsedJson.length + r.droppedJson.length + 64;
+    if (bytes > maxBytes && i > 0) return rows.slice(0, i);
+  }
+  return rows;
+}
+
 /** What the uploader needs. */
 export interface UploaderOptions {
   log: UploadLog;
@@ -77,6 +91,7 @@ export class LogUploader {
           rows = await o.log.pending(after, o.pageRows);
           if (rows.length === 0 || o.signal.aborted) continue;
         }
+        rows = withinBytes(rows);
       } catch (err) {
         if (o.signal.aborted) return;
         o.error(`Ops upload: reading the inference log failed: ${errorText(err)}; trying again`);

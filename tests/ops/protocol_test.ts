@@ -4,6 +4,7 @@
  * between half and all of the step, capped).
  */
 import { Backoff } from "../../src/ops/backoff.ts";
+import { withinBytes } from "../../src/ops/uploader.ts";
 import { opsBaseUrl, opsUrl } from "../../src/ops/protocol.ts";
 import { assertEquals, assertThrows } from "../support/assert.ts";
 
@@ -34,4 +35,25 @@ Deno.test("backoff doubles from the base up to the cap, each delay between half 
   assertEquals(delays, [250, 750, 1500, 1500, 2250, 1500]);
   backoff.reset();
   assertEquals(backoff.next(), 250);
+});
+
+Deno.test("a page is cut short before its JSON passes the byte bound, but always holds one row", () => {
+  const row = (id: number, bytes: number) => ({
+    id,
+    time: 0,
+    inJson: `{"x":"${"a".repeat(bytes)}"}`,
+    outJson: "{}",
+    anomalyCount: 0,
+    pipelineName: "p",
+    pipelineVersion: "v",
+    lastModel: "{}",
+    elapsedJson: "[]",
+    droppedJson: "[]",
+    partition: "e",
+    uploaded: 0,
+  });
+  const rows = [row(1, 400), row(2, 400), row(3, 400)];
+  assertEquals(withinBytes(rows, 1000).map((r) => r.id), [1, 2]);
+  assertEquals(withinBytes([row(1, 5000), row(2, 1)], 1000).map((r) => r.id), [1]);
+  assertEquals(withinBytes(rows).length, 3);
 });
