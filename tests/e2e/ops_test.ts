@@ -13,6 +13,7 @@ import { assert, assertEquals, assertMatch } from "../support/assert.ts";
 import { addEdge, edgeOf, freePort, type HubProcess, runToExit, startHub, until } from "../support/hub_process.ts";
 import { startOpsProxy } from "../support/ops_proxy.ts";
 import { loadReference, recordsBody } from "../support/reference.ts";
+import { requireSystemPackage } from "../support/system_packages.ts";
 import { startTern, type TernProcess } from "../support/tern_process.ts";
 
 const ref = loadReference();
@@ -171,6 +172,50 @@ Deno.test("10,000 inferences while the hub is stopped for part of the run: the h
       await until("a check-in reporting no backlog", async () => (await edgeOf(hub.url, "edge-1")).backlog_rows === 0);
       await assertExactlyOnce(hub.url, tern, "edge-1", 10_000);
       assertMatch(tern.output(), /Ops is reachable again/);
+
+      // The fleet commands work beside the serving hub; pandas reads the fleet's log as it reads an edge's.
+      const listed = await runToExit(["hub", "edges", "--state-dir", state.stateDir], {});
+      assertMatch(listed.stdout, /^edge-1 +\S+ \(\d+ s ago\) +Running +- +0 +10000$/m);
+      await requireSystemPackage("python3-pandas");
+      const file = `${dir}/fleet.json`;
+      await Deno.writeFile(
+        file,
+        new Uint8Array(
+          await (await fetch(`${hub.url}/edges/edge-1/logs`, { method: "POST", body: "{}" })).arrayBuffer(),
+        ),
+      );
+      const pandas = await new Deno.Command("/usr/bin/python3", {
+        args: [
+          "-c",
+          "import sys, pandas as pd; df = pd.read_json(sys.argv[1], orient='records'); print(df.shape, df['metadata'][0]['partition'])",
+          file,
+        ],
+        stdout: "piped",
+      }).output();
+      assertEquals(new TextDecoder().decode(pandas.stdout).trim(), "(10000, 5) edge-1");
+
+      const assigned = await runToExit([
+        "hub",
+        "set-pipeline",
+        "--edge",
+        "edge-1",
+        "--pipeline-url",
+        "reg.example/p:2",
+        "--state-dir",
+        state.stateDir,
+      ], {});
+      assertEquals(assigned.code, 0, assigned.stderr);
+      await until(
+        "the assignment heard",
+        () => tern.output().includes("Ops assigns pipeline reg.example/p:2 to edge 'edge-1'"),
+      );
+      const removed = await runToExit(["hub", "remove-edge", "--name", "edge-1", "--state-dir", state.stateDir], {});
+      assertEquals(removed.code, 0, removed.stderr);
+      await until(
+        "the refusal heard",
+        () => /Ops no longer knows edge 'edge-1'.*Serving goes on without Ops sync/.test(tern.output()),
+      );
+      await infer(tern, 500);
     } finally {
       await tern.stop();
       await hub.stop();
