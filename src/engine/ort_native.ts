@@ -28,18 +28,41 @@ export interface OrtNativeOptions {
 let runtime: Promise<typeof OrtNode> | undefined;
 let keepLibraryLoaded: unknown;
 
+/** onnxruntime's switch for its telemetry (POSIX builds, 1.29 and later). */
+export const TELEMETRY_SWITCH = "ORT_DISABLE_TELEMETRY";
+
+/**
+ * Turns onnxruntime's telemetry off before the library starts. onnxruntime
+ * 1.29+ starts Microsoft's 1DS telemetry when its environment is created: it
+ * uploads usage events over HTTPS wherever a CA bundle is readable, and writes
+ * a device id and an event cache under ~/.cache/Microsoft/DeveloperTools, a
+ * `.ses` file and an empty `mat-debug-<pid>.log` in $TMPDIR. With
+ * ORT_DISABLE_TELEMETRY=1 set before then, none of it starts; the library
+ * reads it once per process (onnxruntime-node has no API for it). The
+ * environment is the process's, so this covers the serving thread and every
+ * native worker thread; it is set whatever the operator's environment says.
+ */
+export function disableOrtTelemetry(): void {
+  try {
+    if (Deno.env.get(TELEMETRY_SWITCH) !== "1") Deno.env.set(TELEMETRY_SWITCH, "1");
+  } catch (err) {
+    throw new Error(`cannot turn onnxruntime's telemetry off (${TELEMETRY_SWITCH}=1): ${errorText(err)}`);
+  }
+}
+
 const PLATFORM: Record<string, string> = { linux: "linux", darwin: "darwin", windows: "win32" };
 const ARCH: Record<string, string> = { x86_64: "x64", aarch64: "arm64" };
 
 /**
  * Loads onnxruntime-node once; throws with the reason when this platform has
- * no native runtime. With `libDir` (ONNXRUNTIME_LIB_DIR) its
+ * no native runtime; its telemetry is off (disableOrtTelemetry). With `libDir` (ONNXRUNTIME_LIB_DIR) its
  * libonnxruntime.so.1 is loaded instead of the packaged CPU one: a GPU build of
  * the same version brings the CUDA execution provider (its
  * libonnxruntime_providers_*.so files beside it).
  */
 function loadRuntime(libDir?: string): Promise<typeof OrtNode> {
   return runtime ??= (async () => {
+    disableOrtTelemetry();
     const packaged = new URL(
       `../bin/napi-v6/${PLATFORM[Deno.build.os]}/${ARCH[Deno.build.arch]}/`,
       import.meta.resolve("onnxruntime-node"),

@@ -79,11 +79,14 @@ export async function runTern(
   }
 }
 
-/** Starts tern serving on 127.0.0.1:0 and waits until /health/ready answers 200. */
+/**
+ * Starts tern serving on 127.0.0.1:0 and waits until /health/ready answers 200. `wrap`: a command that
+ * execs its arguments (tern's command line), e.g. to run tern in a namespace of its own.
+ */
 export async function startTern(
-  options: { args?: string[]; env?: Record<string, string>; readyTimeoutMs?: number } = {},
+  options: { args?: string[]; env?: Record<string, string>; readyTimeoutMs?: number; wrap?: string[] } = {},
 ): Promise<TernProcess> {
-  const [program, ...pre] = ternCommand();
+  const [program, ...pre] = [...(options.wrap ?? []), ...ternCommand()];
   const cwd = await Deno.makeTempDir({ prefix: "tern-e2e-" });
   const { watched, port } = await spawnForPort(
     new Deno.Command(program, {
