@@ -26,6 +26,9 @@ export interface HubConfig {
   stateDir: string;
   /** PostgreSQL URL; may hold a password: never printed. */
   databaseUrl?: string;
+  /** HTTPS: PEM certificate chain and key files (serve); both or neither. */
+  tlsCert?: string;
+  tlsKey?: string;
   /** What edges use to reach this hub: written into every bundle. */
   opscenterHost: string;
   /** add-edge, remove-edge, set-pipeline: the edge. */
@@ -63,6 +66,12 @@ export const HUB_OPTIONS: readonly HubOption[] = [
     help: "postgres://user:password@host:port/db: keep the hub's state in PostgreSQL, shared by every hub process " +
       "behind a load balancer (never printed)",
   },
+  {
+    flag: "tls-cert",
+    env: "HUB_TLS_CERT",
+    help: "PEM certificate (chain) file: serve HTTPS, as edges require for a non-loopback hub (with --tls-key)",
+  },
+  { flag: "tls-key", env: "HUB_TLS_KEY", help: "PEM private key file of --tls-cert (never printed)" },
   {
     flag: "opscenter-host",
     env: "HUB_OPSCENTER_HOST",
@@ -135,6 +144,8 @@ export function parseHubConfig(
     port,
     stateDir: get("state-dir") ?? "./hub-state",
     databaseUrl,
+    tlsCert: get("tls-cert"),
+    tlsKey: get("tls-key"),
     opscenterHost: get("opscenter-host") ?? `localhost:${port}`,
     name,
     pipelineUrl: get("pipeline-url"),
@@ -142,6 +153,9 @@ export function parseHubConfig(
     debug: parseBool("DEBUG", get("debug")),
     clockOffsetMs: clockOffset(env.TERN_HUB_TEST_CLOCK_OFFSET_MS),
   };
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
+    throw new ConfigError("HUB_TLS_CERT and HUB_TLS_KEY come together: set both to serve HTTPS, or neither");
+  }
   const need = (what: keyof HubConfig, as: string) => {
     if (config[what] === undefined) throw new ConfigError(`tern hub ${command} needs ${as}`);
   };
@@ -180,7 +194,7 @@ export function hubHelpText(): string {
   return [
     "tern hub: a self-hosted Ops center for tern edges (docs/ops-protocol.md)",
     "",
-    "Usage: tern hub serve [--port N] [--state-dir DIR | --database-url postgres://…]",
+    "Usage: tern hub serve [--port N] [--state-dir DIR | --database-url postgres://…] [--tls-cert F --tls-key F]",
     "       tern hub add-edge --name NAME [--pipeline-url REFERENCE] [--workspace ID] [--opscenter-host HOST]",
     "                          prints the edge's EDGE_BUNDLE (its join token is valid 24 h)",
     "       tern hub remove-edge --name NAME      forgets the edge and the log rows it uploaded",

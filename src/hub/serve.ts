@@ -36,11 +36,18 @@ export async function serveHub(config: HubConfig, out: HubOutput): Promise<void>
   const purge = setInterval(() => {
     store.purgeTokenIds(now()).catch((err) => out.error(`purging expired token ids failed: ${errorText(err)}`));
   }, PURGE_MS);
+  const tls = config.tlsCert === undefined ? undefined : {
+    cert: await Deno.readTextFile(config.tlsCert),
+    key: await Deno.readTextFile(config.tlsKey!),
+  };
   const server = Deno.serve({
     hostname: config.host,
     port: config.port,
+    ...tls,
     onListen: ({ hostname, port }) =>
-      out.info(`tern hub listening on http://${hostname}:${port} (state: ${describeStore(config)})`),
+      out.info(
+        `tern hub listening on ${tls ? "https" : "http"}://${hostname}:${port} (state: ${describeStore(config)})`,
+      ),
   }, app.fetch);
   const stop = async (signal: string) => {
     out.info(`${signal}: finishing in-flight requests and stopping`);

@@ -35,17 +35,22 @@ function stateArgs(state: HubState): string[] {
   return "stateDir" in state ? ["--state-dir", state.stateDir] : ["--database-url", state.databaseUrl];
 }
 
-/** Starts `tern hub serve` on `port`; `env` adds variables (TERN_HUB_TEST_CLOCK_OFFSET_MS, DEBUG). */
-export async function startHub(state: HubState, port: number, env: Record<string, string> = {}): Promise<HubProcess> {
+/** Starts `tern hub serve` on `port`; `env` adds variables (TERN_HUB_TEST_CLOCK_OFFSET_MS, DEBUG), `args` flags. */
+export async function startHub(
+  state: HubState,
+  port: number,
+  env: Record<string, string> = {},
+  args: string[] = [],
+): Promise<HubProcess> {
   const [program, ...pre] = ternCommand();
   const { watched, port: seen } = await spawnForPort(
     new Deno.Command(program, {
-      args: [...pre, "hub", "serve", "--host", "127.0.0.1", "--port", String(port), ...stateArgs(state)],
+      args: [...pre, "hub", "serve", "--host", "127.0.0.1", "--port", String(port), ...stateArgs(state), ...args],
       env: { NO_COLOR: "1", ...env },
       stdout: "piped",
       stderr: "piped",
     }),
-    /tern hub listening on http:\/\/[^:]+:(\d+)/,
+    /tern hub listening on https?:\/\/[^:]+:(\d+)/,
     30_000,
   );
   if (seen === undefined) {
