@@ -94,6 +94,8 @@ export interface Config {
   ociPlainHttp: boolean;
   /** Seconds without an answer or a byte before a registry request is cut off. */
   ociTimeoutSeconds: number;
+  /** Seconds between checks of PIPELINE_URL's tag for a new version; 0: never. */
+  pipelineFollowIntervalSeconds: number;
   /** For `tern publish`. */
   publish?: PublishArgs;
   /** Inference log: reply after commit (durable), after commit and sync (fsync), before (async), or no log (off). */
@@ -231,6 +233,7 @@ export function parseConfig(
     batchMaxRows: parseCount("BATCH_MAX_ROWS", getOrDefault("BATCH_MAX_ROWS"), "rows"),
     ociPlainHttp: parseBool("OCI_PLAIN_HTTP", get("OCI_PLAIN_HTTP")),
     ociTimeoutSeconds: parseCount("OCI_TIMEOUT", getOrDefault("OCI_TIMEOUT"), "seconds"),
+    pipelineFollowIntervalSeconds: parseFollowInterval(getOrDefault("PIPELINE_FOLLOW_INTERVAL")),
     publish: command === "publish" ? publishArgs(values.name, values.model ?? [], operands) : undefined,
     logDurability: parseChoice(
       "LOG_DURABILITY",
@@ -259,6 +262,14 @@ function requestLimits(
     );
   }
   return { maxRequestBytes, maxRequestRows, maxInflightBytes };
+}
+
+/** PIPELINE_FOLLOW_INTERVAL: whole seconds, 0 for never. */
+function parseFollowInterval(text: string): number {
+  if (!/^\s*\d+\s*$/.test(text)) {
+    throw new ConfigError(`PIPELINE_FOLLOW_INTERVAL='${text}' must be a whole number of seconds (0: never check)`);
+  }
+  return Number(text);
 }
 
 /** OCI_PASSWORD, or the content of OCI_PASSWORD_FILE (never both); errors never show the password. */

@@ -49,6 +49,13 @@ export const OPTIONS: readonly OptionDef[] = [
     default: "30",
   },
   {
+    flag: "pipeline-follow-interval",
+    env: "PIPELINE_FOLLOW_INTERVAL",
+    help:
+      "seconds between checks of PIPELINE_URL's tag for a new version, which is then pulled, loaded beside the one serving and swapped in without a restart; 0: never (a digest is never checked)",
+    default: "60",
+  },
+  {
     flag: "oci-plain-http",
     env: "OCI_PLAIN_HTTP",
     help: "reach a non-loopback registry over plain HTTP (loopback registries always are)",

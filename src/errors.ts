@@ -93,6 +93,18 @@ export class Gone extends TernError {
   }
 }
 
+/**
+ * A pipeline that cannot be served as specified: steps whose outputs and inputs do not meet, a mapping naming
+ * what is not there, a validation that does not parse or names what the pipeline lacks. Loading stops; the
+ * pipeline already serving (if any) goes on.
+ */
+export class PipelineLoadError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PipelineLoadError";
+  }
+}
+
 /** A bad environment variable or flag: start-up stops with exit code 2. */
 export class ConfigError extends Error {
   constructor(message: string) {

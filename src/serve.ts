@@ -11,7 +11,8 @@ import { createBackend } from "./engine/select.ts";
 import { demoPipeline } from "./pipeline/demo.ts";
 import { PipelineManager } from "./pipeline/manager.ts";
 import { createApp } from "./server/app.ts";
-import { fetchPipeline, parseReference, type RegistrySettings } from "./registry/mod.ts";
+import { fetchPipeline, parseReference, type RegistrySettings, registrySource } from "./registry/mod.ts";
+import { PipelineUpdater } from "./pipeline/updater.ts";
 import { type InferenceLog, type LogDurability, openInferenceLog } from "./logs/mod.ts";
 import { startEdgeOps } from "./ops/edge_ops.ts";
 
@@ -35,6 +36,16 @@ export async function serve(
     webgpuAllowSoftware: config.webgpuAllowSoftware,
   });
   const pipelines = new PipelineManager(backend, config.batching ? { maxRows: config.batchMaxRows } : undefined);
+  // In-line updates: follows PIPELINE_URL's tag, takes URLs from Ops (pipelines.updater.follow), reloads a crashed model.
+  const updater = new PipelineUpdater({
+    pipelines,
+    source: registrySource(registrySettings(config), config.persistentVolumeDir, out.info, demoPipeline),
+    intervalMs: config.pipelineFollowIntervalSeconds * 1000,
+    info: out.info,
+    error: out.error,
+  });
+  pipelines.updater = updater;
+  pipelines.onSessionFailure = (model) => void updater.reload(`Model ${model}'s worker thread stopped`);
   const logs = config.logDurability === "off" ? undefined : await openLogs(config, config.logDurability, out);
   const app = createApp({
     pipelines,
@@ -67,7 +78,9 @@ export async function serve(
   const stop = async (signal: string, exitCode = 0) => {
     out.info(`${signal}: finishing in-flight requests and stopping`);
     let code = exitCode;
-    for (const step of [() => server.shutdown(), () => ops?.stop(), () => logs?.close(), () => pipelines.close()]) {
+    // An update under way finishes before the models are released.
+    const steps = [() => server.shutdown(), () => ops?.stop(), () => logs?.close(), () => updater.stop()];
+    for (const step of [...steps, () => pipelines.close()]) {
       try {
         await step();
       } catch (err) {
@@ -90,6 +103,7 @@ export async function serve(
     return stop("Ops refused this edge", 1);
   });
 
+  let servedDigest: string | undefined;
   try {
     let definition;
     if (config.pipelineUrl) {
@@ -111,10 +125,11 @@ export async function serve(
       definition = await demoPipeline();
     }
     pipelines.announce(definition.name);
+    servedDigest = definition.source?.digest; // a version that fails to load is not tried again until the tag moves
     out.info(`Starting engine: ${backend.description}`);
     const started = performance.now();
     const loaded = await pipelines.load(definition);
-    for (const m of loaded.steps) {
+    for (const m of loaded.models) {
       out.info(
         `Model ${m.name}: sha256 ${m.sha256}, version ${m.version}, backend ${m.backend}${
           m.session.offThread ? " (runs in a worker thread of its own)" : ""
@@ -131,6 +146,7 @@ export async function serve(
       `Pipeline failed to load: ${errorText(err)}`,
     );
   }
+  updater.start(config.pipelineUrl, servedDigest);
   loadSettled();
   await server.finished;
 }

@@ -9,8 +9,9 @@
  * represented by the `in.*` columns: one per column sent, in the order sent;
  * those that are not model inputs keep their Arrow type and values (Arrow
  * requests) or take a type inferred from their JSON values (pandas-records
- * requests). `elapsed` and `check_failures` are list columns; `shadow_data`
- * is JSON text. An Arrow request of several record batches gets a reply of
+ * requests). `elapsed` and `check_failures` (the names of the validations
+ * each row failed) are list columns; `shadow_data` is each row's JSON text of
+ * the pandas-records reply's `shadow_data`. An Arrow request of several record batches gets a reply of
  * as many, of the same lengths.
  */
 import {
@@ -44,7 +45,8 @@ import {
 } from "apache-arrow";
 import type { DType, HostTensor } from "../engine/tensor.ts";
 import type { DecodedInput } from "./decoded_input.ts";
-import { type InferenceReply, rowSlice } from "./reply.ts";
+import { type InferenceReply, rowSlice, shadowDataEncoder } from "./reply.ts";
+import { failedChecks } from "../pipeline/checks.ts";
 
 const ARROW_TYPE: Record<DType, () => DataType> = {
   float32: () => new Float32(),
@@ -102,11 +104,12 @@ export function encodeArrowReply(reply: InferenceReply, format: "file" | "stream
       ),
     ),
   );
+  const checks = reply.checks;
   add(
     "check_failures",
     single(
       vectorFromArray(
-        new Array(rows).fill([]),
+        checks ? Array.from({ length: rows }, (_, r) => failedChecks(checks, r)) : new Array(rows).fill([]),
         new List(new Field("item", new Utf8(), false)),
       ),
     ),
@@ -116,11 +119,12 @@ export function encodeArrowReply(reply: InferenceReply, format: "file" | "stream
       ["model_name", reply.modelName],
       ["model_version", reply.modelVersion],
       ["pipeline_name", reply.pipelineName],
-      ["shadow_data", "{}"],
     ]
   ) {
     add(name, single(vectorFromArray(new Array(rows).fill(value), new Utf8())));
   }
+  const shadowData = shadowDataEncoder(reply);
+  add("shadow_data", single(vectorFromArray(Array.from({ length: rows }, (_, r) => shadowData(r)), new Utf8())));
   const fields = columns.map(([f]) => f);
   const schema = new Schema(fields);
   const type = new Struct(fields);

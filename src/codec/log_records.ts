@@ -1,12 +1,16 @@
 /**
  * @module
  * `/logs` rows on the wire, in the Wallaroo edge shape: `time`, `in`, `out`,
- * `anomaly` (`{"count":N}`), `metadata` (`last_model` as a JSON string,
+ * `anomaly` (`{"count":N}`, and `"<validation>": true|false` for each
+ * validation of the row's pipeline), `shadow_data` (only on rows with shadow
+ * outputs: model → {output → values}), `metadata` (`last_model` as a JSON string,
  * `pipeline_version`, `elapsed`, `dropped`, `partition`, and tern's `id`, the
  * cursor for `after`). As pandas-records JSON, or as Arrow record batches
- * (columns listed in docs/api.md).
+ * (columns listed in docs/api.md; `anomaly.<validation>` and `shadow_data`
+ * columns for those the log has ever held, null or `{}` on rows without).
  */
 import {
+  Bool,
   Field,
   Int32,
   Int64,
@@ -21,22 +25,34 @@ import type { StoredLogRow } from "../logs/query.ts";
 
 /** One row as a pandas-records JSON object (text). Stored JSON columns are spliced in as they are. */
 export function logRecordJson(row: StoredLogRow): string {
-  return `{"time":${row.time},"in":${row.inJson},"out":${row.outJson},"anomaly":{"count":${row.anomalyCount}},` +
-    `"metadata":{"last_model":${JSON.stringify(row.lastModel)},"pipeline_version":${
+  const checks = !row.anomalyJson || row.anomalyJson === "{}" ? "" : "," + row.anomalyJson.slice(1, -1);
+  const shadows = !row.shadowJson || row.shadowJson === "{}" ? "" : `"shadow_data":${row.shadowJson},`;
+  return `{"time":${row.time},"in":${row.inJson},"out":${row.outJson},"anomaly":{"count":${row.anomalyCount}${checks}},` +
+    `${shadows}"metadata":{"last_model":${JSON.stringify(row.lastModel)},"pipeline_version":${
       JSON.stringify(row.pipelineVersion)
     },"elapsed":${row.elapsedJson},"dropped":${row.droppedJson},"partition":${
       JSON.stringify(row.partition)
     },"id":${row.id}}}`;
 }
 
-/** One page of rows as an Arrow record batch. */
-export function logRecordBatch(rows: StoredLogRow[]): RecordBatch {
+/**
+ * One page of rows as an Arrow record batch; `extra`: the columns beyond the fixed ones (`anomaly.<name>`,
+ * `shadow_data`, as the log lists them), so every page of a reply has the same schema.
+ */
+export function logRecordBatch(rows: StoredLogRow[], extra: readonly string[] = []): RecordBatch {
   const strings = (f: (r: StoredLogRow) => string) => vectorFromArray(rows.map(f), new Utf8());
+  const checks = extra.filter((c) => c.startsWith("anomaly."));
+  const parsed = checks.length ? rows.map((r) => JSON.parse(r.anomalyJson ?? "{}") as Record<string, boolean>) : [];
   const columns = {
     "time": vectorFromArray(rows.map((r) => r.time), new TimestampMillisecond()),
     "in": strings((r) => r.inJson),
     "out": strings((r) => r.outJson),
     "anomaly.count": vectorFromArray(rows.map((r) => r.anomalyCount), new Int32()),
+    ...Object.fromEntries(checks.map((c) => {
+      const name = c.slice("anomaly.".length);
+      return [c, vectorFromArray(parsed.map((p) => p[name] ?? null), new Bool())];
+    })),
+    ...(extra.includes("shadow_data") ? { "shadow_data": strings((r) => r.shadowJson ?? "{}") } : {}),
     "metadata.last_model": strings((r) => r.lastModel),
     "metadata.pipeline_version": strings((r) => r.pipelineVersion),
     "metadata.elapsed": vectorFromArray(

@@ -1,14 +1,17 @@
 /**
  * @module
  * The inference reply in the Wallaroo edge shape, as pandas-records JSON: one
- * record per input row with `check_failures`, `elapsed` (ns: [0] input
- * decoding, then one per step), `model_name`, `model_version`,
+ * record per input row with `check_failures` (the names of the validations
+ * the row failed), `elapsed` (ns: [0] input decoding, then one per step),
+ * `model_name`, `model_version` (the last step's model served),
  * `original_data`, `outputs` (one `{TypeName: {data, dim, v}}` per output
- * tensor, this row's slice), `pipeline_name`, `shadow_data`, `time` (ms).
+ * tensor, this row's slice), `pipeline_name`, `shadow_data` (each shadow
+ * model's outputs, shaped as `outputs`), `time` (ms).
  */
 import { type DType, elementCount, type HostTensor } from "../engine/tensor.ts";
 import { fromHalfBits } from "./convert.ts";
 import type { DecodedInput } from "./decoded_input.ts";
+import { type CheckResults, failedChecks } from "../pipeline/checks.ts";
 
 /** Everything a reply encoder needs about one inference batch. */
 export interface InferenceReply {
@@ -22,6 +25,10 @@ export interface InferenceReply {
   /** Output tensors of the last step, in model order. */
   outputs: [string, HostTensor][];
   input: DecodedInput;
+  /** The validations' results, when the pipeline has any. */
+  checks?: CheckResults;
+  /** Each shadow model's outputs that came in time, in model order. */
+  shadows?: readonly { model: string; outputs: [string, HostTensor][] }[];
 }
 
 /** Wallaroo's type key for each dtype in `outputs`. */
@@ -106,28 +113,52 @@ export function streamRecordsReply(
 /** Encodes records [from, to) of a reply, comma-separated (no brackets). */
 function recordsEncoder(reply: InferenceReply): (from: number, to: number) => string {
   const rows = reply.input.rows;
-  const head = `{"check_failures":[],"elapsed":${JSON.stringify(reply.elapsedNs)},"model_name":${
+  const checks = reply.checks;
+  const elapsed = `,"elapsed":${JSON.stringify(reply.elapsedNs)},"model_name":${
     JSON.stringify(reply.modelName)
   },"model_version":${JSON.stringify(reply.modelVersion)},"original_data":`;
-  const tail = `],"pipeline_name":${JSON.stringify(reply.pipelineName)},"shadow_data":{},"time":${reply.time}}`;
-  const outputs = reply.outputs.map(([, t]) => ({
+  const head = `{"check_failures":[]` + elapsed;
+  const pipeline = `],"pipeline_name":${JSON.stringify(reply.pipelineName)},"shadow_data":`;
+  const tail = `,"time":${reply.time}}`;
+  const outputs = outputsEncoder(reply.outputs, rows);
+  const shadows = shadowDataEncoder(reply);
+  return (from, to) => {
+    const parts: string[] = new Array(to - from);
+    for (let r = from; r < to; r++) {
+      const start = checks ? `{"check_failures":${JSON.stringify(failedChecks(checks, r))}` + elapsed : head;
+      parts[r - from] = start + JSON.stringify(reply.input.originalData(r) ?? null) + `,"outputs":[` +
+        outputs(r) + pipeline + shadows(r) + tail;
+    }
+    return parts.join(",");
+  };
+}
+
+/** Row `r`'s `outputs` list items (no brackets) of `tensors`. */
+function outputsEncoder(tensors: [string, HostTensor][], rows: number): (r: number) => string {
+  const outputs = tensors.map(([, t]) => ({
     t,
     open: `{"${TYPE_NAME[t.type]}":{"data":[`,
     write: valueWriter(t),
   }));
-  return (from, to) => {
-    const parts: string[] = new Array(to - from);
-    for (let r = from; r < to; r++) {
-      let text = head + JSON.stringify(reply.input.originalData(r) ?? null) + `,"outputs":[`;
-      for (let o = 0; o < outputs.length; o++) {
-        const { t, open, write } = outputs[o];
-        const s = rowSlice(t, rows, r);
-        text += (o ? "," : "") + open + write(s.start, s.end) + `],"dim":[${s.dim.join(",")}],"v":1}}`;
-      }
-      parts[r - from] = text + tail;
+  return (r) => {
+    let text = "";
+    for (let o = 0; o < outputs.length; o++) {
+      const { t, open, write } = outputs[o];
+      const s = rowSlice(t, rows, r);
+      text += (o ? "," : "") + open + write(s.start, s.end) + `],"dim":[${s.dim.join(",")}],"v":1}}`;
     }
-    return parts.join(",");
+    return text;
   };
+}
+
+/** Row `r`'s `shadow_data` JSON object: each shadow model's outputs, shaped as `outputs`. */
+export function shadowDataEncoder(reply: InferenceReply): (r: number) => string {
+  const shadows = (reply.shadows ?? []).map((s) => ({
+    key: JSON.stringify(s.model),
+    outputs: outputsEncoder(s.outputs, reply.input.rows),
+  }));
+  if (shadows.length === 0) return () => "{}";
+  return (r) => `{${shadows.map((s) => `${s.key}:[${s.outputs(r)}]`).join(",")}}`;
 }
 
 /** Serialises elements [start, end) of a tensor as JSON list items (no brackets). */

@@ -16,6 +16,8 @@ export interface ModelSession {
   readonly runMs?: number;
   /** Runs happen in a worker thread of the session's own, not on the thread serving HTTP. */
   readonly offThread?: boolean;
+  /** True once the session can run no more (its worker thread died); it must be loaded again. */
+  readonly failed?: boolean;
   /** Inputs as the model declares them, in model order. */
   readonly inputs: readonly TensorSpec[];
   /** Outputs as the model declares them, in model order. */
@@ -39,6 +41,9 @@ export function withFigures(
     runMs: session.runMs,
     offThread: session.offThread,
     ...figures,
+    get failed() {
+      return session.failed;
+    },
     run: (feeds) => session.run(feeds),
     release: () => session.release(),
   };

@@ -59,6 +59,9 @@ function offThreadSession(worker: NativeWorker, backend: string, loaded: NativeW
     outputs: loaded.outputs!,
     runMs: loaded.runMs,
     offThread: true,
+    get failed() {
+      return worker.failed;
+    },
     run: async (feeds) => (await worker.call({ op: "run", feeds })).result!,
     release: async () => {
       await worker.call({ op: "release" }).catch(() => {});

@@ -11,7 +11,7 @@ import Database from "libsql";
 import { getTableColumns, getTableName } from "drizzle-orm";
 import type { LogRow } from "./entry.ts";
 import { connectionPragmas, type OpenLogOptions } from "./db.ts";
-import { inferenceLog } from "./schema.ts";
+import { inferenceLog, logColumns } from "./schema.ts";
 
 /** The fields a LogRow sets, in statement order. */
 const INSERT_FIELDS = [
@@ -19,6 +19,8 @@ const INSERT_FIELDS = [
   "inJson",
   "outJson",
   "anomalyCount",
+  "anomalyJson",
+  "shadowJson",
   "pipelineName",
   "pipelineVersion",
   "lastModel",
@@ -31,6 +33,19 @@ const COLUMNS = getTableColumns(inferenceLog);
 const INSERT_SQL = `INSERT INTO ${getTableName(inferenceLog)} (${
   INSERT_FIELDS.map((f) => COLUMNS[f].name).join(", ")
 }) VALUES (${INSERT_FIELDS.map(() => "?").join(", ")})`;
+const COLUMN_SQL = `INSERT OR IGNORE INTO ${getTableName(logColumns)} (${
+  getTableColumns(logColumns).name.name
+}) VALUES (?)`;
+
+/**
+ * The Arrow `/logs` columns a row brings beyond the fixed ones: `anomaly.<name>` per validation, and
+ * `shadow_data` when it has shadow outputs.
+ */
+function extraColumns(row: LogRow): string[] {
+  const names = Object.keys(JSON.parse(row.anomalyJson ?? "{}")).map((name) => `anomaly.${name}`);
+  if (row.shadowJson && row.shadowJson !== "{}") names.push("shadow_data");
+  return names;
+}
 
 /** Appends rows to an already migrated log database. */
 export class LogAppender {
@@ -39,6 +54,9 @@ export class LogAppender {
   readonly #begin: Database.Statement<unknown[]>;
   readonly #commit: Database.Statement<unknown[]>;
   readonly #rollback: Database.Statement<unknown[]>;
+  readonly #column: Database.Statement<unknown[]>;
+  /** The shapes of extra columns seen (a row's validation names and whether it has shadows), recorded once each. */
+  readonly #shapes = new Set<string>();
 
   /** Opens `path` with the same per-connection settings as the rest of the log (db.ts). */
   constructor(path: string, options: OpenLogOptions) {
@@ -49,6 +67,7 @@ export class LogAppender {
       this.#begin = this.#db.prepare("BEGIN IMMEDIATE");
       this.#commit = this.#db.prepare("COMMIT");
       this.#rollback = this.#db.prepare("ROLLBACK");
+      this.#column = this.#db.prepare(COLUMN_SQL);
     } catch (err) {
       this.#db.close();
       throw err;
@@ -68,6 +87,8 @@ export class LogAppender {
           row.inJson,
           row.outJson,
           row.anomalyCount ?? 0,
+          row.anomalyJson ?? "{}",
+          row.shadowJson ?? "{}",
           row.pipelineName,
           row.pipelineVersion,
           row.lastModel,
@@ -76,13 +97,29 @@ export class LogAppender {
           row.partition,
         );
       }
+      const shapes = this.#newShapes(rows);
+      for (const row of shapes.values()) for (const name of extraColumns(row)) this.#column.run(name);
       this.#commit.run();
+      for (const shape of shapes.keys()) this.#shapes.add(shape);
     } catch (err) {
       try {
         if (this.#db.inTransaction) this.#rollback.run();
       } catch { /* the next append rolls back first; the insert's error is the one to report */ }
       throw err;
     }
+  }
+
+  /** One row of each extra-column shape not recorded yet (rows without validations or shadows have none). */
+  #newShapes(rows: readonly LogRow[]): Map<string, LogRow> {
+    const found = new Map<string, LogRow>();
+    for (const row of rows) {
+      const anomaly = row.anomalyJson ?? "{}";
+      const shadows = row.shadowJson !== undefined && row.shadowJson !== "{}";
+      if (anomaly === "{}" && !shadows) continue;
+      const shape = anomaly.replace(/:(true|false)/g, "") + (shadows ? "+shadow" : "");
+      if (!this.#shapes.has(shape) && !found.has(shape)) found.set(shape, row);
+    }
+    return found;
   }
 
   /** Closes the connection. */

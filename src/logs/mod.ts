@@ -36,6 +36,8 @@ export interface InferenceLog {
   reader: LogDb;
   /** Rows matching a filter, a page at a time. */
   read(filter: LogFilter): AsyncGenerator<StoredLogRow[]>;
+  /** The Arrow `/logs` columns beyond the fixed ones that rows have had (`anomaly.<name>`, `shadow_data`). */
+  columns(): Promise<string[]>;
   /** The Ops uploader's side. */
   upload: UploadLog;
   /** Commits what is queued, stops the worker, closes the reader. */
@@ -63,6 +65,7 @@ export async function openInferenceLog(
     writer,
     reader,
     read: (filter) => readLog(pages.page, filter),
+    columns: pages.columns,
     upload: { pending: pages.pending, markUploaded: store.markUploaded, backlog: pages.backlog },
     close: async () => {
       await writer.close();

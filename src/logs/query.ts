@@ -5,10 +5,15 @@
  */
 import { and, asc, gt, gte, lte, type SQL } from "drizzle-orm";
 import type { LogDb } from "./db.ts";
-import { inferenceLog } from "./schema.ts";
+import { inferenceLog, logColumns } from "./schema.ts";
 
-/** A stored log row. */
-export type StoredLogRow = typeof inferenceLog.$inferSelect;
+/**
+ * A stored log row. Its validation results and shadow outputs (`anomalyJson`, `shadowJson`, `{}` when absent) are
+ * optional here, so rows from elsewhere (the hub's, written before validations existed) are rows too.
+ */
+export type StoredLogRow =
+  & Omit<typeof inferenceLog.$inferSelect, "anomalyJson" | "shadowJson">
+  & Partial<Pick<typeof inferenceLog.$inferSelect, "anomalyJson" | "shadowJson">>;
 
 /** Filters of `POST /logs` (all optional). */
 export interface LogFilter {
@@ -31,6 +36,12 @@ export function readPage(log: LogDb, filter: LogFilter, after: number, limit: nu
   if (filter.start !== undefined) where.push(gte(inferenceLog.time, filter.start));
   if (filter.end !== undefined) where.push(lte(inferenceLog.time, filter.end));
   return log.db.select().from(inferenceLog).where(and(...where)).orderBy(asc(inferenceLog.id)).limit(limit);
+}
+
+/** The Arrow `/logs` columns beyond the fixed ones that rows have had (`anomaly.<name>`, `shadow_data`), sorted. */
+export async function readExtraColumns(log: LogDb): Promise<string[]> {
+  const rows = await log.db.select().from(logColumns).orderBy(asc(logColumns.name));
+  return rows.map((r) => r.name);
 }
 
 /** Fetches one page (see readPage). */

@@ -16,7 +16,12 @@ export const inferenceLog = sqliteTable("inference_log", {
   inJson: text("in_json").notNull(),
   /** JSON object: output name → this row's values. */
   outJson: text("out_json").notNull(),
+  /** Validations this row failed. */
   anomalyCount: integer("anomaly_count").notNull().default(0),
+  /** JSON object: validation name → whether this row failed it (`{}` without validations). */
+  anomalyJson: text("anomaly_json").notNull().default("{}"),
+  /** JSON object: shadow model → {output name → this row's values} (`{}` without shadows). */
+  shadowJson: text("shadow_json").notNull().default("{}"),
   pipelineName: text("pipeline_name").notNull(),
   pipelineVersion: text("pipeline_version").notNull(),
   /** JSON string `{"model_name","model_sha"}` of the last step, as Wallaroo reports it. */
@@ -37,4 +42,9 @@ export const inferenceLog = sqliteTable("inference_log", {
 export const logCounters = sqliteTable("log_counters", {
   name: text("name").primaryKey(),
   value: integer("value").notNull().default(0),
+});
+
+/** Columns of the Arrow `/logs` reply beyond the fixed ones, each once any row has had it: `anomaly.<name>`, `shadow_data`. */
+export const logColumns = sqliteTable("log_columns", {
+  name: text("name").primaryKey(),
 });

@@ -78,6 +78,8 @@ export async function openLogStore(settings: StoreSettings): Promise<LogStore & 
 /** The read side of the log: pages for `/logs` and the Ops uploader, from a worker of its own. */
 export interface LogPages {
   page: PageSource;
+  /** The Arrow `/logs` columns beyond the fixed ones that rows have had (`anomaly.<name>`, `shadow_data`). */
+  columns(): Promise<string[]>;
   /** Up to `limit` rows not yet uploaded with id > `after`, in id order. */
   pending(after: number, limit: number): Promise<StoredLogRow[]>;
   /** Rows not yet uploaded. */
@@ -94,6 +96,7 @@ export async function openLogPages(dir: string): Promise<LogPages> {
   });
   return {
     page: async (filter, after, limit) => (await worker.call({ op: "page", filter, after, limit })).rows ?? [],
+    columns: async () => (await worker.call({ op: "columns" })).columns ?? [],
     pending: async (after, limit) => (await worker.call({ op: "pending", after, limit })).rows ?? [],
     backlog: async () => (await worker.call({ op: "backlog" })).count ?? 0,
     close: async () => {

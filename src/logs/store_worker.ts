@@ -15,7 +15,7 @@ import { errorText } from "../errors.ts";
 import { LogAppender } from "./appender.ts";
 import { enforceCap, evictedTotal, usedBytes } from "./cap.ts";
 import { type LogDb, openLogDb, type OpenLogOptions, openLogReader } from "./db.ts";
-import { type LogFilter, readPage, type StoredLogRow } from "./query.ts";
+import { type LogFilter, readExtraColumns, readPage, type StoredLogRow } from "./query.ts";
 import { backlogRows, markUploaded, pendingRows } from "./upload.ts";
 import type { LogRow } from "./entry.ts";
 import { WalSyncer } from "./wal_sync.ts";
@@ -36,6 +36,7 @@ export type StoreRequest =
   | { id: number; op: "open"; settings: StoreSettings }
   | { id: number; op: "openReader"; dir: string }
   | { id: number; op: "page"; filter: LogFilter; after: number; limit: number }
+  | { id: number; op: "columns" }
   | { id: number; op: "commit"; rows: LogRow[] }
   | { id: number; op: "usedBytes" }
   | { id: number; op: "pending"; after: number; limit: number }
@@ -52,6 +53,8 @@ export interface StoreReply {
   rows?: StoredLogRow[];
   /** Rows counted (`backlog`) or marked (`markUploaded`). */
   count?: number;
+  /** Extra Arrow columns (`columns`). */
+  columns?: string[];
 }
 
 let log: LogDb | undefined;
@@ -66,6 +69,8 @@ async function handle(request: StoreRequest): Promise<Omit<StoreReply, "id">> {
       return {};
     case "page":
       return { rows: await readPage(opened(), request.filter, request.after, request.limit) };
+    case "columns":
+      return { columns: await readExtraColumns(opened()) };
     case "open":
       try {
         log = await openLogDb(request.settings.dir, request.settings);

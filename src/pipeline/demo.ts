@@ -6,7 +6,7 @@
  * scripts/train_demo_model.py. Its versions are derived from the model's
  * sha256, so they change exactly when the model does.
  */
-import { type PipelineDefinition, sha256Hex, uuidFromSha256 } from "./spec.ts";
+import { modelStep, type PipelineDefinition, sha256Hex, uuidFromSha256 } from "./spec.ts";
 
 /** Name of the demo pipeline and of its one model. */
 export const DEMO_PIPELINE_NAME = "house-price-estimator";
@@ -28,11 +28,11 @@ export async function demoPipeline(): Promise<PipelineDefinition> {
         new TextEncoder().encode(`pipeline:${DEMO_PIPELINE_NAME}:${sha256}`),
       ),
     ),
-    steps: [{
+    steps: [modelStep({
       name: DEMO_PIPELINE_NAME,
       version: uuidFromSha256(sha256),
       sha256,
       bytes,
-    }],
+    })],
   };
 }

@@ -1,14 +1,21 @@
 /**
  * @module
  * A pipeline whose models are loaded into a backend, and how one batch runs
- * through its steps.
+ * through its steps: each step's served model (one variant of an A/B split)
+ * is fed by name from the tensors the step before it produced (the request's
+ * for the first step), through the mapping checked at load (wiring.ts); its
+ * shadows get the same feeds and run beside it; the validations run on the
+ * last step's outputs.
  */
-import { BadInput } from "../errors.ts";
+import { Unavailable } from "../errors.ts";
 import type { ModelSession } from "../engine/backend.ts";
-import { elementCount, type HostTensor } from "../engine/tensor.ts";
+import { elementCount, type HostTensor, type TensorSpec } from "../engine/tensor.ts";
+import type { DecodedInput } from "../codec/decoded_input.ts";
 import type { Batcher } from "./batcher.ts";
+import type { CheckResults, Validations } from "./checks.ts";
+import { chooseVariant } from "./split.ts";
 
-/** One loaded step. */
+/** One loaded model. */
 export interface LoadedModel {
   name: string;
   version: string;
@@ -22,65 +29,167 @@ export interface LoadedModel {
   session: ModelSession;
 }
 
+/** A model of a step with where each of its inputs comes from. */
+export interface WiredModel {
+  model: LoadedModel;
+  /** Model input name → name of the tensor that feeds it. */
+  feeds: Readonly<Record<string, string>>;
+}
+
+/** A shadow model and its runs under way. */
+export interface WiredShadow extends WiredModel {
+  /** Runs started and not yet finished. */
+  inflight: number;
+}
+
+/** One loaded step. */
+export interface LoadedStep {
+  /** The step's model, or its A/B variants. */
+  variants: WiredModel[];
+  /** Each variant's weight. */
+  weights: number[];
+  /** The request field a keyed split hashes. */
+  splitKey?: string;
+  shadows: WiredShadow[];
+}
+
 /** A loaded pipeline: steps run in order. */
 export interface LoadedPipeline {
   name: string;
   version: string;
-  steps: LoadedModel[];
+  steps: LoadedStep[];
+  /** Every model loaded, once (steps, variants, shadows). */
+  models: LoadedModel[];
+  /** What the request decoder reads: the first step's inputs under the names that feed them. */
+  inputs: TensorSpec[];
+  validations?: Validations;
+  /** Where it came from (published pipelines). */
+  source?: { reference: string; digest: string };
+  /** Called when a model's worker thread has died (the manager reloads the pipeline). */
+  onSessionFailure?: (model: string) => void;
 }
 
-/** Outputs of the last step, in model order, and each step's duration in ns. */
-export interface PipelineRun {
+/** One shadow's outputs, in model order. */
+export interface ShadowOutputs {
+  model: string;
   outputs: [string, HostTensor][];
-  stepNs: number[];
 }
+
+/** What one batch produced. */
+export interface PipelineRun {
+  /** Outputs of the last step's served model, in model order. */
+  outputs: [string, HostTensor][];
+  /** ns per step. */
+  stepNs: number[];
+  /** The last step's served model (the variant, under a split). */
+  served: LoadedModel;
+  /** Shadows that finished in time, in pipeline order. */
+  shadows: ShadowOutputs[];
+  /** The validations' results, when the pipeline has any. */
+  checks?: CheckResults;
+  /** Settles when every shadow run this batch started has finished (they may outlive the reply). */
+  settled: Promise<void>;
+}
+
+/** How long a reply waits for its shadows once the pipeline's own outputs are ready. */
+export const SHADOW_WAIT_MS = 100;
+/** Runs of one shadow under way at once; past this a request skips that shadow (a slow one never queues). */
+export const SHADOW_MAX_INFLIGHT = 2;
 
 /**
- * Runs `feeds` (the first step's inputs, `rows` rows) through every step.
- * A step's outputs feed the next step's inputs by name, or by position when
- * the names differ. A model whose batch dim is fixed at 1 runs row by row.
+ * Runs `input` through every step. A/B variants are chosen with `random` (or
+ * the split's key); a model whose batch dim is fixed at 1 runs row by row.
  */
 export async function runPipeline(
   pipeline: LoadedPipeline,
-  feeds: Record<string, HostTensor>,
-  rows: number,
+  input: DecodedInput,
+  random: () => number = Math.random,
 ): Promise<PipelineRun> {
+  const rows = input.rows;
   const stepNs: number[] = [];
-  let current = feeds;
+  let available = input.tensors;
+  let served = pipeline.steps[0].variants[0].model;
   let outputs: [string, HostTensor][] = [];
+  const pending: Promise<ShadowOutputs | undefined>[] = [];
   for (const step of pipeline.steps) {
     const t0 = performance.now();
-    const session = step.session;
-    const stepFeeds = feedsFor(session, current);
-    const result = session.inputs.some((i) => i.shape[0] === 1) && rows > 1
-      ? await runRowByRow(session, stepFeeds, rows)
-      : step.batcher
-      ? await step.batcher.run(stepFeeds, rows)
-      : await session.run(stepFeeds);
+    const chosen = step.variants[chooseVariant(step.weights, step.splitKey, input, random)];
+    const feeds = feedsFor(chosen, available);
+    const result = runModel(pipeline, chosen.model, feeds, rows, true);
+    for (const shadow of step.shadows) {
+      if (shadow.inflight >= SHADOW_MAX_INFLIGHT) continue;
+      pending.push(runShadow(pipeline, shadow, feedsFor(shadow, available), rows));
+    }
+    const out = await result;
     stepNs.push(Math.round((performance.now() - t0) * 1e6));
-    outputs = session.outputs.map((o) => [o.name, result[o.name]]);
-    current = result;
+    served = chosen.model;
+    outputs = chosen.model.session.outputs.map((o) => [o.name, out[o.name]]);
+    available = out;
   }
-  return { outputs, stepNs };
+  const checks = pipeline.validations?.run(available, input.tensors, rows);
+  const settled = Promise.all(pending).then(() => {});
+  return { outputs, stepNs, served, checks, shadows: await shadowsInTime(pending), settled };
 }
 
-function feedsFor(
-  session: ModelSession,
-  available: Record<string, HostTensor>,
-): Record<string, HostTensor> {
-  const names = Object.keys(available);
+/** The shadows done now or within SHADOW_WAIT_MS, in order; the others are left out. */
+async function shadowsInTime(pending: Promise<ShadowOutputs | undefined>[]): Promise<ShadowOutputs[]> {
+  if (pending.length === 0) return [];
+  const done: (ShadowOutputs | undefined)[] = new Array(pending.length);
+  const finished = pending.map((p, i) => p.then((r) => void (done[i] = r)));
+  let timer: number | undefined;
+  await Promise.race([
+    Promise.all(finished),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, SHADOW_WAIT_MS))),
+  ]);
+  clearTimeout(timer);
+  return done.filter((r): r is ShadowOutputs => r !== undefined);
+}
+
+/** One shadow run; undefined when it fails (it never fails the request). */
+async function runShadow(
+  pipeline: LoadedPipeline,
+  shadow: WiredShadow,
+  feeds: Record<string, HostTensor>,
+  rows: number,
+): Promise<ShadowOutputs | undefined> {
+  shadow.inflight++;
+  try {
+    const out = await runModel(pipeline, shadow.model, feeds, rows, false);
+    return { model: shadow.model.name, outputs: shadow.model.session.outputs.map((o) => [o.name, out[o.name]]) };
+  } catch {
+    return undefined;
+  } finally {
+    shadow.inflight--;
+  }
+}
+
+/** The feeds of `wired` from the tensors at hand (the mapping was checked at load). */
+function feedsFor(wired: WiredModel, available: Record<string, HostTensor>): Record<string, HostTensor> {
   const feeds: Record<string, HostTensor> = {};
-  session.inputs.forEach((input, i) => {
-    const t = available[input.name] ?? available[names[i]];
-    if (!t) {
-      throw new BadInput(
-        `no value for model input '${input.name}'`,
-        "missing_column",
-      );
-    }
-    feeds[input.name] = t;
-  });
+  for (const input of wired.model.session.inputs) feeds[input.name] = available[wired.feeds[input.name]];
   return feeds;
+}
+
+/** Runs one model; a dead worker thread is reported to the pipeline's owner and answered 503. */
+async function runModel(
+  pipeline: LoadedPipeline,
+  model: LoadedModel,
+  feeds: Record<string, HostTensor>,
+  rows: number,
+  batched: boolean,
+): Promise<Record<string, HostTensor>> {
+  const session = model.session;
+  try {
+    return session.inputs.some((i) => i.shape[0] === 1) && rows > 1
+      ? await runRowByRow(session, feeds, rows)
+      : batched && model.batcher
+      ? await model.batcher.run(feeds, rows)
+      : await session.run(feeds);
+  } catch (err) {
+    if (!session.failed) throw err;
+    pipeline.onSessionFailure?.(model.name);
+    throw new Unavailable(`model ${model.name} stopped (${(err as Error).message}); it is being restarted`);
+  }
 }
 
 async function runRowByRow(

@@ -1,11 +1,13 @@
 /**
  * @module
- * What a pipeline is before it is loaded: a name, a version and ordered steps,
- * each a model file with its identity. The demo pipeline and (later) OCI
- * artifacts both produce this shape.
+ * What a pipeline is before it is loaded: a name, a version, ordered steps
+ * and validations. A step runs one model, or one of several (an A/B split),
+ * fed by name from the step before it (through an explicit mapping where the
+ * names differ), with shadow models run beside it on the same input. The demo
+ * pipeline and OCI artifacts (docs/pipeline-artifact.md) both produce this shape.
  */
 
-/** One model file of a pipeline step. */
+/** One model file of a pipeline. */
 export interface ModelArtifact {
   /** Model name, as `/models` reports it. */
   name: string;
@@ -17,13 +19,58 @@ export interface ModelArtifact {
   bytes: Uint8Array;
 }
 
+/** One variant of a step: its model and its share of the traffic. */
+export interface Variant {
+  model: ModelArtifact;
+  /** Relative weight (a positive whole number); a step of one variant ignores it. */
+  weight: number;
+}
+
+/** One pipeline step. */
+export interface StepDefinition {
+  /** The step's model, or the variants of an A/B split (one is served per request). */
+  variants: Variant[];
+  /** A/B split keyed on this request field (the first row's value); absent: random by weight. */
+  splitKey?: string;
+  /** Model input name → the name it is fed from (the previous step's output; the request's column for step 0). */
+  inputs?: Record<string, string>;
+  /** Models run beside the step on the same input; their outputs go to `shadow_data`, never on. */
+  shadows?: ModelArtifact[];
+}
+
+/** A named check over a row's outputs (and inputs); true flags the row (src/pipeline/expression.ts). */
+export interface ValidationDefinition {
+  name: string;
+  expression: string;
+}
+
 /** A pipeline ready to be loaded. */
 export interface PipelineDefinition {
   name: string;
   /** Pipeline version (a UUID). */
   version: string;
   /** Steps in order; each step's outputs feed the next step's inputs by name. */
-  steps: ModelArtifact[];
+  steps: StepDefinition[];
+  /** Checks run on every row of every reply. */
+  validations?: ValidationDefinition[];
+  /** Where it came from: the reference as given and the digest of its manifest (published pipelines). */
+  source?: { reference: string; digest: string };
+}
+
+/** A step that runs `model` alone. */
+export function modelStep(model: ModelArtifact): StepDefinition {
+  return { variants: [{ model, weight: 1 }] };
+}
+
+/** Every model a definition loads, each once (steps, variants, shadows), in pipeline order. */
+export function modelsOf(definition: PipelineDefinition): ModelArtifact[] {
+  const seen = new Map<string, ModelArtifact>();
+  for (const step of definition.steps) {
+    for (const m of [...step.variants.map((v) => v.model), ...(step.shadows ?? [])]) {
+      if (!seen.has(m.name)) seen.set(m.name, m);
+    }
+  }
+  return [...seen.values()];
 }
 
 /** sha256 hex of `bytes`. */

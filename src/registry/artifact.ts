@@ -43,15 +43,6 @@ export interface Descriptor {
   artifactType?: string;
 }
 
-/** The config blob: the pipeline spec. */
-export interface PipelineConfig {
-  name: string;
-  /** A UUID. */
-  version: string;
-  /** Steps in order, each naming the model layer it runs. */
-  steps: { model: string }[];
-}
-
 /** A model layer as the manifest describes it. */
 export interface ModelLayer {
   descriptor: Descriptor;
@@ -109,25 +100,6 @@ export function parsePipelineManifest(bytes: Uint8Array): PipelineManifest {
     };
   });
   return { config, models };
-}
-
-/** Reads the config blob; every step must name a model layer. */
-export function parsePipelineConfig(bytes: Uint8Array, manifest: PipelineManifest): PipelineConfig {
-  const c = parseJson(bytes, "config") as Partial<PipelineConfig>;
-  if (typeof c.name !== "string" || !NAME.test(c.name)) {
-    throw new Error(`config: pipeline name ${JSON.stringify(c.name)} is not valid`);
-  }
-  if (typeof c.version !== "string" || !UUID.test(c.version)) {
-    throw new Error(`config: version ${JSON.stringify(c.version)} is not a UUID`);
-  }
-  if (!Array.isArray(c.steps) || c.steps.length === 0) throw new Error("config: the pipeline has no steps");
-  const names = new Set(manifest.models.map((m) => m.name));
-  for (const [i, s] of c.steps.entries()) {
-    if (!s || typeof s.model !== "string" || !names.has(s.model)) {
-      throw new Error(`config: step ${i} names model ${JSON.stringify(s?.model)}, which no layer carries`);
-    }
-  }
-  return { name: c.name, version: c.version, steps: c.steps.map((s) => ({ model: s.model })) };
 }
 
 /** Checks a descriptor: media type, `sha256:` digest, byte size. */

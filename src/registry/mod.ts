@@ -5,18 +5,19 @@
  * cache when the registry cannot be reached).
  */
 import type { PipelineDefinition } from "../pipeline/spec.ts";
+import type { PipelineSource } from "../pipeline/updater.ts";
 import type { Credentials } from "./auth.ts";
 import { ArtifactCache } from "./cache.ts";
 import { RegistryClient } from "./client.ts";
 import { RegistryError } from "./errors.ts";
-import { cachedPipeline, pullPipeline } from "./pull.ts";
+import { cachedPipeline, currentDigest, pullPipeline } from "./pull.ts";
 import { type ImageReference, normaliseRegistry, parseReference } from "./reference.ts";
 
 export { AuthError } from "./auth.ts";
 export { ArtifactCache } from "./cache.ts";
 export { RegistryClient } from "./client.ts";
 export { RegistryError } from "./errors.ts";
-export { cachedPipeline, pullPipeline } from "./pull.ts";
+export { cachedPipeline, currentDigest, pullPipeline } from "./pull.ts";
 export { publishPipeline, readPublishSpec, shortFormSpec } from "./publish.ts";
 export { formatReference, type ImageReference, parseReference } from "./reference.ts";
 
@@ -80,6 +81,31 @@ export async function fetchPipeline(
       throw new Error(`${err.message}, and ${cacheErr instanceof Error ? cacheErr.message : String(cacheErr)}`);
     }
   }
+}
+
+/**
+ * Where the pipeline updater gets pipelines: a PIPELINE_URL's current digest
+ * (one manifest request, through one client per registry host, so a Bearer
+ * token is reused), and the pipeline pulled as at start-up (the cache when
+ * the registry cannot be reached); no URL: `demo()`.
+ */
+export function registrySource(
+  settings: RegistrySettings,
+  persistentVolumeDir: string,
+  log: (line: string) => void,
+  demo: () => Promise<PipelineDefinition>,
+): PipelineSource {
+  const clients = new Map<string, RegistryClient>();
+  return {
+    pinned: (url) => parseReference(url, settings.defaultRegistry).digest !== undefined,
+    digest: (url) => {
+      const ref = parseReference(url, settings.defaultRegistry);
+      let client = clients.get(ref.registry);
+      if (!client) clients.set(ref.registry, client = clientFor(ref, settings, log));
+      return currentDigest(client, ref);
+    },
+    fetch: (url) => url ? fetchPipeline(url, settings, persistentVolumeDir, log) : demo(),
+  };
 }
 
 /** On a terminal, a progress line rewritten in place (on stderr); elsewhere none. */

@@ -5,8 +5,12 @@
  *
  * A spec file (`pipeline.json`, or a folder holding one):
  * `{"name": "house-price", "version"?: "<uuid>", "steps": [{"model": "rf", "file": "rf.onnx", "version"?: "<uuid>"}]}`
- * (files relative to the spec). The short form gives `--name` and `--model FILE…`
- * (one step per file, named after it).
+ * (files relative to the spec); a step may also give `inputs`, `shadows`
+ * (`[{"model", "file"}]`) or, instead of its model, a `split`
+ * (`{"key"?, "variants": [{"model", "file", "weight"?}]}`), and the pipeline
+ * `validations` (`{"name": "expression"}`): the config blob then holds them
+ * with model names only (docs/pipeline-artifact.md). The short form gives
+ * `--name` and `--model FILE…` (one step per file, named after it).
  */
 import { basename, dirname, join } from "node:path";
 import { ConfigError, errorText } from "../errors.ts";
@@ -22,16 +26,33 @@ import {
   UUID,
 } from "./artifact.ts";
 import { type RegistryClient, sha256Digest } from "./client.ts";
+import { checkSpec } from "./pipeline_config.ts";
 import { formatReference, type ImageReference } from "./reference.ts";
+
+/** A model file to publish under a name. */
+export interface PublishModel {
+  model: string;
+  file: string;
+  version?: string;
+}
+
+/** One step to publish: a model, or a split between variants; optionally a mapping and shadows. */
+export interface PublishStep extends Partial<PublishModel> {
+  split?: { key?: string; variants: (PublishModel & { weight?: number })[] };
+  inputs?: Record<string, string>;
+  shadows?: PublishModel[];
+}
 
 /** What to publish. */
 export interface PublishSpec {
   name: string;
   version?: string;
-  steps: { model: string; file: string; version?: string }[];
+  steps: PublishStep[];
+  /** Validation name → expression. */
+  validations?: Record<string, string>;
 }
 
-/** Reads a spec file (or `dir/pipeline.json`); step files become absolute. */
+/** Reads a spec file (or `dir/pipeline.json`); model files become absolute. */
 export async function readPublishSpec(path: string): Promise<PublishSpec> {
   const file = (await Deno.stat(path)).isDirectory ? join(path, "pipeline.json") : path;
   let spec: PublishSpec;
@@ -43,7 +64,59 @@ export async function readPublishSpec(path: string): Promise<PublishSpec> {
   if (!spec || !Array.isArray(spec.steps)) {
     throw new ConfigError(`${file}: expected {"name", "steps": [{"model", "file"}]}`);
   }
-  return { ...spec, steps: spec.steps.map((s) => ({ ...s, file: join(dirname(file), s.file) })) };
+  const at = <T extends { file?: string }>(m: T): T =>
+    typeof m?.file === "string" ? { ...m, file: join(dirname(file), m.file) } : m;
+  return {
+    ...spec,
+    steps: spec.steps.map((s) => ({
+      ...at(s),
+      split: s?.split && { ...s.split, variants: Array.isArray(s.split.variants) ? s.split.variants.map(at) : [] },
+      shadows: Array.isArray(s?.shadows) ? s.shadows.map(at) : s?.shadows,
+    })),
+  };
+}
+
+/** Every model file the spec names (steps, variants, shadows), each name once; a name with two files is refused. */
+function publishModels(spec: PublishSpec): PublishModel[] {
+  const models = new Map<string, PublishModel>();
+  for (const step of spec.steps) {
+    const all = [
+      ...(step.split ? step.split.variants : [step as PublishModel]),
+      ...(step.shadows ?? []),
+    ];
+    for (const m of all) {
+      if (typeof m?.file !== "string") {
+        throw new ConfigError(`model ${JSON.stringify(m?.model)} has no "file"`);
+      }
+      const seen = models.get(m.model);
+      if (seen && seen.file !== m.file) {
+        throw new ConfigError(`model '${m.model}' is given two files: ${seen.file} and ${m.file}`);
+      }
+      if (!seen) models.set(m.model, m);
+    }
+  }
+  return [...models.values()];
+}
+
+/** The config blob's spec: the steps with model names only. */
+function configOf(spec: PublishSpec, version: string): Record<string, unknown> {
+  return {
+    name: spec.name,
+    version,
+    steps: spec.steps.map((s) => ({
+      ...(s.split
+        ? {
+          split: {
+            ...(s.split.key !== undefined ? { key: s.split.key } : {}),
+            variants: s.split.variants.map((v) => ({ model: v.model, weight: v.weight ?? 1 })),
+          },
+        }
+        : { model: s.model }),
+      ...(s.inputs !== undefined ? { inputs: s.inputs } : {}),
+      ...(s.shadows !== undefined ? { shadows: s.shadows.map((m) => m.model) } : {}),
+    })),
+    ...(spec.validations !== undefined ? { validations: spec.validations } : {}),
+  };
 }
 
 /** The short form: one step per model file, named after the file. */
@@ -60,15 +133,21 @@ export async function publishPipeline(
   if (!ref.tag) throw new ConfigError("tern publish needs a reference with a :tag");
   if (!NAME.test(spec.name)) throw new ConfigError(`pipeline name '${spec.name}' must match ${NAME.source}`);
   if (spec.steps.length === 0) throw new ConfigError("the pipeline has no steps (give --model FILE)");
-  for (const v of [spec.version, ...spec.steps.map((s) => s.version)]) {
+  const models = publishModels(spec);
+  for (const v of [spec.version, ...models.map((s) => s.version)]) {
     if (v !== undefined && !UUID.test(v)) throw new ConfigError(`version '${v}' is not a UUID`);
   }
+  for (const m of models) {
+    if (!NAME.test(m.model)) throw new ConfigError(`model name '${m.model}' must match ${NAME.source}`);
+  }
+  const config = configOf(spec, spec.version);
+  try {
+    checkSpec(config, "the spec", new Set(models.map((m) => m.model)));
+  } catch (err) {
+    throw new ConfigError(errorText(err));
+  }
   const layers: Descriptor[] = [];
-  const seen = new Set<string>();
-  for (const step of spec.steps) {
-    if (!NAME.test(step.model)) throw new ConfigError(`model name '${step.model}' must match ${NAME.source}`);
-    if (seen.has(step.model)) continue;
-    seen.add(step.model);
+  for (const step of models) {
     const bytes = await Deno.readFile(step.file).catch((err) => {
       throw new ConfigError(`model file ${step.file}: ${err.message}`);
     });
@@ -86,17 +165,15 @@ export async function publishPipeline(
       },
     });
   }
-  const version = spec.version!;
-  const config = new TextEncoder().encode(
-    JSON.stringify({ name: spec.name, version, steps: spec.steps.map((s) => ({ model: s.model })) }),
-  );
-  const configDigest = sha256Digest(config);
-  await client.uploadBlob(ref.repository, configDigest, config);
+  const version = spec.version;
+  const configBytes = new TextEncoder().encode(JSON.stringify(config));
+  const configDigest = sha256Digest(configBytes);
+  await client.uploadBlob(ref.repository, configDigest, configBytes);
   const manifest = new TextEncoder().encode(JSON.stringify({
     schemaVersion: 2,
     mediaType: OCI_MANIFEST,
     artifactType: ARTIFACT_TYPE,
-    config: { mediaType: CONFIG_MEDIA_TYPE, digest: configDigest, size: config.length },
+    config: { mediaType: CONFIG_MEDIA_TYPE, digest: configDigest, size: configBytes.length },
     layers,
     annotations: {
       [ANNOTATION.pipelineName]: spec.name,

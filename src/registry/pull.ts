@@ -4,7 +4,7 @@
  * PIPELINE_URL), printing what happens in the Wallaroo edge's words; and
  * rebuilds a pipeline from the cache alone when the registry is away.
  */
-import type { PipelineDefinition } from "../pipeline/spec.ts";
+import type { ModelArtifact, PipelineDefinition } from "../pipeline/spec.ts";
 import type { ArtifactCache } from "./cache.ts";
 import type { RegistryClient } from "./client.ts";
 import {
@@ -12,10 +12,10 @@ import {
   type Descriptor,
   descriptor,
   OCI_INDEX,
-  parsePipelineConfig,
   parsePipelineManifest,
   type PipelineManifest,
 } from "./artifact.ts";
+import { parsePipelineConfig } from "./pipeline_config.ts";
 import { formatReference, type ImageReference } from "./reference.ts";
 import { printable } from "./errors.ts";
 
@@ -36,6 +36,7 @@ export async function pullPipeline(
   const say = progress ? (line: string) => (progress(""), log(line)) : log;
   say(`Fetching manifest and config for pipeline: ${reference}`);
   let fetched = await client.getManifest(ref.repository, ref.digest ?? ref.tag!);
+  const source = { reference, digest: fetched.digest };
   if (fetched.mediaType === OCI_INDEX || isIndex(fetched.bytes)) {
     const index = JSON.parse(new TextDecoder().decode(fetched.bytes)) as { manifests?: unknown[] };
     const children = (index.manifests ?? []).map((m, i) => descriptor(m, `index entry ${i}`));
@@ -69,7 +70,15 @@ export async function pullPipeline(
   meter?.done();
   // Saved for the reference as given (tag, or digest of an index): the offline start finds the same manifest.
   await cache.saveRef(reference, fetched.digest);
-  return definition(manifest, config, (name) => layers.get(name)!);
+  return { ...definition(manifest, config, (name) => layers.get(name)!), source };
+}
+
+/**
+ * The digest of the manifest `ref` names now (its tag's current manifest, or
+ * the index at a digest): one request, for following a tag without pulling.
+ */
+export async function currentDigest(client: RegistryClient, ref: ImageReference): Promise<string> {
+  return (await client.getManifest(ref.repository, ref.digest ?? ref.tag!)).digest;
 }
 
 /** The pipeline of `ref`'s last good pull, from the cache only (every blob re-hashed). */
@@ -88,7 +97,7 @@ export async function cachedPipeline(cache: ArtifactCache, ref: ImageReference):
   for (const m of manifest.models) {
     layers.set(m.name, await read(m.descriptor.digest, `model ${m.name}`, m.descriptor.size));
   }
-  return definition(manifest, config, (name) => layers.get(name)!);
+  return { ...definition(manifest, config, (name) => layers.get(name)!), source: { reference, digest } };
 }
 
 function definition(
@@ -97,18 +106,25 @@ function definition(
   layer: (name: string) => Uint8Array,
 ): PipelineDefinition {
   const config = parsePipelineConfig(configBytes, manifest);
+  const model = (name: string): ModelArtifact => {
+    const m = manifest.models.find((x) => x.name === name)!;
+    return {
+      name: m.name,
+      version: m.version || config.version,
+      sha256: m.descriptor.digest.slice(7),
+      bytes: layer(m.name),
+    };
+  };
   return {
     name: config.name,
     version: config.version,
-    steps: config.steps.map((step) => {
-      const m = manifest.models.find((x) => x.name === step.model)!;
-      return {
-        name: m.name,
-        version: m.version || config.version,
-        sha256: m.descriptor.digest.slice(7),
-        bytes: layer(m.name),
-      };
-    }),
+    steps: config.steps.map((step) => ({
+      variants: step.variants.map((v) => ({ model: model(v.model), weight: v.weight })),
+      splitKey: step.splitKey,
+      inputs: step.inputs,
+      shadows: step.shadows?.map(model),
+    })),
+    validations: config.validations,
   };
 }
 

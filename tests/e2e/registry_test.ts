@@ -9,7 +9,6 @@ import { assert, assertEquals, assertMatch } from "../support/assert.ts";
 import { loadReference, maxRelativeError, recordsBody } from "../support/reference.ts";
 import { REGISTRY_USER, type RegistryAuth, startRegistry, type TestRegistry } from "../support/registry.ts";
 import { runTern, startTern } from "../support/tern_process.ts";
-import { publishModel } from "../support/publish.ts";
 import { startFlakyProxy } from "../support/flaky_proxy.ts";
 
 const ref = loadReference();
@@ -22,7 +21,7 @@ const MODEL_HEX = Array.from(
 ).join("");
 
 async function publish(reference: string, env: Record<string, string> = {}) {
-  const out = await publishModel(MODEL, "house-price", reference, env);
+  const out = await runTern(["publish", "--name", "house-price", "--model", MODEL, reference], env);
   assertEquals(out.code, 0, out.stderr + out.stdout);
   return out;
 }

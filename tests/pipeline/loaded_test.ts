@@ -1,6 +1,6 @@
 import { createApp } from "../../src/server/app.ts";
 import { PipelineManager } from "../../src/pipeline/manager.ts";
-import { sha256Hex, uuidFromSha256 } from "../../src/pipeline/spec.ts";
+import { modelStep, sha256Hex, uuidFromSha256 } from "../../src/pipeline/spec.ts";
 import { assertEquals } from "../support/assert.ts";
 import { ortTest, wasmBackend } from "../support/backend.ts";
 
@@ -12,7 +12,7 @@ async function loadFixture(file: string, name: string, model: string): Promise<P
   await pipelines.load({
     name,
     version: uuidFromSha256(sha256),
-    steps: [{ name: model, version: uuidFromSha256(sha256), sha256, bytes }],
+    steps: [modelStep({ name: model, version: uuidFromSha256(sha256), sha256, bytes })],
   });
   return pipelines;
 }

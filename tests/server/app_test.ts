@@ -30,7 +30,7 @@ ortTest("while the pipeline loads: alive, not ready, inference answers 503", asy
 ortTest("a pipeline that failed to load reports Error with the reason, and inference says why", async () => {
   const pipelines = new PipelineManager(wasmBackend());
   const definition = await demoPipeline();
-  definition.steps[0].bytes = new TextEncoder().encode("corrupt");
+  definition.steps[0].variants[0].model.bytes = new TextEncoder().encode("corrupt");
   await pipelines.load(definition).catch(() => {});
   const a = app(pipelines);
   assertEquals(await (await a.request("/pipelines")).json(), {
@@ -39,7 +39,11 @@ ortTest("a pipeline that failed to load reports Error with the reason, and infer
   // The model is listed with status Error (as Wallaroo's edge lists it), and why.
   const [model, ...others] = (await (await a.request("/models")).json()).models;
   assertEquals(others, []);
-  assertEquals([model.name, model.status, model.sha], ["house-price-estimator", "Error", definition.steps[0].sha256]);
+  assertEquals([model.name, model.status, model.sha], [
+    "house-price-estimator",
+    "Error",
+    definition.steps[0].variants[0].model.sha256,
+  ]);
   assertMatch(model.error, /onnxruntime-web could not/);
   const infer = await a.request("/infer", {
     method: "POST",

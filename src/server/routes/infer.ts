@@ -2,7 +2,9 @@
  * @module
  * `POST /infer` and `POST /pipelines/{name}`: decode the body (pandas-records
  * or Arrow), run the pipeline, reply in the Wallaroo shape (pandas-records, or
- * Arrow when the Accept header asks for it).
+ * Arrow when the Accept header asks for it). Each request holds the pipeline
+ * it started on until its run (and its shadows) are done: a swap to a new
+ * version never changes or frees it underneath.
  */
 import { Hono } from "hono";
 import { BadInput, NotFound, Unavailable } from "../../errors.ts";
@@ -13,7 +15,7 @@ import { encodeArrowReply } from "../../codec/arrow_reply.ts";
 import { ARROW_MEDIA_TYPE, arrowReplyFormat, PANDAS_RECORDS, requestFormat } from "../../codec/media.ts";
 import { decodePandasRecords } from "../../codec/pandas_records.ts";
 import { encodeRecordsReply, type InferenceReply, streamRecordsReply } from "../../codec/reply.ts";
-import { runPipeline } from "../../pipeline/loaded.ts";
+import { type LoadedPipeline, runPipeline } from "../../pipeline/loaded.ts";
 import type { AppDeps } from "../app.ts";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -36,7 +38,15 @@ function nextTurn(): Promise<void> {
 
 /** Inference routes. */
 export function inferRoutes(
-  { pipelines, now, maxBodyBytes, logs, maxRequestRows = 10_000, maxInflightBytes = 2 * maxBodyBytes }: AppDeps,
+  {
+    pipelines,
+    now,
+    maxBodyBytes,
+    logs,
+    maxRequestRows = 10_000,
+    maxInflightBytes = 2 * maxBodyBytes,
+    random = Math.random,
+  }: AppDeps,
 ): Hono {
   const budget = new InflightBudget(maxInflightBytes, INFLIGHT_WAIT_MS);
 
@@ -49,12 +59,32 @@ export function inferRoutes(
     name?: string,
   ) => {
     const time = now();
-    const pipeline = pipelines.current;
+    const pipeline = pipelines.acquire();
     if (!pipeline) {
       throw new Unavailable(
         `pipeline is ${pipelines.status}${pipelines.error ? `: ${pipelines.error}` : ""}`,
       );
     }
+    let run;
+    try {
+      run = await decodeAndRun(pipeline, time, body, contentType, name);
+    } catch (err) {
+      pipelines.release(pipeline);
+      throw err;
+    }
+    // Held until the shadows this request started are done, which may be after the reply.
+    void run.settled.then(() => pipelines.release(pipeline));
+    return await respond(run.reply, pipeline.version, run.modelSha, release, accept);
+  };
+
+  /** Decodes the body and runs it through `pipeline`; the reply to build, and the served model's sha. */
+  const decodeAndRun = async (
+    pipeline: LoadedPipeline,
+    time: number,
+    body: Uint8Array,
+    contentType?: string,
+    name?: string,
+  ) => {
     if (name !== undefined && name !== pipeline.name) {
       throw new NotFound(
         `pipeline '${name}' not found; this engine serves '${pipeline.name}'`,
@@ -68,32 +98,45 @@ export function inferRoutes(
     }
     if (body.length >= YIELD_BYTES) await nextTurn();
     const t0 = performance.now();
-    const specs = pipeline.steps[0].session.inputs;
+    const specs = pipeline.inputs;
     const input = requestFormat(contentType, body) === "arrow"
       ? decodeArrow(body, specs, maxBodyBytes) // a compressed body expands to at most the request size limit
       : decodePandasRecords(decodeUtf8(body), specs, maxRequestRows);
     if (input.rows > maxRequestRows) throw tooManyRows(input.rows, maxRequestRows);
     const decodeNs = Math.round((performance.now() - t0) * 1e6);
     if (input.rows >= YIELD_ROWS) await nextTurn();
-    const run = await runPipeline(pipeline, input.tensors, input.rows);
-    const last = pipeline.steps[pipeline.steps.length - 1];
+    const run = await runPipeline(pipeline, input, random);
     const reply: InferenceReply = {
       pipelineName: pipeline.name,
-      modelName: last.name,
-      modelVersion: last.version,
+      modelName: run.served.name,
+      modelVersion: run.served.version,
       time,
       elapsedNs: [decodeNs, ...run.stepNs],
       outputs: run.outputs,
       input,
+      checks: run.checks,
+      shadows: run.shadows,
     };
+    return { reply, modelSha: run.served.sha256, settled: run.settled };
+  };
+
+  /** Logs the reply and encodes it; `release` gives the request's MAX_INFLIGHT_SIZE share back. */
+  const respond = async (
+    reply: InferenceReply,
+    pipelineVersion: string,
+    modelSha: string,
+    release: () => void,
+    accept?: string,
+  ) => {
+    const rows = reply.input.rows;
     // Durable logging: the reply leaves only once its rows are committed (group commit); it is
     // encoded while the commit is under way.
-    const logged = logs?.writer.append({ reply, pipelineVersion: pipeline.version, modelSha: last.sha256 });
+    const logged = logs?.writer.append({ reply, pipelineVersion, modelSha });
     // Large requests decode, build log rows and build the reply in turns of the event loop of their own, so
     // /health and small requests get in between.
-    if (input.rows >= YIELD_ROWS) await nextTurn();
+    if (rows >= YIELD_ROWS) await nextTurn();
     let response: Response;
-    const streamed = input.rows >= YIELD_ROWS && !arrowReplyFormat(accept);
+    const streamed = rows >= YIELD_ROWS && !arrowReplyFormat(accept);
     try {
       const arrow = arrowReplyFormat(accept);
       response = arrow

@@ -25,13 +25,15 @@ export function logsRoutes({ logs }: AppDeps): Hono {
   };
   return new Hono()
     .post("/logs", async (c) => {
-      const { read, writer } = open();
+      const { read, writer, columns } = open();
       const filter = parseFilter(await c.req.text());
       const headers = { "x-tern-log-evicted": String(writer.evictedRows) };
-      const pages = read(filter);
       const arrow = arrowReplyFormat(c.req.header("accept"));
+      // Arrow: one schema for every page, so the validation and shadow columns the log has ever held.
+      const extra = arrow && columns ? await columns() : [];
+      const pages = read(filter);
       if (arrow) {
-        return new Response(arrowStream(pages, arrow), {
+        return new Response(arrowStream(pages, arrow, extra), {
           headers: { ...headers, "content-type": ARROW_MEDIA_TYPE[arrow] },
         });
       }
@@ -142,7 +144,11 @@ class ChunkSink extends AsyncByteQueue {
  * Arrow file or stream, one record batch per page, written only when the
  * client pulls (backpressure: constant memory however slow the client).
  */
-function arrowStream(pages: AsyncGenerator<StoredLogRow[]>, format: "file" | "stream"): ReadableStream<Uint8Array> {
+function arrowStream(
+  pages: AsyncGenerator<StoredLogRow[]>,
+  format: "file" | "stream",
+  extra: readonly string[],
+): ReadableStream<Uint8Array> {
   const sink = new ChunkSink();
   const writer = (format === "file" ? new RecordBatchFileWriter() : new RecordBatchStreamWriter()).reset(sink);
   let wrote = false;
@@ -151,10 +157,10 @@ function arrowStream(pages: AsyncGenerator<StoredLogRow[]>, format: "file" | "st
     async pull(controller) {
       const next = await nextPage(pages);
       if (!next.done) {
-        writer.write(logRecordBatch(next.value));
+        writer.write(logRecordBatch(next.value, extra));
         wrote = true;
       } else {
-        if (!wrote) writer.write(logRecordBatch([])); // an empty log is still a table with its columns
+        if (!wrote) writer.write(logRecordBatch([], extra)); // an empty log is still a table with its columns
         writer.finish();
         done = true;
       }

@@ -1,0 +1,187 @@
+/**
+ * @module
+ * In-line updates: follows PIPELINE_URL and serves each new version without a
+ * restart or a dropped request. A tag is checked every PIPELINE_FOLLOW_INTERVAL
+ * (one manifest request); a digest never changes, so it is never checked.
+ * When the tag names another manifest, the new version is pulled, loaded and
+ * warmed beside the one serving (PipelineManager.prepare) and swapped in at
+ * once; requests under way finish on the old one, which is then released. A
+ * version that fails to pull or load leaves the old one serving, is reported
+ * (`/pipelines`, `/models`, a log line) and is not tried again until the tag
+ * moves. Ops hands over new URLs with `follow(url)`; a model whose worker
+ * thread died is loaded again by the same path (`reload`). One update runs
+ * at a time.
+ */
+import { errorText } from "../errors.ts";
+import type { PipelineFollower, PipelineManager } from "./manager.ts";
+import type { PipelineDefinition } from "./spec.ts";
+
+/** Where pipelines come from (serve.ts: the registry and its cache, or the built-in demo). */
+export interface PipelineSource {
+  /** True when `url` pins a digest: it never changes, so it is never checked. */
+  pinned(url: string): boolean;
+  /** The digest of the manifest `url` names now (one request). */
+  digest(url: string): Promise<string>;
+  /** The pipeline at `url`, pulled; undefined: the built-in demo. */
+  fetch(url: string | undefined): Promise<PipelineDefinition>;
+}
+
+/** What the updater needs. */
+export interface UpdaterOptions {
+  pipelines: PipelineManager;
+  source: PipelineSource;
+  /** ms between checks of a tag; 0: never. */
+  intervalMs: number;
+  info(line: string): void;
+  error(line: string): void;
+}
+
+/** Follows the pipeline's URL and swaps in new versions (see the module doc). */
+export class PipelineUpdater implements PipelineFollower {
+  readonly #o: UpdaterOptions;
+  #url: string | undefined;
+  /** Digest of the manifest serving (as the registry named it when pulled). */
+  #servedDigest: string | undefined;
+  /** A digest that failed to load: not tried again until the tag names another. */
+  #failedDigest: string | undefined;
+  /** The last check's failure, reported once until checks succeed again. */
+  #checkError: string | undefined;
+  #queue: Promise<void> = Promise.resolve();
+  #timer: number | undefined;
+  #reloading = false;
+  #stopped = false;
+
+  constructor(options: UpdaterOptions) {
+    this.#o = options;
+  }
+
+  /** The PIPELINE_URL followed (undefined: the built-in demo). */
+  get url(): string | undefined {
+    return this.#url;
+  }
+
+  /** Follows `url` (whose manifest `digest` now serves), checking a tag every interval. */
+  start(url: string | undefined, digest?: string): void {
+    this.#url = url;
+    this.#servedDigest = digest;
+    this.#schedule();
+  }
+
+  /**
+   * Serves the pipeline at `url` from now on (Ops check-ins call this with the
+   * PIPELINE_URL they assign): pulled, loaded and swapped in unless it already
+   * serves; resolves once it serves or has failed (the old one then serves on).
+   */
+  follow(url: string): Promise<void> {
+    return this.#serial(async () => {
+      const changed = url !== this.#url;
+      this.#url = url;
+      if (changed) {
+        this.#failedDigest = undefined;
+        this.#o.info(`Following pipeline ${url}`);
+        await this.#update(url, undefined);
+      } else {
+        await this.#check();
+      }
+      this.#schedule();
+    });
+  }
+
+  /** Checks the followed tag now (what each interval does). */
+  check(): Promise<void> {
+    return this.#serial(() => this.#check());
+  }
+
+  /**
+   * Loads the pipeline again by the update path and swaps it in (a model's
+   * worker thread died); asks made while one is pending are the same one.
+   */
+  reload(why: string): Promise<void> {
+    if (this.#reloading) return this.#queue;
+    this.#reloading = true;
+    this.#o.error(`${why}: loading pipeline ${this.#url ?? "(built-in demo)"} again`);
+    return this.#serial(async () => {
+      this.#reloading = false;
+      await this.#update(this.#url, undefined);
+    });
+  }
+
+  /** Stops checking (at shutdown); an update under way finishes. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    await this.#queue;
+  }
+
+  #serial(task: () => Promise<void>): Promise<void> {
+    const run = this.#queue.then(task);
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  #schedule(): void {
+    clearTimeout(this.#timer);
+    const url = this.#url;
+    if (this.#stopped || !url || this.#o.intervalMs <= 0 || this.#o.source.pinned(url)) return;
+    this.#timer = setTimeout(() => {
+      void this.check().finally(() => this.#schedule());
+    }, this.#o.intervalMs);
+  }
+
+  async #check(): Promise<void> {
+    const url = this.#url;
+    if (!url || this.#o.source.pinned(url)) return;
+    let digest: string;
+    try {
+      digest = await this.#o.source.digest(url);
+    } catch (err) {
+      const message = errorText(err);
+      if (message !== this.#checkError) this.#o.error(`Cannot check ${url} for a new version: ${message}`);
+      this.#checkError = message;
+      return;
+    }
+    if (this.#checkError !== undefined) this.#o.info(`${url} can be checked again`);
+    this.#checkError = undefined;
+    if (digest === this.#servedDigest || digest === this.#failedDigest) return;
+    this.#o.info(`Pipeline ${url} names a new version (${digest}): pulling it`);
+    await this.#update(url, digest);
+  }
+
+  /** Pulls, loads and swaps in the pipeline at `url`; a failure leaves the one serving. */
+  async #update(url: string | undefined, digest: string | undefined): Promise<void> {
+    const { pipelines } = this.#o;
+    const old = pipelines.current;
+    const serving = old ? `; still serving ${old.name} version ${old.version}` : "";
+    let definition: PipelineDefinition;
+    try {
+      definition = await this.#o.source.fetch(url);
+    } catch (err) {
+      const message = errorText(err);
+      if (old) pipelines.failUpdate(`cannot pull ${url}: ${message}`, url);
+      else pipelines.fail(`cannot pull ${url}: ${message}`);
+      this.#o.error(`Update to ${url} failed: cannot pull it: ${message}${serving}`);
+      return;
+    }
+    const what = `${definition.name} version ${definition.version}`;
+    const started = performance.now();
+    let next;
+    try {
+      next = await pipelines.prepare(definition);
+    } catch (err) {
+      this.#failedDigest = definition.source?.digest ?? digest;
+      this.#o.error(`Update to ${url ?? "the built-in demo"} (${what}) failed to load: ${errorText(err)}${serving}`);
+      return;
+    }
+    const drained = pipelines.swap(next);
+    this.#servedDigest = definition.source?.digest ?? digest;
+    this.#failedDigest = undefined;
+    this.#o.info(
+      `Pipeline ${what} is Running, loaded beside the old one in ${Math.round(performance.now() - started)} ms${
+        old ? ` (replacing ${old.name} version ${old.version})` : ""
+      }`,
+    );
+    if (old && old !== next) {
+      void drained.then(() => this.#o.info(`Released ${old.name} version ${old.version}`));
+    }
+  }
+}

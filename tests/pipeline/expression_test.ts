@@ -1,0 +1,69 @@
+/**
+ * The validation language: what it accepts and computes per row, and how it
+ * refuses what it cannot run (saying where), checked against the names a
+ * pipeline has.
+ */
+import { compileExpression, type NameInfo, type TensorRef } from "../../src/pipeline/expression.ts";
+import type { HostTensor } from "../../src/engine/tensor.ts";
+import { assertEquals, assertThrows } from "../support/assert.ts";
+
+const NAMES: Record<string, NameInfo> = {
+  "out.variable": { type: "float32", width: 1 },
+  "out.probs": { type: "float32", width: 3 },
+  "out.flag": { type: "bool", width: 1 },
+  "out.label": { type: "string", width: 1 },
+  "out.output:0": { type: "int64", width: 2 },
+  "in.tensor": { type: "float32", width: 4 },
+};
+const resolve = (ref: TensorRef) => NAMES[`${ref.scope}.${ref.name}`];
+
+/** Two rows of tensors. */
+const TENSORS: Record<string, HostTensor> = {
+  "out.variable": { type: "float32", data: new Float32Array([1_500_000, 20]), dims: [2, 1] },
+  "out.probs": { type: "float32", data: new Float32Array([0.1, 0.2, 0.7, 0.5, 0.4, 0.1]), dims: [2, 3] },
+  "out.flag": { type: "bool", data: new Uint8Array([1, 0]), dims: [2, 1] },
+  "out.output:0": { type: "int64", data: new BigInt64Array([3n, 4n, -1n, 9n]), dims: [2, 2] },
+  "in.tensor": { type: "float32", data: new Float32Array([1, 2, 3, 4, 5, 6, 7, 8]), dims: [2, 4] },
+};
+
+/** The expression's result on each of the two rows. */
+function rows(text: string): boolean[] {
+  const test = compileExpression(text, resolve).bind((ref) => TENSORS[`${ref.scope}.${ref.name}`], 2);
+  return [test(0), test(1)];
+}
+
+Deno.test("comparisons, element access, and/or/not, arithmetic and precedence, per row", () => {
+  assertEquals(rows("variable > 1000000.0"), [true, false]);
+  assertEquals(rows("out.variable[0] > 1e6"), [true, false]);
+  assertEquals(rows("probs[2] >= 0.5 and probs[0] < 0.2"), [true, false]);
+  assertEquals(rows("probs[2] > 0.5 || probs[1] == 0.4000000059604645"), [true, true]);
+  assertEquals(rows("not (variable < 100)"), [true, false]);
+  assertEquals(rows("!flag"), [false, true]);
+  assertEquals(rows("flag == true"), [true, false]);
+  assertEquals(rows("in.tensor[0] + in.tensor[1] * 2 == 5"), [true, false]); // * before +
+  assertEquals(rows("(in.tensor[0] + in.tensor[1]) * 2 == 6"), [true, false]);
+  assertEquals(rows("in.tensor[3] % 3 == 1"), [true, false]);
+  assertEquals(rows("-in.tensor[0] < -2 or in.tensor[2] / 2 == 1.5"), [true, true]);
+  assertEquals(rows("`output:0`[1] - out.`output:0`[0] > 0"), [true, true]);
+  assertEquals(rows("variable > 10 and variable < 100 or flag"), [true, true]); // and binds tighter than or
+});
+
+Deno.test("what the language refuses, each saying where and why", () => {
+  const refuses = (text: string, message: RegExp) => assertThrows(() => compileExpression(text, resolve), message);
+  refuses("", /the expression is empty/);
+  refuses("variable >", /expected a number, a name or '\(', found the end \(at 11/);
+  refuses("variable > 1 1", /unexpected number 1 \(at 14/);
+  refuses("variable + 1", /must be true or false/);
+  refuses("nope > 1", /out\.nope is not an output of the pipeline's last step \(at 1/);
+  refuses("in.nope > 1", /in\.nope is not an input of its first step/);
+  refuses("probs > 0.5", /out\.probs holds 3 values per row; pick one: out\.probs\[i\]/);
+  refuses("probs[3] > 0.5", /out\.probs\[3\] is past its 3 values per row/);
+  refuses("probs[0.5] > 0", /an index is a whole number/);
+  refuses("label == 1", /holds strings, which validations cannot use/);
+  refuses("variable and flag", /'and' takes true\/false, not a number/);
+  refuses("flag + 1 > 0", /'\+' takes numbers, not true\/false/);
+  refuses("1 < variable < 3", /comparisons do not chain/);
+  refuses("variable > 1; Deno.exit()", /unexpected character ";"/);
+  refuses("`unclosed > 1", /not closed/);
+  refuses("(".repeat(100) + "flag" + ")".repeat(100), /nested deeper than 64/);
+});

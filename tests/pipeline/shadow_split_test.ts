@@ -1,0 +1,126 @@
+/**
+ * Shadow deploys and A/B splits (scripted models, to hold and fail runs on
+ * cue): shadows get the step's input and reach `shadow_data` only, a failing
+ * or held one never fails or holds the reply, and a held one never queues;
+ * splits serve one variant per request, by weight or by key.
+ */
+import { createApp } from "../../src/server/app.ts";
+import { PipelineManager } from "../../src/pipeline/manager.ts";
+import { SHADOW_MAX_INFLIGHT } from "../../src/pipeline/loaded.ts";
+import type { PipelineDefinition } from "../../src/pipeline/spec.ts";
+import { assert, assertEquals } from "../support/assert.ts";
+import { FakeBackend, gate, type Script } from "../support/fake_backend.ts";
+
+const VERSION = "11111111-1111-4111-8111-111111111111";
+
+function post(pipelines: PipelineManager, records: unknown[], random?: () => number) {
+  return createApp({ pipelines, now: Date.now, maxBodyBytes: 1 << 20, random }).request("/infer", {
+    method: "POST",
+    headers: { "content-type": "application/json; format=pandas-records" },
+    body: JSON.stringify(records),
+  });
+}
+
+async function until(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 10_000 && !done(); i++) await new Promise((r) => setTimeout(r, 0));
+  assert(done(), "the condition never held");
+}
+
+Deno.test("shadows: same input, outputs in shadow_data shaped as outputs; a failing or held shadow is left out and holds nothing", async () => {
+  const backend = new FakeBackend();
+  const pipelines = new PipelineManager(backend);
+  const slow: Script = { add: 100 };
+  await pipelines.load({
+    name: "shadowed",
+    version: VERSION,
+    steps: [{
+      variants: [{ model: await backend.model("champion", "c", { add: 1 }), weight: 1 }],
+      shadows: [
+        await backend.model("challenger", "ok", { add: 10 }),
+        await backend.model("broken", "bad", { add: 0, fails: "Gather: index out of range" }),
+        await backend.model("slow", "slow", slow),
+      ],
+    }],
+  });
+  const held = gate();
+  slow.gate = held.wait;
+
+  // The reply comes while the slow shadow's run is still held open: it never waits on it past the bound.
+  const [a, b] = await (await post(pipelines, [{ tensor: [1] }, { tensor: [2] }])).json();
+  assertEquals(held.waiting(), 1);
+  assertEquals(a.outputs, [{ Float: { data: [2], dim: [1, 1], v: 1 } }]);
+  assertEquals(a.shadow_data, { challenger: [{ Float: { data: [11], dim: [1, 1], v: 1 } }] });
+  assertEquals(b.shadow_data, { challenger: [{ Float: { data: [12], dim: [1, 1], v: 1 } }] });
+  assertEquals(a.model_name, "champion");
+
+  // A held shadow never queues: past SHADOW_MAX_INFLIGHT runs, requests skip it.
+  for (let i = 0; i < 3; i++) assertEquals((await post(pipelines, [{ tensor: [i] }])).status, 200);
+  assertEquals(held.waiting(), SHADOW_MAX_INFLIGHT);
+
+  // Swapped out, the old version is released only once its shadow runs are done.
+  const drained = pipelines.swap(
+    await pipelines.prepare({
+      name: "next",
+      version: VERSION,
+      steps: [{ variants: [{ model: await backend.model("champion", "c2", { add: 1 }), weight: 1 }] }],
+    }),
+  );
+  await until(() => backend.loads.includes("c2"));
+  assertEquals(backend.releases, []);
+  held.open();
+  await drained;
+  assertEquals(backend.releases.sort(), ["bad", "c", "ok", "slow"]);
+  await pipelines.close();
+});
+
+/** FNV-1a 32 over UTF-8, written out here from its definition (docs/pipeline-artifact.md names it). */
+function fnv(text: string): number {
+  let h = 2166136261;
+  for (const byte of new TextEncoder().encode(text)) h = Number((BigInt((h ^ byte) >>> 0) * 16777619n) % 4294967296n);
+  return h;
+}
+
+Deno.test("A/B: one variant per request, by weight (random) or by a request field (keyed); model_name says which", async () => {
+  const backend = new FakeBackend();
+  const variants = async (key?: string): Promise<PipelineDefinition> => ({
+    name: "ab",
+    version: VERSION,
+    steps: [{
+      variants: [
+        { model: await backend.model("control", "control", { add: 1 }), weight: 3 },
+        { model: await backend.model("challenger", "challenger", { add: 2 }), weight: 1 },
+      ],
+      splitKey: key,
+    }],
+  });
+  const served = async (pipelines: PipelineManager, records: unknown[], random?: () => number) => {
+    const body = await (await post(pipelines, records, random)).json();
+    return body.map((r: { model_name: string; outputs: { Float: { data: number[] } }[] }) =>
+      `${r.model_name} ${r.outputs[0].Float.data[0]}`
+    );
+  };
+
+  const random = new PipelineManager(backend);
+  await random.load(await variants());
+  // Weights 3:1 over [0, 4): draws below 3/4 go to control, the rest to challenger; all rows of a request together.
+  assertEquals(await served(random, [{ tensor: [1] }, { tensor: [2] }], () => 0.74), ["control 2", "control 3"]);
+  assertEquals(await served(random, [{ tensor: [1] }, { tensor: [2] }], () => 0.75), ["challenger 3", "challenger 4"]);
+  await random.close();
+
+  const keyed = new PipelineManager(backend);
+  await keyed.load(await variants("user"));
+  const users = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", 42];
+  const seen = new Set<string>();
+  for (const user of users) {
+    const text = typeof user === "string" ? user : JSON.stringify(user);
+    const expected = fnv(text) % 4 < 3 ? "control 2" : "challenger 3";
+    for (let i = 0; i < 2; i++) {
+      assertEquals(await served(keyed, [{ tensor: [1], user }], () => 0.99), [expected], `user ${user}`);
+    }
+    seen.add(expected);
+  }
+  assertEquals(seen.size, 2, "both variants served some users");
+  // No key in the request: the first variant.
+  assertEquals(await served(keyed, [{ tensor: [1] }], () => 0.99), ["control 2"]);
+  await keyed.close();
+});

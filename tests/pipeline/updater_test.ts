@@ -1,0 +1,171 @@
+/**
+ * The updater's decisions, with a scripted source and backend: a tag that
+ * names a new manifest is pulled and swapped in; one that does not costs one
+ * manifest request; a broken version leaves the old one serving and is not
+ * tried again until the tag moves; a digest is never checked; Ops' follow()
+ * switches URLs; a dead worker thread is reloaded by the same path.
+ */
+import { createApp } from "../../src/server/app.ts";
+import { PipelineManager } from "../../src/pipeline/manager.ts";
+import { modelStep, type PipelineDefinition } from "../../src/pipeline/spec.ts";
+import { PipelineUpdater } from "../../src/pipeline/updater.ts";
+import { assert, assertEquals, assertMatch } from "../support/assert.ts";
+import { FakeBackend, type Script } from "../support/fake_backend.ts";
+
+const TAG = "registry.example/pipelines/prices:live";
+
+/** A registry as the updater sees it: what each URL names now, and each manifest's pipeline. */
+class FakeRegistry {
+  readonly names = new Map<string, string>();
+  readonly manifests = new Map<string, PipelineDefinition | Error>();
+  digestCalls = 0;
+  fetches = 0;
+  pinned = (url: string) => url.includes("@sha256:");
+  digest = (url: string) => {
+    this.digestCalls++;
+    const d = this.names.get(url);
+    return d ? Promise.resolve(d) : Promise.reject(new Error(`${url} not found`));
+  };
+  fetch = (url: string | undefined) => {
+    this.fetches++;
+    const digest = this.names.get(url ?? "") ?? url!.split("@")[1];
+    const m = this.manifests.get(digest);
+    if (!m) return Promise.reject(new Error(`${url}: no manifest`));
+    if (m instanceof Error) return Promise.reject(m);
+    return Promise.resolve({ ...m, source: { reference: url!, digest } });
+  };
+}
+
+function setUp() {
+  const backend = new FakeBackend();
+  const pipelines = new PipelineManager(backend);
+  const registry = new FakeRegistry();
+  const lines: string[] = [];
+  const updater = new PipelineUpdater({
+    pipelines,
+    source: registry,
+    intervalMs: 0,
+    info: (l) => lines.push(l),
+    error: (l) => lines.push(`error: ${l}`),
+  });
+  pipelines.updater = updater;
+  pipelines.onSessionFailure = (model) => void updater.reload(`Model ${model}'s worker thread stopped`);
+  const version = async (digest: string, n: number, script: Script = { add: n }) => {
+    const v = `${n}${n}${n}${n}${n}${n}${n}${n}-0000-4000-8000-000000000000`;
+    registry.manifests.set(digest, {
+      name: "prices",
+      version: v,
+      steps: [modelStep(await backend.model("m", `v${n}`, script))],
+    });
+    return v;
+  };
+  const served = async () => {
+    const res = await createApp({ pipelines, now: Date.now, maxBodyBytes: 1 << 20 }).request("/infer", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify([{ tensor: [0] }]),
+    });
+    const body = await res.json();
+    return res.status === 200 ? body[0].outputs[0].Float.data[0] : `${res.status} ${body.error}`;
+  };
+  return { backend, pipelines, registry, updater, lines, version, served };
+}
+
+Deno.test("a tag naming a new manifest is pulled and swapped in; an unchanged one costs one manifest request", async () => {
+  const { pipelines, registry, updater, version, served } = setUp();
+  await version("sha256:1", 1);
+  await version("sha256:2", 2);
+  registry.names.set(TAG, "sha256:1");
+  await pipelines.load(await registry.fetch(TAG));
+  updater.start(TAG, "sha256:1");
+
+  await updater.check();
+  assertEquals([registry.digestCalls, registry.fetches, await served()], [1, 1, 1]);
+  registry.names.set(TAG, "sha256:2");
+  await updater.check();
+  assertEquals([registry.digestCalls, registry.fetches, await served()], [2, 2, 2]);
+  await updater.stop();
+  await pipelines.close();
+});
+
+Deno.test("a broken version leaves the old one serving, reported, and is not tried again until the tag moves", async () => {
+  const { pipelines, registry, updater, lines, version, served } = setUp();
+  await version("sha256:1", 1);
+  await version("sha256:bad", 9, { add: 9, refusesLoad: "Protobuf parsing failed" });
+  await version("sha256:3", 3);
+  registry.names.set(TAG, "sha256:1");
+  await pipelines.load(await registry.fetch(TAG));
+  updater.start(TAG, "sha256:1");
+
+  registry.names.set(TAG, "sha256:bad");
+  await updater.check();
+  assertEquals(await served(), 1);
+  assertEquals(pipelines.status, "Running");
+  assertMatch(pipelines.updateFailure!.error, /Protobuf parsing failed/);
+  assertEquals(pipelines.updateFailure!.reference, TAG);
+  assertMatch(
+    lines.join("\n"),
+    /error: Update to .*:live \(prices version 99999999-.*\) failed to load: model m: Protobuf parsing failed; still serving prices version 11111111-/,
+  );
+  const fetches = registry.fetches;
+  await updater.check();
+  await updater.check();
+  assertEquals(registry.fetches, fetches, "the broken version was pulled again");
+
+  // A registry that cannot be reached: reported once, the old version serves on.
+  const names = new Map(registry.names);
+  registry.names.clear();
+  await updater.check();
+  await updater.check();
+  assertEquals(lines.filter((l) => l.startsWith("error: Cannot check")).length, 1);
+  registry.names.set(TAG, names.get(TAG)!);
+
+  registry.names.set(TAG, "sha256:3");
+  await updater.check();
+  assertEquals(await served(), 3);
+  assertEquals(pipelines.updateFailure, undefined);
+  await updater.stop();
+  await pipelines.close();
+});
+
+Deno.test("a digest is never checked; follow(url) from Ops switches to another pipeline at once", async () => {
+  const { pipelines, registry, updater, version, served } = setUp();
+  await version("sha256:1", 1);
+  await version("sha256:2", 2);
+  const pinned = "registry.example/pipelines/prices@sha256:1";
+  await pipelines.load(await registry.fetch(pinned));
+  updater.start(pinned, "sha256:1");
+  await updater.check();
+  assertEquals(registry.digestCalls, 0);
+
+  registry.names.set(TAG, "sha256:2");
+  await updater.follow(TAG);
+  assertEquals([updater.url, await served()], [TAG, 2]);
+  assertEquals(pipelines.updater?.url, TAG);
+  // A URL that cannot be pulled: reported, the one serving goes on.
+  await updater.follow("registry.example/pipelines/nope:v1");
+  assertEquals(await served(), 2);
+  assertMatch(pipelines.updateFailure!.error, /cannot pull registry\.example\/pipelines\/nope:v1/);
+  await updater.stop();
+  await pipelines.close();
+});
+
+Deno.test("a model whose worker thread died is answered 503 and loaded again by the update path", async () => {
+  const { backend, pipelines, registry, updater, lines, version, served } = setUp();
+  await version("sha256:1", 1);
+  registry.names.set(TAG, "sha256:1");
+  await pipelines.load(await registry.fetch(TAG));
+  updater.start(TAG, "sha256:1");
+  const loads = backend.loads.length;
+  backend.kill("v1");
+  assertMatch(String(await served()), /^503 model m stopped .*it is being restarted/);
+  await updater.check(); // queued behind the reload
+  assertEquals(backend.loads.length, loads + 1);
+  assertEquals(await served(), 1);
+  assert(
+    lines.some((l) => /error: Model m's worker thread stopped: loading pipeline .* again/.test(l)),
+    lines.join("\n"),
+  );
+  await updater.stop();
+  await pipelines.close();
+});
