@@ -5,13 +5,12 @@
  * records JSON, or Arrow file/stream with `Accept: …arrow.file|stream`,
  * streamed a page at a time (constant memory however large the log).
  */
-import { AsyncByteQueue, RecordBatchFileWriter, RecordBatchStreamWriter } from "apache-arrow";
 import { Hono } from "hono";
-import { logRecordBatch, logRecordJson } from "../../codec/log_records.ts";
+import { parseLogQuery } from "../../codec/log_filter.ts";
+import { logArrowStream, logJsonStream } from "../../codec/log_stream.ts";
 import { ARROW_MEDIA_TYPE, arrowReplyFormat, PANDAS_RECORDS } from "../../codec/media.ts";
-import { errorText, NotFound } from "../../errors.ts";
+import { NotFound } from "../../errors.ts";
 import type { StoredLogRow } from "../../logs/query.ts";
-import { parseHubLogFilter } from "../log_filter.ts";
 import type { HubLogFilter, HubLogRow, HubStore } from "../store.ts";
 
 /** Rows per page read from the database. */
@@ -21,15 +20,17 @@ const PAGE_ROWS = 1000;
 export function edgeLogsRoutes(store: HubStore): Hono {
   return new Hono().post("/edges/:name/logs", async (c) => {
     const name = c.req.param("name");
-    const filter = parseHubLogFilter(await c.req.text());
+    const filter = parseLogQuery(await c.req.text());
     const edge = await store.edgeByName(name);
     if (!edge) throw new NotFound(`no edge named '${name}'`);
     const pages = readPages(store, edge.id, filter);
     const arrow = arrowReplyFormat(c.req.header("accept"));
     if (arrow) {
-      return new Response(arrowStream(pages, arrow), { headers: { "content-type": ARROW_MEDIA_TYPE[arrow] } });
+      return new Response(logArrowStream(pages, arrow, "/edges/…/logs"), {
+        headers: { "content-type": ARROW_MEDIA_TYPE[arrow] },
+      });
     }
-    return new Response(jsonStream(pages), { headers: { "content-type": PANDAS_RECORDS } });
+    return new Response(logJsonStream(pages, "/edges/…/logs"), { headers: { "content-type": PANDAS_RECORDS } });
   });
 }
 
@@ -62,71 +63,4 @@ async function* readPages(store: HubStore, edgeId: string, filter: HubLogFilter)
     left -= rows.length;
     if (rows.length < PAGE_ROWS) return;
   }
-}
-
-async function nextPage(pages: AsyncGenerator<StoredLogRow[]>): Promise<IteratorResult<StoredLogRow[]>> {
-  try {
-    return await pages.next();
-  } catch (err) {
-    console.error(`/edges/…/logs: reading the log failed mid-reply: ${errorText(err)}`);
-    throw err;
-  }
-}
-
-function jsonStream(pages: AsyncGenerator<StoredLogRow[]>): ReadableStream<Uint8Array> {
-  const encoder = new TextEncoder();
-  let first = true;
-  let done = false;
-  return new ReadableStream({
-    async pull(controller) {
-      if (done) return controller.close();
-      const next = await nextPage(pages);
-      if (next.done) {
-        controller.enqueue(encoder.encode(first ? "[]" : "]"));
-        done = true;
-        return controller.close();
-      }
-      controller.enqueue(encoder.encode((first ? "[" : ",") + next.value.map(logRecordJson).join(",")));
-      first = false;
-    },
-    async cancel() {
-      await pages.return(undefined);
-    },
-  });
-}
-
-/** Collects what an Arrow writer emits, so each pull hands on one page's bytes. */
-class ChunkSink extends AsyncByteQueue {
-  #chunks: Uint8Array[] = [];
-  override write(value: unknown): void {
-    this.#chunks.push(value as Uint8Array);
-  }
-  take(): Uint8Array[] {
-    return this.#chunks.splice(0);
-  }
-}
-
-function arrowStream(pages: AsyncGenerator<StoredLogRow[]>, format: "file" | "stream"): ReadableStream<Uint8Array> {
-  const sink = new ChunkSink();
-  const writer = (format === "file" ? new RecordBatchFileWriter() : new RecordBatchStreamWriter()).reset(sink);
-  let wrote = false;
-  let done = false;
-  return new ReadableStream({
-    async pull(controller) {
-      const next = await nextPage(pages);
-      if (!next.done) {
-        writer.write(logRecordBatch(next.value));
-        wrote = true;
-      } else {
-        if (!wrote) writer.write(logRecordBatch([]));
-        writer.finish();
-        done = true;
-      }
-      for (const chunk of sink.take()) controller.enqueue(chunk);
-      if (done) controller.close();
-    },
-    async cancel() {
-      await pages.return(undefined);
-    },
-  });
 }

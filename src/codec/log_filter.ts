@@ -1,16 +1,28 @@
 /**
  * @module
- * The body of `POST /edges/{name}/logs`: `{}` or `{start, end, after, limit}`
- * with the meaning and the error messages of the edge's own `POST /logs`
- * (docs/api.md), so the same requests and pandas code work against both.
+ * The body of a log query, as the edge's `POST /logs` and the hub's
+ * `POST /edges/{name}/logs` both read it: `{}` or `{start, end, after,
+ * limit}` (docs/api.md). One parser, so the same requests, errors and pandas
+ * code work against both.
  */
 import { BadInput } from "../errors.ts";
-import type { HubLogFilter } from "./store.ts";
+
+/** A parsed log query. */
+export interface LogQuery {
+  /** Rows at or after this time (ms since epoch). */
+  start?: number;
+  /** Rows before this time (ms since epoch). */
+  end?: number;
+  /** Rows whose id is above this one (a cursor: the last `metadata.id` seen). */
+  after?: number;
+  /** At most this many rows. */
+  limit?: number;
+}
 
 const KEYS = new Set(["start", "end", "after", "limit"]);
 
-/** Reads the filter; an empty body is `{}`; anything else is a 400 `bad_filter` naming it. */
-export function parseHubLogFilter(text: string): HubLogFilter {
+/** Reads the query; an empty body is `{}`; anything else is a 400 `bad_filter` (or `invalid_json`) naming it. */
+export function parseLogQuery(text: string): LogQuery {
   if (text.trim() === "") return {};
   let body: unknown;
   try {

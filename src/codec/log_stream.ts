@@ -1,0 +1,93 @@
+/**
+ * @module
+ * A log reply streamed a page at a time, as the edge's `/logs` and the hub's
+ * `/edges/{name}/logs` both send it: pandas-records JSON, or an Arrow file or
+ * stream with one record batch per page. Each page is read and encoded only
+ * when the client pulls (constant memory however large the log or slow the
+ * client). A failure mid-stream is logged with `label` (the client sees a
+ * cut-off body).
+ */
+import { AsyncByteQueue, RecordBatchFileWriter, RecordBatchStreamWriter } from "apache-arrow";
+import { errorText } from "../errors.ts";
+import type { StoredLogRow } from "../logs/query.ts";
+import { logRecordBatch, logRecordJson } from "./log_records.ts";
+
+/** Pages of log rows, oldest first. */
+export type LogPages = AsyncGenerator<StoredLogRow[]>;
+
+/** The rows as a pandas-records JSON list. */
+export function logJsonStream(pages: LogPages, label: string): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  let first = true;
+  let done = false;
+  return new ReadableStream({
+    async pull(controller) {
+      if (done) return controller.close();
+      const next = await nextPage(pages, label);
+      if (next.done) {
+        controller.enqueue(encoder.encode(first ? "[]" : "]"));
+        done = true;
+        return controller.close();
+      }
+      controller.enqueue(encoder.encode((first ? "[" : ",") + next.value.map(logRecordJson).join(",")));
+      first = false;
+    },
+    async cancel() {
+      await pages.return(undefined);
+    },
+  });
+}
+
+/**
+ * The rows as an Arrow file or stream, one record batch per page (an empty log is still a table with its columns);
+ * `extra`: the validation and shadow columns every page carries, so all pages share one schema.
+ */
+export function logArrowStream(
+  pages: LogPages,
+  format: "file" | "stream",
+  label: string,
+  extra: readonly string[] = [],
+): ReadableStream<Uint8Array> {
+  const sink = new ChunkSink();
+  const writer = (format === "file" ? new RecordBatchFileWriter() : new RecordBatchStreamWriter()).reset(sink);
+  let wrote = false;
+  let done = false;
+  return new ReadableStream({
+    async pull(controller) {
+      const next = await nextPage(pages, label);
+      if (!next.done) {
+        writer.write(logRecordBatch(next.value, extra));
+        wrote = true;
+      } else {
+        if (!wrote) writer.write(logRecordBatch([], extra));
+        writer.finish();
+        done = true;
+      }
+      for (const chunk of sink.take()) controller.enqueue(chunk);
+      if (done) controller.close();
+    },
+    async cancel() {
+      await pages.return(undefined);
+    },
+  });
+}
+
+async function nextPage(pages: LogPages, label: string): Promise<IteratorResult<StoredLogRow[]>> {
+  try {
+    return await pages.next();
+  } catch (err) {
+    console.error(`${label}: reading the log failed mid-reply: ${errorText(err)}`);
+    throw err;
+  }
+}
+
+/** Collects what an Arrow writer emits, so each pull hands on exactly one page's bytes. */
+class ChunkSink extends AsyncByteQueue {
+  #chunks: Uint8Array[] = [];
+  override write(value: unknown): void {
+    this.#chunks.push(value as Uint8Array);
+  }
+  take(): Uint8Array[] {
+    return this.#chunks.splice(0);
+  }
+}
