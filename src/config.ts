@@ -36,6 +36,8 @@ export type BackendChoice = typeof BACKEND_CHOICES[number];
 const MAX_CHECKIN_INTERVAL_S = 86_400;
 /** The LOG_DURABILITY values. */
 const LOG_DURABILITIES = ["durable", "fsync", "async", "off"] as const;
+/** The LOG_FORMAT values. */
+const LOG_FORMATS = ["text", "json"] as const;
 
 /** What `tern publish` was given. */
 export interface PublishArgs {
@@ -100,6 +102,10 @@ export interface Config {
   publish?: PublishArgs;
   /** Inference log: reply after commit (durable), after commit and sync (fsync), before (async), or no log (off). */
   logDurability: typeof LOG_DURABILITIES[number];
+  /** METRICS: /metrics served and requests counted. */
+  metrics: boolean;
+  /** LOG_FORMAT: tern's own output lines as text or JSON objects. */
+  logFormat: typeof LOG_FORMATS[number];
 }
 
 /** Defaults that depend on the machine, passed in by main.ts. */
@@ -240,6 +246,8 @@ export function parseConfig(
       getOrDefault("LOG_DURABILITY"),
       LOG_DURABILITIES,
     ),
+    metrics: parseBool("METRICS", getOrDefault("METRICS")),
+    logFormat: parseChoice("LOG_FORMAT", getOrDefault("LOG_FORMAT"), LOG_FORMATS),
   };
 }
 

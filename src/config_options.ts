@@ -183,6 +183,18 @@ export const OPTIONS: readonly OptionDef[] = [
       "request bodies served at once, {number}{Ki,Mi,Gi,Ti}: a request that would pass it waits for room (up to 10 s, then 503); at least MAX_REQUEST_SIZE",
     default: "64Mi",
   },
+  {
+    flag: "metrics",
+    env: "METRICS",
+    help: "serve Prometheus metrics at /metrics and count requests for them and the status page at / (true/false)",
+    default: "true",
+  },
+  {
+    flag: "log-format",
+    env: "LOG_FORMAT",
+    help: "tern's own output lines: text, or json (one JSON object a line: time, level, msg) for log shippers",
+    default: "text",
+  },
 ];
 
 /** The text of `tern --help`. */

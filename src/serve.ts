@@ -55,6 +55,9 @@ export async function serve(
     debugLog: config.debug ? (line) => out.info(`debug: ${line}`) : undefined,
     maxRequestRows: config.maxRequestRows,
     maxInflightBytes: config.maxInflightBytes,
+    metrics: config.metrics,
+    // `ops` starts below, once the server listens.
+    ops: config.edgeBundle ? { status: () => ops?.status, backlog: logs && (() => logs.upload.backlog()) } : undefined,
   });
   if (config.debug) out.info(`debug: config ${JSON.stringify(redacted(config))}`);
 

@@ -57,10 +57,32 @@ export interface OpsAgentOptions {
   debug?: (line: string) => void;
 }
 
+/** Where Ops sync stands, for /metrics and the status page (times in ms since the epoch, null: not yet). */
+export interface OpsSyncStatus {
+  edgeName: string;
+  /** OPSCENTER_HOST. */
+  opsHost: string;
+  /** True once the edge has joined (now or in an earlier run). */
+  joined: boolean;
+  /** The last answer from Ops: a check-in, join or acknowledged page. */
+  lastContact: number | null;
+  lastCheckIn: number | null;
+  /** The last page Ops acknowledged in this process. */
+  lastUpload: number | null;
+  /** Rows Ops acknowledged in this process. */
+  uploadedRows: number;
+  /** The last failed request (cleared by the next success), e.g. Ops unreachable. */
+  lastError: string | null;
+  /** Why Ops refused this edge (Ops sync has then stopped), e.g. `session_expired`. */
+  refused: string | null;
+}
+
 /** A running agent. */
 export interface OpsAgent {
   /** Undefined once Ops accepted this edge; an Error when start-up must stop (see the module doc). */
   readonly firstContact: Promise<Error | undefined>;
+  /** Where sync stands now (read-only; updated as requests complete). */
+  readonly status: Readonly<OpsSyncStatus>;
   /** Stops every loop and request in flight. */
   stop(): Promise<void>;
 }
@@ -97,6 +119,17 @@ export function startOpsAgent(options: OpsAgentOptions): OpsAgent {
   let uploader: LogUploader | undefined;
   const uploadStop = new AbortController();
   let assigned: string | null | undefined;
+  const status: OpsSyncStatus = {
+    edgeName: name,
+    opsHost: o.bundle.OPSCENTER_HOST,
+    joined: false,
+    lastContact: null,
+    lastCheckIn: null,
+    lastUpload: null,
+    uploadedRows: 0,
+    lastError: null,
+    refused: null,
+  };
 
   /** Saves the session after any save under way (check-ins and uploads both write it). */
   const save = () => {
@@ -109,11 +142,14 @@ export function startOpsAgent(options: OpsAgentOptions): OpsAgent {
   };
   const contact = (always: boolean) => {
     session.lastContact = o.now();
+    status.lastContact = session.lastContact;
+    status.lastError = null;
     if (always || o.now() - savedAt >= CONTACT_SAVE_MS) void save();
   };
   const refuse = async (err: OpsRefused) => {
     if (refused) return;
     refused = true;
+    status.refused = err.code;
     uploadStop.abort();
     if (err.code === "session_expired" || err.code === "unknown_edge") {
       session.refused = err.code;
@@ -149,6 +185,7 @@ export function startOpsAgent(options: OpsAgentOptions): OpsAgent {
           tern_version: o.version,
         });
         session = { ...session, edgeId: reply.edge_id, joinedAt: o.now(), lastContact: o.now() };
+        Object.assign(status, { joined: true, lastContact: session.lastContact, lastError: null });
         await save();
         o.info(ATTESTATION_LINE);
         o.info(`Ops: edge '${name}' joined ${base.host} (workspace ${reply.workspace_id}); session kept in ${o.dir}`);
@@ -161,6 +198,7 @@ export function startOpsAgent(options: OpsAgentOptions): OpsAgent {
           return false;
         }
         if (signal.aborted) return false;
+        status.lastError = errorText(err);
         if (backoff.failures === 0) {
           o.error(`Ops: joining failed: ${errorText(err)}; retrying with backoff (serving goes on)`);
         }
@@ -190,6 +228,7 @@ export function startOpsAgent(options: OpsAgentOptions): OpsAgent {
       try {
         const reply = await client.checkIn(key, await checkInRequest());
         contact(true);
+        status.lastCheckIn = status.lastContact;
         settleFirst(undefined);
         if (backoff.failures > 0) o.info(`Ops: check-in to ${base.host} succeeded again`);
         backoff.reset();
@@ -199,6 +238,7 @@ export function startOpsAgent(options: OpsAgentOptions): OpsAgent {
       } catch (err) {
         if (err instanceof OpsRefused) return await refuse(err);
         if (signal.aborted) return;
+        status.lastError = errorText(err);
         if (backoff.failures === 0) {
           o.error(`Ops: check-in failed: ${errorText(err)}; retrying with backoff (serving goes on)`);
         }
@@ -214,6 +254,7 @@ export function startOpsAgent(options: OpsAgentOptions): OpsAgent {
       stored.opsHost === o.bundle.OPSCENTER_HOST;
     if (sameBundle && stored.edgeId !== null) {
       session = stored;
+      Object.assign(status, { joined: true, lastContact: stored.lastContact });
       if (stored.refused) {
         return await refuse(new OpsRefused("this session was refused before", stored.refused as "session_expired"));
       }
@@ -247,7 +288,11 @@ export function startOpsAgent(options: OpsAgentOptions): OpsAgent {
       const log = o.log;
       uploader = new LogUploader({
         log,
-        send: (rows) => client.upload(key, edgeId, rows),
+        send: (rows) =>
+          client.upload(key, edgeId, rows).catch((err) => {
+            if (!signal.aborted) status.lastError = errorText(err);
+            throw err;
+          }),
         pageRows: o.pageRows,
         lingerMs: o.lingerMs ?? 1000,
         idleMs: o.checkinIntervalMs,
@@ -255,6 +300,8 @@ export function startOpsAgent(options: OpsAgentOptions): OpsAgent {
         signal: AbortSignal.any([signal, uploadStop.signal]),
         onUploaded: () => {
           contact(false);
+          status.lastUpload = status.lastContact;
+          status.uploadedRows = uploader?.uploadedRows ?? status.uploadedRows;
           settleFirst(undefined);
         },
         onRefused: (err) => void refuse(err),
@@ -276,6 +323,7 @@ export function startOpsAgent(options: OpsAgentOptions): OpsAgent {
 
   return {
     firstContact,
+    status,
     stop: async () => {
       controller.abort();
       await done;

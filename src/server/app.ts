@@ -18,6 +18,11 @@ import { healthRoutes } from "./routes/health.ts";
 import { inferRoutes } from "./routes/infer.ts";
 import { logsRoutes } from "./routes/logs.ts";
 import type { InferenceLog } from "../logs/mod.ts";
+import type { InferenceReply } from "../codec/reply.ts";
+import type { OpsSyncStatus } from "../ops/agent.ts";
+import type { LoadedPipeline } from "../pipeline/loaded.ts";
+import { EdgeMetrics } from "./metrics.ts";
+import { metricsRoutes } from "./routes/metrics.ts";
 
 /** What the app needs from the rest of tern. */
 export interface AppDeps {
@@ -36,11 +41,27 @@ export interface AppDeps {
   random?: () => number;
   /** When set (DEBUG=true), receives one line per request: method, path, status, ms. */
   debugLog?: (line: string) => void;
+  /** METRICS: false leaves out `/metrics` and measures nothing (default true). */
+  metrics?: boolean;
+  /** Ops sync (EDGE_BUNDLE): where it stands, and the log rows not yet uploaded. */
+  ops?: { status(): Readonly<OpsSyncStatus> | undefined; backlog?(): Promise<number> };
+  /** Called with every inference served (createApp sets it to feed the metrics; the inference routes call it). */
+  onInference?: (pipeline: LoadedPipeline, reply: InferenceReply) => void;
 }
 
 /** Builds the edge API app. */
-export function createApp(deps: AppDeps): Hono {
+export function createApp(appDeps: AppDeps): Hono {
   const app = new Hono();
+  const metrics = appDeps.metrics === false ? undefined : new EdgeMetrics({
+    pipelines: appDeps.pipelines,
+    now: appDeps.now,
+    logStatus: appDeps.logs && (() => appDeps.logs!.writer.status()),
+    ops: appDeps.ops && (() => appDeps.ops!.status()),
+    backlog: appDeps.ops?.backlog,
+  });
+  // First, so it times and counts every reply, errors included.
+  if (metrics) app.use(metrics.middleware);
+  const deps: AppDeps = metrics ? { ...appDeps, onInference: metrics.observe } : appDeps;
   const debugLog = deps.debugLog;
   if (debugLog) {
     app.use(async (c, next) => {
@@ -56,6 +77,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route("/", catalogRoutes(deps));
   app.route("/", inferRoutes(deps));
   app.route("/", logsRoutes(deps));
+  if (metrics) app.route("/", metricsRoutes(metrics.registry));
   const allowed = allowedMethods(app);
   app.notFound((c) => {
     const allow = allowed(c.req.path);

@@ -46,6 +46,7 @@ export function inferRoutes(
     maxRequestRows = 10_000,
     maxInflightBytes = 2 * maxBodyBytes,
     random = Math.random,
+    onInference,
   }: AppDeps,
 ): Hono {
   const budget = new InflightBudget(maxInflightBytes, INFLIGHT_WAIT_MS);
@@ -117,6 +118,7 @@ export function inferRoutes(
       checks: run.checks,
       shadows: run.shadows,
     };
+    onInference?.(pipeline, reply);
     return { reply, modelSha: run.served.sha256, settled: run.settled };
   };
 

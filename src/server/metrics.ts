@@ -1,0 +1,431 @@
+/**
+ * @module
+ * The edge's Prometheus metrics, kept by prom-client in a registry of this
+ * app's own and written by it for `GET /metrics`:
+ *
+ * - every request: `tern_http_requests_total{method,route,status}`,
+ *   `tern_http_request_duration_seconds{method,route}` (until the reply's
+ *   head), `tern_errors_total{code}` (the error's `code`);
+ * - every inference (from `observe`, which also feeds the status page's `activity`): `tern_inference_requests_total` and
+ *   `tern_inference_rows_total{pipeline,model}`,
+ *   `tern_inference_duration_seconds{pipeline,model}` (decoding and every
+ *   step), `tern_step_duration_seconds{pipeline,step,model,backend}`;
+ * - read at each scrape from the state the app holds: the pipeline and its
+ *   models (`tern_pipeline_info`, `tern_model_info`, `tern_pipeline_swaps_total`),
+ *   the inference log's counters and size, Ops sync (backlog, last contact and
+ *   upload), and the process's memory.
+ *
+ * Route labels are the route patterns (`/pipelines/:name`), never raw paths,
+ * so a client cannot grow the series; a path no route takes is `unmatched`.
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import { matchedRoutes } from "hono/route";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { TernError } from "../errors.ts";
+import { Activity } from "./activity.ts";
+import type { InferenceReply } from "../codec/reply.ts";
+import type { LogWriterStatus } from "../logs/mod.ts";
+import type { OpsSyncStatus } from "../ops/agent.ts";
+import type { LoadedModel, LoadedPipeline } from "../pipeline/loaded.ts";
+import type { PipelineManager } from "../pipeline/manager.ts";
+
+/** Latency buckets in seconds: 0.1 ms to 10 s. */
+const LATENCY_BUCKETS = [
+  0.0001,
+  0.00025,
+  0.0005,
+  0.001,
+  0.0025,
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1,
+  2.5,
+  5,
+  10,
+];
+
+/** What the metrics read at scrape time. */
+export interface MetricsSources {
+  pipelines: PipelineManager;
+  /** The app's clock, ms since the epoch (the activity chart's intervals). */
+  now: () => number;
+  /** The inference log's counters (absent with LOG_DURABILITY=off). */
+  logStatus?: () => Promise<LogWriterStatus>;
+  /** Ops sync, when EDGE_BUNDLE is set. */
+  ops?: () => Readonly<OpsSyncStatus> | undefined;
+  /** Rows not yet uploaded to Ops (read only when `ops` gives a status). */
+  backlog?: () => Promise<number>;
+}
+
+type Child = { observe(v: number): void };
+type Inc = { inc(v?: number): void };
+
+/** Per-model label sets of one pipeline, made once per pipeline version. */
+interface PipelineSeries {
+  requests: Map<string, Inc>;
+  rows: Map<string, Inc>;
+  duration: Map<string, Child>;
+  /** Per step: model name → that step's histogram child. */
+  steps: Map<string, Child>[];
+}
+
+/** The registry and the instruments of one edge app. */
+export class EdgeMetrics {
+  /** Written by `GET /metrics`. */
+  readonly registry: Registry = new Registry();
+  /** Recent inferences and throughput for the status page. */
+  readonly activity: Activity;
+  readonly #sources: MetricsSources;
+  readonly #httpRequests: Counter;
+  readonly #httpDuration: Histogram;
+  readonly #errors: Counter;
+  readonly #inferences: Counter;
+  readonly #rows: Counter;
+  readonly #inferenceDuration: Histogram;
+  readonly #stepDuration: Histogram;
+  readonly #series = new WeakMap<LoadedPipeline, PipelineSeries>();
+  /** route → (status × method) → children. */
+  readonly #http = new Map<string, Map<string, { count: Inc; duration: Child }>>();
+  readonly #errorChildren = new Map<string, Inc>();
+  #servedPipeline: LoadedPipeline | undefined;
+  #swaps = 0;
+
+  constructor(sources: MetricsSources) {
+    this.#sources = sources;
+    this.activity = new Activity(sources.now);
+    const registers = [this.registry];
+    this.#httpRequests = new Counter({
+      name: "tern_http_requests_total",
+      help: "HTTP requests answered, by method, route pattern and status",
+      labelNames: ["method", "route", "status"],
+      registers,
+    });
+    this.#httpDuration = new Histogram({
+      name: "tern_http_request_duration_seconds",
+      help: "Time from a request's arrival to its reply's head, by method and route pattern",
+      labelNames: ["method", "route"],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.#errors = new Counter({
+      name: "tern_errors_total",
+      help: "Error replies by their code (docs/api.md#errors)",
+      labelNames: ["code"],
+      registers,
+    });
+    this.#inferences = new Counter({
+      name: "tern_inference_requests_total",
+      help: "Inference requests served, by pipeline and the last step's model (any API: Wallaroo or V2)",
+      labelNames: ["pipeline", "model"],
+      registers,
+    });
+    this.#rows = new Counter({
+      name: "tern_inference_rows_total",
+      help: "Input rows inferred, by pipeline and the last step's model",
+      labelNames: ["pipeline", "model"],
+      registers,
+    });
+    this.#inferenceDuration = new Histogram({
+      name: "tern_inference_duration_seconds",
+      help: "Time to decode a request and run every step, by pipeline and the last step's model",
+      labelNames: ["pipeline", "model"],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.#stepDuration = new Histogram({
+      name: "tern_step_duration_seconds",
+      help: "Time of one pipeline step, by pipeline, step index, model and backend",
+      labelNames: ["pipeline", "step", "model", "backend"],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.#scrapeGauges(registers);
+  }
+
+  /** Counts and times every request; must come before every other middleware. */
+  readonly middleware: MiddlewareHandler = async (c, next) => {
+    const t0 = performance.now();
+    await next();
+    const seconds = (performance.now() - t0) / 1000;
+    const status = c.res.status;
+    const route = routeOf(c);
+    let byRoute = this.#http.get(route);
+    if (!byRoute) this.#http.set(route, byRoute = new Map());
+    const key = c.req.method + status;
+    let children = byRoute.get(key);
+    if (!children) {
+      children = {
+        count: this.#httpRequests.labels(c.req.method, route, String(status)),
+        duration: this.#httpDuration.labels(c.req.method, route),
+      };
+      byRoute.set(key, children);
+    }
+    children.count.inc();
+    children.duration.observe(seconds);
+    if (status >= 400) {
+      const code = errorCode(c.error, status);
+      let errors = this.#errorChildren.get(code);
+      if (!errors) this.#errorChildren.set(code, errors = this.#errors.labels(code));
+      errors.inc();
+    }
+  };
+
+  /** Records one served inference (called by the inference routes once the pipeline has run). */
+  readonly observe = (pipeline: LoadedPipeline, reply: InferenceReply): void => {
+    this.#noteServing(pipeline);
+    let series = this.#series.get(pipeline);
+    if (!series) this.#series.set(pipeline, series = this.#newSeries(pipeline));
+    const model = reply.modelName;
+    const labels = [pipeline.name, model] as const;
+    child(series.requests, model, () => this.#inferences.labels(...labels)).inc();
+    child(series.rows, model, () => this.#rows.labels(...labels)).inc(reply.input.rows);
+    const ns = reply.elapsedNs;
+    let total = 0;
+    for (const v of ns) total += v;
+    child(series.duration, model, () => this.#inferenceDuration.labels(...labels)).observe(total / 1e9);
+    this.activity.record(reply.time, pipeline.name, model, reply.input.rows, total / 1e9);
+    const last = ns.length - 2;
+    for (let i = 0; i < series.steps.length && i + 1 < ns.length; i++) {
+      const steps = series.steps[i];
+      // A step of one model has one child; an A/B step is known by the model served when it is the last step.
+      const stepChild = steps.size === 1 ? steps.values().next().value : steps.get(i === last ? model : "");
+      stepChild?.observe(ns[i + 1] / 1e9);
+    }
+  };
+
+  /** Swaps seen so far: the serving pipeline changed since the last request or scrape looked. */
+  get swaps(): number {
+    this.#noteServing(this.#sources.pipelines.current);
+    return this.#swaps;
+  }
+
+  #noteServing(p: LoadedPipeline | undefined): void {
+    if (p === this.#servedPipeline || !p) return;
+    if (this.#servedPipeline) this.#swaps++;
+    this.#servedPipeline = p;
+  }
+
+  #newSeries(pipeline: LoadedPipeline): PipelineSeries {
+    return {
+      requests: new Map(),
+      rows: new Map(),
+      duration: new Map(),
+      steps: stepModels(pipeline).map((models, i) => {
+        const children = new Map<string, Child>();
+        for (const m of models) {
+          children.set(m.name, this.#stepDuration.labels(pipeline.name, String(i), m.name, m.backend));
+        }
+        // An A/B step in the middle of a pipeline: which variant ran is not reported.
+        if (models.length > 1) children.set("", this.#stepDuration.labels(pipeline.name, String(i), "(split)", "-"));
+        return children;
+      }),
+    };
+  }
+
+  /** Gauges and counters whose values are read at scrape time. */
+  #scrapeGauges(registers: Registry[]): void {
+    const s = this.#sources;
+    const swaps = () => this.swaps;
+    new Gauge({
+      name: "tern_pipeline_info",
+      help: "1 for the pipeline being served or loaded, labelled with its version and status",
+      labelNames: ["pipeline", "version", "status"],
+      registers,
+      collect() {
+        this.reset();
+        const p = s.pipelines;
+        if (p.name) this.labels(p.name, p.current?.version ?? "", p.status).set(1);
+      },
+    });
+    new Gauge({
+      name: "tern_model_info",
+      help: "1 for each model of the pipeline, labelled with its version, sha256, backend and status",
+      labelNames: ["pipeline", "model", "version", "sha256", "backend", "status"],
+      registers,
+      collect() {
+        this.reset();
+        const name = s.pipelines.name ?? "";
+        for (const m of s.pipelines.models) {
+          this.labels(name, m.name, m.version, m.sha256, m.loaded?.backend ?? "", m.status).set(1);
+        }
+      },
+    });
+    new Counter({
+      name: "tern_pipeline_swaps_total",
+      help: "Times a new pipeline version replaced the one serving, as seen at requests and scrapes",
+      registers,
+      collect() {
+        this.reset();
+        this.inc(swaps());
+      },
+    });
+    if (s.logStatus) this.#logMetrics(s.logStatus, registers);
+    if (s.ops) this.#opsMetrics(s.ops, s.backlog, registers);
+    this.#processMetrics(registers);
+  }
+
+  #logMetrics(logStatus: () => Promise<LogWriterStatus>, registers: Registry[]): void {
+    // One status read per scrape, shared by the metrics below.
+    let pending: Promise<LogWriterStatus> | undefined;
+    const status = () => pending ??= logStatus().finally(() => queueMicrotask(() => pending = undefined));
+    const counter = (name: string, help: string, pick: (s: LogWriterStatus) => number) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        async collect() {
+          const value = pick(await status());
+          this.reset();
+          this.inc(value);
+        },
+      });
+    const gauge = (name: string, help: string, pick: (s: LogWriterStatus) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        async collect() {
+          this.set(pick(await status()));
+        },
+      });
+    counter("tern_log_rows_committed_total", "Inference log rows committed by this process", (s) => s.committedRows);
+    counter("tern_log_commits_total", "Inference log transactions committed by this process", (s) => s.commits);
+    counter(
+      "tern_log_rows_evicted_total",
+      "Inference log rows evicted by LOCAL_INFERENCE_STORAGE since the log was created",
+      (s) => s.evictedRows,
+    );
+    counter(
+      "tern_log_rows_lost_total",
+      "Inference log rows given up after failed commits (async mode)",
+      (s) => s.lostRows,
+    );
+    gauge("tern_log_rows_pending", "Inference log rows queued for the next commit", (s) => s.pendingRows);
+    gauge("tern_log_bytes", "Bytes the inference log takes on disk (database and WAL)", (s) => s.usedBytes);
+    gauge("tern_log_cap_bytes", "LOCAL_INFERENCE_STORAGE in bytes; 0 without a cap", (s) => s.capBytes ?? 0);
+  }
+
+  #opsMetrics(
+    ops: () => Readonly<OpsSyncStatus> | undefined,
+    backlog: (() => Promise<number>) | undefined,
+    registers: Registry[],
+  ): void {
+    const seconds = (ms: number | null) => ms === null ? 0 : ms / 1000;
+    const gauge = (name: string, help: string, pick: (s: Readonly<OpsSyncStatus>) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          const st = ops();
+          this.set(st ? pick(st) : 0);
+        },
+      });
+    new Gauge({
+      name: "tern_ops_backlog_rows",
+      help: "Inference log rows not yet acknowledged by Ops",
+      registers,
+      async collect() {
+        this.set(ops() && backlog ? await backlog() : 0);
+      },
+    });
+    new Counter({
+      name: "tern_ops_uploaded_rows_total",
+      help: "Log rows Ops acknowledged in this process",
+      registers,
+      collect() {
+        this.reset();
+        this.inc(ops()?.uploadedRows ?? 0);
+      },
+    });
+    gauge(
+      "tern_ops_last_upload_success_timestamp_seconds",
+      "When Ops last acknowledged a page of the log, seconds since the epoch; 0: not in this process",
+      (s) => seconds(s.lastUpload),
+    );
+    gauge(
+      "tern_ops_last_contact_timestamp_seconds",
+      "When Ops last answered this edge, seconds since the epoch; 0: never",
+      (s) => seconds(s.lastContact),
+    );
+    gauge(
+      "tern_ops_sync_ok",
+      "1 while Ops sync works (the last request succeeded), 0 while it fails or after a refusal",
+      (s) => s.refused || s.lastError ? 0 : 1,
+    );
+  }
+
+  #processMetrics(registers: Registry[]): void {
+    new Gauge({
+      name: "tern_process_memory_bytes",
+      help: "Memory of the tern process: rss (resident), heap_total and heap_used (JavaScript), external",
+      labelNames: ["kind"],
+      registers,
+      collect() {
+        const m = Deno.memoryUsage();
+        this.labels("rss").set(m.rss);
+        this.labels("heap_total").set(m.heapTotal);
+        this.labels("heap_used").set(m.heapUsed);
+        this.labels("external").set(m.external);
+      },
+    });
+    new Gauge({
+      name: "process_resident_memory_bytes",
+      help: "Resident memory size in bytes",
+      registers,
+      collect() {
+        this.set(Deno.memoryUsage().rss);
+      },
+    });
+    const started = Date.now() / 1000 - performance.now() / 1000;
+    new Gauge({
+      name: "process_start_time_seconds",
+      help: "Start time of the process since the epoch, in seconds",
+      registers,
+      collect() {
+        this.set(started);
+      },
+    });
+  }
+}
+
+/** The child for `key` in `map`, made once by `make`. */
+function child<T>(map: Map<string, T>, key: string, make: () => T): T {
+  let c = map.get(key);
+  if (c === undefined) map.set(key, c = make());
+  return c;
+}
+
+/** The models that may run each step (one, or its A/B variants). */
+function stepModels(pipeline: LoadedPipeline): LoadedModel[][] {
+  return pipeline.steps.map((step) => step.variants.map((v) => v.model));
+}
+
+/** The route pattern that answered, or `unmatched` (404, 405). */
+function routeOf(c: Context): string {
+  const route = matchedRoutes(c)[c.req.routeIndex];
+  return route && route.method !== "ALL" ? route.path : "unmatched";
+}
+
+/** The `code` of an error reply: the error's own, else the one its status stands for. */
+function errorCode(err: unknown, status: number): string {
+  if (err instanceof TernError) return err.code;
+  if (err) return "internal";
+  switch (status) {
+    case 404:
+      return "not_found";
+    case 405:
+      return "method_not_allowed";
+    case 413:
+      return "payload_too_large";
+    case 503:
+      return "unavailable";
+    default:
+      return String(status);
+  }
+}
