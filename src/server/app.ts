@@ -23,6 +23,9 @@ import type { OpsSyncStatus } from "../ops/agent.ts";
 import type { LoadedPipeline } from "../pipeline/loaded.ts";
 import { EdgeMetrics } from "./metrics.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
+import { v2Routes } from "./routes/v2.ts";
+import { InflightBudget } from "./inflight.ts";
+import { INFLIGHT_WAIT_MS } from "./routes/infer.ts";
 
 /** What the app needs from the rest of tern. */
 export interface AppDeps {
@@ -47,6 +50,8 @@ export interface AppDeps {
   ops?: { status(): Readonly<OpsSyncStatus> | undefined; backlog?(): Promise<number> };
   /** Called with every inference served (createApp sets it to feed the metrics; the inference routes call it). */
   onInference?: (pipeline: LoadedPipeline, reply: InferenceReply) => void;
+  /** MAX_INFLIGHT_SIZE's budget, shared by every inference route (createApp makes it). */
+  inflight?: InflightBudget;
 }
 
 /** Builds the edge API app. */
@@ -61,7 +66,11 @@ export function createApp(appDeps: AppDeps): Hono {
   });
   // First, so it times and counts every reply, errors included.
   if (metrics) app.use(metrics.middleware);
-  const deps: AppDeps = metrics ? { ...appDeps, onInference: metrics.observe } : appDeps;
+  const deps: AppDeps = {
+    ...appDeps,
+    onInference: metrics?.observe,
+    inflight: new InflightBudget(appDeps.maxInflightBytes ?? 2 * appDeps.maxBodyBytes, INFLIGHT_WAIT_MS),
+  };
   const debugLog = deps.debugLog;
   if (debugLog) {
     app.use(async (c, next) => {
@@ -77,6 +86,7 @@ export function createApp(appDeps: AppDeps): Hono {
   app.route("/", catalogRoutes(deps));
   app.route("/", inferRoutes(deps));
   app.route("/", logsRoutes(deps));
+  app.route("/", v2Routes(deps));
   if (metrics) app.route("/", metricsRoutes(metrics.registry));
   const allowed = allowedMethods(app);
   app.notFound((c) => {

@@ -21,7 +21,7 @@ import type { AppDeps } from "../app.ts";
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 const lenientUtf8 = new TextDecoder("utf-8");
 /** How long a request waits for its share of MAX_INFLIGHT_SIZE before a 503. */
-const INFLIGHT_WAIT_MS = 10_000;
+export const INFLIGHT_WAIT_MS = 10_000;
 /**
  * Requests of this many rows or more let the event loop turn between building log rows and the reply, and get
  * their JSON reply streamed in chunks of REPLY_CHUNK_ROWS records, so /health and small requests get in between.
@@ -47,9 +47,10 @@ export function inferRoutes(
     maxInflightBytes = 2 * maxBodyBytes,
     random = Math.random,
     onInference,
+    inflight,
   }: AppDeps,
 ): Hono {
-  const budget = new InflightBudget(maxInflightBytes, INFLIGHT_WAIT_MS);
+  const budget = inflight ?? new InflightBudget(maxInflightBytes, INFLIGHT_WAIT_MS);
 
   /** Serves one request; `release` gives its MAX_INFLIGHT_SIZE share back once its reply is built or streamed. */
   const infer = async (
