@@ -7,6 +7,13 @@
  * their workers answer with `answerRequests`.
  */
 
+/**
+ * The web Worker, taken when this module loads: onnxruntime-web's pthread glue, once its WASM runtime starts,
+ * replaces `globalThis.Worker` with node's worker_threads Worker (Emscripten's node path), under which a module
+ * worker never starts and a call made to it never returns (a native model loaded after a WASM one hung).
+ */
+const WebWorker = globalThis.Worker;
+
 /** A started worker and its request channel. */
 export interface WorkerChannel<Request, Reply> {
   /** Sends `request` (numbered here) and waits for its reply. */
@@ -27,7 +34,7 @@ export function startWorkerChannel<Request extends object, Reply extends { id: n
   what: string,
   errorOf: (reply: Reply) => Error | undefined,
 ): WorkerChannel<Request, Reply> {
-  const worker = new Worker(url, { type: "module" });
+  const worker = new WebWorker(url, { type: "module" });
   let nextId = 1;
   let failure: Error | undefined;
   const waiting = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
