@@ -30,17 +30,20 @@ export function linear(model: keyof typeof LINEAR, row: number[]): number {
 
 /**
  * Writes `spec` as pipeline.json into a fresh folder with `files` (name in the folder → a model of
- * tests/testdata/pipeline, or `forest`), and runs `tern publish . REFERENCE` there.
+ * tests/testdata/pipeline, or `forest`, or the file's bytes), and runs `tern publish . REFERENCE` there.
  */
 export async function publishSpec(
   spec: unknown,
-  files: Record<string, string>,
+  files: Record<string, string | Uint8Array>,
   reference: string,
   env: Record<string, string> = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const dir = await Deno.makeTempDir({ prefix: "tern-spec-" });
   try {
-    for (const [name, model] of Object.entries(files)) await Deno.copyFile(modelPath(model), `${dir}/${name}`);
+    for (const [name, model] of Object.entries(files)) {
+      if (typeof model === "string") await Deno.copyFile(modelPath(model), `${dir}/${name}`);
+      else await Deno.writeFile(`${dir}/${name}`, model);
+    }
     await Deno.writeTextFile(`${dir}/pipeline.json`, JSON.stringify(spec, null, 2));
     const [program, ...pre] = ternCommand();
     const out = await new Deno.Command(program, {
