@@ -96,6 +96,8 @@ export const SHADOW_WAIT_MS = 100;
 /** Runs of one shadow under way at once; past this a request skips that shadow (a slow one never queues). */
 export const SHADOW_MAX_INFLIGHT = 2;
 
+const SETTLED = Promise.resolve();
+
 /**
  * Runs `input` through every step. A/B variants are chosen with `random` (or
  * the split's key); a model whose batch dim is fixed at 1 runs row by row.
@@ -127,7 +129,7 @@ export async function runPipeline(
     available = out;
   }
   const checks = pipeline.validations?.run(available, input.tensors, rows);
-  const settled = Promise.all(pending).then(() => {});
+  const settled = pending.length ? Promise.all(pending).then(() => {}) : SETTLED;
   return { outputs, stepNs, served, checks, shadows: await shadowsInTime(pending), settled };
 }
 
