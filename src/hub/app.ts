@@ -1,8 +1,9 @@
 /**
  * @module
  * The Hono app of `tern hub`: the edge-facing protocol (routes/ops.ts), the
- * fleet view `GET /edges`, an edge's uploaded log `POST /edges/{name}/logs`
- * and `GET /health`. It opens no sockets and holds no state of its own (all
+ * fleet view `GET /edges` (and as a page, `GET /`), an edge's uploaded log
+ * `POST /edges/{name}/logs`, `GET /metrics` and `GET /health`. It opens no
+ * sockets and holds no state of its own (all
  * of it is in the store), so hub processes behind a load balancer are
  * interchangeable and tests drive it with `app.request()` and a fake clock.
  */
@@ -13,6 +14,9 @@ import { edgeView } from "./edges_view.ts";
 import { edgeLogsRoutes } from "./routes/edge_logs.ts";
 import { opsRoutes } from "./routes/ops.ts";
 import type { HubStore } from "./store.ts";
+import { HubMetrics } from "./metrics.ts";
+import { fleetRoutes } from "./routes/fleet.tsx";
+import { metricsRoutes } from "../server/routes/metrics.ts";
 
 /** What the hub app needs. */
 export interface HubAppDeps {
@@ -28,6 +32,9 @@ export interface HubAppDeps {
 /** Builds the hub's app. */
 export function createHubApp(deps: HubAppDeps): Hono {
   const app = new Hono();
+  // First, so it times and counts every reply, errors included.
+  const metrics = new HubMetrics(deps.store, deps.now);
+  app.use(metrics.http.middleware);
   const debugLog = deps.debugLog;
   if (debugLog) {
     app.use(async (c, next) => {
@@ -37,6 +44,8 @@ export function createHubApp(deps: HubAppDeps): Hono {
     });
   }
   app.get("/health", (c) => c.json({ status: "ok" }));
+  app.route("/", fleetRoutes(deps.store, deps.now));
+  app.route("/", metricsRoutes(metrics.registry));
   app.get("/edges", async (c) => c.json({ edges: (await deps.store.edges()).map(edgeView) }));
   app.route("/", edgeLogsRoutes(deps.store));
   app.route("/", opsRoutes(deps));

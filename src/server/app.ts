@@ -24,6 +24,7 @@ import type { LoadedPipeline } from "../pipeline/loaded.ts";
 import { EdgeMetrics } from "./metrics.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { v2Routes } from "./routes/v2.ts";
+import { statusRoutes } from "./routes/status.tsx";
 import { InflightBudget } from "./inflight.ts";
 import { INFLIGHT_WAIT_MS } from "./routes/infer.ts";
 
@@ -65,7 +66,7 @@ export function createApp(appDeps: AppDeps): Hono {
     backlog: appDeps.ops?.backlog,
   });
   // First, so it times and counts every reply, errors included.
-  if (metrics) app.use(metrics.middleware);
+  if (metrics) app.use(metrics.http.middleware);
   const deps: AppDeps = {
     ...appDeps,
     onInference: metrics?.observe,
@@ -87,6 +88,7 @@ export function createApp(appDeps: AppDeps): Hono {
   app.route("/", inferRoutes(deps));
   app.route("/", logsRoutes(deps));
   app.route("/", v2Routes(deps));
+  app.route("/", statusRoutes(deps, metrics));
   if (metrics) app.route("/", metricsRoutes(metrics.registry));
   const allowed = allowedMethods(app);
   app.notFound((c) => {

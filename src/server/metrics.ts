@@ -3,7 +3,7 @@
  * The edge's Prometheus metrics, kept by prom-client in a registry of this
  * app's own and written by it for `GET /metrics`:
  *
- * - every request: `tern_http_requests_total{method,route,status}`,
+ * - every request (http_metrics.ts): `tern_http_requests_total{method,route,status}`,
  *   `tern_http_request_duration_seconds{method,route}` (until the reply's
  *   head), `tern_errors_total{code}` (the error's `code`);
  * - every inference (from `observe`, which also feeds the status page's `activity`): `tern_inference_requests_total` and
@@ -14,40 +14,21 @@
  *   models (`tern_pipeline_info`, `tern_model_info`, `tern_pipeline_swaps_total`),
  *   the inference log's counters and size, Ops sync (backlog, last contact and
  *   upload), and the process's memory.
- *
- * Route labels are the route patterns (`/pipelines/:name`), never raw paths,
- * so a client cannot grow the series; a path no route takes is `unmatched`.
  */
-import type { Context, MiddlewareHandler } from "hono";
-import { matchedRoutes } from "hono/route";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import { TernError } from "../errors.ts";
+import {
+  HttpMetrics,
+  type Incrementer,
+  LATENCY_BUCKETS,
+  type Observer,
+  registerProcessMetrics,
+} from "./http_metrics.ts";
 import { Activity } from "./activity.ts";
 import type { InferenceReply } from "../codec/reply.ts";
 import type { LogWriterStatus } from "../logs/mod.ts";
 import type { OpsSyncStatus } from "../ops/agent.ts";
 import type { LoadedModel, LoadedPipeline } from "../pipeline/loaded.ts";
 import type { PipelineManager } from "../pipeline/manager.ts";
-
-/** Latency buckets in seconds: 0.1 ms to 10 s. */
-const LATENCY_BUCKETS = [
-  0.0001,
-  0.00025,
-  0.0005,
-  0.001,
-  0.0025,
-  0.005,
-  0.01,
-  0.025,
-  0.05,
-  0.1,
-  0.25,
-  0.5,
-  1,
-  2.5,
-  5,
-  10,
-];
 
 /** What the metrics read at scrape time. */
 export interface MetricsSources {
@@ -62,8 +43,8 @@ export interface MetricsSources {
   backlog?: () => Promise<number>;
 }
 
-type Child = { observe(v: number): void };
-type Inc = { inc(v?: number): void };
+type Child = Observer;
+type Inc = Incrementer;
 
 /** Per-model label sets of one pipeline, made once per pipeline version. */
 interface PipelineSeries {
@@ -78,20 +59,16 @@ interface PipelineSeries {
 export class EdgeMetrics {
   /** Written by `GET /metrics`. */
   readonly registry: Registry = new Registry();
+  /** Counts and times every request (a middleware that must come before every other). */
+  readonly http: HttpMetrics = new HttpMetrics(this.registry);
   /** Recent inferences and throughput for the status page. */
   readonly activity: Activity;
   readonly #sources: MetricsSources;
-  readonly #httpRequests: Counter;
-  readonly #httpDuration: Histogram;
-  readonly #errors: Counter;
   readonly #inferences: Counter;
   readonly #rows: Counter;
   readonly #inferenceDuration: Histogram;
   readonly #stepDuration: Histogram;
   readonly #series = new WeakMap<LoadedPipeline, PipelineSeries>();
-  /** route → (status × method) → children. */
-  readonly #http = new Map<string, Map<string, { count: Inc; duration: Child }>>();
-  readonly #errorChildren = new Map<string, Inc>();
   #servedPipeline: LoadedPipeline | undefined;
   #swaps = 0;
 
@@ -99,25 +76,6 @@ export class EdgeMetrics {
     this.#sources = sources;
     this.activity = new Activity(sources.now);
     const registers = [this.registry];
-    this.#httpRequests = new Counter({
-      name: "tern_http_requests_total",
-      help: "HTTP requests answered, by method, route pattern and status",
-      labelNames: ["method", "route", "status"],
-      registers,
-    });
-    this.#httpDuration = new Histogram({
-      name: "tern_http_request_duration_seconds",
-      help: "Time from a request's arrival to its reply's head, by method and route pattern",
-      labelNames: ["method", "route"],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
-    this.#errors = new Counter({
-      name: "tern_errors_total",
-      help: "Error replies by their code (docs/api.md#errors)",
-      labelNames: ["code"],
-      registers,
-    });
     this.#inferences = new Counter({
       name: "tern_inference_requests_total",
       help: "Inference requests served, by pipeline and the last step's model (any API: Wallaroo or V2)",
@@ -146,34 +104,6 @@ export class EdgeMetrics {
     });
     this.#scrapeGauges(registers);
   }
-
-  /** Counts and times every request; must come before every other middleware. */
-  readonly middleware: MiddlewareHandler = async (c, next) => {
-    const t0 = performance.now();
-    await next();
-    const seconds = (performance.now() - t0) / 1000;
-    const status = c.res.status;
-    const route = routeOf(c);
-    let byRoute = this.#http.get(route);
-    if (!byRoute) this.#http.set(route, byRoute = new Map());
-    const key = c.req.method + status;
-    let children = byRoute.get(key);
-    if (!children) {
-      children = {
-        count: this.#httpRequests.labels(c.req.method, route, String(status)),
-        duration: this.#httpDuration.labels(c.req.method, route),
-      };
-      byRoute.set(key, children);
-    }
-    children.count.inc();
-    children.duration.observe(seconds);
-    if (status >= 400) {
-      const code = errorCode(c.error, status);
-      let errors = this.#errorChildren.get(code);
-      if (!errors) this.#errorChildren.set(code, errors = this.#errors.labels(code));
-      errors.inc();
-    }
-  };
 
   /** Records one served inference (called by the inference routes once the pipeline has run). */
   readonly observe = (pipeline: LoadedPipeline, reply: InferenceReply): void => {
@@ -266,7 +196,7 @@ export class EdgeMetrics {
     });
     if (s.logStatus) this.#logMetrics(s.logStatus, registers);
     if (s.ops) this.#opsMetrics(s.ops, s.backlog, registers);
-    this.#processMetrics(registers);
+    registerProcessMetrics(this.registry);
   }
 
   #logMetrics(logStatus: () => Promise<LogWriterStatus>, registers: Registry[]): void {
@@ -359,39 +289,6 @@ export class EdgeMetrics {
       (s) => s.refused || s.lastError ? 0 : 1,
     );
   }
-
-  #processMetrics(registers: Registry[]): void {
-    new Gauge({
-      name: "tern_process_memory_bytes",
-      help: "Memory of the tern process: rss (resident), heap_total and heap_used (JavaScript), external",
-      labelNames: ["kind"],
-      registers,
-      collect() {
-        const m = Deno.memoryUsage();
-        this.labels("rss").set(m.rss);
-        this.labels("heap_total").set(m.heapTotal);
-        this.labels("heap_used").set(m.heapUsed);
-        this.labels("external").set(m.external);
-      },
-    });
-    new Gauge({
-      name: "process_resident_memory_bytes",
-      help: "Resident memory size in bytes",
-      registers,
-      collect() {
-        this.set(Deno.memoryUsage().rss);
-      },
-    });
-    const started = Date.now() / 1000 - performance.now() / 1000;
-    new Gauge({
-      name: "process_start_time_seconds",
-      help: "Start time of the process since the epoch, in seconds",
-      registers,
-      collect() {
-        this.set(started);
-      },
-    });
-  }
 }
 
 /** The child for `key` in `map`, made once by `make`. */
@@ -404,28 +301,4 @@ function child<T>(map: Map<string, T>, key: string, make: () => T): T {
 /** The models that may run each step (one, or its A/B variants). */
 function stepModels(pipeline: LoadedPipeline): LoadedModel[][] {
   return pipeline.steps.map((step) => step.variants.map((v) => v.model));
-}
-
-/** The route pattern that answered, or `unmatched` (404, 405). */
-function routeOf(c: Context): string {
-  const route = matchedRoutes(c)[c.req.routeIndex];
-  return route && route.method !== "ALL" ? route.path : "unmatched";
-}
-
-/** The `code` of an error reply: the error's own, else the one its status stands for. */
-function errorCode(err: unknown, status: number): string {
-  if (err instanceof TernError) return err.code;
-  if (err) return "internal";
-  switch (status) {
-    case 404:
-      return "not_found";
-    case 405:
-      return "method_not_allowed";
-    case 413:
-      return "payload_too_large";
-    case 503:
-      return "unavailable";
-    default:
-      return String(status);
-  }
 }
