@@ -122,7 +122,9 @@ export function parseConfig(
 ): Config {
   // `tern hub …` has options of its own (src/hub/config.ts), read from the same environment.
   if (args[0] === "hub") {
-    return { ...parseConfig([], {}, machine), command: "hub", hub: parseHubConfig(args.slice(1), env) };
+    // LOG_FORMAT applies to the hub too.
+    const shared = parseConfig([], { LOG_FORMAT: env.LOG_FORMAT }, machine);
+    return { ...shared, command: "hub", hub: parseHubConfig(args.slice(1), env) };
   }
   let parsed;
   try {

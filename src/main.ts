@@ -5,6 +5,7 @@
  */
 import { type Config, helpText, type MachineDefaults, parseConfig } from "./config.ts";
 import { ConfigError, errorText } from "./errors.ts";
+import { useJsonLogLines } from "./log_lines.ts";
 import { serve } from "./serve.ts";
 import { runPublish, runPull } from "./registry_commands.ts";
 import { runHub } from "./hub/commands.ts";
@@ -45,6 +46,7 @@ if (import.meta.main) {
   let config: Config | undefined;
   try {
     config = parseConfig(Deno.args, Deno.env.toObject(), machine);
+    if (config.logFormat === "json") useJsonLogLines();
     await run(config, machine);
   } catch (err) {
     if (err instanceof ConfigError) {
