@@ -6,6 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DENO_TLS_CA_STORE=${DENO_TLS_CA_STORE:-mozilla,system}
+# deno compile 2.7.11 walks the embedded node_modules recursively on a tokio worker thread, whose default
+# 2 MiB stack overflows on this tree in a fresh clone ("thread 'tokio-runtime-worker' has overflowed its stack").
+export RUST_MIN_STACK=${RUST_MIN_STACK:-67108864}
 denort=$(bash scripts/denort.sh)
 if [ -n "$denort" ]; then export DENORT_BIN="$denort"; fi
 deno install --quiet
