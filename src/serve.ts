@@ -67,11 +67,15 @@ export async function serve(
     onListen: ({ hostname, port }) => out.info(`Listening on http://${hostname}:${port}`),
   }, app.fetch);
 
+  // Settles once the first pipeline load has (Ops then refuses or reassigns without tearing a load down).
+  let loadSettled!: () => void;
+  const settled = new Promise<void>((resolve) => loadSettled = resolve);
   // EDGE_BUNDLE: join Ops (or resume the session), check in, upload the log; serving never waits on it.
   const ops = config.edgeBundle
     ? startEdgeOps(config, {
       pipelines,
       logs,
+      loaded: settled,
       info: out.info,
       error: out.error,
       debug: config.debug ? (line) => out.info(`debug: ${line}`) : undefined,
@@ -97,8 +101,6 @@ export async function serve(
   Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
   // Ops refused this edge on its first contact (used or expired join token, expired session): start-up stops,
   // once the pipeline load under way has settled (onnxruntime aborts the process if it is torn down mid-load).
-  let loadSettled!: () => void;
-  const settled = new Promise<void>((resolve) => loadSettled = resolve);
   void ops?.firstContact.then(async (refusal) => {
     if (!refusal) return;
     out.error(`tern: ${refusal.message}`);

@@ -45,6 +45,8 @@ export interface OpsAgentOptions {
   /** Registers a callback run after every log commit. */
   onCommit?: (listener: () => void) => void;
   state(): EdgeState;
+  /** Serves the PIPELINE_URL Ops assigns (the pipeline updater's `follow`); resolves once it serves or failed. */
+  follow?: (pipelineUrl: string) => Promise<void>;
   evictedRows(): number;
   version: string;
   fetch: typeof fetch;
@@ -164,11 +166,9 @@ export function startOpsAgent(options: OpsAgentOptions): OpsAgent {
     assigned = pipelineUrl;
     const serving = o.state().pipelineUrl;
     if (pipelineUrl && pipelineUrl !== serving) {
-      o.info(
-        `Ops assigns pipeline ${pipelineUrl} to edge '${name}' (serving ${
-          serving ?? "the built-in demo"
-        }); switching pipelines on assignment arrives in a later release`,
-      );
+      o.info(`Ops assigns pipeline ${pipelineUrl} to edge '${name}' (serving ${serving ?? "the built-in demo"})`);
+      // Pulled, loaded and swapped in beside the serving one; a failure leaves the old one serving.
+      o.follow?.(pipelineUrl).catch((err) => o.error(`following the pipeline Ops assigned: ${errorText(err)}`));
     }
   };
 

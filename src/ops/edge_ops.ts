@@ -15,6 +15,8 @@ import { DEFAULT_PAGE_ROWS } from "./protocol.ts";
 export interface EdgeOpsParts {
   pipelines: PipelineManager;
   logs?: InferenceLog;
+  /** Settles once the first pipeline load has: a pipeline Ops assigns is followed only after it. */
+  loaded: Promise<void>;
   info(line: string): void;
   error(line: string): void;
   debug?: (line: string) => void;
@@ -34,9 +36,10 @@ export function startEdgeOps(config: Config, parts: EdgeOpsParts): OpsAgent {
     state: () => ({
       status: pipelines.status,
       pipelineName: pipelines.name ?? null,
-      pipelineUrl: config.pipelineUrl || null,
+      pipelineUrl: pipelines.updater?.url ?? (config.pipelineUrl || null),
       pipelineVersion: pipelines.current?.version ?? null,
     }),
+    follow: (url) => parts.loaded.then(() => pipelines.updater?.follow(url)),
     evictedRows: () => logs?.writer.evictedRows ?? 0,
     version: denoJson.version,
     fetch: globalThis.fetch,
