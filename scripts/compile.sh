@@ -1,47 +1,89 @@
 #!/usr/bin/env bash
-# Builds the single self-contained binary dist/tern (deno task compile).
-# Embeds the demo model, the log and hub migrations, the patched ort-web pthread glue, ort-web's WASM binary and its
-# WebGPU build (bundle + its asyncify glue and WASM);
-# leaves out ort-web's other builds and other platforms' native files.
+# Builds the self-contained binary (deno task compile): dist/tern for x86_64 Linux, with the native onnxruntime,
+# ort-web's WASM and WebGPU builds, libSQL and the demo inside.
+#   bash scripts/compile.sh              dist/tern
+#   bash scripts/compile.sh --wasm-only  dist/tern-wasm: ort-web's WASM runtime only (no native onnxruntime, no WebGPU)
+# Embeds the demo model, the log and hub migrations, the workers, the patched ort-web pthread glue, ort-web's WebGPU
+# bundle with its asyncify glue, build/embed (scripts/pack_embedded.sh: onnxruntime's native library and ort-web's
+# WASM builds, gzip-compressed; src/engine/embedded.ts reads them) and build/build_info.json (the commit).
+# Leaves out the originals of those, ort-web's other builds, other platforms' native files, type declarations and
+# every installed npm package the program does not reach (scripts/npm_closure.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DENO_TLS_CA_STORE=${DENO_TLS_CA_STORE:-mozilla,system}
 # deno compile 2.7.11 walks the embedded node_modules recursively on a tokio worker thread, whose default
 # 2 MiB stack overflows on this tree in a fresh clone ("thread 'tokio-runtime-worker' has overflowed its stack").
 export RUST_MIN_STACK=${RUST_MIN_STACK:-67108864}
+variant=${1:-}
 denort=$(bash scripts/denort.sh)
 if [ -n "$denort" ]; then export DENORT_BIN="$denort"; fi
 deno install --quiet
 ort_dist=$(ls -d node_modules/.deno/onnxruntime-web@*/node_modules/onnxruntime-web/dist)
 # Permissions exactly as `deno task tern` runs the source.
 perms=$(deno eval --quiet 'const t = JSON.parse(Deno.readTextFileSync("deno.json")).tasks.tern.split(/\s+/); console.log(t.slice(2, -1).join(" "))')
+# Entry modules: the program and the workers it starts by URL (deno info does not follow `new Worker`).
+entries=(src/main.ts src/logs/store_worker.ts src/engine/native_worker.ts)
+arch=x64 output=dist/tern
+if [ "$variant" = "--wasm-only" ]; then output=dist/tern-wasm; fi
+
+bash scripts/pack_embedded.sh "$arch" "$variant"
+commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+if [ "$commit" != unknown ] && ! git diff --quiet HEAD -- src deno.json deno.lock 2>/dev/null; then commit="$commit-dirty"; fi
+echo "{\"commit\":\"$commit\"}" >build/build_info.json
+
 excludes=()
-for f in "$ort_dist"/*; do
-  case "$(basename "$f")" in
-    ort.node.min.mjs | ort-wasm-simd-threaded.wasm | ort.webgpu.bundle.min.mjs | ort-wasm-simd-threaded.asyncify.mjs | ort-wasm-simd-threaded.asyncify.wasm) ;;
-    *) excludes+=(--exclude "$f") ;;
+exclude_package() { # a node_modules/.deno folder, and every link to it (deno compile follows links)
+  excludes+=(--exclude "$1")
+  while read -r link; do excludes+=(--exclude "$link"); done < <(find node_modules -maxdepth 5 -type l -lname "*/${1#node_modules/.deno/}/*")
+}
+# Declared dependencies that never load: onnxruntime-node's install script's (adm-zip, global-agent) and the deps
+# of onnxruntime-web's onnxjs sources (its node build, dist/ort.node.min.mjs, imports only onnxruntime-common).
+never_loaded=(onnxruntime-node\>{adm-zip,global-agent} onnxruntime-web\>{flatbuffers,guid-typescript,long,platform,protobufjs})
+reached=$(deno run --quiet --allow-read --allow-run --allow-env scripts/npm_closure.ts \
+  "${never_loaded[@]/#/--skip=}" "${entries[@]}")
+for d in node_modules/.deno/*@*; do
+  name=${d#node_modules/.deno/}
+  case "$name" in
+    @types+*) exclude_package "$d" ;;
+    @libsql+linux-"$arch"-gnu@*) ;;
+    @libsql+linux-*@* | @libsql+darwin-*@* | @libsql+win32-*@*) exclude_package "$d" ;; # other platforms' libSQL
+    *) grep -qxF "$name" <<<"$reached" || exclude_package "$d" ;;
   esac
 done
-# Build-time tools and other platforms' native packages (drizzle-kit is run by npm: specifier, not imported).
-for d in node_modules/.deno/{drizzle-kit@*,@esbuild*,esbuild@*,@types+node@*,@libsql+linux-x64-musl@*,@libsql+darwin*,@libsql+win32*,@libsql+linux-arm*}; do
-  [ -e "$d" ] && excludes+=(--exclude "$d")
+# Within the packages kept: type declarations, source maps, docs, tests and onnxruntime-web's TypeScript sources.
+while read -r f; do excludes+=(--exclude "$f"); done < <(
+  for name in $reached; do
+    d=node_modules/.deno/$name
+    [ -d "$d" ] || continue
+    find "$d/node_modules" \( -type d \( -name test -o -name tests -o -name __tests__ -o -name docs \) -prune -print \) \
+      -o \( -type f \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.md' \) -print \)
+  done
+  ls -d node_modules/.deno/onnxruntime-web@*/node_modules/onnxruntime-web/lib
+)
+keep_web="ort.node.min.mjs"
+if [ "$variant" != "--wasm-only" ]; then keep_web+=" ort.webgpu.bundle.min.mjs ort-wasm-simd-threaded.asyncify.mjs"; fi
+for f in "$ort_dist"/*; do
+  case " $keep_web " in *" $(basename "$f") "*) ;; *) excludes+=(--exclude "$f") ;; esac
 done
-# onnxruntime-node ships every platform's libraries: keep only linux/x64.
+# onnxruntime-node ships every platform's libraries: keep only this one's addon (its library is in build/embed).
 for d in node_modules/.deno/onnxruntime-node@*/node_modules/onnxruntime-node/bin/napi-v6/*/*; do
-  case "$d" in */linux/x64) ;; *) excludes+=(--exclude "$d") ;; esac
+  case "$d" in
+    */linux/"$arch") if [ "$variant" = "--wasm-only" ]; then excludes+=(--exclude "$d"); else excludes+=(--exclude "$d/libonnxruntime.so.1"); fi ;;
+    *) excludes+=(--exclude "$d") ;;
+  esac
 done
+includes=(
+  --include assets/demo/house-price-estimator.onnx
+  --include src/logs/migrations
+  --include src/hub/migrations
+  --include src/logs/store_worker.ts
+  --include src/engine/native_worker.ts
+  --include src/engine/ort_web_glue/ort-wasm-simd-threaded.mjs
+  --include build/embed
+  --include build/build_info.json
+)
+if [ "$variant" != "--wasm-only" ]; then includes+=(--include "$ort_dist/ort-wasm-simd-threaded.asyncify.mjs"); fi
 mkdir -p dist
 # shellcheck disable=SC2086
-deno compile $perms \
-  --include assets/demo/house-price-estimator.onnx \
-  --include src/logs/migrations \
-  --include src/hub/migrations \
-  --include src/logs/store_worker.ts \
-  --include src/engine/native_worker.ts \
-  --include src/engine/ort_web_glue/ort-wasm-simd-threaded.mjs \
-  --include "$ort_dist/ort-wasm-simd-threaded.wasm" \
-  --include "$ort_dist/ort-wasm-simd-threaded.asyncify.mjs" \
-  --include "$ort_dist/ort-wasm-simd-threaded.asyncify.wasm" \
-  "${excludes[@]}" \
-  --output dist/tern src/main.ts
-ls -la dist/tern
+deno compile $perms "${includes[@]}" "${excludes[@]}" --output "$output" src/main.ts
+ls -la "$output"

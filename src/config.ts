@@ -9,7 +9,7 @@ import { parseArgs } from "node:util";
 import { ConfigError } from "./errors.ts";
 import { type EdgeBundle, parseEdgeBundle } from "./ops/edge_bundle.ts";
 import { opsBaseUrl } from "./ops/protocol.ts";
-import { type HubConfig, parseHubConfig } from "./hub/config.ts";
+import { HUB_OPTIONS, type HubConfig, parseHubConfig } from "./hub/config.ts";
 import { type OptionDef, OPTIONS } from "./config_options.ts";
 import {
   parseBool,
@@ -25,9 +25,9 @@ export { helpText, OPTIONS } from "./config_options.ts";
 export { MIN_LOG_STORAGE_BYTES, parseSize } from "./config_values.ts";
 
 /** The commands tern runs. */
-export type Command = "serve" | "help" | "version" | "publish" | "pull" | "hub";
+export type Command = "serve" | "help" | "version" | "publish" | "pull" | "hub" | "health";
 
-const COMMANDS: readonly Command[] = ["serve", "help", "version", "publish", "pull", "hub"];
+const COMMANDS: readonly Command[] = ["serve", "help", "version", "publish", "pull", "hub", "health"];
 /** The INFERENCE_BACKEND values (src/engine/select.ts builds each; config stays free of engine modules). */
 export const BACKEND_CHOICES = ["auto", "wasm", "native", "cuda", "webgpu"] as const;
 /** One INFERENCE_BACKEND value. */
@@ -38,6 +38,26 @@ const MAX_CHECKIN_INTERVAL_S = 86_400;
 const LOG_DURABILITIES = ["durable", "fsync", "async", "off"] as const;
 /** The LOG_FORMAT values. */
 const LOG_FORMATS = ["text", "json"] as const;
+
+/**
+ * Every environment variable tern reads: deno.json's `--allow-env` lists each of them (with TMPDIR and the
+ * variables dependencies read), and no other is read (tests/permissions_test.ts).
+ */
+export const ENV_NAMES: readonly string[] = [
+  ...new Set([
+    ...OPTIONS.map((o) => o.env),
+    ...HUB_OPTIONS.flatMap((o) => o.env ? [o.env] : []),
+    "TERN_HUB_TEST_CLOCK_OFFSET_MS",
+  ]),
+];
+
+/** The environment as parseConfig reads it: the variables in ENV_NAMES that are set. */
+export function readEnvironment(): Record<string, string> {
+  return Object.fromEntries(ENV_NAMES.flatMap((name) => {
+    const value = Deno.env.get(name);
+    return value === undefined ? [] : [[name, value]];
+  }));
+}
 
 /** What `tern publish` was given. */
 export interface PublishArgs {

@@ -3,12 +3,17 @@
  * Entry point of `tern` (compiled) and `deno task tern` (source): parse
  * argv/env into a Config and run the chosen command. A ConfigError exits 2.
  */
-import { type Config, helpText, type MachineDefaults, parseConfig } from "./config.ts";
+// First: it moves Deno's copies of native addons into a folder of this process's own before any addon loads.
+import "./addon_copies.ts";
+import { type Config, helpText, type MachineDefaults, parseConfig, readEnvironment } from "./config.ts";
 import { ConfigError, errorText } from "./errors.ts";
 import { useJsonLogLines } from "./log_lines.ts";
 import { serve } from "./serve.ts";
 import { runPublish, runPull } from "./registry_commands.ts";
 import { runHub } from "./hub/commands.ts";
+import { checkFolders, withPermissionHint } from "./permissions.ts";
+import { runHealth } from "./health_command.ts";
+import { buildCommit } from "./build_info.ts";
 import denoJson from "../deno.json" with { type: "json" };
 
 /** tern's version (deno.json). */
@@ -28,8 +33,10 @@ async function run(config: Config, machine: MachineDefaults): Promise<void> {
       console.log(helpText(machine));
       return;
     case "version":
-      console.log(`tern ${VERSION} (deno ${Deno.version.deno})`);
+      console.log(`tern ${VERSION} (deno ${Deno.version.deno}), commit ${buildCommit()}`);
       return;
+    case "health":
+      return await runHealth(config);
     case "serve":
       return await serve(config);
     case "pull":
@@ -45,16 +52,17 @@ if (import.meta.main) {
   const machine = machineDefaults();
   let config: Config | undefined;
   try {
-    config = parseConfig(Deno.args, Deno.env.toObject(), machine);
+    config = parseConfig(Deno.args, readEnvironment(), machine);
+    if (config.command !== "help" && config.command !== "version") checkFolders(config);
     if (config.logFormat === "json") useJsonLogLines();
     await run(config, machine);
   } catch (err) {
     if (err instanceof ConfigError) {
-      console.error(`tern: ${err.message}`);
+      console.error(`tern: ${withPermissionHint(err.message)}`);
       Deno.exit(2);
     }
     // Registry, file and other failures: one clear line (the stack with DEBUG / --debug), exit 1.
-    console.error(`tern: ${errorText(err)}`);
+    console.error(`tern: ${withPermissionHint(errorText(err))}`);
     if (config?.debug && err instanceof Error) console.error(err.stack);
     Deno.exit(1);
   }

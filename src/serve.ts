@@ -15,6 +15,7 @@ import { fetchPipeline, parseReference, type RegistrySettings, registrySource } 
 import { PipelineUpdater } from "./pipeline/updater.ts";
 import { type InferenceLog, type LogDurability, openInferenceLog } from "./logs/mod.ts";
 import { startEdgeOps } from "./ops/edge_ops.ts";
+import { removeAddonCopies } from "./addon_copies.ts";
 
 /** Where serve writes its start-up lines. */
 export interface ServeOutput {
@@ -151,6 +152,8 @@ export async function serve(
       `Pipeline failed to load: ${errorText(err)}`,
     );
   }
+  // Every native addon is loaded by now: Deno's copies of them can go (addon_copies.ts).
+  removeAddonCopies();
   updater.start(config.pipelineUrl, servedDigest);
   loadSettled();
   await server.finished;

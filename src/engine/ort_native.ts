@@ -6,13 +6,15 @@
  * WASM on CNNs on this CPU. Intra-op threads come from CONFIG_CPUS.
  *
  * In the compiled binary Deno extracts only `onnxruntime_binding.node`, not
- * the `libonnxruntime.so.1` beside it, so the library is dlopen'ed first and
- * the addon then finds it by SONAME (docs/runtime-notes.md).
+ * the `libonnxruntime.so.1` beside it, so the library (which the binary
+ * carries compressed, embedded.ts) is extracted and dlopen'ed first and the
+ * addon then finds it by SONAME (docs/runtime-notes.md).
  */
 import { errorText } from "../errors.ts";
 import type * as OrtNode from "onnxruntime-node";
 import { fileURLToPath } from "node:url";
 import type { Backend } from "./backend.ts";
+import { nativeLibraryPath } from "./embedded.ts";
 import { openOrtSession, type TensorConstructor } from "./ort_session.ts";
 
 /** Options of the native backend. */
@@ -68,10 +70,11 @@ function loadRuntime(libDir?: string): Promise<typeof OrtNode> {
       import.meta.resolve("onnxruntime-node"),
     );
     if (Deno.build.os === "linux") {
-      const library = libDir
+      let library = libDir
         ? `${libDir.replace(/\/+$/, "")}/libonnxruntime.so.1`
         : fileURLToPath(new URL("libonnxruntime.so.1", packaged));
       try {
+        if (!libDir) library = await nativeLibraryPath(library, `libonnxruntime.so.1-${ARCH[Deno.build.arch]}`);
         keepLibraryLoaded = Deno.dlopen(library, {});
       } catch (err) {
         throw new Error(`native onnxruntime is not available here (${library}): ${errorText(err)}`);

@@ -13,6 +13,7 @@
 import * as ort from "onnxruntime-web";
 import type { Backend } from "./backend.ts";
 import { openOrtSession, type TensorConstructor } from "./ort_session.ts";
+import { runtimeFileBytes } from "./embedded.ts";
 
 /** Options of the WASM backend. */
 export interface OrtWebWasmOptions {
@@ -21,8 +22,9 @@ export interface OrtWebWasmOptions {
 }
 
 /**
- * The patched pthread glue (see scripts/patch_ort_glue.ts) and the package's
- * own WASM binary, both embedded in the compiled binary with `--include`.
+ * The patched pthread glue (see scripts/patch_ort_glue.ts), embedded in the
+ * compiled binary with `--include`, and the package's own WASM binary, which
+ * the binary carries compressed (embedded.ts).
  */
 const GLUE_URL = new URL(
   "./ort_web_glue/ort-wasm-simd-threaded.mjs",
@@ -34,6 +36,14 @@ const WASM_URL = new URL(
 );
 
 let configuredThreads: number | undefined;
+let wasmBinary: Promise<void> | undefined;
+
+/** Hands ort-web its WASM binary's bytes before the first session starts the runtime. */
+function provideWasmBinary(): Promise<void> {
+  return wasmBinary ??= runtimeFileBytes(WASM_URL, "ort-wasm-simd-threaded.wasm").then((bytes) => {
+    ort.env.wasm.wasmBinary = bytes;
+  });
+}
 
 /** Configures ort-web's process-wide WASM runtime and returns a backend over it. */
 export function createOrtWebWasmBackend(options: OrtWebWasmOptions): Backend {
@@ -45,13 +55,14 @@ export function createOrtWebWasmBackend(options: OrtWebWasmOptions): Backend {
   }
   configuredThreads = threads;
   ort.env.wasm.numThreads = threads;
-  ort.env.wasm.wasmPaths = { mjs: GLUE_URL.href, wasm: WASM_URL.href };
+  ort.env.wasm.wasmPaths = { mjs: GLUE_URL.href };
   ort.env.logLevel = "error";
   return {
     name: "wasm",
     description: `onnxruntime-web ${ort.env.versions.web} wasm, ${threads} thread${threads === 1 ? "" : "s"}`,
-    load(model, label) {
-      return openOrtSession(
+    async load(model, label) {
+      await provideWasmBinary();
+      return await openOrtSession(
         () => ort.InferenceSession.create(model, { executionProviders: ["wasm"], graphOptimizationLevel: "all" }),
         ort.Tensor as unknown as TensorConstructor,
         {

@@ -8,12 +8,14 @@
  * ensembles): such models fail to load and `auto` keeps another backend.
  * Not yet run on a GPU (see scripts/gpu-check.sh). Its WASM side (the kernels
  * WebGPU lacks run there) keeps to one thread, which needs no patched pthread
- * glue; the compiled binary embeds its asyncify build (.mjs + .wasm).
+ * glue; the compiled binary embeds its asyncify build (the .mjs, and the .wasm
+ * compressed: embedded.ts).
  * WEBGPU_ALLOW_SOFTWARE lets tests run this backend on llvmpipe.
  */
 import { errorText } from "../errors.ts";
 import type { Backend } from "./backend.ts";
 import { openOrtSession, type TensorConstructor } from "./ort_session.ts";
+import { runtimeFileBytes } from "./embedded.ts";
 
 /** What probing found. */
 export interface AdapterReport {
@@ -89,8 +91,14 @@ export async function createWebGpuBackend(options: WebGpuOptions = {}): Promise<
   const ort = await import("onnxruntime-web/webgpu");
   // More threads would start pthread workers through the unpatched glue (docs/runtime-notes.md).
   ort.env.wasm.numThreads = 1;
-  // The folder of its asyncify glue and WASM (the object form, `{ wasm }`, fails to fetch it in Deno).
-  ort.env.wasm.wasmPaths = new URL("./", import.meta.resolve("onnxruntime-web/webgpu")).href;
+  // The folder of its asyncify glue; the WASM is handed over as bytes (the object form of wasmPaths, `{ wasm }`,
+  // fails to fetch it in Deno).
+  const dist = new URL("./", import.meta.resolve("onnxruntime-web/webgpu"));
+  ort.env.wasm.wasmPaths = dist.href;
+  ort.env.wasm.wasmBinary = await runtimeFileBytes(
+    new URL("ort-wasm-simd-threaded.asyncify.wasm", dist),
+    "ort-wasm-simd-threaded.asyncify.wasm",
+  );
   ort.env.logLevel = "error";
   const adapter = report.usable ? report.description : `${report.adapter} (software, WEBGPU_ALLOW_SOFTWARE)`;
   return {

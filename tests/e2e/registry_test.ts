@@ -10,6 +10,7 @@ import { loadReference, maxRelativeError, recordsBody } from "../support/referen
 import { REGISTRY_USER, type RegistryAuth, startRegistry, type TestRegistry } from "../support/registry.ts";
 import { runTern, startTern } from "../support/tern_process.ts";
 import { startFlakyProxy } from "../support/flaky_proxy.ts";
+import { publishModel } from "../support/publish.ts";
 
 const ref = loadReference();
 const MODEL = new URL("../../assets/demo/house-price-estimator.onnx", import.meta.url).pathname;
@@ -21,7 +22,7 @@ const MODEL_HEX = Array.from(
 ).join("");
 
 async function publish(reference: string, env: Record<string, string> = {}) {
-  const out = await runTern(["publish", "--name", "house-price", "--model", MODEL, reference], env);
+  const out = await publishModel(MODEL, "house-price", reference, env);
   assertEquals(out.code, 0, out.stderr + out.stdout);
   return out;
 }

@@ -5,7 +5,8 @@
  */
 import { assert, assertEquals, assertMatch } from "../support/assert.ts";
 import { startRegistry } from "../support/registry.ts";
-import { runTern, startTern } from "../support/tern_process.ts";
+import { startTern } from "../support/tern_process.ts";
+import { publishModel } from "../support/publish.ts";
 
 const SLOW = new URL("../testdata/slow_matmul.onnx", import.meta.url).pathname;
 
@@ -13,7 +14,7 @@ Deno.test("while a slow model works through queued inferences, /health answers a
   const registry = await startRegistry("none");
   try {
     const reference = `${registry.host}/pipelines/slow:v1`;
-    const published = await runTern(["publish", "--name", "slow", "--model", SLOW, reference]);
+    const published = await publishModel(SLOW, "slow", reference);
     assertEquals(published.code, 0, published.stderr);
     const tern = await startTern({ env: { PIPELINE_URL: reference, LOG_DURABILITY: "off" }, readyTimeoutMs: 60_000 });
     try {

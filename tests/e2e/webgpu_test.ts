@@ -8,7 +8,8 @@
 import { probeWebGpu } from "../../src/engine/webgpu.ts";
 import { assertEquals, assertMatch } from "../support/assert.ts";
 import { startRegistry } from "../support/registry.ts";
-import { runTern, startTern } from "../support/tern_process.ts";
+import { startTern } from "../support/tern_process.ts";
+import { publishModel } from "../support/publish.ts";
 
 const FIXTURE = new URL("../testdata/batch1_multi_output.onnx", import.meta.url).pathname;
 
@@ -19,7 +20,7 @@ Deno.test({
   const registry = await startRegistry("none");
   try {
     const reference = `${registry.host}/pipelines/mul-argmax:v1`;
-    const published = await runTern(["publish", "--name", "mul-argmax", "--model", FIXTURE, reference]);
+    const published = await publishModel(FIXTURE, "mul-argmax", reference);
     assertEquals(published.code, 0, published.stderr);
     const tern = await startTern({
       env: {

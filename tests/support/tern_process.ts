@@ -2,11 +2,12 @@
  * @module
  * Starts the real tern process for end-to-end tests: the compiled binary when
  * `TERN_BIN` is set (run from a fresh temporary directory, as a user would),
- * else the source with the same permissions as `deno task tern`. It listens on
+ * else the source with the same permissions as `deno task tern` (support/permissions.ts). It listens on
  * an ephemeral loopback port read back from the start-up line.
  */
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { spawnForPort } from "./child_port.ts";
+import { sourceRunFlags } from "./permissions.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 
@@ -28,17 +29,14 @@ export interface TernProcess {
 export function ternCommand(): string[] {
   const bin = Deno.env.get("TERN_BIN");
   if (bin) return [new URL(bin, ROOT).pathname];
-  const config = JSON.parse(Deno.readTextFileSync(new URL("deno.json", ROOT)));
-  const task: string[] = config.tasks.tern.split(/\s+/);
   // "deno run <permissions> src/main.ts": run the same with absolute paths.
-  const flags = task.slice(2, -1);
   return [
     Deno.execPath(),
     "run",
     "--config",
     fromFileUrl(new URL("deno.json", ROOT)),
-    ...flags,
-    fromFileUrl(new URL(task[task.length - 1], ROOT)),
+    ...sourceRunFlags(fromFileUrl(ROOT).replace(/\/$/, "")),
+    fromFileUrl(new URL("src/main.ts", ROOT)),
   ];
 }
 

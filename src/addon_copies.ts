@@ -1,0 +1,37 @@
+/**
+ * @module
+ * Imported first by main.ts, for its side effect. In the binary, Deno extracts a copy of a native addon (libSQL's,
+ * loaded as the log code is imported; onnxruntime's binding) into $TMPDIR under a random name each time one loads,
+ * and never removes it: 10 MB a start. Before any addon loads, this points TMPDIR at a folder of this process's own
+ * ($TMPDIR/tern-addons-XXXX, mode 0700); `removeAddonCopies` empties it once the addons are loaded (they stay
+ * mapped), and the folder goes at exit. Native libraries tern extracts itself stay in the original temp folder
+ * (engine/embedded.ts). From source it does nothing.
+ */
+import { ADDON_PREFIX, tempFolder } from "./engine/embedded.ts";
+
+let folder: string | undefined;
+
+if (Deno.build.standalone) {
+  try {
+    folder = Deno.makeTempDirSync({ dir: tempFolder(), prefix: ADDON_PREFIX });
+    Deno.env.set("TMPDIR", folder);
+    const made = folder;
+    globalThis.addEventListener("unload", () => {
+      try {
+        Deno.removeSync(made, { recursive: true });
+      } catch { /* gone already */ }
+    });
+  } catch {
+    folder = undefined; // the temp folder is not writable: the addons go where Deno puts them
+  }
+}
+
+/** Deletes the addon copies extracted so far; the addons stay loaded. */
+export function removeAddonCopies(): void {
+  if (folder === undefined) return;
+  for (const entry of Deno.readDirSync(folder)) {
+    try {
+      Deno.removeSync(`${folder}/${entry.name}`, { recursive: true });
+    } catch { /* in use, or gone already */ }
+  }
+}

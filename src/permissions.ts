@@ -1,0 +1,63 @@
+/**
+ * @module
+ * tern runs with one fixed permission set (deno.json's `tern` task, shared by
+ * `deno task start`, the compiled binary and the tests): it may write only its
+ * state folders and the temp folder. A configured folder outside them would
+ * fail deep in the log store with a bare permission error; this names the
+ * variable at start-up instead (exit 2), before anything is written.
+ */
+import type { Config } from "./config.ts";
+import { ConfigError } from "./errors.ts";
+
+/** The folders the permission set lets tern write, as deno.json lists them (for messages). */
+export const WRITABLE_FOLDERS = ["/persist", "./persist", "/var/lib/tern", "./hub-state", "/tmp"] as const;
+
+/** The folders (besides those it may write) whose files tern may read, as deno.json lists them (for messages). */
+export const READABLE_FOLDERS = [
+  "the folder tern is started in",
+  "/run/secrets",
+  "/var/run/secrets",
+  "/opt",
+  "/usr/local/lib",
+  "/usr/lib",
+] as const;
+
+/**
+ * A failure's text with Deno's advice for a denied read or write (recompile, or run again with a flag) replaced by
+ * what a user of tern can do: name a file in a folder tern may read or write.
+ */
+export function withPermissionHint(text: string): string {
+  const denied = /(Requires (read|write) access to "[^"]*"),? (run again with|specify the required permissions)[^\n]*/;
+  const match = text.match(denied);
+  if (!match) return text;
+  const hint = match[2] === "read"
+    ? `tern reads files only in ${READABLE_FOLDERS.join(", ")} and ${WRITABLE_FOLDERS.join(", ")}: ` +
+      "run it from the folder holding the file"
+    : `tern writes only in ${WRITABLE_FOLDERS.join(", ")}`;
+  return text.replace(denied, `${match[1]}: ${hint}`);
+}
+
+/** True when this process may write `path` (a folder, existing or not). */
+export function mayWrite(path: string): boolean {
+  return Deno.permissions.querySync({ name: "write", path }).state === "granted";
+}
+
+/** Throws a ConfigError naming the variable when a folder tern would write is outside the permission set. */
+export function checkFolders(config: Config): void {
+  const folders: [string, string | undefined][] = [["TMPDIR", Deno.env.get("TMPDIR") || "/tmp"]];
+  if (config.command === "serve" || config.command === "pull") {
+    folders.push(["PERSISTENT_VOLUME_DIR", config.persistentVolumeDir]);
+  }
+  if (config.command === "hub" && config.hub?.databaseUrl === undefined) {
+    folders.push(["HUB_STATE_DIR", config.hub?.stateDir]);
+  }
+  for (const [name, path] of folders) {
+    if (path !== undefined && !mayWrite(path)) {
+      throw new ConfigError(
+        `${name}='${path}' is outside the folders tern may write (${
+          WRITABLE_FOLDERS.join(", ")
+        }, and folders inside them): use one of them (mount the volume there)`,
+      );
+    }
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * @module
+ * What a user of the binary notices first: its size (the budget of docs/delivery.md), `tern --version` naming the
+ * commit it was built from, and `tern health`, the container HEALTHCHECK (a scratch image has no curl). Against the
+ * source too, except the size.
+ */
+import { assert, assertEquals, assertMatch } from "../support/assert.ts";
+import { runTern, startTern } from "../support/tern_process.ts";
+
+const BIN = Deno.env.get("TERN_BIN");
+
+/** dist/tern's budget, in bytes. */
+const SIZE_BUDGET = 180_000_000;
+
+Deno.test({
+  name: "the binary is within its 180 MB budget",
+  ignore: BIN === undefined,
+  fn: () => {
+    const size = Deno.statSync(new URL(`../../${BIN}`, import.meta.url)).size;
+    assert(size <= SIZE_BUDGET, `${BIN} is ${size} bytes, over ${SIZE_BUDGET}`);
+  },
+});
+
+Deno.test("tern --version prints the version and the commit it was built from", async () => {
+  const out = await runTern(["--version"]);
+  assertEquals(out.code, 0, out.stderr);
+  const commit = BIN === undefined ? /commit [0-9a-f]{12}, from source$/ : /commit [0-9a-f]{12}(-dirty)?$/;
+  assertMatch(out.stdout.trim(), /^tern \d+\.\d+\.\d+ \(deno 2\.7\.11\), commit /);
+  assertMatch(out.stdout.trim(), commit);
+});
+
+Deno.test("tern health exits 0 while tern serves and is ready, and 1 naming the URL when nothing answers", async () => {
+  const tern = await startTern();
+  const port = new URL(tern.url).port;
+  try {
+    const ready = await runTern(["health", "--port", port]);
+    assertEquals(ready.code, 0, ready.stderr);
+    assertMatch(ready.stdout, /health\/ready: 200/);
+  } finally {
+    await tern.stop();
+  }
+  const gone = await runTern(["health"], { PORT: port });
+  assertEquals(gone.code, 1);
+  assertMatch(gone.stderr, new RegExp(`tern: health: http://127\\.0\\.0\\.1:${port}/health/ready: `));
+});
