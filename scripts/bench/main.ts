@@ -17,6 +17,8 @@
  *    thread), and a bare `Deno.serve` handler that only calls native
  *    `session.run` (scripts/bench/bare_server.ts).
  * 4. Cold start: spawn to /health/ready of the demo (median of 3).
+ * 5. Metrics: the demo at 4 connections with METRICS=true against its
+ *    baseline METRICS=false, alternated (scripts/bench/metrics_cost.ts).
  *
  * HTTP load comes from Debian's wrk at 1 and 4 connections (scripts/bench/wrk.ts;
  * on a 2-core box it still shares the cores with the server).
@@ -31,6 +33,7 @@ import { startRegistry } from "../../tests/support/registry.ts";
 import { runTern, startTern, ternCommand, type TernProcess } from "../../tests/support/tern_process.ts";
 import { type Figures, summarise, type Where } from "./load.ts";
 import { haveWrk, wrkMeasure } from "./wrk.ts";
+import { measureMetricsCost } from "./metrics_cost.ts";
 
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 5);
 const THREADS = navigator.hardwareConcurrency || 1;
@@ -91,6 +94,11 @@ for (const batching of [false, true]) {
     );
   });
 }
+
+// ---- 1c. What /metrics costs: METRICS=true against METRICS=false, alternated, 4 conns -----
+note("demo, metrics off and on");
+const metricsCost = await measureMetricsCost(SECONDS, THREADS);
+results.push(metricsCost.off, metricsCost.on);
 
 // ---- 2. Backends on the CNN ---------------------------------------------
 const CNN = await cnnModelPath();
@@ -266,6 +274,13 @@ const targets = [
       find("CNN 1 image Arrow", "bare session.run, native").p50Ms,
     goal: 3,
     higherIsBetter: false,
+  },
+  {
+    target:
+      "demo 1-row JSON, 4 conns: req/s with METRICS=true ≥ 0.97 × METRICS=false (median of 4 alternated runs each)",
+    value: metricsCost.ratio,
+    goal: 0.97,
+    higherIsBetter: true,
   },
   { target: "cold start to ready, demo (ms) ≤ 1000", value: coldStartMs, goal: 1000, higherIsBetter: false },
 ];

@@ -42,8 +42,8 @@ export class HttpMetrics {
   readonly #requests: Counter;
   readonly #duration: Histogram;
   readonly #errors: Counter;
-  /** route → method and status → children (made once: prom-client's `labels` is not free). */
-  readonly #children = new Map<string, Map<string, { count: Incrementer; duration: Observer }>>();
+  /** route → method → status → children (made once: prom-client's `labels` is not free). */
+  readonly #children = new Map<string, Map<string, Map<number, { count: Incrementer; duration: Observer }>>>();
   readonly #errorChildren = new Map<string, Incrementer>();
 
   constructor(registry: Registry) {
@@ -75,17 +75,19 @@ export class HttpMetrics {
     await next();
     const seconds = (performance.now() - t0) / 1000;
     const status = c.res.status;
+    const method = c.req.method;
     const route = routeOf(c);
-    let byRoute = this.#children.get(route);
-    if (!byRoute) this.#children.set(route, byRoute = new Map());
-    const key = c.req.method + status;
-    let children = byRoute.get(key);
+    let byMethod = this.#children.get(route);
+    if (!byMethod) this.#children.set(route, byMethod = new Map());
+    let byStatus = byMethod.get(method);
+    if (!byStatus) byMethod.set(method, byStatus = new Map());
+    let children = byStatus.get(status);
     if (!children) {
       children = {
-        count: this.#requests.labels(c.req.method, route, String(status)),
-        duration: this.#duration.labels(c.req.method, route),
+        count: this.#requests.labels(method, route, String(status)),
+        duration: this.#duration.labels(method, route),
       };
-      byRoute.set(key, children);
+      byStatus.set(status, children);
     }
     children.count.inc();
     children.duration.observe(seconds);

@@ -43,16 +43,24 @@ export interface MetricsSources {
   backlog?: () => Promise<number>;
 }
 
-type Child = Observer;
-type Inc = Incrementer;
+/** The series of one model served as a pipeline's last step. */
+interface ModelSeries {
+  requests: Incrementer;
+  rows: Incrementer;
+  duration: Observer;
+}
 
-/** Per-model label sets of one pipeline, made once per pipeline version. */
+/** One step's histogram children: its only model's, or each A/B variant's and `split` for a middle step. */
+interface StepSeries {
+  only?: Observer;
+  byModel: Map<string, Observer>;
+  split?: Observer;
+}
+
+/** The label sets of one pipeline version, made once (prom-client's `labels` is not free). */
 interface PipelineSeries {
-  requests: Map<string, Inc>;
-  rows: Map<string, Inc>;
-  duration: Map<string, Child>;
-  /** Per step: model name → that step's histogram child. */
-  steps: Map<string, Child>[];
+  models: Map<string, ModelSeries>;
+  steps: StepSeries[];
 }
 
 /** The registry and the instruments of one edge app. */
@@ -111,20 +119,28 @@ export class EdgeMetrics {
     let series = this.#series.get(pipeline);
     if (!series) this.#series.set(pipeline, series = this.#newSeries(pipeline));
     const model = reply.modelName;
-    const labels = [pipeline.name, model] as const;
-    child(series.requests, model, () => this.#inferences.labels(...labels)).inc();
-    child(series.rows, model, () => this.#rows.labels(...labels)).inc(reply.input.rows);
+    let m = series.models.get(model);
+    if (!m) {
+      m = {
+        requests: this.#inferences.labels(pipeline.name, model),
+        rows: this.#rows.labels(pipeline.name, model),
+        duration: this.#inferenceDuration.labels(pipeline.name, model),
+      };
+      series.models.set(model, m);
+    }
     const ns = reply.elapsedNs;
     let total = 0;
-    for (const v of ns) total += v;
-    child(series.duration, model, () => this.#inferenceDuration.labels(...labels)).observe(total / 1e9);
+    for (let i = 0; i < ns.length; i++) total += ns[i];
+    m.requests.inc();
+    m.rows.inc(reply.input.rows);
+    m.duration.observe(total / 1e9);
     this.activity.record(reply.time, pipeline.name, model, reply.input.rows, total / 1e9);
     const last = ns.length - 2;
     for (let i = 0; i < series.steps.length && i + 1 < ns.length; i++) {
-      const steps = series.steps[i];
-      // A step of one model has one child; an A/B step is known by the model served when it is the last step.
-      const stepChild = steps.size === 1 ? steps.values().next().value : steps.get(i === last ? model : "");
-      stepChild?.observe(ns[i + 1] / 1e9);
+      const step = series.steps[i];
+      // An A/B step is known by the model served when it is the last step.
+      const observer = step.only ?? (i === last ? step.byModel.get(model) : step.split);
+      observer?.observe(ns[i + 1] / 1e9);
     }
   };
 
@@ -142,17 +158,15 @@ export class EdgeMetrics {
 
   #newSeries(pipeline: LoadedPipeline): PipelineSeries {
     return {
-      requests: new Map(),
-      rows: new Map(),
-      duration: new Map(),
+      models: new Map(),
       steps: stepModels(pipeline).map((models, i) => {
-        const children = new Map<string, Child>();
-        for (const m of models) {
-          children.set(m.name, this.#stepDuration.labels(pipeline.name, String(i), m.name, m.backend));
-        }
+        const step = String(i);
+        const byModel = new Map(
+          models.map((m) => [m.name, this.#stepDuration.labels(pipeline.name, step, m.name, m.backend)] as const),
+        );
+        if (models.length === 1) return { only: byModel.get(models[0].name), byModel };
         // An A/B step in the middle of a pipeline: which variant ran is not reported.
-        if (models.length > 1) children.set("", this.#stepDuration.labels(pipeline.name, String(i), "(split)", "-"));
-        return children;
+        return { byModel, split: this.#stepDuration.labels(pipeline.name, step, "(split)", "-") };
       }),
     };
   }
