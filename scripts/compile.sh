@@ -27,8 +27,11 @@ arch=x64 output=dist/tern
 if [ "$variant" = "--wasm-only" ]; then output=dist/tern-wasm; fi
 
 bash scripts/pack_embedded.sh "$arch" "$variant"
-commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
-if [ "$commit" != unknown ] && ! git diff --quiet HEAD -- src deno.json deno.lock 2>/dev/null; then commit="$commit-dirty"; fi
+# The commit --version names: TERN_COMMIT (a container build has no .git), else git's, -dirty with changes.
+commit=${TERN_COMMIT:-$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)}
+if [ -z "${TERN_COMMIT:-}" ] && [ "$commit" != unknown ] && ! git diff --quiet HEAD -- src deno.json deno.lock; then
+  commit="$commit-dirty"
+fi
 echo "{\"commit\":\"$commit\"}" >build/build_info.json
 
 excludes=()

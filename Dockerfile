@@ -1,0 +1,34 @@
+# tern in a scratch image: the single binary, exactly the glibc files it links, a non-root user, /persist.
+#
+#   docker build -t tern .                  build stage compiles dist/tern (needs to pull denoland/deno)
+#   bash scripts/image.sh                   no base image reachable: the same runtime image from a dist/tern
+#                                           built on this machine (--target host), tagged localhost/tern:dev
+#   docker run -p 8080:8080 -v ./data:/persist tern
+#
+# The runtime stages share `base`; `runtime` (the last, the default) takes the root file system from the build
+# stage, `host` from build/rootfs (scripts/rootfs.sh, run by scripts/image.sh).
+
+FROM scratch AS base
+ENV PERSISTENT_VOLUME_DIR=/persist
+USER 10001:10001
+WORKDIR /persist
+EXPOSE 8080
+VOLUME /persist
+# A scratch image has no curl: tern asks itself (GET /health/ready on PORT).
+HEALTHCHECK --interval=10s --timeout=6s --start-period=60s --retries=3 CMD ["/usr/local/bin/tern", "health"]
+# SIGTERM: tern stops accepting, finishes what is in flight, flushes the log and exits 0 (docker stop waits 10 s).
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["/usr/local/bin/tern"]
+
+FROM docker.io/denoland/deno:debian-2.7.11 AS build
+# `docker build --build-arg TERN_COMMIT=$(git rev-parse --short=12 HEAD) .` names the commit in tern --version.
+ARG TERN_COMMIT=unknown
+WORKDIR /src
+COPY . .
+RUN TERN_COMMIT=$TERN_COMMIT bash scripts/compile.sh && bash scripts/rootfs.sh dist/tern /rootfs
+
+FROM base AS host
+COPY build/rootfs/ /
+
+FROM base AS runtime
+COPY --from=build /rootfs/ /
