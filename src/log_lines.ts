@@ -1,7 +1,7 @@
 /**
  * @module
- * LOG_FORMAT=json: tern's own output lines (start-up, Ops sync, errors, DEBUG
- * request lines: whatever it writes through `console`) become one JSON object
+ * LOG_FORMAT=json: the servers' own output lines (start-up, Ops sync, errors, DEBUG
+ * request lines: whatever they write through `console`) become one JSON object
  * a line, `{"time","level","msg"}`, for log shippers (Fluent Bit, Vector,
  * Promtail, journald's JSON readers). Set once at start-up, before anything
  * is printed; stdout and stderr keep their roles.

@@ -54,7 +54,9 @@ if (import.meta.main) {
   try {
     config = parseConfig(Deno.args, readEnvironment(), machine);
     if (config.command !== "help" && config.command !== "version") checkFolders(config);
-    if (config.logFormat === "json") useJsonLogLines();
+    // Servers' lines only: a command's output (a bundle, a PIPELINE_URL, a table) stays as it is.
+    const server = config.command === "serve" || (config.command === "hub" && config.hub?.command === "serve");
+    if (config.logFormat === "json" && server) useJsonLogLines();
     await run(config, machine);
   } catch (err) {
     if (err instanceof ConfigError) {

@@ -4,7 +4,7 @@
  * lines, an Ops error on stderr, the stop), as a log shipper reads them.
  */
 import { assert, assertEquals, assertMatch } from "../support/assert.ts";
-import { freePort, startHub } from "../support/hub_process.ts";
+import { freePort, runToExit, startHub } from "../support/hub_process.ts";
 import { startTern } from "../support/tern_process.ts";
 
 interface Line {
@@ -56,4 +56,18 @@ Deno.test("LOG_FORMAT=json: tern hub's lines too", async () => {
   const lines = jsonLines(hub.output());
   assertMatch(lines[0].msg, /^tern hub listening on http:\/\//);
   assertEquals(lines[0].level, "info");
+});
+
+Deno.test("LOG_FORMAT=json leaves a command's output as it is: add-edge still prints the bare bundle", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tern-hub-json-" });
+  try {
+    const out = await runToExit(
+      ["hub", "add-edge", "--name", "e", "--opscenter-host", "hub:8090", "--state-dir", dir],
+      { LOG_FORMAT: "json" },
+    );
+    assertEquals(out.code, 0);
+    assertMatch(atob(out.stdout.trim()), /EDGE_NAME=e/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
