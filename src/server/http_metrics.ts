@@ -91,8 +91,8 @@ export class HttpMetrics {
     }
     children.count.inc();
     children.duration.observe(seconds);
-    if (status >= 400) {
-      const code = errorCode(c.error, status);
+    const code = status >= 400 ? errorCode(c.error, status) : undefined;
+    if (code !== undefined) {
       let errors = this.#errorChildren.get(code);
       if (!errors) this.#errorChildren.set(code, errors = this.#errors.labels(code));
       errors.inc();
@@ -141,8 +141,11 @@ function routeOf(c: Context): string {
   return route && route.method !== "ALL" ? route.path : "unmatched";
 }
 
-/** The `code` of an error reply: the error's own, else the one its status stands for. */
-function errorCode(err: unknown, status: number): string {
+/**
+ * The `code` of an error reply: the error's own, else the one its status stands for; undefined for a 4xx that
+ * answers a question (V2's "not ready" is a 400 `{"ready": false}`, not an error).
+ */
+function errorCode(err: unknown, status: number): string | undefined {
   if (err instanceof TernError) return err.code;
   if (err) return "internal";
   switch (status) {
@@ -155,6 +158,6 @@ function errorCode(err: unknown, status: number): string {
     case 503:
       return "unavailable";
     default:
-      return String(status);
+      return status >= 500 ? "internal" : undefined;
   }
 }

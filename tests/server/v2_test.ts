@@ -12,6 +12,7 @@ import { V2_DATATYPE } from "../../src/codec/v2.ts";
 import { assert, assertEquals, assertMatch } from "../support/assert.ts";
 import { ortTest, wasmBackend } from "../support/backend.ts";
 import { ECHO_DTYPES, echoPipeline } from "../support/echo_model.ts";
+import { parseExposition } from "../support/prometheus.ts";
 
 /** Two rows of two values of each dtype, as JSON gives them. */
 const VALUES: Record<DType, unknown[]> = {
@@ -148,7 +149,7 @@ ortTest("refusals are {error} with a 4xx status, naming what is wrong", async ()
   });
 });
 
-ortTest("health and readiness: 200 when true, 400 when false, as the protocol asks", async () => {
+ortTest("health and readiness: 200 when true, 400 when false (not an error), as the protocol asks", async () => {
   const pipelines = new PipelineManager(wasmBackend());
   pipelines.announce("echo");
   const app = createApp({ pipelines, now: () => 0, maxBodyBytes: 1 << 20 });
@@ -161,6 +162,9 @@ ortTest("health and readiness: 200 when true, 400 when false, as the protocol as
   const meta = await app.request("/v2/models/echo");
   assertEquals(meta.status, 503);
   assertMatch((await meta.json()).error, /not ready: pipeline is Loading/);
+  // "Not ready" answers a question: /metrics counts no error for it (the 503 above is one).
+  const m = await parseExposition(await (await app.request("/metrics")).text());
+  assertEquals(m.find("tern_errors_total").map((e) => e.labels.code), ["unavailable"]);
   await pipelines.load(await echoPipeline());
   try {
     assertEquals((await app.request("/v2/health/ready")).status, 200);
