@@ -3,8 +3,8 @@
  * Reads a log page an edge uploaded (docs/ops-protocol.md, POST /v1/logs):
  * the Arrow stream is verified before apache-arrow reads it
  * (codec/arrow_verify.ts), then every rule is checked: the `/logs` columns,
- * ids whole and increasing, partition = the edge's name, `in`/`out` JSON
- * objects (they are spliced into `/edges/{name}/logs` replies as they are),
+ * ids whole and increasing, partition = the edge's name, `in`/`out` (and
+ * `shadow_data`, when sent) JSON objects (they are spliced into `/edges/{name}/logs` replies as they are),
  * and the idempotency key naming this edge and the page's first and last id.
  */
 import { tableFromIPC } from "apache-arrow";
@@ -49,6 +49,11 @@ export function decodePage(body: Uint8Array, edgeId: string, edgeName: string, k
   if (n > MAX_PAGE_ROWS) throw bad(`the page holds ${n} rows; at most ${MAX_PAGE_ROWS}`);
   const col = (name: typeof COLUMNS[number]) => table.getChild(name)!;
   const [time, inn, out, anomaly, lastModel, version, elapsed, dropped, partition, id] = COLUMNS.map(col);
+  // Validation results (`anomaly.<name>`, bool) and shadow outputs (`shadow_data`), when the edge's pipeline has them.
+  const checks = table.schema.fields
+    .filter((f) => f.name.startsWith("anomaly.") && f.name !== "anomaly.count")
+    .map((f) => [f.name.slice("anomaly.".length), table.getChild(f.name)!] as const);
+  const shadows = table.getChild("shadow_data");
   const rows: HubLogRow[] = new Array(n);
   let previous = 0;
   for (let i = 0; i < n; i++) {
@@ -71,6 +76,10 @@ export function decodePage(body: Uint8Array, edgeId: string, edgeName: string, k
       elapsedJson: JSON.stringify(Array.from(elapsed.get(i)?.toArray() ?? [], Number)),
       droppedJson: JSON.stringify(Array.from(dropped.get(i)?.toArray() ?? [], String)),
       partition: edgeName,
+      anomalyJson: checks.length
+        ? JSON.stringify(Object.fromEntries(checks.map(([name, c]) => [name, c.get(i) === true])))
+        : "{}",
+      shadowJson: shadows ? jsonObject(shadows.get(i) ?? "{}", i, "shadow_data") : "{}",
     };
     if (!Number.isFinite(rows[i].time)) throw bad(`row ${i}: time is not a number`);
   }

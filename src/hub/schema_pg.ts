@@ -34,6 +34,8 @@ export const edges = pgTable("edges", {
   pagesReceived: bigint("pages_received", { mode: "number" }).notNull().default(0),
   duplicateRows: bigint("duplicate_rows", { mode: "number" }).notNull().default(0),
   largestPageRows: integer("largest_page_rows").notNull().default(0),
+  /** JSON list of the extra `/logs` Arrow columns this edge's rows have had. */
+  logColumns: text("log_columns").notNull().default("[]"),
   createdAt: bigint("created_at", { mode: "number" }).notNull(),
 });
 
@@ -50,6 +52,8 @@ export const logRows = pgTable("log_rows", {
   elapsedJson: text("elapsed_json").notNull(),
   droppedJson: text("dropped_json").notNull(),
   partition: text("partition").notNull(),
+  anomalyJson: text("anomaly_json").notNull().default("{}"),
+  shadowJson: text("shadow_json").notNull().default("{}"),
   receivedAt: bigint("received_at", { mode: "number" }).notNull(),
 }, (t) => [primaryKey({ columns: [t.edgeId, t.rowId] }), index("log_rows_edge_time").on(t.edgeId, t.time)]);
 

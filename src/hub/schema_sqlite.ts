@@ -34,6 +34,8 @@ export const edges = sqliteTable("edges", {
   pagesReceived: integer("pages_received").notNull().default(0),
   duplicateRows: integer("duplicate_rows").notNull().default(0),
   largestPageRows: integer("largest_page_rows").notNull().default(0),
+  /** JSON list of the extra `/logs` Arrow columns this edge's rows have had. */
+  logColumns: text("log_columns").notNull().default("[]"),
   createdAt: integer("created_at").notNull(),
 });
 
@@ -50,6 +52,8 @@ export const logRows = sqliteTable("log_rows", {
   elapsedJson: text("elapsed_json").notNull(),
   droppedJson: text("dropped_json").notNull(),
   partition: text("partition").notNull(),
+  anomalyJson: text("anomaly_json").notNull().default("{}"),
+  shadowJson: text("shadow_json").notNull().default("{}"),
   receivedAt: integer("received_at").notNull(),
 }, (t) => [primaryKey({ columns: [t.edgeId, t.rowId] }), index("log_rows_edge_time").on(t.edgeId, t.time)]);
 

@@ -29,6 +29,8 @@ export interface EdgeRecord {
   pagesReceived: number;
   duplicateRows: number;
   largestPageRows: number;
+  /** JSON list of the extra `/logs` Arrow columns its rows have had (`anomaly.<name>`, `shadow_data`), sorted. */
+  logColumns: string;
   createdAt: number;
 }
 
@@ -50,6 +52,10 @@ export interface HubLogRow {
   elapsedJson: string;
   droppedJson: string;
   partition: string;
+  /** JSON object: validation name → failed (`{}` when the pipeline has none). */
+  anomalyJson: string;
+  /** JSON object: shadow model → its outputs (`{}` when none ran). */
+  shadowJson: string;
 }
 
 /** What a check-in records. */

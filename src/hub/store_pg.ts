@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import { Conflict } from "../errors.ts";
 import { edges, logRows, seenTokens, uploads } from "./schema_pg.ts";
 import { chunks, type HubStore } from "./store.ts";
+import { extraColumnsOf } from "../codec/log_records.ts";
 
 /** drizzle-kit's output, embedded in the compiled binary. */
 const MIGRATIONS = fileURLToPath(new URL("./migrations/pg", import.meta.url));
@@ -117,7 +118,19 @@ export async function openPgHubStore(url: string): Promise<HubStore> {
             })
             .onConflictDoNothing()
             .returning({ key: uploads.idempotencyKey })).length;
+          // The extra Arrow columns (validations, shadows) this edge's rows have had, for /edges/{name}/logs.
+          const seen = extraColumnsOf(rows);
+          let logColumns: string | undefined;
+          if (seen.length) {
+            const [edge] = await tx.select({ logColumns: edges.logColumns }).from(edges).where(eq(edges.id, edgeId))
+              .for("update");
+            const known: string[] = JSON.parse(edge?.logColumns ?? "[]");
+            if (seen.some((c) => !known.includes(c))) {
+              logColumns = JSON.stringify([...new Set([...known, ...seen])].sort());
+            }
+          }
           await tx.update(edges).set({
+            ...(logColumns ? { logColumns } : {}),
             rowsReceived: sql`${edges.rowsReceived} + ${stored}`,
             pagesReceived: sql`${edges.pagesReceived} + ${newPage}`,
             duplicateRows: sql`${edges.duplicateRows} + ${rows.length - stored}`,
@@ -143,6 +156,8 @@ export async function openPgHubStore(url: string): Promise<HubStore> {
           elapsedJson: logRows.elapsedJson,
           droppedJson: logRows.droppedJson,
           partition: logRows.partition,
+          anomalyJson: logRows.anomalyJson,
+          shadowJson: logRows.shadowJson,
         }).from(logRows).where(and(...where)).orderBy(asc(logRows.rowId)).limit(limit);
       }),
     close: () => client.end(),

@@ -33,6 +33,9 @@ function rows(first: number, n: number): HubLogRow[] {
     elapsedJson: "[1,2]",
     droppedJson: "[]",
     partition: "edge-1",
+    // Rows past 1,000 come from a pipeline with a validation and a shadow.
+    anomalyJson: first + i > 1000 ? `{"too_high":${(first + i) % 2 === 0}}` : "{}",
+    shadowJson: first + i > 1000 ? '{"challenger":{"y":[2.5]}}' : "{}",
   }));
 }
 
@@ -68,6 +71,9 @@ async function contract(a: HubStore, b: HubStore): Promise<void> {
   assertEquals((await b.readRows("id-1", {}, 1995, 100)).map((r) => r.rowId), [1996, 1997, 1998, 1999, 2000]);
   assertEquals((await a.readRows("id-1", { start: 10_011, end: 10_013 }, 0, 100)).map((r) => r.rowId), [11, 12, 13]);
   assertEquals((await a.readRows("id-1", {}, 0, 1))[0], page[0]);
+  // Validation results and shadow outputs are kept per row, and the edge lists the Arrow columns its rows have had.
+  assertEquals((await b.readRows("id-1", {}, 1999, 1))[0], rows(2000, 1)[0]);
+  assertEquals((await a.edgeByName("edge-1"))!.logColumns, '["anomaly.too_high","shadow_data"]');
 
   await b.checkIn("id-1", { status: "Running", pipelineInUse: "reg/p:1", backlogRows: 42, now: 4000 });
   assertEquals([(await a.edges())[0].backlogRows, (await a.edges())[0].lastContact], [42, 4000]);

@@ -26,7 +26,7 @@ export function edgeLogsRoutes(store: HubStore): Hono {
     const pages = readPages(store, edge.id, filter);
     const arrow = arrowReplyFormat(c.req.header("accept"));
     if (arrow) {
-      return new Response(logArrowStream(pages, arrow, "/edges/…/logs"), {
+      return new Response(logArrowStream(pages, arrow, "/edges/…/logs", JSON.parse(edge.logColumns)), {
         headers: { "content-type": ARROW_MEDIA_TYPE[arrow] },
       });
     }
@@ -48,6 +48,8 @@ function asLogRow(r: HubLogRow): StoredLogRow {
     elapsedJson: r.elapsedJson,
     droppedJson: r.droppedJson,
     partition: r.partition,
+    anomalyJson: r.anomalyJson,
+    shadowJson: r.shadowJson,
     uploaded: 1,
   };
 }

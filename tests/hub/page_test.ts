@@ -1,0 +1,62 @@
+/**
+ * @module
+ * A log page carries what the edge's `/logs` shows: validation results
+ * (`anomaly.<name>`) and shadow outputs (`shadow_data`) travel with their
+ * rows from the edge's encoder to the hub's decoder, and a page of a pipeline
+ * without them carries neither.
+ */
+import { decodePage } from "../../src/hub/page.ts";
+import type { StoredLogRow } from "../../src/logs/query.ts";
+import { encodePage } from "../../src/ops/page.ts";
+import { pageKey } from "../../src/ops/protocol.ts";
+import { assertEquals } from "../support/assert.ts";
+import { tableFromIPC } from "apache-arrow";
+
+function row(id: number, extra: Partial<StoredLogRow> = {}): StoredLogRow {
+  return {
+    id,
+    time: 1_700_000_000_000 + id,
+    inJson: '{"tensor":[1.0,2.0]}',
+    outJson: '{"variable":[3.5]}',
+    anomalyCount: 0,
+    pipelineName: "p",
+    pipelineVersion: "v1",
+    lastModel: '{"model_name":"m","model_sha":"s"}',
+    elapsedJson: "[10,20]",
+    droppedJson: "[]",
+    partition: "edge-1",
+    uploaded: 0,
+    ...extra,
+  };
+}
+
+Deno.test("validation results and shadow outputs reach the hub with their rows", () => {
+  const rows = [
+    row(1, {
+      anomalyCount: 1,
+      anomalyJson: '{"too_high":true,"negative":false}',
+      shadowJson: '{"challenger":{"y":[2.0]}}',
+    }),
+    row(2, { anomalyJson: '{"too_high":false,"negative":false}', shadowJson: '{"challenger":{"y":[4.0]}}' }),
+  ];
+  const page = encodePage(rows);
+  const names = tableFromIPC(page).schema.fields.map((f) => f.name);
+  assertEquals(names.filter((n) => n.startsWith("anomaly.") || n === "shadow_data"), [
+    "anomaly.count",
+    "anomaly.negative",
+    "anomaly.too_high",
+    "shadow_data",
+  ]);
+  const decoded = decodePage(page, "e1", "edge-1", pageKey("e1", 1, 2));
+  assertEquals(decoded.map((r) => [r.anomalyCount, JSON.parse(r.anomalyJson), JSON.parse(r.shadowJson)]), [
+    [1, { negative: false, too_high: true }, { challenger: { y: [2.0] } }],
+    [0, { negative: false, too_high: false }, { challenger: { y: [4.0] } }],
+  ]);
+});
+
+Deno.test("a page of a pipeline without validations or shadows carries neither column", () => {
+  const page = encodePage([row(7)]);
+  assertEquals(tableFromIPC(page).schema.fields.some((f) => f.name === "shadow_data" || f.name === "anomaly.x"), false);
+  const [decoded] = decodePage(page, "e1", "edge-1", pageKey("e1", 7, 7));
+  assertEquals([decoded.anomalyJson, decoded.shadowJson], ["{}", "{}"]);
+});
