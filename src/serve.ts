@@ -16,6 +16,7 @@ import { PipelineUpdater } from "./pipeline/updater.ts";
 import { type InferenceLog, type LogDurability, openInferenceLog } from "./logs/mod.ts";
 import { startEdgeOps } from "./ops/edge_ops.ts";
 import { removeAddonCopies } from "./addon_copies.ts";
+import { onStopSignals, stopInOrder } from "./shutdown.ts";
 
 /** Where serve writes its start-up lines. */
 export interface ServeOutput {
@@ -85,21 +86,16 @@ export async function serve(
 
   const stop = async (signal: string, exitCode = 0) => {
     out.info(`${signal}: finishing in-flight requests and stopping`);
-    let code = exitCode;
-    // An update under way finishes before the models are released.
-    const steps = [() => server.shutdown(), () => ops?.stop(), () => logs?.close(), () => updater.stop()];
-    for (const step of [...steps, () => pipelines.close()]) {
-      try {
-        await step();
-      } catch (err) {
-        out.error(`while stopping: ${errorText(err)}`);
-        code = 1;
-      }
-    }
-    Deno.exit(code);
+    // Bounded (shutdown.ts); an update under way finishes before the models are released.
+    const code = await stopInOrder({ name: "the requests in flight", run: () => server.shutdown() }, [
+      { name: "Ops sync", run: () => ops?.stop() },
+      { name: "the inference log", run: () => logs?.close() },
+      { name: "the pipeline updater", run: () => updater.stop() },
+      { name: "the models", run: () => pipelines.close() },
+    ], out.error);
+    Deno.exit(Math.max(code, exitCode));
   };
-  Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
-  Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+  onStopSignals(stop, out.error);
   // Ops refused this edge on its first contact (used or expired join token, expired session): start-up stops,
   // once the pipeline load under way has settled (onnxruntime aborts the process if it is torn down mid-load).
   void ops?.firstContact.then(async (refusal) => {
