@@ -54,7 +54,15 @@ export const ENV_NAMES: readonly string[] = [
 /** The environment as parseConfig reads it: the variables in ENV_NAMES that are set. */
 export function readEnvironment(): Record<string, string> {
   return Object.fromEntries(ENV_NAMES.flatMap((name) => {
-    const value = Deno.env.get(name);
+    let value: string | undefined;
+    try {
+      value = Deno.env.get(name);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotCapable)) throw err;
+      throw new ConfigError(
+        `tern's permission set does not allow reading ${name}: add it to --allow-env in deno.json's tern task`,
+      );
+    }
     return value === undefined ? [] : [[name, value]];
   }));
 }
