@@ -134,6 +134,10 @@ export interface Config {
   metrics: boolean;
   /** LOG_FORMAT: tern's own output lines as text or JSON objects. */
   logFormat: typeof LOG_FORMATS[number];
+  /** API_TOKEN: the bearer token every request but the health checks must carry; never printed. */
+  apiToken?: string;
+  /** TLS_CERT and TLS_KEY: PEM files to serve HTTPS with (both or neither), read again on SIGHUP. */
+  tls?: { certFile: string; keyFile: string };
 }
 
 /** Defaults that depend on the machine, passed in by main.ts. */
@@ -278,6 +282,8 @@ export function parseConfig(
     ),
     metrics: parseBool("METRICS", getOrDefault("METRICS")),
     logFormat: parseChoice("LOG_FORMAT", getOrDefault("LOG_FORMAT"), LOG_FORMATS),
+    apiToken: readSecret("API_TOKEN", get("API_TOKEN"), get("API_TOKEN_FILE")),
+    tls: tlsFiles(get("TLS_CERT"), get("TLS_KEY")),
   };
 }
 
@@ -312,19 +318,32 @@ function parseFollowInterval(text: string): number {
 
 /** OCI_PASSWORD, or the content of OCI_PASSWORD_FILE (never both); errors never show the password. */
 function readPassword(password: string | undefined, file: string | undefined): string | undefined {
-  if (file === undefined) return password;
-  if (password !== undefined) {
-    throw new ConfigError("OCI_PASSWORD and OCI_PASSWORD_FILE are both set: set one of them");
+  return readSecret("OCI_PASSWORD", password, file);
+}
+
+/** TLS_CERT and TLS_KEY: both or neither. */
+function tlsFiles(certFile: string | undefined, keyFile: string | undefined): Config["tls"] {
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new ConfigError("TLS_CERT and TLS_KEY come together: set both to serve HTTPS, or neither");
+  }
+  return certFile === undefined ? undefined : { certFile, keyFile: keyFile! };
+}
+
+/** A secret NAME, or the content of NAME_FILE (never both); errors never show the secret. */
+function readSecret(name: string, value: string | undefined, file: string | undefined): string | undefined {
+  if (file === undefined) return value;
+  if (value !== undefined) {
+    throw new ConfigError(`${name} and ${name}_FILE are both set: set one of them`);
   }
   let text: string;
   try {
     text = Deno.readTextFileSync(file);
   } catch (err) {
-    throw new ConfigError(`OCI_PASSWORD_FILE='${file}' cannot be read (${(err as Error).name})`);
+    throw new ConfigError(`${name}_FILE='${file}' cannot be read (${(err as Error).name})`);
   }
-  const value = text.replace(/[\r\n]+$/, "");
-  if (value === "") throw new ConfigError(`OCI_PASSWORD_FILE='${file}' is empty`);
-  return value;
+  const secret = text.replace(/[\r\n]+$/, "");
+  if (secret === "") throw new ConfigError(`${name}_FILE='${file}' is empty`);
+  return secret;
 }
 
 function publishArgs(name: string | undefined, models: string[], operands: string[]): PublishArgs {

@@ -190,6 +190,28 @@ export const OPTIONS: readonly OptionDef[] = [
     default: "true",
   },
   {
+    flag: "api-token",
+    env: "API_TOKEN",
+    help:
+      "bearer token every request must carry (Authorization: Bearer …) except /health, /health/ready and V2's health checks; unset: no token asked (never printed)",
+    secret: true,
+  },
+  {
+    flag: "api-token-file",
+    env: "API_TOKEN_FILE",
+    help: "file holding API_TOKEN (Docker and Kubernetes secrets); trailing newlines are dropped",
+  },
+  {
+    flag: "tls-cert",
+    env: "TLS_CERT",
+    help: "PEM certificate (chain) file: serve HTTPS (with TLS_KEY); both files are read again on SIGHUP",
+  },
+  {
+    flag: "tls-key",
+    env: "TLS_KEY",
+    help: "PEM private key file of TLS_CERT (its content is never printed)",
+  },
+  {
     flag: "log-format",
     env: "LOG_FORMAT",
     help: "tern's own output lines: text, or json (one JSON object a line: time, level, msg) for log shippers",

@@ -16,6 +16,7 @@ import { PipelineUpdater } from "./pipeline/updater.ts";
 import { type InferenceLog, type LogDurability, openInferenceLog } from "./logs/mod.ts";
 import { startEdgeOps } from "./ops/edge_ops.ts";
 import { removeAddonCopies } from "./addon_copies.ts";
+import { listen } from "./server/listen.ts";
 import { onStopSignals, stopInOrder } from "./shutdown.ts";
 
 /** Where serve writes its start-up lines. */
@@ -58,16 +59,20 @@ export async function serve(
     maxRequestRows: config.maxRequestRows,
     maxInflightBytes: config.maxInflightBytes,
     metrics: config.metrics,
+    apiToken: config.apiToken,
     // `ops` starts below, once the server listens.
     ops: config.edgeBundle ? { status: () => ops?.status, backlog: logs && (() => logs.upload.backlog()) } : undefined,
   });
   if (config.debug) out.info(`debug: config ${JSON.stringify(redacted(config))}`);
 
-  const server = Deno.serve({
-    hostname: config.host,
+  const server = listen({
+    host: config.host,
     port: config.port,
-    onListen: ({ hostname, port }) => out.info(`Listening on http://${hostname}:${port}`),
-  }, app.fetch);
+    tls: config.tls,
+    handler: (request) => app.fetch(request),
+    info: out.info,
+    error: out.error,
+  });
 
   // Settles once the first pipeline load has (Ops then refuses or reassigns without tearing a load down).
   let loadSettled!: () => void;
@@ -191,6 +196,7 @@ export function redacted(config: Config): Record<string, unknown> {
   return {
     ...config,
     ociPassword: config.ociPassword === undefined ? undefined : "***",
+    apiToken: config.apiToken === undefined ? undefined : "***",
     edgeBundle: config.edgeBundle === undefined ? undefined : `keys ${Object.keys(config.edgeBundle).join(",")}`,
   };
 }

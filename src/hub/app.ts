@@ -17,6 +17,8 @@ import type { HubStore } from "./store.ts";
 import { HubMetrics } from "./metrics.ts";
 import { fleetRoutes } from "./routes/fleet.tsx";
 import { metricsRoutes } from "../server/routes/metrics.ts";
+import { apiTokenGuard } from "../server/api_token.ts";
+import { OPS_PATHS } from "../ops/protocol.ts";
 
 /** What the hub app needs. */
 export interface HubAppDeps {
@@ -27,6 +29,8 @@ export interface HubAppDeps {
   log: (line: string) => void;
   /** DEBUG: one line per request (method, path, status, ms); never a header or body. */
   debugLog?: (line: string) => void;
+  /** HUB_API_TOKEN: every route but /health and the edges' protocol needs `Authorization: Bearer <apiToken>`. */
+  apiToken?: string;
 }
 
 /** Builds the hub's app. */
@@ -43,6 +47,7 @@ export function createHubApp(deps: HubAppDeps): Hono {
       debugLog(`${c.req.method} ${c.req.path} ${c.res.status} ${(performance.now() - t0).toFixed(2)} ms`);
     });
   }
+  if (deps.apiToken !== undefined) app.use(apiTokenGuard(deps.apiToken, isHubOpenPath));
   app.get("/health", (c) => c.json({ status: "ok" }));
   app.route("/", fleetRoutes(deps.store, deps.now));
   app.route("/", metricsRoutes(metrics.registry));
@@ -52,4 +57,9 @@ export function createHubApp(deps: HubAppDeps): Hono {
   app.notFound((c) => errorResponse(new NotFound(`no route ${c.req.method} ${c.req.path}`)));
   app.onError((err) => errorResponse(err, deps.log));
   return app;
+}
+
+/** The hub's paths open without HUB_API_TOKEN: its health check, and the edges' protocol (it has its own tokens). */
+function isHubOpenPath(path: string): boolean {
+  return path === "/health" || (Object.values(OPS_PATHS) as string[]).includes(path);
 }

@@ -39,6 +39,8 @@ export interface HubConfig {
   debug: boolean;
   /** Test-only shift of the hub's clock. */
   clockOffsetMs: number;
+  /** HUB_API_TOKEN: the bearer token the read routes (fleet page, /edges, an edge's logs, /metrics) need; never printed. */
+  apiToken?: string;
 }
 
 /** One hub option. */
@@ -72,6 +74,12 @@ export const HUB_OPTIONS: readonly HubOption[] = [
     help: "PEM certificate (chain) file: serve HTTPS, as edges require for a non-loopback hub (with --tls-key)",
   },
   { flag: "tls-key", env: "HUB_TLS_KEY", help: "PEM private key file of --tls-cert (never printed)" },
+  {
+    flag: "api-token",
+    env: "HUB_API_TOKEN",
+    help: "bearer token (Authorization: Bearer …) every route but /health and the edges' /v1 protocol needs: " +
+      "the fleet page, /edges, /edges/{name}/logs, /metrics (serve; never printed; unset: those routes are open)",
+  },
   {
     flag: "opscenter-host",
     env: "HUB_OPSCENTER_HOST",
@@ -152,6 +160,7 @@ export function parseHubConfig(
     workspace: get("workspace") ?? "default",
     debug: parseBool("DEBUG", get("debug")),
     clockOffsetMs: clockOffset(env.TERN_HUB_TEST_CLOCK_OFFSET_MS),
+    apiToken: get("api-token"),
   };
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
     throw new ConfigError("HUB_TLS_CERT and HUB_TLS_KEY come together: set both to serve HTTPS, or neither");

@@ -32,6 +32,7 @@ export async function serveHub(config: HubConfig, out: HubOutput): Promise<void>
     now,
     log: out.info,
     debugLog: config.debug ? (line) => out.info(`debug: ${line}`) : undefined,
+    apiToken: config.apiToken,
   });
   const purge = setInterval(() => {
     store.purgeTokenIds(now()).catch((err) => out.error(`purging expired token ids failed: ${errorText(err)}`));

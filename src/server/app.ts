@@ -27,6 +27,7 @@ import { v2Routes } from "./routes/v2.ts";
 import { statusRoutes } from "./routes/status.tsx";
 import { InflightBudget } from "./inflight.ts";
 import { INFLIGHT_WAIT_MS } from "./routes/infer.ts";
+import { apiTokenGuard, isHealthPath } from "./api_token.ts";
 
 /** What the app needs from the rest of tern. */
 export interface AppDeps {
@@ -53,6 +54,8 @@ export interface AppDeps {
   onInference?: (pipeline: LoadedPipeline, reply: InferenceReply) => void;
   /** MAX_INFLIGHT_SIZE's budget, shared by every inference route (createApp makes it). */
   inflight?: InflightBudget;
+  /** API_TOKEN: every route but the health checks needs `Authorization: Bearer <apiToken>`. */
+  apiToken?: string;
 }
 
 /** Builds the edge API app. */
@@ -80,6 +83,7 @@ export function createApp(appDeps: AppDeps): Hono {
       debugLog(`${c.req.method} ${c.req.path} ${c.res.status} ${(performance.now() - t0).toFixed(2)} ms`);
     });
   }
+  if (deps.apiToken !== undefined) app.use(apiTokenGuard(deps.apiToken, isHealthPath));
   // Every route that reads a body reads at most MAX_REQUEST_SIZE of it (chunked bodies are counted as they arrive).
   const tooLarge = new PayloadTooLarge(`request body is larger than the limit of ${deps.maxBodyBytes} bytes`);
   app.use(bodyLimit({ maxSize: deps.maxBodyBytes, onError: () => errorResponse(tooLarge) }));

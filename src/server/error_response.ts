@@ -5,6 +5,7 @@
  * bug). Every error body is `{"error": message, "code": code}`.
  */
 import { errorText, MethodNotAllowed, TernError } from "../errors.ts";
+import { API_TOKEN_CODE } from "./api_token.ts";
 
 /** Builds the JSON error reply for `err`; `log` receives unexpected errors. */
 export function errorResponse(
@@ -14,7 +15,11 @@ export function errorResponse(
   if (err instanceof TernError) {
     return Response.json({ error: err.message, code: err.code }, {
       status: err.status,
-      headers: err instanceof MethodNotAllowed ? { allow: err.allow.join(", ") } : undefined,
+      headers: err instanceof MethodNotAllowed
+        ? { allow: err.allow.join(", ") }
+        : err.code === API_TOKEN_CODE
+        ? { "www-authenticate": 'Bearer realm="tern"' }
+        : undefined,
     });
   }
   const message = errorText(err);
