@@ -28,6 +28,7 @@ import { statusRoutes } from "./routes/status.tsx";
 import { InflightBudget } from "./inflight.ts";
 import { INFLIGHT_WAIT_MS } from "./routes/infer.ts";
 import { apiTokenGuard, isHealthPath } from "./api_token.ts";
+import { closeUnread } from "./close_unread.ts";
 
 /** What the app needs from the rest of tern. */
 export interface AppDeps {
@@ -70,6 +71,7 @@ export function createApp(appDeps: AppDeps): Hono {
   });
   // First, so it times and counts every reply, errors included.
   if (metrics) app.use(metrics.http.middleware);
+  app.use(closeUnread());
   const deps: AppDeps = {
     ...appDeps,
     onInference: metrics?.observe,
