@@ -21,6 +21,8 @@ export interface TestRegistry {
   host: string;
   /** The filesystem storage root. */
   storage: string;
+  /** Token auth: the token server's realm URL (undefined otherwise). */
+  tokenRealm?: string;
   /** Tokens the token server issued (token auth; 0 otherwise). */
   tokensIssued(): number;
   /** Token auth: the token server goes on accepting requests but never answers another (see TokenServer.stall). */
@@ -87,6 +89,7 @@ export async function startRegistry(auth: RegistryAuth = "none"): Promise<TestRe
   return {
     host: `127.0.0.1:${port}`,
     storage: `${dir}/data`,
+    tokenRealm: token?.realm,
     tokensIssued: () => token?.issued() ?? 0,
     stallTokenServer: () => {
       if (!token) throw new Error("stallTokenServer: this registry does not use token auth");
