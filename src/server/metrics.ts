@@ -305,13 +305,6 @@ export class EdgeMetrics {
   }
 }
 
-/** The child for `key` in `map`, made once by `make`. */
-function child<T>(map: Map<string, T>, key: string, make: () => T): T {
-  let c = map.get(key);
-  if (c === undefined) map.set(key, c = make());
-  return c;
-}
-
 /** The models that may run each step (one, or its A/B variants). */
 function stepModels(pipeline: LoadedPipeline): LoadedModel[][] {
   return pipeline.steps.map((step) => step.variants.map((v) => v.model));
