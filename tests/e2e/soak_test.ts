@@ -3,7 +3,7 @@
  * real `tern hub` serves four clients for a fixed number of requests; zero
  * errors, every row at the hub once, and resident memory and open file
  * descriptors sampled throughout, their growth reported (and bounded). 8,000
- * requests in the test suite, 400,000 in the long run (TERN_SOAK_REQUESTS).
+ * requests in the test suite, 200,000 in the long run (TERN_SOAK_REQUESTS).
  */
 import { assert, assertEquals } from "../support/assert.ts";
 import { openFds, recordFigures, residentBytes, sized } from "../support/figures.ts";
@@ -12,7 +12,7 @@ import { loadReference, recordsBody } from "../support/reference.ts";
 import { startTern } from "../support/tern_process.ts";
 
 const ref = loadReference();
-const REQUESTS = Number(Deno.env.get("TERN_SOAK_REQUESTS") ?? sized(8_000, 400_000));
+const REQUESTS = Number(Deno.env.get("TERN_SOAK_REQUESTS") ?? sized(8_000, 200_000));
 const RSS_GROWTH_LIMIT = 256 * 2 ** 20;
 const FD_GROWTH_LIMIT = 64;
 
