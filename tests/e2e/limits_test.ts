@@ -5,10 +5,9 @@
  * sent four at a time with the durable log on, keeps tern's peak resident
  * memory under the 1.5 GB the Wallaroo docs give the engine container
  * (`--memory=1536m`), while /health keeps answering; one row too many is a
- * 413 naming MAX_REQUEST_ROWS. The /health figures are printed; the bound
- * asserted on them is deliberately loose (shared machines are noisy): it
- * catches a request that blocks the event loop for seconds, as a 100 MiB body
- * once did for 17.7 s.
+ * 413 naming MAX_REQUEST_ROWS. /health must be answered while the large
+ * requests are being served (a 100 MiB body once blocked it for 17.7 s); its
+ * latencies are printed, not asserted (shared machines are noisy).
  */
 import { assert, assertEquals, assertMatch } from "../support/assert.ts";
 import { loadReference } from "../support/reference.ts";
@@ -41,11 +40,16 @@ Deno.test("the worst accepted request, four at once, stays under 1.5 GB and /hea
     const body = worstBody(DEFAULT_MAX_ROWS, DEFAULT_MAX_BYTES);
     assert(body.length <= DEFAULT_MAX_BYTES && body.length > DEFAULT_MAX_BYTES * 0.95, `body of ${body.length} bytes`);
     const probe = new Worker(new URL("../support/health_probe_worker.ts", import.meta.url), { type: "module" });
-    const probed = new Promise<number[]>((resolve, reject) => {
-      probe.onmessage = (e) => resolve(e.data);
+    let probing!: () => void;
+    const firstProbe = new Promise<void>((resolve) => probing = resolve);
+    const probed = new Promise<{ ms: number; at: number }[]>((resolve, reject) => {
+      probe.onmessage = (e) => e.data === "probing" ? probing() : resolve(e.data);
       probe.onerror = (e) => reject(new Error(e.message));
     });
     probe.postMessage({ url: tern.url });
+    await firstProbe;
+    const started = Date.now();
+    let firstDone = Infinity;
     const replies = await Promise.all(
       Array.from({ length: 4 }, async () => {
         const res = await fetch(`${tern.url}/infer`, {
@@ -54,13 +58,16 @@ Deno.test("the worst accepted request, four at once, stays under 1.5 GB and /hea
           body,
         });
         const text = await res.text();
+        firstDone = Math.min(firstDone, Date.now());
         const rows = text.match(/"check_failures"/g)?.length ?? 0;
         return { status: res.status, rows, notes: text.match(/"note":"n+"/g)?.length ?? 0 };
       }),
     );
     probe.postMessage("stop");
-    const latencies = await probed;
+    const probes = await probed;
     probe.terminate();
+    const latencies = probes.map((p) => p.ms);
+    const whileServing = probes.filter((p) => p.at > started && p.at < firstDone).length;
     for (const r of replies) assertEquals(r, { status: 200, rows: DEFAULT_MAX_ROWS, notes: DEFAULT_MAX_ROWS });
     const peak = peakRss(tern.pid);
     latencies.sort((a, b) => a - b);
@@ -68,12 +75,12 @@ Deno.test("the worst accepted request, four at once, stays under 1.5 GB and /hea
     console.log(
       `4 × ${(body.length / 2 ** 20).toFixed(1)} MiB / ${DEFAULT_MAX_ROWS} rows: peak RSS ${
         (peak / 2 ** 20).toFixed(0)
-      } MiB; /health ${latencies.length} probes, p50 ${latencies[latencies.length >> 1].toFixed(1)} ms, max ${
-        worst.toFixed(1)
-      } ms`,
+      } MiB; /health ${latencies.length} probes (${whileServing} while all four were served), p50 ${
+        latencies[latencies.length >> 1].toFixed(1)
+      } ms, max ${worst.toFixed(1)} ms`,
     );
     assert(peak < MEMORY_LIMIT_BYTES, `peak RSS ${peak} bytes`);
-    assert(worst < 1_000, `/health took ${worst.toFixed(0)} ms`);
+    assert(whileServing >= 2, `/health was answered ${whileServing} times while the large requests were served`);
   } finally {
     await tern.stop();
   }
