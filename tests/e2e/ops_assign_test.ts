@@ -10,7 +10,8 @@ import { assertEquals } from "../support/assert.ts";
 import { addEdge, freePort, runToExit, startHub, until } from "../support/hub_process.ts";
 import { recordsBody } from "../support/reference.ts";
 import { startRegistry } from "../support/registry.ts";
-import { runTern, startTern } from "../support/tern_process.ts";
+import { startTern } from "../support/tern_process.ts";
+import { publishModel } from "../support/publish.ts";
 
 const MODEL = new URL("../../assets/demo/house-price-estimator.onnx", import.meta.url).pathname;
 const ROW = [
@@ -41,7 +42,7 @@ Deno.test("tern hub set-pipeline: the edge follows the assigned pipeline at its 
   const hub = await startHub(state, freePort());
   try {
     const reference = `${registry.host}/pipelines/assigned:v1`;
-    const published = await runTern(["publish", "--name", "assigned-pipeline", "--model", MODEL, reference]);
+    const published = await publishModel(MODEL, "assigned-pipeline", reference);
     assertEquals(published.code, 0, published.stderr);
     const bundle = await addEdge(state, "edge-a", hub.host);
     const tern = await startTern({
