@@ -27,8 +27,9 @@ deno task --quiet check
 echo "== tests against the source"
 deno test --allow-all tests/
 
-echo "== build dist/tern"
+echo "== build dist/tern, dist/tern-aarch64 and the WASM-only dist/tern-wasm"
 bash scripts/compile.sh
+bash scripts/compile.sh --wasm-only
 
 echo "== end-to-end tests against dist/tern"
 TERN_BIN=dist/tern deno test --allow-all tests/e2e/

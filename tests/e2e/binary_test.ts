@@ -57,3 +57,35 @@ Deno.test("tern health exits 0 while tern serves and is ready, and 1 naming the 
   assertEquals(gone.code, 1);
   assertMatch(gone.stderr, new RegExp(`tern: health: http://127\\.0\\.0\\.1:${port}/health/ready: `));
 });
+
+const WASM_BIN = new URL("../../dist/tern-wasm", import.meta.url).pathname;
+
+Deno.test({
+  name: "the WASM-only variant (dist/tern-wasm) serves the demo on WASM and says native onnxruntime is not in it",
+  ignore: BIN === undefined || !(() => {
+    try {
+      return Deno.statSync(WASM_BIN).isFile;
+    } catch {
+      return false;
+    }
+  })(),
+  fn: async () => {
+    // startTern runs `wrap` with tern's command line: dist/tern's path is dropped for the variant's.
+    const tern = await startTern({ wrap: ["sh", "-c", `shift; exec '${WASM_BIN}' "$@"`, "sh"] });
+    try {
+      assertMatch(tern.output(), /Backend native not used: .*not in this build/);
+      assertMatch(tern.output(), /Model house-price-estimator: .*backend wasm/);
+      const res = await fetch(`${tern.url}/infer`, {
+        method: "POST",
+        headers: { "content-type": "application/json; format=pandas-records" },
+        body: JSON.stringify([{
+          tensor: [4, 2.5, 2900, 5505, 2, 0, 0, 3, 8, 2900, 0, 47.6063, -122.02, 2970, 5251, 12, 0, 0],
+        }]),
+      });
+      assertEquals(res.status, 200);
+      await res.body?.cancel();
+    } finally {
+      assertEquals(await tern.stop(), 0);
+    }
+  },
+});
