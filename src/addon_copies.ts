@@ -5,13 +5,27 @@
  * and never removes it: 10 MB a start. Before any addon loads, this points TMPDIR at a folder of this process's own
  * ($TMPDIR/tern-addons-XXXX, mode 0700); `removeAddonCopies` empties it once the addons are loaded (they stay
  * mapped), and the folder goes at exit. Native libraries tern extracts itself stay in the original temp folder
- * (engine/embedded.ts). From source it does nothing.
+ * (engine/embedded.ts). A temp folder outside /tmp, where the binary may not load native code, stops it (exit 2).
+ * From source it does nothing.
  */
 import { ADDON_PREFIX, tempFolder } from "./engine/embedded.ts";
 
 let folder: string | undefined;
 
 if (Deno.build.standalone) {
+  // The binary's embedded files and the libraries extracted from it live in the temp folder; the permission set
+  // lets native code load only from /tmp. Said here, before the first addon loads with an uncaught NotCapable.
+  const tmp = tempFolder();
+  if (
+    !["write", "ffi"].every((name) =>
+      Deno.permissions.querySync({ name, path: tmp } as Deno.PermissionDescriptor).state === "granted"
+    )
+  ) {
+    console.error(
+      `tern: TMPDIR='${tmp}': tern loads its native libraries from the temp folder, which it may only do under /tmp: unset TMPDIR or point it under /tmp`,
+    );
+    Deno.exit(2);
+  }
   try {
     folder = Deno.makeTempDirSync({ dir: tempFolder(), prefix: ADDON_PREFIX });
     Deno.env.set("TMPDIR", folder);

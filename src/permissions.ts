@@ -4,7 +4,8 @@
  * `deno task start`, the compiled binary and the tests): it may write only its
  * state folders and the temp folder. A configured folder outside them would
  * fail deep in the log store with a bare permission error; this names the
- * variable at start-up instead (exit 2), before anything is written.
+ * variable at start-up instead (exit 2), before anything is written. (The binary's temp folder is checked
+ * earlier, in addon_copies.ts, since native addons load as modules are imported.)
  */
 import type { Config } from "./config.ts";
 import { ConfigError } from "./errors.ts";
@@ -44,7 +45,7 @@ export function mayWrite(path: string): boolean {
 
 /** Throws a ConfigError naming the variable when a folder tern would write is outside the permission set. */
 export function checkFolders(config: Config): void {
-  const folders: [string, string | undefined][] = [["TMPDIR", Deno.env.get("TMPDIR") || "/tmp"]];
+  const folders: [string, string | undefined][] = [];
   if (config.command === "serve" || config.command === "pull") {
     folders.push(["PERSISTENT_VOLUME_DIR", config.persistentVolumeDir]);
   }

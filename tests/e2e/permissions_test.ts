@@ -28,6 +28,21 @@ Deno.test("a PERSISTENT_VOLUME_DIR outside the folders tern may write stops star
   }
 });
 
+Deno.test({
+  name: "the binary with a TMPDIR outside /tmp, where it may not load its native libraries, stops at once naming it",
+  ignore: !COMPILED,
+  fn: async () => {
+    const outside = await outsideFolder();
+    try {
+      const out = await runTern([], { TMPDIR: outside });
+      assertEquals(out.code, 2, out.stderr);
+      assertMatch(out.stderr, /^tern: TMPDIR='[^']*': tern loads its native libraries from the temp folder/);
+    } finally {
+      await Deno.remove(outside, { recursive: true });
+    }
+  },
+});
+
 Deno.test("tern publish of a model outside the folders tern may read is refused, naming where it reads", async () => {
   const outside = await outsideFolder();
   try {
