@@ -86,12 +86,12 @@ export class LogWriter {
 
   /** Queues one served batch's rows; see the module doc for when it resolves. */
   async append(entry: LogEntry): Promise<void> {
-    const rows = logRows(entry, this.#options.partition);
     if (entry.reply.input.rows > this.#options.maxPendingRows) {
       throw new PayloadTooLarge(
         `${entry.reply.input.rows} rows are more than the inference log queues at once (${this.#options.maxPendingRows})`,
       );
     }
+    const rows = logRows(entry, this.#options.partition);
     const deadline = Date.now() + this.#options.maxWaitMs;
     // Checked again after every wait, right before queueing: no await between the check and the push.
     while (this.#queuedRows > 0 && this.#queuedRows + rows.length > this.#options.maxPendingRows) {
