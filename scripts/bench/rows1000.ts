@@ -1,0 +1,263 @@
+/**
+ * @module
+ * The 1,000-row Arrow path of the demo regressor, measured beside its
+ * baselines in one run (part of `deno task bench`, also runnable alone:
+ * `deno run -A scripts/bench/rows1000.ts`, BENCH_SECONDS per line):
+ *
+ * - bare native `session.run` of the same 1,000 rows, in a process of its own
+ *   (scripts/bench/bare_run.ts demo1000);
+ * - tern /infer with the log off, async and durable, through wrk at 1 and 4
+ *   connections;
+ * - for the 1-row target, tern /infer durable and the bare Deno.serve + run at
+ *   4 connections;
+ * - a per-stage breakdown in this process with tern's own functions: Arrow
+ *   decode, native session.run, the pandas-records reply, the log rows, and the
+ *   commit through the real log worker (also the appender's INSERTs + COMMIT
+ *   alone, on a connection in this thread). Median per request.
+ *
+ * With BENCH_BEFORE_BIN (an executable running another tern build, e.g. a
+ * wrapper around `deno run -A OTHER_CHECKOUT/src/main.ts`), the durable lines
+ * are measured again with it, labelled `(before)`: a before/after in one run.
+ */
+import { decodeArrow } from "../../src/codec/arrow_input.ts";
+import { encodeRecordsReply, type InferenceReply } from "../../src/codec/reply.ts";
+import { createOrtNativeBackend } from "../../src/engine/ort_native.ts";
+import { LogAppender } from "../../src/logs/appender.ts";
+import { logRows } from "../../src/logs/entry.ts";
+import { openLogStore } from "../../src/logs/store.ts";
+import { DEMO_MODEL_URL } from "../../src/pipeline/demo.ts";
+import { arrowBody, loadReference, recordsBody } from "../../tests/support/reference.ts";
+import { startTern } from "../../tests/support/tern_process.ts";
+import type { Figures } from "./load.ts";
+import { wrkMeasure } from "./wrk.ts";
+
+const ROOT = new URL("../../", import.meta.url);
+const ARROW_FILE = "application/vnd.apache.arrow.file";
+const JSON_TYPE = "application/json; format=pandas-records";
+const SCENARIO = "demo 1,000-row Arrow";
+
+/** Median ms of one stage of a 1,000-row request. */
+export interface Stage {
+  stage: string;
+  medianMs: number;
+}
+
+/** What the 1,000-row bench measured. */
+export interface Rows1000 {
+  lines: Figures[];
+  stages: Stage[];
+  targets: { target: string; value: number; goal: number; higherIsBetter: boolean }[];
+}
+
+/** Runs every line; `seconds` per wrk line, `threads` for onnxruntime and tern. */
+export async function measureRows1000(seconds: number, threads: number): Promise<Rows1000> {
+  const note = (line: string) => console.error(`bench rows1000: ${line}`);
+  const ref = loadReference();
+  const body = arrowBody(ref.inputs);
+  const lines: Figures[] = [];
+
+  note("bare session.run, 1,000 rows");
+  const run = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("scripts/bench/bare_run.ts", ROOT).pathname,
+      "demo1000",
+      "native",
+      `${threads}`,
+      `${seconds}`,
+    ],
+    stderr: "inherit",
+  }).output();
+  if (!run.success) throw new Error("bare_run.ts demo1000 native failed");
+  lines.push({
+    section: "rows1000",
+    scenario: SCENARIO,
+    path: "bare session.run, native",
+    connections: 1,
+    ...JSON.parse(new TextDecoder().decode(run.stdout)),
+  });
+
+  note("stage breakdown");
+  const stages = await stageBreakdown(body, threads);
+
+  const before = Deno.env.get("BENCH_BEFORE_BIN");
+  const runs = [["off", ""], ["async", ""], ["durable", ""], ...(before ? [["durable", " (before)"]] : [])];
+  for (const [durability, label] of runs) {
+    note(`tern, log ${durability}${label}`);
+    const own = Deno.env.get("TERN_BIN");
+    if (label) Deno.env.set("TERN_BIN", before!);
+    const tern = await startTern({ args: ["--config-cpus", String(threads), "--log-durability", durability] })
+      .finally(() => label && (own === undefined ? Deno.env.delete("TERN_BIN") : Deno.env.set("TERN_BIN", own)));
+    try {
+      const url = `${tern.url}/infer`;
+      for (const connections of [1, 4]) {
+        lines.push(
+          await wrkMeasure(
+            { section: "rows1000", scenario: SCENARIO, path: `tern /infer, log ${durability}${label}`, connections },
+            { url, contentType: ARROW_FILE, body, seconds },
+          ),
+        );
+      }
+      if (durability === "durable") {
+        lines.push(
+          await wrkMeasure(
+            {
+              section: "rows1000",
+              scenario: "demo 1-row JSON",
+              path: `tern /infer, log durable${label}`,
+              connections: 4,
+            },
+            { url, contentType: JSON_TYPE, body: recordsBody(ref.inputs.slice(0, 1)), seconds },
+          ),
+        );
+      }
+    } finally {
+      await tern.stop();
+    }
+  }
+
+  note("bare Deno.serve, 1 row");
+  lines.push(await bareServer(recordsBody(ref.inputs.slice(0, 1)), seconds, threads));
+
+  const find = (scenario: string, path: string, connections: number) =>
+    lines.find((l) => l.scenario === scenario && l.path === path && l.connections === connections)!;
+  const bare = find(SCENARIO, "bare session.run, native", 1);
+  const targets = [
+    {
+      target: "demo 1-row JSON, log durable, 4 conns: tern req/s ≥ 0.5 × bare Deno.serve + session.run",
+      value: find("demo 1-row JSON", "tern /infer, log durable", 4).perSecond /
+        find("demo 1-row JSON", "bare Deno.serve + native run", 4).perSecond,
+      goal: 0.5,
+      higherIsBetter: true,
+    },
+    {
+      target: "demo 1,000-row Arrow, log durable, 4 conns: per-request time (1 / req/s) ≤ 1.5 × bare session.run p50",
+      value: 1000 / find(SCENARIO, "tern /infer, log durable", 4).perSecond / bare.p50Ms,
+      goal: 1.5,
+      higherIsBetter: false,
+    },
+    {
+      target: "demo 1,000-row Arrow, log durable, 1 conn: tern p50 ≤ 1.5 × bare session.run p50",
+      value: find(SCENARIO, "tern /infer, log durable", 1).p50Ms / bare.p50Ms,
+      goal: 1.5,
+      higherIsBetter: false,
+    },
+  ];
+  return { lines, stages, targets };
+}
+
+/** Median time of each stage of a 1,000-row request, with tern's own functions, in this process. */
+async function stageBreakdown(body: Uint8Array, threads: number): Promise<Stage[]> {
+  const session = await (await createOrtNativeBackend({ threads })).load(await Deno.readFile(DEMO_MODEL_URL), "demo");
+  const dir = await Deno.makeTempDir({ prefix: "tern-bench-rows-" });
+  const store = await openLogStore({ dir: `${dir}/worker`, sync: "normal", walLimitBytes: 64 << 20 });
+  await Deno.mkdir(`${dir}/local`);
+  const local = await openLogStore({ dir: `${dir}/local`, sync: "normal", walLimitBytes: 64 << 20 });
+  await local.close(); // migrated; the appender below writes to it from this thread
+  const appender = new LogAppender(`${dir}/local/inference-log.db`, { sync: "normal", walLimitBytes: 64 << 20 });
+  const times: Record<string, number[]> = {};
+  const time = async <T>(stage: string, f: () => T | Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    const value = await f();
+    (times[stage] ??= []).push(performance.now() - t0);
+    return value;
+  };
+  const utf8 = new TextEncoder();
+  try {
+    for (let i = 0; i < 220; i++) {
+      const input = await time("Arrow decode (decodeArrow)", () => decodeArrow(body, session.inputs, 64 << 20));
+      const outputs = await time("native session.run", () => session.run(input.tensors));
+      const reply: InferenceReply = {
+        pipelineName: "house-price-estimator",
+        modelName: "house-price-estimator",
+        modelVersion: "v1",
+        time: Date.now(),
+        elapsedNs: [1000, 2000],
+        outputs: session.outputs.map((o) => [o.name, outputs[o.name]]),
+        input,
+      };
+      await time("pandas-records reply (encode + UTF-8)", () => utf8.encode(encodeRecordsReply(reply)));
+      const rows = await time(
+        "log rows (logRows)",
+        () => logRows({ reply, pipelineVersion: "v1", modelSha: "0".repeat(64) }, "bench"),
+      );
+      await time("commit through the log worker (store.commit)", () => store.commit(rows));
+      await time("  of which INSERTs + COMMIT (LogAppender.append)", () => appender.append(rows));
+    }
+  } finally {
+    appender.close();
+    await store.close();
+    await session.release();
+    await Deno.remove(dir, { recursive: true });
+  }
+  return Object.entries(times).map(([stage, ms]) => {
+    const sorted = ms.slice(20).sort((a, b) => a - b); // the first 20 warm up
+    return { stage, medianMs: sorted[Math.floor(sorted.length / 2)] };
+  });
+}
+
+/** The bare Deno.serve + native run (scripts/bench/bare_server.ts) on the demo at 4 connections. */
+async function bareServer(body: string, seconds: number, threads: number): Promise<Figures> {
+  const server = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("scripts/bench/bare_server.ts", ROOT).pathname,
+      new URL(DEMO_MODEL_URL).pathname,
+      String(threads),
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!/listening (\d+)/.test(text)) text += (await reader.read()).value ?? "";
+  const port = /listening (\d+)/.exec(text)![1];
+  try {
+    return await wrkMeasure(
+      { section: "rows1000", scenario: "demo 1-row JSON", path: "bare Deno.serve + native run", connections: 4 },
+      { url: `http://127.0.0.1:${port}/`, contentType: JSON_TYPE, body, seconds },
+    );
+  } finally {
+    server.kill("SIGTERM");
+    await server.status;
+    await reader.cancel();
+  }
+}
+
+/** The figures as markdown tables. */
+export function rows1000Markdown(r: Rows1000): string {
+  return [
+    "| scenario | path | conns | req/s | p50 ms | p99 ms |",
+    "|---|---|--:|--:|--:|--:|",
+    ...r.lines.map((l) =>
+      `| ${l.scenario} | ${l.path} | ${l.connections} | ${l.perSecond.toFixed(0)} | ${l.p50Ms.toFixed(3)} | ${
+        l.p99Ms.toFixed(3)
+      } |`
+    ),
+    "",
+    "| stage of one 1,000-row request (in process, median of 200) | ms |",
+    "|---|--:|",
+    ...r.stages.map((s) => `| ${s.stage} | ${s.medianMs.toFixed(3)} |`),
+    "",
+    "| target | measured | goal | met |",
+    "|---|--:|--:|---|",
+    ...r.targets.map((t) =>
+      `| ${t.target} | ${t.value.toFixed(2)} | ${t.goal} | ${
+        (t.higherIsBetter ? t.value >= t.goal : t.value <= t.goal) ? "yes" : "no"
+      } |`
+    ),
+  ].join("\n");
+}
+
+if (import.meta.main) {
+  const seconds = Number(Deno.env.get("BENCH_SECONDS") ?? 5);
+  const threads = navigator.hardwareConcurrency || 1;
+  const r = await measureRows1000(seconds, threads);
+  console.log(`\n${new Date().toISOString()}: ${threads} cores, ${seconds} s per line\n\n${rows1000Markdown(r)}\n`);
+  if (Deno.env.get("ROWS1000_JSON")) {
+    await Deno.writeTextFile(Deno.env.get("ROWS1000_JSON")!, JSON.stringify(r, null, 2));
+  }
+  Deno.exit(0);
+}
