@@ -10,29 +10,26 @@
 import Database from "libsql";
 import { getTableColumns, getTableName } from "drizzle-orm";
 import type { LogRow } from "./entry.ts";
+import { LOG_FIELDS, type LogBatch, toBatch, valueAt } from "./batch.ts";
 import { connectionPragmas, type OpenLogOptions } from "./db.ts";
 import { inferenceLog, logColumns } from "./schema.ts";
 
-/** The fields a LogRow sets, in statement order. */
-const INSERT_FIELDS = [
-  "time",
-  "inJson",
-  "outJson",
-  "anomalyCount",
-  "anomalyJson",
-  "shadowJson",
-  "pipelineName",
-  "pipelineVersion",
-  "lastModel",
-  "elapsedJson",
-  "droppedJson",
-  "partition",
-] as const satisfies readonly (keyof LogRow)[];
-
 const COLUMNS = getTableColumns(inferenceLog);
-const INSERT_SQL = `INSERT INTO ${getTableName(inferenceLog)} (${
-  INSERT_FIELDS.map((f) => COLUMNS[f].name).join(", ")
-}) VALUES (${INSERT_FIELDS.map(() => "?").join(", ")})`;
+const INTO = `INSERT INTO ${getTableName(inferenceLog)} (${LOG_FIELDS.map((f) => COLUMNS[f].name).join(", ")})`;
+const INSERT_SQL = `${INTO} VALUES (${LOG_FIELDS.map(() => "?").join(", ")})`;
+/**
+ * Many rows in one statement: a field all rows share is bound once (?1…?12), the others come from a JSON
+ * array of per-row arrays (?13, `null` where shared), in array order, so ids keep the rows' order. One
+ * statement per JSON_CHUNK_CHARS of rows instead of one per row: 1,000 demo rows took 7 ms as 1,000
+ * statements and 2.7 ms so, measured here.
+ */
+const INSERT_JSON_SQL = `${INTO} SELECT ${
+  LOG_FIELDS.map((_, k) => `coalesce(?${k + 1}, j.value ->> ${k})`).join(", ")
+} FROM json_each(?${LOG_FIELDS.length + 1}) AS j ORDER BY j.key`;
+/** Batches of up to this many rows are inserted a statement per row (nothing to gain from the JSON). */
+const ROW_BY_ROW_MAX = 8;
+/** Largest JSON text bound to one many-row statement (well under SQLite's 1e9-byte string limit). */
+const JSON_CHUNK_CHARS = 8 << 20;
 const COLUMN_SQL = `INSERT OR IGNORE INTO ${getTableName(logColumns)} (${
   getTableColumns(logColumns).name.name
 }) VALUES (?)`;
@@ -41,16 +38,20 @@ const COLUMN_SQL = `INSERT OR IGNORE INTO ${getTableName(logColumns)} (${
  * The Arrow `/logs` columns a row brings beyond the fixed ones: `anomaly.<name>` per validation, and
  * `shadow_data` when it has shadow outputs.
  */
-function extraColumns(row: LogRow): string[] {
-  const names = Object.keys(JSON.parse(row.anomalyJson ?? "{}")).map((name) => `anomaly.${name}`);
-  if (row.shadowJson && row.shadowJson !== "{}") names.push("shadow_data");
+function extraColumns(anomalyJson: string, shadows: boolean): string[] {
+  const names = Object.keys(JSON.parse(anomalyJson)).map((name) => `anomaly.${name}`);
+  if (shadows) names.push("shadow_data");
   return names;
 }
+
+const ANOMALY_JSON = LOG_FIELDS.indexOf("anomalyJson");
+const SHADOW_JSON = LOG_FIELDS.indexOf("shadowJson");
 
 /** Appends rows to an already migrated log database. */
 export class LogAppender {
   readonly #db: Database.Database;
   readonly #insert: Database.Statement<unknown[]>;
+  readonly #insertJson: Database.Statement<unknown[]>;
   readonly #begin: Database.Statement<unknown[]>;
   readonly #commit: Database.Statement<unknown[]>;
   readonly #rollback: Database.Statement<unknown[]>;
@@ -64,6 +65,7 @@ export class LogAppender {
     try {
       for (const pragma of connectionPragmas(options)) this.#db.exec(pragma);
       this.#insert = this.#db.prepare(INSERT_SQL);
+      this.#insertJson = this.#db.prepare(INSERT_JSON_SQL);
       this.#begin = this.#db.prepare("BEGIN IMMEDIATE");
       this.#commit = this.#db.prepare("COMMIT");
       this.#rollback = this.#db.prepare("ROLLBACK");
@@ -76,29 +78,22 @@ export class LogAppender {
 
   /** Inserts `rows` in one transaction: all of them or (on error, which is thrown) none. */
   append(rows: readonly LogRow[]): void {
-    if (rows.length === 0) return;
+    this.appendBatch(toBatch(rows));
+  }
+
+  /** Inserts a batch's rows in one transaction, in order: all of them or (on error, which is thrown) none. */
+  appendBatch(batch: LogBatch): void {
+    if (batch.rows === 0) return;
     // A transaction left open by a failed rollback would refuse every later BEGIN.
     if (this.#db.inTransaction) this.#rollback.run();
     this.#begin.run();
     try {
-      for (const row of rows) {
-        this.#insert.run(
-          row.time,
-          row.inJson,
-          row.outJson,
-          row.anomalyCount ?? 0,
-          row.anomalyJson ?? "{}",
-          row.shadowJson ?? "{}",
-          row.pipelineName,
-          row.pipelineVersion,
-          row.lastModel,
-          row.elapsedJson,
-          row.droppedJson,
-          row.partition,
-        );
+      if (batch.rows <= ROW_BY_ROW_MAX) this.#insertRowByRow(batch);
+      else this.#insertJsonChunks(batch);
+      const shapes = this.#newShapes(batch);
+      for (const [anomalyJson, shadows] of shapes.values()) {
+        for (const name of extraColumns(anomalyJson, shadows)) this.#column.run(name);
       }
-      const shapes = this.#newShapes(rows);
-      for (const row of shapes.values()) for (const name of extraColumns(row)) this.#column.run(name);
       this.#commit.run();
       for (const shape of shapes.keys()) this.#shapes.add(shape);
     } catch (err) {
@@ -109,15 +104,44 @@ export class LogAppender {
     }
   }
 
-  /** One row of each extra-column shape not recorded yet (rows without validations or shadows have none). */
-  #newShapes(rows: readonly LogRow[]): Map<string, LogRow> {
-    const found = new Map<string, LogRow>();
-    for (const row of rows) {
-      const anomaly = row.anomalyJson ?? "{}";
-      const shadows = row.shadowJson !== undefined && row.shadowJson !== "{}";
+  #insertRowByRow({ rows, columns }: LogBatch): void {
+    for (let r = 0; r < rows; r++) this.#insert.run(...columns.map((c) => valueAt(c, r)));
+  }
+
+  #insertJsonChunks({ rows, columns }: LogBatch): void {
+    const shared = columns.map((c) => "same" in c ? c.same : null);
+    const each = columns.map((c) => "each" in c ? c.each : undefined);
+    let parts: string[] = [];
+    let chars = 0;
+    const flush = () => {
+      this.#insertJson.run(...shared, `[${parts.join(",")}]`);
+      parts = [];
+      chars = 0;
+    };
+    for (let r = 0; r < rows; r++) {
+      const row = `[${each.map((values) => values === undefined ? "null" : JSON.stringify(values[r])).join(",")}]`;
+      parts.push(row);
+      chars += row.length + 1;
+      if (chars >= JSON_CHUNK_CHARS) flush();
+    }
+    if (parts.length > 0) flush();
+  }
+
+  /**
+   * The extra-column shapes not recorded yet (a row's validation names and whether it has shadows), each with
+   * an anomaly JSON and shadow flag of it; rows without validations or shadows have none.
+   */
+  #newShapes(batch: LogBatch): Map<string, [string, boolean]> {
+    const found = new Map<string, [string, boolean]>();
+    const anomalies = batch.columns[ANOMALY_JSON];
+    const shadowColumn = batch.columns[SHADOW_JSON];
+    const rows = "same" in anomalies && "same" in shadowColumn ? 1 : batch.rows;
+    for (let r = 0; r < rows; r++) {
+      const anomaly = String(valueAt(anomalies, r));
+      const shadows = valueAt(shadowColumn, r) !== "{}";
       if (anomaly === "{}" && !shadows) continue;
       const shape = anomaly.replace(/:(true|false)/g, "") + (shadows ? "+shadow" : "");
-      if (!this.#shapes.has(shape) && !found.has(shape)) found.set(shape, row);
+      if (!this.#shapes.has(shape) && !found.has(shape)) found.set(shape, [anomaly, shadows]);
     }
     return found;
   }

@@ -12,6 +12,7 @@
  * const { evicted } = await store.commit(rows);
  */
 import type { LogRow } from "./entry.ts";
+import { toBatch } from "./batch.ts";
 import type { PageSource, StoredLogRow } from "./query.ts";
 import type { StoreReply, StoreRequest, StoreSettings } from "./store_worker.ts";
 import { startWorkerChannel, type WorkerChannel } from "../worker_channel.ts";
@@ -65,7 +66,7 @@ export async function openLogStore(settings: StoreSettings): Promise<LogStore & 
     get failed() {
       return worker.failed;
     },
-    commit: async (rows) => ({ evicted: (await worker.call({ op: "commit", rows })).evicted ?? 0 }),
+    commit: async (rows) => ({ evicted: (await worker.call({ op: "commit", batch: toBatch(rows) })).evicted ?? 0 }),
     usedBytes: async () => (await worker.call({ op: "usedBytes" })).usedBytes ?? 0,
     markUploaded: async (firstId, lastId) => (await worker.call({ op: "markUploaded", firstId, lastId })).count ?? 0,
     close: async () => {

@@ -17,7 +17,7 @@ import { enforceCap, evictedTotal, usedBytes } from "./cap.ts";
 import { type LogDb, openLogDb, type OpenLogOptions, openLogReader } from "./db.ts";
 import { type LogFilter, readExtraColumns, readPage, type StoredLogRow } from "./query.ts";
 import { backlogRows, markUploaded, pendingRows } from "./upload.ts";
-import type { LogRow } from "./entry.ts";
+import type { LogBatch } from "./batch.ts";
 import { WalSyncer } from "./wal_sync.ts";
 import { answerRequests } from "../worker_channel.ts";
 
@@ -37,7 +37,7 @@ export type StoreRequest =
   | { id: number; op: "openReader"; dir: string }
   | { id: number; op: "page"; filter: LogFilter; after: number; limit: number }
   | { id: number; op: "columns" }
-  | { id: number; op: "commit"; rows: LogRow[] }
+  | { id: number; op: "commit"; batch: LogBatch }
   | { id: number; op: "usedBytes" }
   | { id: number; op: "pending"; after: number; limit: number }
   | { id: number; op: "backlog" }
@@ -85,7 +85,7 @@ async function handle(request: StoreRequest): Promise<Omit<StoreReply, "id">> {
     case "commit": {
       const db = opened();
       if (!appender) throw new Error("the log is not open for writing");
-      appender.append(request.rows);
+      appender.appendBatch(request.batch);
       walSync?.committed();
       // The rows are committed: an eviction failure is reported, not turned into a failed commit.
       const evicted = capBytes === undefined ? 0 : await enforceCap(db.client, capBytes).catch((err) => {
