@@ -7,6 +7,7 @@
  * version never changes or frees it underneath.
  */
 import { Hono } from "hono";
+import { setImmediate } from "node:timers";
 import { BadInput, NotFound, Unavailable } from "../../errors.ts";
 import { tooManyRows } from "../../codec/decoded_input.ts";
 import { InflightBudget } from "../inflight.ts";
@@ -31,9 +32,13 @@ const REPLY_CHUNK_ROWS = 500;
 /** Bodies of this many bytes or more are decoded in a turn of the event loop of their own. */
 const YIELD_BYTES = 1 << 20;
 
-/** Resolves on a later turn of the event loop, after pending I/O (such as /health) is served. */
+/**
+ * Resolves on a later turn of the event loop, after pending I/O (such as /health) is served. setImmediate runs
+ * after the event loop's poll for I/O, as setTimeout(0) does, without a timer's ~1 ms floor: on a 1,000-row
+ * request the two turns cost about 2 ms each through setTimeout(0) (measured in tern, demo, 2 cores).
+ */
 function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Inference routes. */
