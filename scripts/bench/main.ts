@@ -19,6 +19,8 @@
  * 4. Cold start: spawn to /health/ready of the demo (median of 3).
  * 5. Metrics: the demo at 4 connections with METRICS=true against its
  *    baseline METRICS=false, alternated (scripts/bench/metrics_cost.ts).
+ * 6. The 1,000-row Arrow path beside bare session.run of the same rows, with a
+ *    per-stage breakdown (scripts/bench/rows1000.ts).
  *
  * HTTP load comes from Debian's wrk at 1 and 4 connections (scripts/bench/wrk.ts;
  * on a 2-core box it still shares the cores with the server).
@@ -34,6 +36,7 @@ import { runTern, startTern, ternCommand, type TernProcess } from "../../tests/s
 import { type Figures, summarise, type Where } from "./load.ts";
 import { haveWrk, wrkMeasure } from "./wrk.ts";
 import { measureMetricsCost } from "./metrics_cost.ts";
+import { measureRows1000, rows1000Markdown } from "./rows1000.ts";
 
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 5);
 const THREADS = navigator.hardwareConcurrency || 1;
@@ -99,6 +102,10 @@ for (const batching of [false, true]) {
 note("demo, metrics off and on");
 const metricsCost = await measureMetricsCost(SECONDS, THREADS);
 results.push(metricsCost.off, metricsCost.on);
+
+// ---- 1d. The 1,000-row Arrow path, its baseline and its stages ------------------
+note("demo 1,000-row Arrow path");
+const rows1000 = await measureRows1000(SECONDS, THREADS);
 
 // ---- 2. Backends on the CNN ---------------------------------------------
 const CNN = await cnnModelPath();
@@ -283,6 +290,7 @@ const targets = [
     higherIsBetter: true,
   },
   { target: "cold start to ready, demo (ms) ≤ 1000", value: coldStartMs, goal: 1000, higherIsBetter: false },
+  ...rows1000.targets,
 ];
 
 const table = [
@@ -317,12 +325,18 @@ console.log(`\n${header}\n\n${table}\n\n${autoTable}\n\n${ratios}\n`);
 await Deno.mkdir(new URL("bench", ROOT), { recursive: true });
 await Deno.writeTextFile(
   new URL("bench/results.json", ROOT),
-  JSON.stringify({ header, seconds: SECONDS, cores: THREADS, results, autoChoices, targets, coldStartMs }, null, 2) +
+  JSON.stringify(
+    { header, seconds: SECONDS, cores: THREADS, results, autoChoices, targets, coldStartMs, rows1000 },
+    null,
+    2,
+  ) +
     "\n",
 );
 await Deno.writeTextFile(
   new URL("bench/results.md", ROOT),
-  `# tern benchmark record\n\n${header}. Produced by \`deno task bench\` (scripts/bench/main.ts); every line is measured in the same run. HTTP lines: wrk on loopback.\n\n${table}\n\n## Backend choice\n\n${autoTable}\n\n## Targets\n\n${ratios}\n`,
+  `# tern benchmark record\n\n${header}. Produced by \`deno task bench\` (scripts/bench/main.ts); every line is measured in the same run. HTTP lines: wrk on loopback.\n\n${table}\n\n## Backend choice\n\n${autoTable}\n\n## Targets\n\n${ratios}\n\n## 1,000-row Arrow path\n\nscripts/bench/rows1000.ts, in the same run.\n\n${
+    rows1000Markdown(rows1000)
+  }\n`,
 );
 Deno.exit(0);
 
