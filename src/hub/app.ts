@@ -18,6 +18,7 @@ import { HubMetrics } from "./metrics.ts";
 import { fleetRoutes } from "./routes/fleet.tsx";
 import { metricsRoutes } from "../server/routes/metrics.ts";
 import { apiTokenGuard } from "../server/api_token.ts";
+import { requestLines } from "../server/request_lines.ts";
 import { OPS_PATHS } from "../ops/protocol.ts";
 
 /** What the hub app needs. */
@@ -39,14 +40,7 @@ export function createHubApp(deps: HubAppDeps): Hono {
   // First, so it times and counts every reply, errors included.
   const metrics = new HubMetrics(deps.store, deps.now);
   app.use(metrics.http.middleware);
-  const debugLog = deps.debugLog;
-  if (debugLog) {
-    app.use(async (c, next) => {
-      const t0 = performance.now();
-      await next();
-      debugLog(`${c.req.method} ${c.req.path} ${c.res.status} ${(performance.now() - t0).toFixed(2)} ms`);
-    });
-  }
+  if (deps.debugLog) app.use(requestLines(deps.debugLog));
   if (deps.apiToken !== undefined) app.use(apiTokenGuard(deps.apiToken, isHubOpenPath));
   app.get("/health", (c) => c.json({ status: "ok" }));
   app.route("/", fleetRoutes(deps.store, deps.now));

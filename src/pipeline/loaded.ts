@@ -11,6 +11,7 @@ import { Unavailable } from "../errors.ts";
 import type { ModelSession } from "../engine/backend.ts";
 import { elementCount, type HostTensor, type TensorSpec } from "../engine/tensor.ts";
 import type { DecodedInput } from "../codec/decoded_input.ts";
+import type { InferenceReply } from "../codec/reply.ts";
 import type { Batcher } from "./batcher.ts";
 import type { CheckResults, Validations } from "./checks.ts";
 import { chooseVariant } from "./split.ts";
@@ -89,6 +90,27 @@ export interface PipelineRun {
   checks?: CheckResults;
   /** Settles when every shadow run this batch started has finished (they may outlive the reply). */
   settled: Promise<void>;
+}
+
+/** The reply to a request of `input`, arrived at `time` and decoded in `decodeNs`, that `run` served. */
+export function replyOf(
+  pipeline: LoadedPipeline,
+  run: PipelineRun,
+  input: DecodedInput,
+  time: number,
+  decodeNs: number,
+): InferenceReply {
+  return {
+    pipelineName: pipeline.name,
+    modelName: run.served.name,
+    modelVersion: run.served.version,
+    time,
+    elapsedNs: [decodeNs, ...run.stepNs],
+    outputs: run.outputs,
+    input,
+    checks: run.checks,
+    shadows: run.shadows,
+  };
 }
 
 /** How long a reply waits for its shadows once the pipeline's own outputs are ready. */

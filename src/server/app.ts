@@ -29,6 +29,7 @@ import { InflightBudget } from "./inflight.ts";
 import { INFLIGHT_WAIT_MS } from "./routes/infer.ts";
 import { apiTokenGuard, isHealthPath } from "./api_token.ts";
 import { closeUnread } from "./close_unread.ts";
+import { requestLines } from "./request_lines.ts";
 
 /** What the app needs from the rest of tern. */
 export interface AppDeps {
@@ -51,12 +52,17 @@ export interface AppDeps {
   metrics?: boolean;
   /** Ops sync (EDGE_BUNDLE): where it stands, and the log rows not yet uploaded. */
   ops?: { status(): Readonly<OpsSyncStatus> | undefined; backlog?(): Promise<number> };
-  /** Called with every inference served (createApp sets it to feed the metrics; the inference routes call it). */
-  onInference?: (pipeline: LoadedPipeline, reply: InferenceReply) => void;
-  /** MAX_INFLIGHT_SIZE's budget, shared by every inference route (createApp makes it). */
-  inflight?: InflightBudget;
   /** API_TOKEN: every route but the health checks needs `Authorization: Bearer <apiToken>`. */
   apiToken?: string;
+}
+
+/** AppDeps with what createApp resolves once for the routes. */
+export interface RouteDeps extends AppDeps {
+  maxRequestRows: number;
+  /** MAX_INFLIGHT_SIZE's budget, shared by every inference route. */
+  inflight: InflightBudget;
+  /** Called with every inference served (feeds the metrics, when on). */
+  onInference?: (pipeline: LoadedPipeline, reply: InferenceReply) => void;
 }
 
 /** Builds the edge API app. */
@@ -72,19 +78,13 @@ export function createApp(appDeps: AppDeps): Hono {
   // First, so it times and counts every reply, errors included.
   if (metrics) app.use(metrics.http.middleware);
   app.use(closeUnread());
-  const deps: AppDeps = {
+  const deps: RouteDeps = {
     ...appDeps,
+    maxRequestRows: appDeps.maxRequestRows ?? 10_000,
     onInference: metrics?.observe,
     inflight: new InflightBudget(appDeps.maxInflightBytes ?? 2 * appDeps.maxBodyBytes, INFLIGHT_WAIT_MS),
   };
-  const debugLog = deps.debugLog;
-  if (debugLog) {
-    app.use(async (c, next) => {
-      const t0 = performance.now();
-      await next();
-      debugLog(`${c.req.method} ${c.req.path} ${c.res.status} ${(performance.now() - t0).toFixed(2)} ms`);
-    });
-  }
+  if (deps.debugLog) app.use(requestLines(deps.debugLog));
   if (deps.apiToken !== undefined) app.use(apiTokenGuard(deps.apiToken, isHealthPath));
   // Every route that reads a body reads at most MAX_REQUEST_SIZE of it (chunked bodies are counted as they arrive).
   const tooLarge = new PayloadTooLarge(`request body is larger than the limit of ${deps.maxBodyBytes} bytes`);

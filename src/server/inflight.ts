@@ -53,6 +53,12 @@ export class InflightBudget {
     };
   }
 
+  /** Takes the share of a request's body before it is read: its declared size, else `undeclared` (the largest). */
+  takeFor(req: Request, undeclared: number): Promise<() => void> {
+    const declared = Number(req.headers.get("content-length") ?? NaN);
+    return this.take(Number.isFinite(declared) ? declared : undeclared);
+  }
+
   #wait(bytes: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = {

@@ -10,14 +10,13 @@ import { Hono } from "hono";
 import { setImmediate } from "node:timers";
 import { BadInput, NotFound, Unavailable } from "../../errors.ts";
 import { tooManyRows } from "../../codec/decoded_input.ts";
-import { InflightBudget } from "../inflight.ts";
 import { decodeArrow } from "../../codec/arrow_input.ts";
 import { encodeArrowReply } from "../../codec/arrow_reply.ts";
 import { ARROW_MEDIA_TYPE, arrowReplyFormat, PANDAS_RECORDS, requestFormat } from "../../codec/media.ts";
 import { decodePandasRecords } from "../../codec/pandas_records.ts";
 import { encodeRecordsReply, type InferenceReply, streamRecordsReply } from "../../codec/reply.ts";
-import { type LoadedPipeline, runPipeline } from "../../pipeline/loaded.ts";
-import type { AppDeps } from "../app.ts";
+import { type LoadedPipeline, replyOf, runPipeline } from "../../pipeline/loaded.ts";
+import type { RouteDeps } from "../app.ts";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 const lenientUtf8 = new TextDecoder("utf-8");
@@ -48,15 +47,12 @@ export function inferRoutes(
     now,
     maxBodyBytes,
     logs,
-    maxRequestRows = 10_000,
-    maxInflightBytes = 2 * maxBodyBytes,
+    maxRequestRows,
     random = Math.random,
     onInference,
-    inflight,
-  }: AppDeps,
+    inflight: budget,
+  }: RouteDeps,
 ): Hono {
-  const budget = inflight ?? new InflightBudget(maxInflightBytes, INFLIGHT_WAIT_MS);
-
   /** Serves one request; `release` gives its MAX_INFLIGHT_SIZE share back once its reply is built or streamed. */
   const infer = async (
     release: () => void,
@@ -113,17 +109,7 @@ export function inferRoutes(
     const decodeNs = Math.round((performance.now() - t0) * 1e6);
     if (input.rows >= YIELD_ROWS) await nextTurn();
     const run = await runPipeline(pipeline, input, random);
-    const reply: InferenceReply = {
-      pipelineName: pipeline.name,
-      modelName: run.served.name,
-      modelVersion: run.served.version,
-      time,
-      elapsedNs: [decodeNs, ...run.stepNs],
-      outputs: run.outputs,
-      input,
-      checks: run.checks,
-      shadows: run.shadows,
-    };
+    const reply = replyOf(pipeline, run, input, time, decodeNs);
     onInference?.(pipeline, reply);
     return { reply, modelSha: run.served.sha256, settled: run.settled };
   };
@@ -165,9 +151,7 @@ export function inferRoutes(
   };
 
   const handle = async (req: Request, name?: string) => {
-    // The body's share of MAX_INFLIGHT_SIZE is taken before it is read (its declared size, else the largest).
-    const declared = Number(req.headers.get("content-length") ?? NaN);
-    const release = await budget.take(Number.isFinite(declared) ? declared : maxBodyBytes);
+    const release = await budget.takeFor(req, maxBodyBytes);
     try {
       const response = await infer(
         release,

@@ -15,12 +15,9 @@ import type { Context } from "hono";
 import denoJson from "../../../deno.json" with { type: "json" };
 import { NotFound, Unavailable } from "../../errors.ts";
 import { decodeV2Request, encodeV2Reply, v2TensorMetadata } from "../../codec/v2.ts";
-import type { InferenceReply } from "../../codec/reply.ts";
 import type { TensorSpec } from "../../engine/tensor.ts";
-import { type LoadedPipeline, runPipeline } from "../../pipeline/loaded.ts";
-import type { AppDeps } from "../app.ts";
-import { InflightBudget } from "../inflight.ts";
-import { INFLIGHT_WAIT_MS } from "./infer.ts";
+import { type LoadedPipeline, replyOf, runPipeline } from "../../pipeline/loaded.ts";
+import type { RouteDeps } from "../app.ts";
 
 const JSON_TYPE = { "content-type": "application/json" };
 
@@ -30,10 +27,10 @@ function outputsOf(p: LoadedPipeline): readonly TensorSpec[] {
 }
 
 /** V2 routes over the served pipeline. */
-export function v2Routes(deps: AppDeps): Hono {
-  const { pipelines, now, maxBodyBytes, logs, maxRequestRows = 10_000, random = Math.random, onInference } = deps;
+export function v2Routes(deps: RouteDeps): Hono {
+  const { pipelines, now, maxBodyBytes, logs, maxRequestRows, random = Math.random, onInference } = deps;
   // MAX_INFLIGHT_SIZE: the budget createApp shares between every inference route.
-  const budget = deps.inflight ?? new InflightBudget(deps.maxInflightBytes ?? 2 * maxBodyBytes, INFLIGHT_WAIT_MS);
+  const budget = deps.inflight;
   const server = { name: "tern", version: denoJson.version, extensions: [] as string[] };
 
   /** The served pipeline, if it is model `name` (and `version`, when given); else 404 or 503. */
@@ -79,8 +76,7 @@ export function v2Routes(deps: AppDeps): Hono {
 
   const infer = async (c: Context) => {
     const req = c.req.raw;
-    const declared = Number(req.headers.get("content-length") ?? NaN);
-    const release = await budget.take(Number.isFinite(declared) ? declared : maxBodyBytes);
+    const release = await budget.takeFor(req, maxBodyBytes);
     try {
       const time = now();
       const text = await req.text();
@@ -98,17 +94,7 @@ export function v2Routes(deps: AppDeps): Hono {
       }
       // Held until the shadows this request started are done, which may be after the reply.
       void run.settled.then(() => pipelines.release(pipeline));
-      const reply: InferenceReply = {
-        pipelineName: pipeline.name,
-        modelName: run.served.name,
-        modelVersion: run.served.version,
-        time,
-        elapsedNs: [decodeNs, ...run.stepNs],
-        outputs: run.outputs,
-        input: request.input,
-        checks: run.checks,
-        shadows: run.shadows,
-      };
+      const reply = replyOf(pipeline, run, request.input, time, decodeNs);
       onInference?.(pipeline, reply);
       // Logged as /infer logs: the reply leaves once its rows are committed (LOG_DURABILITY).
       const logged = logs?.writer.append({ reply, pipelineVersion: pipeline.version, modelSha: run.served.sha256 });
