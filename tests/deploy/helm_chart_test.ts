@@ -8,6 +8,7 @@
 import { assert, assertEquals } from "../support/assert.ts";
 import { renderChart, type RenderContext } from "../support/helm_render.ts";
 import { requireSystemPackage } from "../support/system_packages.ts";
+import { runPython } from "../support/python.ts";
 
 const CHART = new URL("../../deploy/helm/tern/", import.meta.url);
 
@@ -22,21 +23,12 @@ type Manifest = {
 
 /** Parses YAML documents with Debian's python3-yaml (the chart's values and the rendered manifests). */
 async function parseYaml(text: string): Promise<unknown[]> {
-  const out = await new Deno.Command("/usr/bin/python3", {
-    args: [
-      "-c",
-      "import sys, yaml, json; print(json.dumps([d for d in yaml.safe_load_all(sys.stdin) if d is not None]))",
-    ],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = out.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(text));
-  await writer.close();
-  const result = await out.output();
-  assertEquals(result.code, 0, new TextDecoder().decode(result.stderr));
-  return JSON.parse(new TextDecoder().decode(result.stdout));
+  const out = await runPython(
+    "import sys, yaml, json; print(json.dumps([d for d in yaml.safe_load_all(sys.stdin) if d is not None]))",
+    text,
+  );
+  assertEquals(out.success, true, out.stderr);
+  return JSON.parse(out.stdout);
 }
 
 function templates(): Record<string, string> {

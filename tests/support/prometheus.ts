@@ -6,6 +6,7 @@
  * Text the parser refuses fails the test with its error.
  */
 import { requireSystemPackage } from "./system_packages.ts";
+import { runPython } from "./python.ts";
 
 /** One sample: its full name (`…_bucket`, `…_count`), labels and value. */
 export interface Sample {
@@ -39,20 +40,9 @@ print(json.dumps({"types": types, "samples": samples}))
 /** Parses `text` with the reference parser. */
 export async function parseExposition(text: string): Promise<Exposition> {
   await requireSystemPackage("python3-prometheus-client");
-  const child = new Deno.Command("/usr/bin/python3", {
-    args: ["-c", PARSE],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(text));
-  await writer.close();
-  const out = await child.output();
-  if (!out.success) {
-    throw new Error(`the Prometheus parser refused the exposition: ${new TextDecoder().decode(out.stderr)}`);
-  }
-  const parsed = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+  const out = await runPython(PARSE, text);
+  if (!out.success) throw new Error(`the Prometheus parser refused the exposition: ${out.stderr}`);
+  const parsed = JSON.parse(out.stdout) as {
     types: Record<string, string>;
     samples: Sample[];
   };

@@ -4,19 +4,11 @@
  * module: what a pandas or requests user gets from tern's replies.
  */
 import { assertEquals } from "./assert.ts";
+import { runPython } from "./python.ts";
 
 /** What Python's json (Debian's /usr/bin/python3) reads from `text`: `expr` evaluated with `v` the parsed value. */
 export async function pythonReads(text: string, expr: string): Promise<string> {
-  const child = new Deno.Command("/usr/bin/python3", {
-    args: ["-c", `import json, sys; v = json.loads(sys.stdin.read()); print(${expr})`],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(text));
-  await writer.close();
-  const out = await child.output();
-  assertEquals(new TextDecoder().decode(out.stderr), "");
-  return new TextDecoder().decode(out.stdout).trim();
+  const out = await runPython(`import json, sys; v = json.loads(sys.stdin.read()); print(${expr})`, text);
+  assertEquals(out.stderr, "");
+  return out.stdout.trim();
 }
