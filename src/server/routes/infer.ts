@@ -130,9 +130,9 @@ export function inferRoutes(
     // /health and small requests get in between.
     if (rows >= YIELD_ROWS) await nextTurn();
     let response: Response;
-    const streamed = rows >= YIELD_ROWS && !arrowReplyFormat(accept);
+    const arrow = arrowReplyFormat(accept);
+    const streamed = rows >= YIELD_ROWS && !arrow;
     try {
-      const arrow = arrowReplyFormat(accept);
       response = arrow
         ? new Response(encodeArrowReply(reply, arrow) as Uint8Array<ArrayBuffer>, {
           headers: { "content-type": ARROW_MEDIA_TYPE[arrow] },
