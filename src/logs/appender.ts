@@ -44,6 +44,10 @@ function extraColumns(anomalyJson: string, shadows: boolean): string[] {
   return names;
 }
 
+/** Bytes of database pages holding data, as cap.ts counts them. */
+const USED_BYTES_SQL = "SELECT (p.page_count - f.freelist_count) * s.page_size AS used " +
+  "FROM pragma_page_count() AS p, pragma_freelist_count() AS f, pragma_page_size() AS s";
+
 const ANOMALY_JSON = LOG_FIELDS.indexOf("anomalyJson");
 const SHADOW_JSON = LOG_FIELDS.indexOf("shadowJson");
 
@@ -56,6 +60,7 @@ export class LogAppender {
   readonly #commit: Database.Statement<unknown[]>;
   readonly #rollback: Database.Statement<unknown[]>;
   readonly #column: Database.Statement<unknown[]>;
+  readonly #usedBytes: Database.Statement<unknown[]>;
   /** The shapes of extra columns seen (a row's validation names and whether it has shadows), recorded once each. */
   readonly #shapes = new Set<string>();
 
@@ -70,6 +75,7 @@ export class LogAppender {
       this.#commit = this.#db.prepare("COMMIT");
       this.#rollback = this.#db.prepare("ROLLBACK");
       this.#column = this.#db.prepare(COLUMN_SQL);
+      this.#usedBytes = this.#db.prepare(USED_BYTES_SQL);
     } catch (err) {
       this.#db.close();
       throw err;
@@ -144,6 +150,16 @@ export class LogAppender {
       if (!this.#shapes.has(shape) && !found.has(shape)) found.set(shape, [anomaly, shadows]);
     }
     return found;
+  }
+
+  /** Checkpoints the WAL (PASSIVE: copies what no reader still needs; the next commit restarts a copied WAL). */
+  checkpoint(): void {
+    this.#db.exec("PRAGMA wal_checkpoint(PASSIVE)");
+  }
+
+  /** Bytes of database pages holding data (the storage cap's measure). */
+  usedBytes(): number {
+    return Number((this.#usedBytes.get() as { used: number }).used);
   }
 
   /** Closes the connection. */

@@ -31,6 +31,10 @@ export interface OpenLogOptions {
   sync: "full" | "normal";
   /** Largest WAL kept between checkpoints, bytes (part of the storage cap's margin). */
   walLimitBytes: number;
+  /** How long a write waits for another connection's lock (default 5,000 ms; 0: fail at once with SQLITE_BUSY). */
+  busyTimeoutMs?: number;
+  /** false: this connection never checkpoints by itself (another one does). Default true. */
+  autoCheckpoint?: boolean;
 }
 
 /** The PRAGMAs every writing connection sets (they are per connection). */
@@ -39,8 +43,8 @@ export function connectionPragmas(options: OpenLogOptions): string[] {
   return [
     "PRAGMA journal_mode = WAL",
     `PRAGMA synchronous = ${options.sync === "full" ? "FULL" : "NORMAL"}`,
-    "PRAGMA busy_timeout = 5000",
-    `PRAGMA wal_autocheckpoint = ${walPages}`,
+    `PRAGMA busy_timeout = ${options.busyTimeoutMs ?? 5000}`,
+    `PRAGMA wal_autocheckpoint = ${options.autoCheckpoint === false ? 0 : walPages}`,
     `PRAGMA journal_size_limit = ${walPages * 4096}`,
   ];
 }

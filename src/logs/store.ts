@@ -4,6 +4,9 @@
  * connection. libSQL's client runs each statement synchronously under its
  * promise API, so a commit (and its fsync, with LOG_DURABILITY=fsync) on the main thread
  * stalled every request being served meanwhile; in the worker it overlaps them.
+ * Except small commits with `sync: "normal"` (LOG_DURABILITY=durable): they
+ * write a few WAL pages and no fsync, and take less time on the serving thread
+ * than the round trip to the worker does (inline_commit.ts).
  * `/logs` pages come from a second worker on its own connection, so a large
  * export neither blocks inferences nor delays commits.
  *
@@ -16,6 +19,9 @@ import { toBatch } from "./batch.ts";
 import type { PageSource, StoredLogRow } from "./query.ts";
 import type { StoreReply, StoreRequest, StoreSettings } from "./store_worker.ts";
 import { startWorkerChannel, type WorkerChannel } from "../worker_channel.ts";
+import { logDbPath } from "./db.ts";
+import { InlineCommitter } from "./inline_commit.ts";
+import { WAL_SYNC_MS } from "./wal_sync.ts";
 
 export type { StoreSettings } from "./store_worker.ts";
 
@@ -61,15 +67,33 @@ export async function openLogStore(settings: StoreSettings): Promise<LogStore & 
     worker.terminate();
     throw err;
   });
+  let inline: InlineCommitter | undefined;
+  if (settings.sync === "normal") {
+    try {
+      inline = new InlineCommitter(logDbPath(settings.dir), settings, WAL_SYNC_MS);
+    } catch (err) {
+      await worker.call({ op: "close" }).finally(() => worker.terminate());
+      throw err;
+    }
+  }
+  const evictedBy = async (reply: Promise<StoreReply>) => ({ evicted: (await reply).evicted ?? 0 });
   return {
     evictedAtOpen: opened.evicted ?? 0,
     get failed() {
       return worker.failed;
     },
-    commit: async (rows) => ({ evicted: (await worker.call({ op: "commit", batch: toBatch(rows) })).evicted ?? 0 }),
+    commit: async (rows) => {
+      const batch = toBatch(rows);
+      const outcome = worker.failed ? "worker" : inline?.commit(batch) ?? "worker";
+      if (outcome === "committed") return { evicted: 0 };
+      // Over the cap is rare: eviction runs in the worker, as does the WAL's checkpoint.
+      if (outcome === "overCap") return await evictedBy(worker.call({ op: "enforceCap" }));
+      return await evictedBy(worker.call({ op: "commit", batch, checkpoint: outcome === "checkpoint" }));
+    },
     usedBytes: async () => (await worker.call({ op: "usedBytes" })).usedBytes ?? 0,
     markUploaded: async (firstId, lastId) => (await worker.call({ op: "markUploaded", firstId, lastId })).count ?? 0,
     close: async () => {
+      await inline?.close();
       await worker.call({ op: "close" });
       worker.terminate();
     },

@@ -18,7 +18,7 @@ import { type LogDb, openLogDb, type OpenLogOptions, openLogReader } from "./db.
 import { type LogFilter, readExtraColumns, readPage, type StoredLogRow } from "./query.ts";
 import { backlogRows, markUploaded, pendingRows } from "./upload.ts";
 import type { LogBatch } from "./batch.ts";
-import { WalSyncer } from "./wal_sync.ts";
+import { WAL_SYNC_MS, WalSyncer } from "./wal_sync.ts";
 import { answerRequests } from "../worker_channel.ts";
 
 /** How the worker opens the log. */
@@ -28,16 +28,15 @@ export interface StoreSettings extends OpenLogOptions {
   capBytes?: number;
 }
 
-/** sync "normal": how often the WAL is synced while commits arrive (a row waits at most about twice this). */
-export const WAL_SYNC_MS = 1000;
-
 /** A request to the worker. */
 export type StoreRequest =
   | { id: number; op: "open"; settings: StoreSettings }
   | { id: number; op: "openReader"; dir: string }
   | { id: number; op: "page"; filter: LogFilter; after: number; limit: number }
   | { id: number; op: "columns" }
-  | { id: number; op: "commit"; batch: LogBatch }
+  /** `checkpoint`: checkpoint the WAL first (it grew through commits on the serving thread). */
+  | { id: number; op: "commit"; batch: LogBatch; checkpoint?: boolean }
+  | { id: number; op: "enforceCap" }
   | { id: number; op: "usedBytes" }
   | { id: number; op: "pending"; after: number; limit: number }
   | { id: number; op: "backlog" }
@@ -83,17 +82,14 @@ async function handle(request: StoreRequest): Promise<Omit<StoreReply, "id">> {
         throw err;
       }
     case "commit": {
-      const db = opened();
       if (!appender) throw new Error("the log is not open for writing");
+      if (request.checkpoint) appender.checkpoint();
       appender.appendBatch(request.batch);
       walSync?.committed();
-      // The rows are committed: an eviction failure is reported, not turned into a failed commit.
-      const evicted = capBytes === undefined ? 0 : await enforceCap(db.client, capBytes).catch((err) => {
-        console.error(`inference log eviction failed: ${errorText(err)}`);
-        return 0;
-      });
-      return { evicted };
+      return { evicted: await evictOverCap() };
     }
+    case "enforceCap":
+      return { evicted: await evictOverCap() };
     case "usedBytes":
       return { usedBytes: await usedBytes(opened().client) };
     case "pending":
@@ -106,6 +102,15 @@ async function handle(request: StoreRequest): Promise<Omit<StoreReply, "id">> {
       await closeAll();
       return {};
   }
+}
+
+/** Applies the storage cap after rows were committed. A failure is reported, not turned into a failed commit. */
+async function evictOverCap(): Promise<number> {
+  if (capBytes === undefined) return 0;
+  return await enforceCap(opened().client, capBytes).catch((err) => {
+    console.error(`inference log eviction failed: ${errorText(err)}`);
+    return 0;
+  });
 }
 
 async function closeAll(): Promise<void> {

@@ -12,6 +12,9 @@
  */
 import { errorText } from "../errors.ts";
 
+/** sync "normal": how often the WAL is synced while commits arrive (a row waits at most about twice this). */
+export const WAL_SYNC_MS = 1000;
+
 /** Syncs one WAL file on a timer while it is being written. */
 export class WalSyncer {
   readonly #path: string;

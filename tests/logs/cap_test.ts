@@ -5,7 +5,7 @@ import { assert, assertEquals } from "../support/assert.ts";
 import { demoEntry } from "../support/log_entry.ts";
 
 const CAP = 1024 * 1024;
-/** The documented margin: one commit batch (here 100 rows, ≈35 KiB) over the cap for the DB file; WAL ≤ cap/8. */
+/** The documented margin: one commit batch (here ≤ 100 rows, ≈35 KiB) over the cap for the DB file; WAL ≤ cap/8. */
 const DB_MARGIN = 64 * 1024;
 
 async function ids(client: Client, where = "1") {
@@ -14,54 +14,60 @@ async function ids(client: Client, where = "1") {
   );
 }
 
-Deno.test("the storage cap: uploaded rows go first, then the oldest; the file stays within cap + margin; evictions are counted", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "tern-cap-" });
-  try {
-    const walLimitBytes = CAP / 8;
-    const settings = { dir, sync: "full" as const, walLimitBytes, capBytes: CAP };
-    let log = await openInferenceLog(settings, { durability: "durable", partition: "p" });
-    const writer = log.writer;
-    for (let i = 0; i < 10; i++) await writer.append(demoEntry(i * 100, 100));
-    assertEquals((await writer.status()).evictedRows, 0, "1,000 rows fit under 1 MiB");
-    await log.reader.client.execute("UPDATE inference_log SET uploaded = 1 WHERE id > 500");
+/**
+ * With sync "full" every commit goes through the log worker; with "normal", batches of 50 rows are committed
+ * on the calling thread (inline_commit.ts), which leaves eviction and checkpoints to the worker.
+ */
+for (const [sync, R] of [["full", 100], ["normal", 50]] as const) {
+  Deno.test(`the storage cap (sync ${sync}, ${R}-row commits): uploaded rows go first, then the oldest; the file stays within cap + margin; evictions are counted`, async () => {
+    const dir = await Deno.makeTempDir({ prefix: "tern-cap-" });
+    try {
+      const walLimitBytes = CAP / 8;
+      const settings = { dir, sync, walLimitBytes, capBytes: CAP };
+      let log = await openInferenceLog(settings, { durability: "durable", partition: "p" });
+      const writer = log.writer;
+      for (let i = 0; i < 1000 / R; i++) await writer.append(demoEntry(i * R, R));
+      assertEquals((await writer.status()).evictedRows, 0, "1,000 rows fit under 1 MiB");
+      await log.reader.client.execute("UPDATE inference_log SET uploaded = 1 WHERE id > 500");
 
-    // Write until the first eviction: it must take uploaded rows (501…) and keep the older, unuploaded 1…500.
-    let appended = 10;
-    while ((await writer.status()).evictedRows === 0) {
-      assert(appended < 100, "10,000 rows written and nothing evicted");
-      await writer.append(demoEntry(appended++ * 100, 100));
+      // Write until the first eviction: it must take uploaded rows (501…) and keep the older, unuploaded 1…500.
+      let appended = 1000 / R;
+      while ((await writer.status()).evictedRows === 0) {
+        assert(appended < 10_000 / R, "10,000 rows written and nothing evicted");
+        await writer.append(demoEntry(appended++ * R, R));
+      }
+      const afterFirst = await ids(log.reader.client);
+      assert(!afterFirst.includes(501), "the oldest uploaded row was evicted first");
+      assertEquals(afterFirst.slice(0, 500), Array.from({ length: 500 }, (_, i) => i + 1), "unuploaded rows kept");
+
+      // Far past the cap: only the newest rows remain, oldest evicted first, size bounded throughout.
+      let largestFile = 0;
+      let largestWal = 0;
+      for (let i = 0; i < 15_000 / R; i++) {
+        await writer.append(demoEntry(appended++ * R, R));
+        largestFile = Math.max(largestFile, (await Deno.stat(log.reader.path)).size);
+        largestWal = Math.max(largestWal, await Deno.stat(`${log.reader.path}-wal`).then((s) => s.size).catch(() => 0));
+      }
+      const remaining = await ids(log.reader.client);
+      const last = appended * R;
+      assertEquals(remaining[remaining.length - 1], last, "the newest row is kept");
+      assertEquals(remaining, Array.from({ length: remaining.length }, (_, i) => last - remaining.length + 1 + i));
+      assert(largestFile <= CAP + DB_MARGIN, `database file reached ${largestFile} bytes, cap ${CAP} + ${DB_MARGIN}`);
+      console.log(`largest database file ${largestFile} bytes, largest WAL ${largestWal} bytes (cap ${CAP})`);
+      assert(largestWal <= walLimitBytes + DB_MARGIN, `WAL reached ${largestWal} bytes`);
+
+      const status = await writer.status();
+      assertEquals(status.evictedRows, last - remaining.length, "every evicted row is counted");
+      assert(status.usedBytes <= CAP, `${status.usedBytes} bytes in use`);
+
+      // The count survives a restart.
+      await log.close();
+      log = await openInferenceLog(settings, { durability: "durable", partition: "p" });
+      assertEquals(await evictedTotal(log.reader.client), status.evictedRows);
+      assertEquals(log.writer.evictedRows, status.evictedRows);
+      await log.close();
+    } finally {
+      await Deno.remove(dir, { recursive: true });
     }
-    const afterFirst = await ids(log.reader.client);
-    assert(!afterFirst.includes(501), "the oldest uploaded row was evicted first");
-    assertEquals(afterFirst.slice(0, 500), Array.from({ length: 500 }, (_, i) => i + 1), "unuploaded rows kept");
-
-    // Far past the cap: only the newest rows remain, oldest evicted first, size bounded throughout.
-    let largestFile = 0;
-    let largestWal = 0;
-    for (let i = 0; i < 150; i++) {
-      await writer.append(demoEntry(appended++ * 100, 100));
-      largestFile = Math.max(largestFile, (await Deno.stat(log.reader.path)).size);
-      largestWal = Math.max(largestWal, await Deno.stat(`${log.reader.path}-wal`).then((s) => s.size).catch(() => 0));
-    }
-    const remaining = await ids(log.reader.client);
-    const last = appended * 100;
-    assertEquals(remaining[remaining.length - 1], last, "the newest row is kept");
-    assertEquals(remaining, Array.from({ length: remaining.length }, (_, i) => last - remaining.length + 1 + i));
-    assert(largestFile <= CAP + DB_MARGIN, `database file reached ${largestFile} bytes, cap ${CAP} + ${DB_MARGIN}`);
-    console.log(`largest database file ${largestFile} bytes, largest WAL ${largestWal} bytes (cap ${CAP})`);
-    assert(largestWal <= walLimitBytes + DB_MARGIN, `WAL reached ${largestWal} bytes`);
-
-    const status = await writer.status();
-    assertEquals(status.evictedRows, last - remaining.length, "every evicted row is counted");
-    assert(status.usedBytes <= CAP, `${status.usedBytes} bytes in use`);
-
-    // The count survives a restart.
-    await log.close();
-    log = await openInferenceLog(settings, { durability: "durable", partition: "p" });
-    assertEquals(await evictedTotal(log.reader.client), status.evictedRows);
-    assertEquals(log.writer.evictedRows, status.evictedRows);
-    await log.close();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  });
+}
