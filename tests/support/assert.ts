@@ -14,6 +14,10 @@ export const assertEquals: <T>(actual: unknown, expected: T, message?: string) =
   strict.deepStrictEqual;
 /** Fails unless `text` matches `pattern`. */
 export const assertMatch: (text: string, pattern: RegExp, message?: string) => void = strict.match;
+/** Fails unless `text` contains `part`. */
+export function assertStringIncludes(text: string, part: string, message?: string): void {
+  strict.ok(text.includes(part), message ?? `expected to find ${JSON.stringify(part)} in:\n${text}`);
+}
 /** Fails unless `fn` throws (or rejects with) an error matching `expected`. */
 export async function assertRejects(fn: () => unknown, expected: RegExp | (new (...a: never[]) => Error)) {
   await strict.rejects(async () => await fn(), expected as RegExp);
