@@ -25,9 +25,9 @@ export { helpText, OPTIONS } from "./config_options.ts";
 export { MIN_LOG_STORAGE_BYTES, parseSize } from "./config_values.ts";
 
 /** The commands tern runs. */
-export type Command = "serve" | "help" | "version" | "publish" | "pull" | "hub" | "health";
+export type Command = "serve" | "help" | "version" | "publish" | "pull" | "hub" | "health" | "backends";
 
-const COMMANDS: readonly Command[] = ["serve", "help", "version", "publish", "pull", "hub", "health"];
+const COMMANDS: readonly Command[] = ["serve", "help", "version", "publish", "pull", "hub", "health", "backends"];
 /** The INFERENCE_BACKEND values (src/engine/select.ts builds each; config stays free of engine modules). */
 export const BACKEND_CHOICES = ["auto", "wasm", "native", "cuda", "webgpu"] as const;
 /** One INFERENCE_BACKEND value. */
@@ -128,6 +128,8 @@ export interface Config {
   pipelineFollowIntervalSeconds: number;
   /** For `tern publish`. */
   publish?: PublishArgs;
+  /** For `tern backends`: the model file to measure (undefined: the built-in demo model). */
+  backendsModel?: string;
   /** Inference log: reply after commit (durable), after commit and sync (fsync), before (async), or no log (off). */
   logDurability: typeof LOG_DURABILITIES[number];
   /** METRICS: /metrics served and requests counted. */
@@ -185,7 +187,7 @@ export function parseConfig(
     throw new ConfigError(`unknown command '${command}'; commands: ${COMMANDS.join(", ")} (serve is the default)`);
   }
   const operands = positionals.slice(1);
-  const maxOperands = command === "publish" ? 2 : command === "pull" ? 1 : 0;
+  const maxOperands = command === "publish" ? 2 : command === "pull" || command === "backends" ? 1 : 0;
   if (operands.length > maxOperands) {
     throw new ConfigError(`unexpected argument '${operands[maxOperands]}'; see tern --help`);
   }
@@ -275,6 +277,7 @@ export function parseConfig(
     ociTimeoutSeconds: parseCount("OCI_TIMEOUT", getOrDefault("OCI_TIMEOUT"), "seconds"),
     pipelineFollowIntervalSeconds: parseFollowInterval(getOrDefault("PIPELINE_FOLLOW_INTERVAL")),
     publish: command === "publish" ? publishArgs(values.name, values.model ?? [], operands) : undefined,
+    backendsModel: command === "backends" ? operands[0] : undefined,
     logDurability: parseChoice(
       "LOG_DURABILITY",
       getOrDefault("LOG_DURABILITY"),

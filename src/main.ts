@@ -13,6 +13,7 @@ import { runPublish, runPull } from "./registry_commands.ts";
 import { runHub } from "./hub/commands.ts";
 import { checkFolders, withPermissionHint } from "./permissions.ts";
 import { runHealth } from "./health_command.ts";
+import { runBackends } from "./backends_command.ts";
 import { buildCommit } from "./build_info.ts";
 import denoJson from "../deno.json" with { type: "json" };
 
@@ -45,6 +46,8 @@ async function run(config: Config, machine: MachineDefaults): Promise<void> {
       return await runPublish(config);
     case "hub":
       return await runHub(config.hub!);
+    case "backends":
+      return await runBackends(config);
   }
 }
 
