@@ -116,8 +116,8 @@ export interface Config {
   onnxruntimeLibDir?: string;
   /** WEBGPU_ALLOW_SOFTWARE: INFERENCE_BACKEND=webgpu may use a software adapter (testing). */
   webgpuAllowSoftware: boolean;
-  /** Adaptive batching on. */
-  batching: boolean;
+  /** Adaptive batching: for every model (`on`), none (`off`), or models served on a GPU runtime (`auto`). */
+  batching: "auto" | "on" | "off";
   /** Adaptive batching: a batch runs at once at this many rows. */
   batchMaxRows: number;
   /** Plain HTTP to a non-loopback registry (explicit opt-in). */
@@ -271,7 +271,7 @@ export function parseConfig(
     inferenceBackend: parseChoice("INFERENCE_BACKEND", getOrDefault("INFERENCE_BACKEND"), BACKEND_CHOICES),
     onnxruntimeLibDir: get("ONNXRUNTIME_LIB_DIR"),
     webgpuAllowSoftware: parseBool("WEBGPU_ALLOW_SOFTWARE", get("WEBGPU_ALLOW_SOFTWARE")),
-    batching: parseBool("BATCHING", get("BATCHING")),
+    batching: parseBatching(get("BATCHING")),
     batchMaxRows: parseCount("BATCH_MAX_ROWS", getOrDefault("BATCH_MAX_ROWS"), "rows"),
     ociPlainHttp: parseBool("OCI_PLAIN_HTTP", get("OCI_PLAIN_HTTP")),
     ociTimeoutSeconds: parseCount("OCI_TIMEOUT", getOrDefault("OCI_TIMEOUT"), "seconds"),
@@ -347,6 +347,16 @@ function readSecret(name: string, value: string | undefined, file: string | unde
   const secret = text.replace(/[\r\n]+$/, "");
   if (secret === "") throw new ConfigError(`${name}_FILE='${file}' is empty`);
   return secret;
+}
+
+/** BATCHING: auto (the default), or true/false. */
+function parseBatching(text: string | undefined): Config["batching"] {
+  if (text === undefined || text.trim().toLowerCase() === "auto") return "auto";
+  try {
+    return parseBool("BATCHING", text) ? "on" : "off";
+  } catch {
+    throw new ConfigError(`BATCHING='${text}' must be auto, true or false`);
+  }
 }
 
 function publishArgs(name: string | undefined, models: string[], operands: string[]): PublishArgs {

@@ -122,8 +122,9 @@ export const OPTIONS: readonly OptionDef[] = [
   {
     flag: "batching",
     env: "BATCHING",
-    help: "adaptive batching: requests queued behind a run in flight run together as one batch (true/false)",
-    default: "false",
+    help:
+      "adaptive batching: requests queued behind a run in flight run together as one batch: auto (on for models served on a GPU, WebGPU or CUDA, whose fixed cost per run batching spreads; off on CPU runtimes, where it measured no gain), true, false",
+    default: "auto",
     boolean: true,
   },
   {

@@ -19,6 +19,9 @@ import { removeAddonCopies } from "./addon_copies.ts";
 import { listen } from "./server/listen.ts";
 import { onStopSignals, stopInOrder } from "./shutdown.ts";
 
+/** BATCHING=auto batches the models these runtimes serve (see pipeline/batcher.ts). */
+const GPU_BACKENDS = ["webgpu", "cuda"] as const;
+
 /** Where serve writes its start-up lines. */
 export interface ServeOutput {
   info(line: string): void;
@@ -38,7 +41,12 @@ export async function serve(
     libDir: config.onnxruntimeLibDir,
     webgpuAllowSoftware: config.webgpuAllowSoftware,
   });
-  const pipelines = new PipelineManager(backend, config.batching ? { maxRows: config.batchMaxRows } : undefined);
+  const pipelines = new PipelineManager(
+    backend,
+    config.batching === "off"
+      ? undefined
+      : { maxRows: config.batchMaxRows, backends: config.batching === "auto" ? GPU_BACKENDS : undefined },
+  );
   // In-line updates: follows PIPELINE_URL's tag, takes URLs from Ops (pipelines.updater.follow), reloads a crashed model.
   const updater = new PipelineUpdater({
     pipelines,

@@ -143,3 +143,15 @@ Deno.test("request limits: MAX_REQUEST_ROWS stays within the log's queue bound; 
     /MAX_INFLIGHT_SIZE \(16777216 bytes\) is below MAX_REQUEST_SIZE/,
   );
 });
+
+Deno.test("BATCHING: auto by default (GPU runtimes only), true/false or the --batching flag force it; other values are refused by name", () => {
+  assertEquals(parseConfig([], {}, MACHINE).batching, "auto");
+  assertEquals(parseConfig([], { BATCHING: "auto" }, MACHINE).batching, "auto");
+  assertEquals(parseConfig([], { BATCHING: "true" }, MACHINE).batching, "on");
+  assertEquals(parseConfig([], { BATCHING: "false" }, MACHINE).batching, "off");
+  assertEquals(parseConfig(["--batching"], { BATCHING: "false" }, MACHINE).batching, "on");
+  assertThrows(
+    () => parseConfig([], { BATCHING: "sometimes" }, MACHINE),
+    /BATCHING=.sometimes. must be auto, true or false/,
+  );
+});

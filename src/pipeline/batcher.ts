@@ -1,12 +1,15 @@
 /**
  * @module
- * Adaptive batching (BATCHING=on; off by default). An idle model runs a
+ * Adaptive batching (BATCHING; by default for models on a GPU runtime). An idle model runs a
  * request at once; requests that arrive while a run is in flight wait for it
  * and then run together, joined along the batch dim into one `session.run`,
  * and each caller gets back its own rows. So batches form only under load,
  * and no request waits longer than the run ahead of it. One bad request never
  * fails the others: if the joined run is refused, each request runs alone.
- * Only for models whose batch dim is not fixed.
+ * Only for models whose batch dim is not fixed. On a GPU a run has a large
+ * fixed cost (WebGPU on an H200: 43 ms at batch 1, 159 ms at 64), which a
+ * joined run spreads; on the CPU runtimes it measured no gain (the demo's
+ * run takes µs, and a native run holds the serving thread).
  */
 import { BadInput } from "../errors.ts";
 import type { ModelSession } from "../engine/backend.ts";
@@ -16,6 +19,8 @@ import { allocate, elementCount, type HostTensor } from "../engine/tensor.ts";
 export interface BatchOptions {
   /** Rows one joined run may hold (BATCH_MAX_ROWS). */
   maxRows: number;
+  /** Only models served by these backends are batched (BATCHING=auto: the GPU ones); absent: every model. */
+  backends?: readonly string[];
 }
 
 interface Waiting {

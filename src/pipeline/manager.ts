@@ -169,7 +169,8 @@ export class PipelineManager {
           sha256: artifact.sha256,
           backend: session.backend,
           warmupMs: session.warmupMs,
-          batcher: this.#batch && session.inputs.every((i) => i.shape[0] !== 1)
+          batcher: this.#batch && session.inputs.every((i) => i.shape[0] !== 1) &&
+              (this.#batch.backends?.includes(session.backend) ?? true)
             ? new Batcher(session, this.#batch)
             : undefined,
           session,

@@ -46,6 +46,7 @@ function modelEntry(m: ModelStatus) {
     version: m.version,
     ...(m.loaded ? { backend: m.loaded.backend } : {}),
     ...(m.loaded?.warmupMs ? { warmup_ms: m.loaded.warmupMs } : {}),
+    ...(m.loaded ? { batching: m.loaded.batcher !== undefined } : {}),
     ...(m.error ? { error: m.error } : {}),
   };
 }
