@@ -10,7 +10,10 @@ Stem 7x7/2 conv + max pool, bottleneck stages of 3, 4, 6, 3 blocks (64…512 wid
 norm is folded away (weights are random anyway); He-scaled weights keep activations
 finite. About 25.6 M parameters, ~100 MB. Deterministic (fixed seed).
 
-  /usr/bin/python3 scripts/make_cnn_fixture.py OUT.onnx
+  /usr/bin/python3 scripts/make_cnn_fixture.py OUT.onnx [BATCH]
+
+BATCH: the batch dim, 1 by default; a name (e.g. N) makes it symbolic, so tern's adaptive batching can join
+images into one run (scripts/gpu-check.sh does that). The weights are the same either way.
 """
 
 import sys
@@ -55,7 +58,7 @@ def bottleneck(x, cin, width, stride):
     return r
 
 
-def main(path):
+def main(path, batch):
     x = conv("input", 3, 64, 7, 2)
     p = name("pool")
     nodes.append(helper.make_node("MaxPool", [x], [p], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]))
@@ -74,9 +77,9 @@ def main(path):
     nodes.append(helper.make_node("ArgMax", ["probs"], ["class"], axis=1, keepdims=0))
     graph = helper.make_graph(
         nodes, "resnet50_shaped",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 224, 224])],
-        [helper.make_tensor_value_info("probs", TensorProto.FLOAT, [1, 1001]),
-         helper.make_tensor_value_info("class", TensorProto.INT64, [1])],
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [batch, 3, 224, 224])],
+        [helper.make_tensor_value_info("probs", TensorProto.FLOAT, [batch, 1001]),
+         helper.make_tensor_value_info("class", TensorProto.INT64, [batch])],
         initializer=inits)
     model = helper.make_model(graph, producer_name="tern scripts/make_cnn_fixture.py",
                               opset_imports=[helper.make_opsetid("", 13)])
@@ -87,4 +90,5 @@ def main(path):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    size = sys.argv[2] if len(sys.argv) > 2 else "1"
+    main(sys.argv[1], int(size) if size.isdigit() else size)
