@@ -22,6 +22,7 @@ import { startWorkerChannel, type WorkerChannel } from "../worker_channel.ts";
 import { logDbPath } from "./db.ts";
 import { InlineCommitter } from "./inline_commit.ts";
 import { WAL_SYNC_MS } from "./wal_sync.ts";
+import { errorText } from "../errors.ts";
 
 export type { StoreSettings } from "./store_worker.ts";
 
@@ -86,8 +87,14 @@ export async function openLogStore(settings: StoreSettings): Promise<LogStore & 
       const batch = toBatch(rows);
       const outcome = worker.failed ? "worker" : inline?.commit(batch) ?? "worker";
       if (outcome === "committed") return { evicted: 0 };
-      // Over the cap is rare: eviction runs in the worker, as does the WAL's checkpoint.
-      if (outcome === "overCap") return await evictedBy(worker.call({ op: "enforceCap" }));
+      // Over the cap is rare: eviction runs in the worker, as does the WAL's checkpoint. The rows are committed:
+      // an eviction that fails (the worker died) is reported, not turned into a failed commit to be retried.
+      if (outcome === "overCap") {
+        return await evictedBy(worker.call({ op: "enforceCap" })).catch((err) => {
+          console.error(`inference log eviction failed: ${errorText(err)}`);
+          return { evicted: 0 };
+        });
+      }
       return await evictedBy(worker.call({ op: "commit", batch, checkpoint: outcome === "checkpoint" }));
     },
     usedBytes: async () => (await worker.call({ op: "usedBytes" })).usedBytes ?? 0,
