@@ -1,5 +1,5 @@
 import { createOrtNativeBackend } from "../../src/engine/ort_native.ts";
-import { autoBackend } from "../../src/engine/select.ts";
+import { autoBackend, NATIVE_ENOUGH_MS } from "../../src/engine/select.ts";
 import { DEMO_MODEL_URL } from "../../src/pipeline/demo.ts";
 import { assert, assertEquals } from "../support/assert.ts";
 import { ortTest, wasmBackend } from "../support/backend.ts";
@@ -68,20 +68,41 @@ ortTest("native and WASM agree on a Mul + ArgMax graph with an int64 output (bat
   assertEquals(results[1], results[0]);
 });
 
-ortTest("auto keeps the faster backend for each model and reports every warm-up figure", async () => {
-  const lines: string[] = [];
-  const auto = autoBackend([await createOrtNativeBackend({ threads: 2 }), wasmBackend()], (l) => lines.push(l));
-  const session = await auto.load(await Deno.readFile(DEMO_MODEL_URL), "demo");
-  try {
-    const figures = session.warmupMs!;
-    assertEquals(Object.keys(figures).sort(), ["native", "wasm"]);
-    const fastest = Object.entries(figures).sort((a, b) => a[1] - b[1])[0][0];
-    assertEquals(session.backend, fastest);
-    assert(lines.some((l) => l.includes(`chose ${fastest}`)), lines.join("\n"));
-  } finally {
-    await session.release();
-  }
-});
+ortTest(
+  "auto keeps the faster backend for a model that takes milliseconds, and reports every warm-up figure",
+  async () => {
+    const lines: string[] = [];
+    const auto = autoBackend([await createOrtNativeBackend({ threads: 2 }), wasmBackend()], (l) => lines.push(l));
+    const session = await auto.load(await Deno.readFile(await cnnModelPath()), "cnn");
+    try {
+      const figures = session.warmupMs!;
+      assertEquals(Object.keys(figures).sort(), ["native", "wasm"]);
+      assert(figures.native >= NATIVE_ENOUGH_MS, `the CNN took ${figures.native} ms a run on native`);
+      const fastest = Object.entries(figures).sort((a, b) => a[1] - b[1])[0][0];
+      assertEquals(session.backend, fastest);
+      assert(lines.some((l) => l.includes(`chose ${fastest}`)), lines.join("\n"));
+    } finally {
+      await session.release();
+    }
+  },
+);
+
+ortTest(
+  "auto keeps a model native runs in under a millisecond on native, and says the others were not timed",
+  async () => {
+    const lines: string[] = [];
+    const auto = autoBackend([await createOrtNativeBackend({ threads: 2 }), wasmBackend()], (l) => lines.push(l));
+    const session = await auto.load(await Deno.readFile(DEMO_MODEL_URL), "demo");
+    try {
+      assertEquals(session.backend, "native");
+      assertEquals(Object.keys(session.warmupMs!), ["native"]);
+      assert(session.warmupMs!.native < NATIVE_ENOUGH_MS);
+      assert(lines.some((l) => /chose native \(under 1 ms a run: wasm not timed\)/.test(l)), lines.join("\n"));
+    } finally {
+      await session.release();
+    }
+  },
+);
 
 ortTest("auto skips a backend that cannot load a model and says why", async () => {
   const lines: string[] = [];
