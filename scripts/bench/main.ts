@@ -38,6 +38,8 @@ import { type Figures, summarise, type Where } from "./load.ts";
 import { haveWrk, wrkMeasure } from "./wrk.ts";
 import { measureMetricsCost } from "./metrics_cost.ts";
 import { measureRows1000, rows1000Markdown } from "./rows1000.ts";
+import { measureOneRowRatios } from "./ratios.ts";
+import { startBareServer } from "./bare_spawn.ts";
 
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 5);
 const THREADS = navigator.hardwareConcurrency || 1;
@@ -104,7 +106,12 @@ note("demo, metrics off and on");
 const metricsCost = await measureMetricsCost(SECONDS, THREADS);
 results.push(metricsCost.off, metricsCost.on);
 
-// ---- 1d. The 1,000-row Arrow path, its baseline and its stages ------------------
+// ---- 1d. The 1-row targets: the bare server and tern off / async / durable, measured in turns --------------
+note("demo 1-row, bare server and tern in turns");
+const oneRow = await measureOneRowRatios(SECONDS, THREADS);
+results.push(...oneRow.lines);
+
+// ---- 1e. The 1,000-row Arrow path, its baseline and its stages ------------------
 note("demo 1,000-row Arrow path");
 const rows1000 = await measureRows1000(SECONDS, THREADS);
 
@@ -216,28 +223,18 @@ for (
   ] as const
 ) {
   note(`bare Deno.serve, ${scenario}`);
-  const server = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("scripts/bench/bare_server.ts", ROOT).pathname, model, String(THREADS)],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!/listening (\d+)/.test(text)) text += (await reader.read()).value ?? "";
-  const port = /listening (\d+)/.exec(text)![1];
+  const bare = await startBareServer(model, THREADS);
   try {
     for (const connections of [1, 4]) {
       results.push(
         await wrkMeasure(
           { section: "baselines", scenario, path: "bare Deno.serve + native run", connections },
-          { url: `http://127.0.0.1:${port}/`, contentType: type, body, seconds: SECONDS },
+          { url: bare.url, contentType: type, body, seconds: SECONDS },
         ),
       );
     }
   } finally {
-    server.kill("SIGTERM");
-    await server.status;
-    await reader.cancel();
+    await bare.stop();
   }
 }
 
@@ -272,28 +269,7 @@ const binaryColdStartMs =
 const find = (scenario: string, path: string, connections = 1) =>
   results.find((r) => r.scenario === scenario && r.path === path && r.connections === connections)!;
 const targets = [
-  {
-    target: "demo 1-row JSON, logging on (durable), 4 conns: tern req/s ≥ 0.8 × bare Deno.serve + session.run",
-    value: find("demo 1-row JSON", "tern /infer, log durable", 4).perSecond /
-      find("demo 1-row JSON", "bare Deno.serve + native run", 4).perSecond,
-    goal: 0.8,
-    higherIsBetter: true,
-  },
-  {
-    target: "demo 1-row JSON, logging on (async), 4 conns: tern req/s ≥ 0.8 × bare Deno.serve + session.run",
-    value: find("demo 1-row JSON", "tern /infer, log async", 4).perSecond /
-      find("demo 1-row JSON", "bare Deno.serve + native run", 4).perSecond,
-    goal: 0.8,
-    higherIsBetter: true,
-  },
-  {
-    target:
-      "demo 1-row JSON, logging on (async), 4 conns: tern req/s ≥ 0.7 × bare Deno.serve + session.run (step on the way)",
-    value: find("demo 1-row JSON", "tern /infer, log async", 4).perSecond /
-      find("demo 1-row JSON", "bare Deno.serve + native run", 4).perSecond,
-    goal: 0.7,
-    higherIsBetter: true,
-  },
+  ...oneRow.targets,
   {
     target: "CNN on native: tern end-to-end p50 ≤ 1.1 × bare native session.run p50",
     value: find("CNN 1 image Arrow", "tern /infer, native").p50Ms /

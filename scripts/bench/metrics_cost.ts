@@ -2,15 +2,15 @@
  * @module
  * What /metrics costs: the demo, 1-row pandas-records at 4 connections, the
  * log durable (the defaults), through tern with METRICS=false (the baseline)
- * and METRICS=true, alternated `rounds` times in one run so drift on a shared
- * machine falls on both; each side's median req/s is its figure. Part of
+ * and METRICS=true, measured in turns `rounds` times (alternate.ts) so drift on
+ * a shared machine falls on both; each side's median req/s is its figure. Part of
  * `deno task bench` (scripts/bench/main.ts); alone:
  * `deno run -A scripts/bench/metrics_cost.ts` prints the lines and the ratio.
  */
 import { loadReference, recordsBody } from "../../tests/support/reference.ts";
 import { startTern } from "../../tests/support/tern_process.ts";
 import type { Figures } from "./load.ts";
-import { wrkMeasure } from "./wrk.ts";
+import { measureInTurns } from "./alternate.ts";
 
 /** The two lines (metrics off, on: each the median round by req/s) and on ÷ off. */
 export interface MetricsCost {
@@ -20,34 +20,28 @@ export interface MetricsCost {
   ratio: number;
 }
 
-/**
- * Measures both sides `rounds` times each for `seconds`, in ABBA order against two processes started side by
- * side (the idle one takes no CPU), so drift on a shared machine falls on both.
- */
+/** Measures both sides `rounds` times each for `seconds`, in turns (alternate.ts) against two processes. */
 export async function measureMetricsCost(seconds: number, threads: number, rounds = 4): Promise<MetricsCost> {
   const body = recordsBody(loadReference().inputs.slice(0, 1));
-  const runs: Record<"off" | "on", Figures[]> = { off: [], on: [] };
   const start = (on: boolean) => startTern({ args: ["--config-cpus", String(threads), "--metrics", String(on)] });
   const terns = { off: await start(false), on: await start(true) };
   try {
-    for (let round = 0; round < rounds; round++) {
-      for (const side of round % 2 ? ["on", "off"] as const : ["off", "on"] as const) {
-        runs[side].push(
-          await wrkMeasure(
-            { section: "metrics", scenario: "demo 1-row JSON", path: `tern /infer, metrics ${side}`, connections: 4 },
-            { url: `${terns[side].url}/infer`, contentType: "application/json; format=pandas-records", body, seconds },
-          ),
-        );
-      }
-    }
+    const where = (side: string) => ({
+      section: "metrics",
+      scenario: "demo 1-row JSON",
+      path: `tern /infer, metrics ${side}`,
+      connections: 4,
+    });
+    const [off, on] = await measureInTurns(
+      [{ where: where("off"), url: `${terns.off.url}/infer` }, { where: where("on"), url: `${terns.on.url}/infer` }],
+      { contentType: "application/json; format=pandas-records", body, seconds },
+      rounds,
+    );
+    return { off, on, ratio: on.perSecond / off.perSecond };
   } finally {
     await terns.off.stop();
     await terns.on.stop();
   }
-  const median = (figures: Figures[]) => [...figures].sort((a, b) => a.perSecond - b.perSecond)[figures.length >> 1];
-  const off = median(runs.off);
-  const on = median(runs.on);
-  return { off, on, ratio: on.perSecond / off.perSecond };
 }
 
 if (import.meta.main) {

@@ -8,8 +8,6 @@
  *   (scripts/bench/bare_run.ts demo1000);
  * - tern /infer with the log off, async and durable, through wrk at 1 and 4
  *   connections;
- * - for the 1-row target, tern /infer durable and the bare Deno.serve + run at
- *   4 connections;
  * - a per-stage breakdown in this process with tern's own functions: Arrow
  *   decode, native session.run, the pandas-records reply, the log rows, and the
  *   commit through the real log worker (also the appender's INSERTs + COMMIT
@@ -26,14 +24,13 @@ import { LogAppender } from "../../src/logs/appender.ts";
 import { logRows } from "../../src/logs/entry.ts";
 import { openLogStore } from "../../src/logs/store.ts";
 import { DEMO_MODEL_URL } from "../../src/pipeline/demo.ts";
-import { arrowBody, loadReference, recordsBody } from "../../tests/support/reference.ts";
+import { arrowBody, loadReference } from "../../tests/support/reference.ts";
 import { startTern } from "../../tests/support/tern_process.ts";
 import type { Figures } from "./load.ts";
 import { wrkMeasure } from "./wrk.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const ARROW_FILE = "application/vnd.apache.arrow.file";
-const JSON_TYPE = "application/json; format=pandas-records";
 const SCENARIO = "demo 1,000-row Arrow";
 
 /** Median ms of one stage of a 1,000-row request. */
@@ -99,38 +96,15 @@ export async function measureRows1000(seconds: number, threads: number): Promise
           ),
         );
       }
-      if (durability === "durable") {
-        lines.push(
-          await wrkMeasure(
-            {
-              section: "rows1000",
-              scenario: "demo 1-row JSON",
-              path: `tern /infer, log durable${label}`,
-              connections: 4,
-            },
-            { url, contentType: JSON_TYPE, body: recordsBody(ref.inputs.slice(0, 1)), seconds },
-          ),
-        );
-      }
     } finally {
       await tern.stop();
     }
   }
 
-  note("bare Deno.serve, 1 row");
-  lines.push(await bareServer(recordsBody(ref.inputs.slice(0, 1)), seconds, threads));
-
   const find = (scenario: string, path: string, connections: number) =>
     lines.find((l) => l.scenario === scenario && l.path === path && l.connections === connections)!;
   const bare = find(SCENARIO, "bare session.run, native", 1);
   const targets = [
-    {
-      target: "demo 1-row JSON, log durable, 4 conns: tern req/s ≥ 0.5 × bare Deno.serve + session.run",
-      value: find("demo 1-row JSON", "tern /infer, log durable", 4).perSecond /
-        find("demo 1-row JSON", "bare Deno.serve + native run", 4).perSecond,
-      goal: 0.5,
-      higherIsBetter: true,
-    },
     {
       target: "demo 1,000-row Arrow, log durable, 4 conns: per-request time (1 / req/s) ≤ 1.5 × bare session.run p50",
       value: 1000 / find(SCENARIO, "tern /infer, log durable", 4).perSecond / bare.p50Ms,
@@ -195,35 +169,6 @@ async function stageBreakdown(body: Uint8Array, threads: number): Promise<Stage[
     const sorted = ms.slice(20).sort((a, b) => a - b); // the first 20 warm up
     return { stage, medianMs: sorted[Math.floor(sorted.length / 2)] };
   });
-}
-
-/** The bare Deno.serve + native run (scripts/bench/bare_server.ts) on the demo at 4 connections. */
-async function bareServer(body: string, seconds: number, threads: number): Promise<Figures> {
-  const server = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      new URL("scripts/bench/bare_server.ts", ROOT).pathname,
-      new URL(DEMO_MODEL_URL).pathname,
-      String(threads),
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!/listening (\d+)/.test(text)) text += (await reader.read()).value ?? "";
-  const port = /listening (\d+)/.exec(text)![1];
-  try {
-    return await wrkMeasure(
-      { section: "rows1000", scenario: "demo 1-row JSON", path: "bare Deno.serve + native run", connections: 4 },
-      { url: `http://127.0.0.1:${port}/`, contentType: JSON_TYPE, body, seconds },
-    );
-  } finally {
-    server.kill("SIGTERM");
-    await server.status;
-    await reader.cancel();
-  }
 }
 
 /** The figures as markdown tables. */
