@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # On a GPU machine: what tern's GPU paths find and how fast they serve, into bench/gpu-check-<date>.txt (commit it).
-# Needs only bash, coreutils, xz, curl and python3 (with numpy and onnx, for the CNN fixture): no Deno, no network.
+# Needs only bash, coreutils, xz, curl, dpkg and python3 (with numpy and onnx, for the CNN fixture): no Deno, no
+# network, no apt.
 #
 #   here:        bash scripts/gpu/pack.sh     (dist/tern as runtime + program, xz; the image as Arrow)
 #   GPU machine: bash scripts/gpu-check.sh    (with .cache/gpu-pack carried: dist/tern is rebuilt from it)
@@ -35,6 +36,13 @@ fi
 [ -x "$tern" ] || { echo "gpu-check: no $tern and no $pack (run scripts/gpu/pack.sh where Deno is)" >&2; exit 1; }
 
 # Debian's interpreter (it has numpy and onnx), else whichever python3 is first on PATH.
+# Deno's WebGPU needs the Vulkan loader (and GL/EGL's) to see the NVIDIA adapter: unpacked from the pack's
+# Debian packages when the machine lacks it (as root; a machine without apt, as these are).
+if ! ldconfig -p 2>/dev/null | grep -q libvulkan.so.1 && ls "$pack"/debs/*.deb >/dev/null 2>&1; then
+  for deb in "$pack"/debs/*.deb; do dpkg -x "$deb" / || echo "gpu-check: could not unpack $deb" >&2; done
+  ldconfig
+fi
+
 python=$( [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || command -v python3)
 model=${GPU_CHECK_MODEL:-}
 body=${GPU_CHECK_BODY:-$pack/cnn-image.arrow}

@@ -5,6 +5,8 @@
 #   tern-tail.xz    the rest of dist/tern (the program and everything embedded); both xz --x86 -9e
 #   tern.sha256     dist/tern's digest: gpu-check.sh rebuilds it with cat and checks it
 #   cnn-image.arrow one 3 × 224 × 224 image as an Arrow file (the device has no Arrow writer)
+#   debs/           Debian's Vulkan and GL/EGL loaders (0.3 MB): Deno's WebGPU finds the NVIDIA adapter only with
+#                   them, and the device has no apt; gpu-check.sh unpacks them there when they are missing
 #   bash scripts/gpu/pack.sh        (builds dist/tern from this checkout first)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -25,6 +27,9 @@ cp "$denort.xz" "$out/denort.xz"
 tail -c +"$((size + 1))" dist/tern | xz --x86 --lzma2=preset=9e -T1 -c > "$out/tern-tail.xz"
 sha256sum dist/tern | awk '{print $1}' > "$out/tern.sha256"
 deno eval 'import { cnnArrowBody } from "./tests/support/cnn.ts"; await Deno.writeFile(".cache/gpu-pack/cnn-image.arrow", cnnArrowBody());'
-total=$(du -cb "$out"/* | tail -1 | cut -f1)
+mkdir -p "$out/debs"
+(cd "$out/debs" && apt-get download libvulkan1 libglvnd0 libegl1 libgl1 libglx0 2>/dev/null) ||
+  echo "pack.sh: could not download the Vulkan/GL loader packages; gpu-check.sh will need them installed there" >&2
+total=$(du -cb "$out"/* "$out"/debs/* | tail -1 | cut -f1)
 echo "pack.sh: .cache/gpu-pack, $((total / 1048576)) MiB (the device tool carries at most 64 MiB)"
 [ "$total" -le $((60 * 1048576)) ] || { echo "pack.sh: too large to carry" >&2; exit 1; }
