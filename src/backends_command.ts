@@ -13,7 +13,7 @@ import type { Config } from "./config.ts";
 import { errorText } from "./errors.ts";
 import type { ModelSession } from "./engine/backend.ts";
 import { type BackendChoice, createBackend } from "./engine/select.ts";
-import { allocate, elementCount, type HostTensor, type TensorSpec } from "./engine/tensor.ts";
+import { allocate, describeSpec, elementCount, type HostTensor, type TensorSpec } from "./engine/tensor.ts";
 import { probeWebGpu } from "./engine/webgpu.ts";
 import { DEMO_MODEL_URL } from "./pipeline/demo.ts";
 
@@ -68,7 +68,8 @@ export async function runBackends(config: Config): Promise<void> {
       continue;
     }
     try {
-      const sizes = fixedBatch(session.inputs) === undefined ? batches : [fixedBatch(session.inputs)!];
+      const fixed = fixedBatch(session.inputs);
+      const sizes = fixed === undefined ? batches : [fixed];
       if (reference === undefined) {
         console.log(`model ${typeof path === "string" ? path : "built-in demo"}: ${describeInputs(session.inputs)}`);
         reference = new Map();
@@ -126,7 +127,7 @@ function fixedBatch(inputs: readonly TensorSpec[]): number | undefined {
 }
 
 function describeInputs(inputs: readonly TensorSpec[]): string {
-  return inputs.map((s) => `${s.name} ${s.type} [${s.shape.join(",")}]`).join(", ");
+  return inputs.map((s) => `${s.name} ${describeSpec(s)}`).join(", ");
 }
 
 /** Inputs shaped like `spec` with `batch` rows (other symbolic dims 1), the same on every backend. */

@@ -251,7 +251,7 @@ export function parseConfig(
     pipelineUrl: (command === "pull" ? operands[0] : undefined) ?? get("PIPELINE_URL") ?? edgeBundle?.PIPELINE_URL,
     ociRegistry: get("OCI_REGISTRY"),
     ociUsername: get("OCI_USERNAME"),
-    ociPassword: readPassword(get("OCI_PASSWORD"), get("OCI_PASSWORD_FILE")),
+    ociPassword: readSecret("OCI_PASSWORD", get("OCI_PASSWORD"), get("OCI_PASSWORD_FILE")),
     edgeBundle,
     opsCheckinIntervalSeconds: checkinInterval,
     opsPlainHttp,
@@ -317,11 +317,6 @@ function parseFollowInterval(text: string): number {
     throw new ConfigError(`PIPELINE_FOLLOW_INTERVAL='${text}' must be a whole number of seconds (0: never check)`);
   }
   return Number(text);
-}
-
-/** OCI_PASSWORD, or the content of OCI_PASSWORD_FILE (never both); errors never show the password. */
-function readPassword(password: string | undefined, file: string | undefined): string | undefined {
-  return readSecret("OCI_PASSWORD", password, file);
 }
 
 /** TLS_CERT and TLS_KEY: both or neither. */

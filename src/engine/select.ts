@@ -91,9 +91,8 @@ export function autoBackend(candidates: Backend[], log: (line: string) => void):
         let session: ModelSession | undefined;
         try {
           session = await backend.load(model, label);
-          const best = tried.length > 0 ? Math.min(...tried.map((t) => t.ms)) : undefined;
           const run = session.run.bind(session);
-          tried.push({ session, ms: session.runMs ?? await timeRuns(session.inputs, run, best) });
+          tried.push({ session, ms: session.runMs ?? await timeRuns(session.inputs, run, leader?.ms) });
         } catch (err) {
           await session?.release();
           failures.push(`${backend.name}: ${errorText(err)}`);
