@@ -68,15 +68,3 @@ export function logRecordBatch(rows: StoredLogRow[], extra: readonly string[] = 
   };
   return new Table(columns).batches[0];
 }
-
-/** The `anomaly.<name>` and `shadow_data` columns `rows` have values for, sorted (as the log lists them). */
-export function extraColumnsOf(rows: readonly Pick<StoredLogRow, "anomalyJson" | "shadowJson">[]): string[] {
-  const names = new Set<string>();
-  for (const r of rows) {
-    if (r.anomalyJson && r.anomalyJson !== "{}") {
-      for (const name of Object.keys(JSON.parse(r.anomalyJson))) names.add(`anomaly.${name}`);
-    }
-    if (r.shadowJson && r.shadowJson !== "{}") names.add("shadow_data");
-  }
-  return [...names].sort();
-}

@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { Conflict } from "../errors.ts";
 import { edges, logRows, seenTokens, uploads } from "./schema_pg.ts";
 import { chunks, type HubStore } from "./store.ts";
-import { extraColumnsOf } from "../codec/log_records.ts";
+import { extraColumnsOf } from "../codec/extra_columns.ts";
 
 /** drizzle-kit's output, embedded in the compiled binary. */
 const MIGRATIONS = fileURLToPath(new URL("./migrations/pg", import.meta.url));

@@ -7,6 +7,7 @@
  * query builder cost 13 of 18 ms per 1,000 rows. Column names come from the
  * drizzle schema, so the two cannot drift apart.
  */
+import { rowExtraColumns } from "../codec/extra_columns.ts";
 import Database from "libsql";
 import { getTableColumns, getTableName } from "drizzle-orm";
 import type { LogRow } from "./entry.ts";
@@ -33,16 +34,6 @@ const JSON_CHUNK_CHARS = 8 << 20;
 const COLUMN_SQL = `INSERT OR IGNORE INTO ${getTableName(logColumns)} (${
   getTableColumns(logColumns).name.name
 }) VALUES (?)`;
-
-/**
- * The Arrow `/logs` columns a row brings beyond the fixed ones: `anomaly.<name>` per validation, and
- * `shadow_data` when it has shadow outputs.
- */
-function extraColumns(anomalyJson: string, shadows: boolean): string[] {
-  const names = Object.keys(JSON.parse(anomalyJson)).map((name) => `anomaly.${name}`);
-  if (shadows) names.push("shadow_data");
-  return names;
-}
 
 /** Bytes of database pages holding data, as cap.ts counts them. */
 const USED_BYTES_SQL = "SELECT (p.page_count - f.freelist_count) * s.page_size AS used " +
@@ -98,7 +89,7 @@ export class LogAppender {
       else this.#insertJsonChunks(batch);
       const shapes = this.#newShapes(batch);
       for (const [anomalyJson, shadows] of shapes.values()) {
-        for (const name of extraColumns(anomalyJson, shadows)) this.#column.run(name);
+        for (const name of rowExtraColumns(anomalyJson, shadows)) this.#column.run(name);
       }
       this.#commit.run();
       for (const shape of shapes.keys()) this.#shapes.add(shape);

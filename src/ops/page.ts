@@ -6,7 +6,8 @@
  * `shadow_data` columns its rows have values for.
  */
 import { Table, tableToIPC } from "apache-arrow";
-import { extraColumnsOf, logRecordBatch } from "../codec/log_records.ts";
+import { logRecordBatch } from "../codec/log_records.ts";
+import { extraColumnsOf } from "../codec/extra_columns.ts";
 import type { StoredLogRow } from "../logs/query.ts";
 
 /** The rows as an Arrow IPC stream. */
