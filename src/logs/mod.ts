@@ -52,13 +52,14 @@ export async function openInferenceLog(
   // The worker migrates the file before the reader opens it.
   const store = await openLogStore(settings);
   let reader: LogDb;
+  let pages: LogPages;
   try {
     reader = await openLogReader(settings.dir);
+    pages = await openLogPages(settings.dir);
   } catch (err) {
     await store.close();
     throw err;
   }
-  const pages: LogPages = openLogPages(settings.dir);
   const writer = new LogWriter(store, { ...writerOptions, capBytes: settings.capBytes });
   return {
     writer,

@@ -119,37 +119,21 @@ export interface LogPages {
   close(): Promise<void>;
 }
 
-/**
- * The reading log worker on `dir` (already migrated by the writer), started on first use: a `/logs` request or
- * the Ops uploader. A tern that is never asked for its log pays for no second worker (its thread, its libSQL
- * connection, and 50–70 ms of the serving thread at start-up to create it). A start that fails is tried again
- * by the next call.
- */
-export function openLogPages(dir: string): LogPages {
-  let started: Promise<LogWorker> | undefined;
-  const worker = () =>
-    started ??= (async () => {
-      const w = startLogWorker();
-      try {
-        await w.call({ op: "openReader", dir });
-        return w;
-      } catch (err) {
-        w.terminate();
-        started = undefined;
-        throw err;
-      }
-    })();
+/** Starts a reading log worker on `dir` (already migrated by the writer). */
+export async function openLogPages(dir: string): Promise<LogPages> {
+  const worker = startLogWorker();
+  await worker.call({ op: "openReader", dir }).catch((err) => {
+    worker.terminate();
+    throw err;
+  });
   return {
-    page: async (filter, after, limit) =>
-      (await (await worker()).call({ op: "page", filter, after, limit })).rows ?? [],
-    columns: async () => (await (await worker()).call({ op: "columns" })).columns ?? [],
-    pending: async (after, limit) => (await (await worker()).call({ op: "pending", after, limit })).rows ?? [],
-    backlog: async () => (await (await worker()).call({ op: "backlog" })).count ?? 0,
+    page: async (filter, after, limit) => (await worker.call({ op: "page", filter, after, limit })).rows ?? [],
+    columns: async () => (await worker.call({ op: "columns" })).columns ?? [],
+    pending: async (after, limit) => (await worker.call({ op: "pending", after, limit })).rows ?? [],
+    backlog: async () => (await worker.call({ op: "backlog" })).count ?? 0,
     close: async () => {
-      const w = await started?.catch(() => undefined);
-      if (!w) return;
-      await w.call({ op: "close" });
-      w.terminate();
+      await worker.call({ op: "close" });
+      worker.terminate();
     },
   };
 }
