@@ -76,8 +76,12 @@ export function decodePage(body: Uint8Array, edgeId: string, edgeName: string, k
       elapsedJson: JSON.stringify(Array.from(elapsed.get(i)?.toArray() ?? [], Number)),
       droppedJson: JSON.stringify(Array.from(dropped.get(i)?.toArray() ?? [], String)),
       partition: edgeName,
+      // A row without a check (null: served before the pipeline had it) has no entry, as on the edge's /logs.
       anomalyJson: checks.length
-        ? JSON.stringify(Object.fromEntries(checks.map(([name, c]) => [name, c.get(i) === true])))
+        ? JSON.stringify(Object.fromEntries(checks.flatMap(([name, c]) => {
+          const failed = c.get(i);
+          return failed === null || failed === undefined ? [] : [[name, failed === true]];
+        })))
         : "{}",
       shadowJson: shadows ? jsonObject(shadows.get(i) ?? "{}", i, "shadow_data") : "{}",
     };

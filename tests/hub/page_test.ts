@@ -60,3 +60,18 @@ Deno.test("a page of a pipeline without validations or shadows carries neither c
   const [decoded] = decodePage(page, "e1", "edge-1", pageKey("e1", 7, 7));
   assertEquals([decoded.anomalyJson, decoded.shadowJson], ["{}", "{}"]);
 });
+
+Deno.test("a row that lacks a validation another row of the page has reaches the hub without it, as the edge's /logs shows it", () => {
+  // Rows from before and after a pipeline update that added the `negative` check, or a row served without checks.
+  const rows = [
+    row(1, { anomalyJson: '{"too_high":true,"negative":false}', anomalyCount: 1 }),
+    row(2, { anomalyJson: '{"too_high":false}' }),
+    row(3, { anomalyJson: "{}" }),
+  ];
+  const decoded = decodePage(encodePage(rows), "e1", "edge-1", pageKey("e1", 1, 3));
+  assertEquals(decoded.map((r) => JSON.parse(r.anomalyJson)), [
+    { negative: false, too_high: true },
+    { too_high: false },
+    {},
+  ]);
+});
