@@ -12,11 +12,14 @@ export class TernError extends Error {
   readonly status: number;
   /** Stable machine-readable code, e.g. `bad_input`, `not_found`. */
   readonly code: string;
-  constructor(message: string, status: number, code: string) {
+  /** Headers the reply carries besides the JSON body, e.g. `allow` on a 405. */
+  readonly headers?: Readonly<Record<string, string>>;
+  constructor(message: string, status: number, code: string, headers?: Record<string, string>) {
     super(message);
     this.name = new.target.name;
     this.status = status;
     this.code = code;
+    this.headers = headers;
   }
 }
 
@@ -53,7 +56,7 @@ export class MethodNotAllowed extends TernError {
   /** Methods the path answers, e.g. `["GET", "HEAD"]`. */
   readonly allow: readonly string[];
   constructor(message: string, allow: readonly string[]) {
-    super(message, 405, "method_not_allowed");
+    super(message, 405, "method_not_allowed", { allow: allow.join(", ") });
     this.allow = allow;
   }
 }
@@ -67,8 +70,8 @@ export class Unavailable extends TernError {
 
 /** Ops: a request without valid credentials, or a join token that is not the edge's (401). */
 export class Unauthorized extends TernError {
-  constructor(message: string, code = "unauthorized") {
-    super(message, 401, code);
+  constructor(message: string, code = "unauthorized", headers?: Record<string, string>) {
+    super(message, 401, code, headers);
   }
 }
 

@@ -13,23 +13,26 @@ import type { MiddlewareHandler } from "hono";
 import { Unauthorized } from "../errors.ts";
 
 /** The code of a request refused for want of the API token. */
-export const API_TOKEN_CODE = "api_token_required";
+const API_TOKEN_CODE = "api_token_required";
 
-/** True when `given` (the Authorization header, or undefined) carries `token`; constant-time in both. */
-export function carriesToken(given: string | undefined, token: string): boolean {
+const digest = (text: string) => createHash("sha256").update(text).digest();
+
+/** True when `given` (the Authorization header, or undefined) carries the token of digest `tokenDigest`. */
+function carriesToken(given: string | undefined, tokenDigest: Uint8Array): boolean {
   const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(given ?? "");
-  const digest = (text: string) => createHash("sha256").update(text).digest();
   // Hashing an empty string when the header is absent keeps the work the same as for a wrong token.
-  return timingSafeEqual(digest(m ? m[1] : ""), digest(token)) && m !== null;
+  return timingSafeEqual(digest(m ? m[1] : ""), tokenDigest) && m !== null;
 }
 
 /** Middleware refusing every request without the token, except those whose path `open` accepts. */
 export function apiTokenGuard(token: string, open: (path: string) => boolean): MiddlewareHandler {
+  const tokenDigest = digest(token); // the token is fixed at start-up: hashed once
   return async (c, next) => {
-    if (!open(c.req.path) && !carriesToken(c.req.header("authorization"), token)) {
+    if (!open(c.req.path) && !carriesToken(c.req.header("authorization"), tokenDigest)) {
       throw new Unauthorized(
         `${c.req.path} needs 'Authorization: Bearer <API token>' (this server is configured with an API token)`,
         API_TOKEN_CODE,
+        { "www-authenticate": 'Bearer realm="tern"' },
       );
     }
     await next();

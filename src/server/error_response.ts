@@ -1,11 +1,10 @@
 /**
  * @module
- * The one mapping from errors to HTTP replies: a TernError keeps its status
- * and code; anything else is a 500 `internal` (and is logged, since it is a
+ * The one mapping from errors to HTTP replies: a TernError keeps its status,
+ * code and headers; anything else is a 500 `internal` (and is logged, since it is a
  * bug). Every error body is `{"error": message, "code": code}`.
  */
-import { errorText, MethodNotAllowed, TernError } from "../errors.ts";
-import { API_TOKEN_CODE } from "./api_token.ts";
+import { errorText, TernError } from "../errors.ts";
 
 /** Builds the JSON error reply for `err`; `log` receives unexpected errors. */
 export function errorResponse(
@@ -15,11 +14,7 @@ export function errorResponse(
   if (err instanceof TernError) {
     return Response.json({ error: err.message, code: err.code }, {
       status: err.status,
-      headers: err instanceof MethodNotAllowed
-        ? { allow: err.allow.join(", ") }
-        : err.code === API_TOKEN_CODE
-        ? { "www-authenticate": 'Bearer realm="tern"' }
-        : undefined,
+      headers: err.headers,
     });
   }
   const message = errorText(err);

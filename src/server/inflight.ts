@@ -13,6 +13,9 @@
  */
 import { Unavailable } from "../errors.ts";
 
+/** How long a request waits for its share of MAX_INFLIGHT_SIZE before a 503. */
+export const INFLIGHT_WAIT_MS = 10_000;
+
 interface Waiter {
   bytes: number;
   grant: () => void;

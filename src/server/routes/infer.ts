@@ -20,8 +20,6 @@ import type { RouteDeps } from "../app.ts";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 const lenientUtf8 = new TextDecoder("utf-8");
-/** How long a request waits for its share of MAX_INFLIGHT_SIZE before a 503. */
-export const INFLIGHT_WAIT_MS = 10_000;
 /**
  * Requests of this many rows or more let the event loop turn between building log rows and the reply, and get
  * their JSON reply streamed in chunks of REPLY_CHUNK_ROWS records, so /health and small requests get in between.
