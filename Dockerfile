@@ -25,7 +25,7 @@ FROM docker.io/denoland/deno:debian-2.7.11 AS build
 ARG TERN_COMMIT=unknown
 WORKDIR /src
 COPY . .
-RUN TERN_COMMIT=$TERN_COMMIT bash scripts/compile.sh && bash scripts/rootfs.sh dist/tern /rootfs
+RUN TERN_COMMIT=$TERN_COMMIT bash scripts/compile.sh x86_64 && bash scripts/rootfs.sh dist/tern /rootfs
 
 FROM base AS host
 COPY build/rootfs/ /

@@ -12,7 +12,7 @@ if [ -z "$engine" ]; then
   exit 1
 fi
 bin=${TERN_BIN:-dist/tern}
-[ -x "$bin" ] || bash scripts/compile.sh
+[ -x "$bin" ] || bash scripts/compile.sh x86_64
 bash scripts/rootfs.sh "$bin" build/rootfs >/dev/null
 format=()
 # podman writes OCI images by default, which have no HEALTHCHECK: ask for the Docker format.

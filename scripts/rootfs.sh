@@ -11,20 +11,16 @@ arch=$(uname -m | sed 's/x86_64/x64/; s/aarch64/arm64/')
 rm -rf "$out"
 mkdir -p "$out/usr/local/bin" "$out/tmp" "$out/persist" "$out/etc"
 cp "$bin" "$out/usr/local/bin/tern"
-# The native libraries tern loads: onnxruntime (compressed in build/embed), its binding, libSQL's addon.
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# The native libraries tern loads: libSQL's addon, and onnxruntime's binding, whose ldd also resolves the
+# onnxruntime library beside it (RUNPATH $ORIGIN) and what that links. Those two files travel inside the binary,
+# so only the system libraries are copied, not the node_modules paths ldd names.
 natives=("$bin")
-if [ -f "build/embed/libonnxruntime.so.1-$arch.gz" ]; then
-  gunzip -c "build/embed/libonnxruntime.so.1-$arch.gz" >"$work/libonnxruntime.so.1"
-  natives+=("$work/libonnxruntime.so.1")
-fi
 natives+=(node_modules/.deno/@libsql+linux-"$arch"-gnu@*/node_modules/@libsql/linux-"$arch"-gnu/index.node)
 natives+=(node_modules/.deno/onnxruntime-node@*/node_modules/onnxruntime-node/bin/napi-v6/linux/"$arch"/onnxruntime_binding.node)
 for f in "${natives[@]}"; do
   # "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x…)" and "/lib64/ld-linux-x86-64.so.2 (0x…)"
-  LD_LIBRARY_PATH=$work ldd "$f" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}'
-done | grep -v "^$work/" | sort -u | while read -r lib; do
+  ldd "$f" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}'
+done | grep -v "/node_modules/" | sort -u | while read -r lib; do
   mkdir -p "$out$(dirname "$lib")"
   cp -L "$lib" "$out$lib"
 done

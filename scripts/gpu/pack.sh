@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export DENO_TLS_CA_STORE=${DENO_TLS_CA_STORE:-mozilla,system}
-bash scripts/compile.sh
+bash scripts/compile.sh x86_64
 denort=$(bash scripts/denort.sh)
 [ -n "$denort" ] || { echo "pack.sh: no denort base binary (see scripts/denort.sh)" >&2; exit 1; }
 size=$(stat -c %s "$denort")
