@@ -82,10 +82,10 @@ export async function measureRows1000(seconds: number, threads: number): Promise
   const runs = [["off", ""], ["async", ""], ["durable", ""], ...(before ? [["durable", " (before)"]] : [])];
   for (const [durability, label] of runs) {
     note(`tern, log ${durability}${label}`);
-    const own = Deno.env.get("TERN_BIN");
-    if (label) Deno.env.set("TERN_BIN", before!);
-    const tern = await startTern({ args: ["--config-cpus", String(threads), "--log-durability", durability] })
-      .finally(() => label && (own === undefined ? Deno.env.delete("TERN_BIN") : Deno.env.set("TERN_BIN", own)));
+    const tern = await startTern({
+      args: ["--config-cpus", String(threads), "--log-durability", durability],
+      bin: label ? before : undefined,
+    });
     try {
       const url = `${tern.url}/infer`;
       for (const connections of [1, 4]) {

@@ -25,9 +25,8 @@ export interface TernProcess {
   kill(signal: Deno.Signal): Promise<number>;
 }
 
-/** The command that runs tern: `[program, ...args]` before tern's own arguments. */
-export function ternCommand(): string[] {
-  const bin = Deno.env.get("TERN_BIN");
+/** The command that runs tern: `[program, ...args]` before tern's own arguments; `bin` (default TERN_BIN): a binary. */
+export function ternCommand(bin = Deno.env.get("TERN_BIN")): string[] {
   if (bin) return [new URL(bin, ROOT).pathname];
   // "deno run <permissions> src/main.ts": run the same with absolute paths.
   return [
@@ -79,12 +78,14 @@ export async function runTern(
 
 /**
  * Starts tern serving on 127.0.0.1:0 and waits until /health/ready answers 200. `wrap`: a command that
- * execs its arguments (tern's command line), e.g. to run tern in a namespace of its own.
+ * execs its arguments (tern's command line), e.g. to run tern in a namespace of its own; `bin`: the tern
+ * executable to run instead of TERN_BIN's (or the source).
  */
 export async function startTern(
-  options: { args?: string[]; env?: Record<string, string>; readyTimeoutMs?: number; wrap?: string[] } = {},
+  options: { args?: string[]; env?: Record<string, string>; readyTimeoutMs?: number; wrap?: string[]; bin?: string } =
+    {},
 ): Promise<TernProcess> {
-  const [program, ...pre] = [...(options.wrap ?? []), ...ternCommand()];
+  const [program, ...pre] = [...(options.wrap ?? []), ...ternCommand(options.bin)];
   const cwd = await Deno.makeTempDir({ prefix: "tern-e2e-" });
   const { watched, port } = await spawnForPort(
     new Deno.Command(program, {
