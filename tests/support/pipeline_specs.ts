@@ -5,7 +5,7 @@
  * it; and the independent arithmetic of the linear test models
  * (scripts/make_pipeline_models.py's weights) for checking what tern serves.
  */
-import { ternCommand } from "./tern_process.ts";
+import { runTern } from "./tern_process.ts";
 import { modelPath } from "./pipeline_models.ts";
 
 /** Weights and bias of tests/testdata/pipeline/linear.onnx and linear_b.onnx (make_pipeline_models.py). */
@@ -45,16 +45,7 @@ export async function publishSpec(
       else await Deno.writeFile(`${dir}/${name}`, model);
     }
     await Deno.writeTextFile(`${dir}/pipeline.json`, JSON.stringify(spec, null, 2));
-    const [program, ...pre] = ternCommand();
-    const out = await new Deno.Command(program, {
-      args: [...pre, "publish", ".", reference],
-      cwd: dir,
-      env: { NO_COLOR: "1", ...env },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const text = new TextDecoder();
-    return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
+    return await runTern(["publish", ".", reference], env, { cwd: dir });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

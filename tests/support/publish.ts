@@ -4,7 +4,7 @@
  * files only under the folder it is started in, among a few others: src/permissions.ts).
  */
 import { basename, dirname } from "node:path";
-import { ternCommand } from "./tern_process.ts";
+import { runTern } from "./tern_process.ts";
 
 /** Runs `tern publish --name NAME --model FILE REFERENCE` from FILE's folder; returns exit code and output. */
 export async function publishModel(
@@ -13,14 +13,5 @@ export async function publishModel(
   reference: string,
   env: Record<string, string> = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const [program, ...pre] = ternCommand();
-  const out = await new Deno.Command(program, {
-    args: [...pre, "publish", "--name", name, "--model", basename(file), reference],
-    cwd: dirname(file),
-    env: { NO_COLOR: "1", ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder();
-  return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
+  return await runTern(["publish", "--name", name, "--model", basename(file), reference], env, { cwd: dirname(file) });
 }

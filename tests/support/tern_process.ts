@@ -40,16 +40,16 @@ export function ternCommand(bin = Deno.env.get("TERN_BIN")): string[] {
 }
 
 /**
- * Runs tern to completion (for --help, config errors) from a temporary directory. With `timeoutMs`, a tern
+ * Runs tern to completion (for --help, config errors, publish) from `cwd`, else a temporary directory. With `timeoutMs`, a tern
  * still running then is killed (SIGKILL), and stderr ends with a line saying so: a hang fails the test.
  */
 export async function runTern(
   args: string[],
   env: Record<string, string> = {},
-  options: { timeoutMs?: number } = {},
+  options: { timeoutMs?: number; cwd?: string } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const [program, ...pre] = ternCommand();
-  const cwd = await Deno.makeTempDir({ prefix: "tern-cli-" });
+  const cwd = options.cwd ?? await Deno.makeTempDir({ prefix: "tern-cli-" });
   let timer: number | undefined;
   try {
     const child = new Deno.Command(program, {
@@ -72,7 +72,7 @@ export async function runTern(
     return { code: out.code, stdout: text.decode(out.stdout), stderr };
   } finally {
     clearTimeout(timer);
-    await Deno.remove(cwd, { recursive: true });
+    if (!options.cwd) await Deno.remove(cwd, { recursive: true });
   }
 }
 
