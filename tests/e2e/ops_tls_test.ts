@@ -8,49 +8,25 @@ import { ATTESTATION_LINE } from "../../src/ops/agent.ts";
 import { assertEquals } from "../support/assert.ts";
 import { addEdge, freePort, startHub, until } from "../support/hub_process.ts";
 import { loadReference, recordsBody } from "../support/reference.ts";
-import { requireSystemPackage } from "../support/system_packages.ts";
+import { makeCert } from "../support/tls_cert.ts";
 import { startTern } from "../support/tern_process.ts";
 
 Deno.test("an edge joins and uploads to a hub serving HTTPS", async () => {
-  await requireSystemPackage("openssl");
   const dir = await Deno.makeTempDir({ prefix: "tern-e2e-ops-tls-" });
   try {
     // A test CA and a certificate for 127.0.0.1 signed by it (rustls refuses a self-signed CA as the server's).
-    const openssl = async (...args: string[]) => {
-      const out = await new Deno.Command("openssl", { args, cwd: dir, stdout: "null", stderr: "piped" }).output();
-      assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
-    };
-    const key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
-    await openssl(
-      "req",
-      "-x509",
-      ...key,
-      "-days",
-      "1",
-      "-keyout",
-      "ca.key",
-      "-out",
-      "ca.pem",
-      "-subj",
-      "/CN=tern-test-ca",
-    );
-    await openssl("req", ...key, "-keyout", "key.pem", "-out", "leaf.csr", "-subj", "/CN=127.0.0.1");
-    await Deno.writeTextFile(`${dir}/ext`, "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n");
-    await openssl(
-      ...["x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial"],
-      ...["-out", "cert.pem", "-days", "1", "-extfile", "ext"],
-    );
+    const tls = await makeCert(dir, "hub");
     const state = { stateDir: `${dir}/hub` };
     const port = freePort();
-    const hub = await startHub(state, port, {}, ["--tls-cert", `${dir}/cert.pem`, "--tls-key", `${dir}/key.pem`]);
-    const client = Deno.createHttpClient({ caCerts: [await Deno.readTextFile(`${dir}/ca.pem`)] });
+    const hub = await startHub(state, port, {}, ["--tls-cert", tls.certFile, "--tls-key", tls.keyFile]);
+    const client = Deno.createHttpClient({ caCerts: [tls.ca] });
     try {
       const bundle = await addEdge(state, "edge-tls", `https://127.0.0.1:${port}`);
       const tern = await startTern({
         env: {
           EDGE_BUNDLE: bundle,
           PERSISTENT_VOLUME_DIR: `${dir}/persist`,
-          DENO_CERT: `${dir}/ca.pem`,
+          DENO_CERT: tls.caFile,
           OPS_CHECKIN_INTERVAL: "1",
         },
       });

@@ -13,6 +13,8 @@ export interface CertFiles {
   key: string;
   /** The certificate of the CA (of its own) that signed it: what a client trusts. */
   ca: string;
+  /** The file holding `ca` (for DENO_CERT). */
+  caFile: string;
 }
 
 async function openssl(args: string[]): Promise<void> {
@@ -64,6 +66,7 @@ export async function makeCert(dir: string, cn: string): Promise<CertFiles> {
     cert: await read(`${p}.crt`),
     key: await read(`${p}.key`),
     ca: await read(`${p}-ca.crt`),
+    caFile: `${p}-ca.crt`,
   };
 }
 
