@@ -5,6 +5,7 @@
  * arrived. Never the token hash or the key.
  */
 import { SESSION_TTL_MS } from "../ops/protocol.ts";
+import { ago } from "../time_ago.ts";
 import type { EdgeRecord } from "./store.ts";
 
 /** One edge in `GET /edges`. */
@@ -45,16 +46,14 @@ export function edgeView(e: EdgeRecord): EdgeView {
 
 /** `tern hub edges`: one line per edge, columns aligned. */
 export function edgesTable(edges: EdgeView[], now: number): string {
-  const when = (t: number | null) => t === null ? "never" : `${new Date(t).toISOString()} (${ago(now - t)})`;
+  const when = (t: number | null) => t === null ? "never" : `${new Date(t).toISOString()} (${ago(t, now)})`;
   const rows = [
     ["NAME", "LAST CONTACT", "STATUS", "PIPELINE", "BACKLOG", "ROWS RECEIVED"],
     ...edges.map((e) => [
       e.name,
       e.joined_at === null ? "not joined" : when(e.last_contact),
       e.status ?? "-",
-      e.pipeline_in_use && e.pipeline_in_use !== e.pipeline_url
-        ? `${e.pipeline_url ?? "-"} (serving ${e.pipeline_in_use})`
-        : e.pipeline_url ?? "-",
+      pipelineText(e),
       String(e.backlog_rows),
       String(e.rows_received),
     ]),
@@ -63,10 +62,9 @@ export function edgesTable(edges: EdgeView[], now: number): string {
   return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd()).join("\n");
 }
 
-function ago(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 120) return `${s} s ago`;
-  if (s < 7200) return `${Math.round(s / 60)} min ago`;
-  if (s < 172800) return `${Math.round(s / 3600)} h ago`;
-  return `${Math.round(s / 86400)} days ago`;
+/** The pipeline an edge is assigned, and the one it serves when that differs. */
+export function pipelineText(e: EdgeView): string {
+  return e.pipeline_in_use && e.pipeline_in_use !== e.pipeline_url
+    ? `${e.pipeline_url ?? "-"} (serving ${e.pipeline_in_use})`
+    : e.pipeline_url ?? "-";
 }

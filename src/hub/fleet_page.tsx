@@ -6,7 +6,7 @@
  * server, no script, reloads itself.
  */
 import { ago, Badge, count, Page } from "../server/page_layout.tsx";
-import type { EdgeView } from "./edges_view.ts";
+import { type EdgeView, pipelineText } from "./edges_view.ts";
 import { edgeState } from "./metrics.ts";
 
 /** Seconds between reloads of the page. */
@@ -62,9 +62,7 @@ export function FleetPage(props: { edges: EdgeView[]; now: number; version: stri
                     </td>
                     <td>{e.status ?? "-"}</td>
                     <td>
-                      {e.pipeline_in_use && e.pipeline_in_use !== e.pipeline_url
-                        ? `${e.pipeline_url ?? "-"} (serving ${e.pipeline_in_use})`
-                        : e.pipeline_url ?? e.pipeline_in_use ?? "-"}
+                      {pipelineText(e)}
                     </td>
                     <td class="last-contact">{e.joined_at === null ? "not joined" : ago(e.last_contact, now)}</td>
                     <td class="num backlog">{count(e.backlog_rows)}</td>

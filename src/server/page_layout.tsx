@@ -88,15 +88,7 @@ export function bytes(n: number): string {
   return u === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 2 : 1)} ${units[u]}`;
 }
 
-/** How long ago `then` was, from `now` (ms): "12 s ago", "3 min ago", "never". */
-export function ago(then: number | null, now: number): string {
-  if (then === null) return "never";
-  const s = Math.max(0, Math.round((now - then) / 1000));
-  if (s < 120) return `${s} s ago`;
-  if (s < 7200) return `${Math.round(s / 60)} min ago`;
-  if (s < 172800) return `${Math.round(s / 3600)} h ago`;
-  return `${Math.round(s / 86400)} days ago`;
-}
+export { ago } from "../time_ago.ts";
 
 /** An ISO time without milliseconds, UTC: "2026-12-01 10:04:05Z". */
 export function clock(ms: number): string {
