@@ -7,21 +7,25 @@
  * - bare native `session.run` of the same 1,000 rows, in a process of its own
  *   (scripts/bench/bare_run.ts demo1000);
  * - tern /infer with the log off, async and durable, through wrk at 1 and 4
- *   connections;
+ *   connections, with the default pandas-records reply; and with the log off
+ *   and durable, with an Arrow reply (`Accept: application/vnd.apache.arrow.file`);
  * - a per-stage breakdown in this process with tern's own functions: Arrow
- *   decode, native session.run, the pandas-records reply, the log rows, and the
- *   commit through the real log worker (also the appender's INSERTs + COMMIT
- *   alone, on a connection in this thread). Median per request.
+ *   decode, native session.run, the pandas-records and Arrow replies, the log
+ *   record, its commit through the store (on this thread, as tern commits
+ *   records of this size) and the INSERT + COMMIT alone; and, off the serving
+ *   path, turning the record back into rows as `/logs` does. Median per request.
  *
  * With BENCH_BEFORE_BIN (an executable running another tern build, e.g. a
  * wrapper around `deno run -A OTHER_CHECKOUT/src/main.ts`), the durable lines
  * are measured again with it, labelled `(before)`: a before/after in one run.
  */
 import { decodeArrow } from "../../src/codec/arrow_input.ts";
+import { encodeArrowReply } from "../../src/codec/arrow_reply.ts";
 import { encodeRecordsReply, type InferenceReply } from "../../src/codec/reply.ts";
 import { createOrtNativeBackend } from "../../src/engine/ort_native.ts";
 import { LogAppender } from "../../src/logs/appender.ts";
-import { logRows } from "../../src/logs/entry.ts";
+import { toLogRecord } from "../../src/logs/entry.ts";
+import { recordRows } from "../../src/logs/rows.ts";
 import { openLogStore } from "../../src/logs/store.ts";
 import { DEMO_MODEL_URL } from "../../src/pipeline/demo.ts";
 import { arrowBody, loadReference } from "../../tests/support/reference.ts";
@@ -88,13 +92,17 @@ export async function measureRows1000(seconds: number, threads: number): Promise
     });
     try {
       const url = `${tern.url}/infer`;
-      for (const connections of [1, 4]) {
-        lines.push(
-          await wrkMeasure(
-            { section: "rows1000", scenario: SCENARIO, path: `tern /infer, log ${durability}${label}`, connections },
-            { url, contentType: ARROW_FILE, body, seconds },
-          ),
-        );
+      const replies = durability === "async" ? [""] : ["", ARROW_FILE];
+      for (const accept of replies) {
+        for (const connections of [1, 4]) {
+          const path = `tern /infer, log ${durability}${label}${accept ? ", Arrow reply" : ""}`;
+          lines.push(
+            await wrkMeasure(
+              { section: "rows1000", scenario: SCENARIO, path, connections },
+              { url, contentType: ARROW_FILE, accept, body, seconds },
+            ),
+          );
+        }
       }
     } finally {
       await tern.stop();
@@ -114,6 +122,18 @@ export async function measureRows1000(seconds: number, threads: number): Promise
     {
       target: "demo 1,000-row Arrow, log durable, 1 conn: tern p50 ≤ 1.5 × bare session.run p50",
       value: find(SCENARIO, "tern /infer, log durable", 1).p50Ms / bare.p50Ms,
+      goal: 1.5,
+      higherIsBetter: false,
+    },
+    {
+      target: "same, Arrow reply, 4 conns: per-request time (1 / req/s) ≤ 1.5 × bare session.run p50",
+      value: 1000 / find(SCENARIO, "tern /infer, log durable, Arrow reply", 4).perSecond / bare.p50Ms,
+      goal: 1.5,
+      higherIsBetter: false,
+    },
+    {
+      target: "same, Arrow reply, 1 conn: tern p50 ≤ 1.5 × bare session.run p50",
+      value: find(SCENARIO, "tern /infer, log durable, Arrow reply", 1).p50Ms / bare.p50Ms,
       goal: 1.5,
       higherIsBetter: false,
     },
@@ -152,12 +172,17 @@ async function stageBreakdown(body: Uint8Array, threads: number): Promise<Stage[
         input,
       };
       await time("pandas-records reply (encode + UTF-8)", () => utf8.encode(encodeRecordsReply(reply)));
-      const rows = await time(
-        "log rows (logRows)",
-        () => logRows({ reply, pipelineVersion: "v1", modelSha: "0".repeat(64) }, "bench"),
+      await time("Arrow reply (encodeArrowReply)", () => encodeArrowReply(reply));
+      const record = await time(
+        "log record (toLogRecord)",
+        () => toLogRecord({ reply, pipelineVersion: "v1", modelSha: "0".repeat(64) }, "bench"),
       );
-      await time("commit through the log worker (store.commit)", () => store.commit(rows));
-      await time("  of which INSERTs + COMMIT (LogAppender.append)", () => appender.append(rows));
+      await time("commit (store.commit, on this thread)", () => store.commit([record]));
+      await time("  of which INSERT + COMMIT (LogAppender.append)", () => appender.append([record]));
+      await time(
+        "read side: the record back into 1,000 rows (recordRows, as /logs does)",
+        () => recordRows({ ...record, id: 1, uploaded: 0 }),
+      );
     }
   } finally {
     appender.close();

@@ -11,6 +11,8 @@ import type { Figures } from "./load.ts";
 export interface WrkRun {
   url: string;
   contentType: string;
+  /** The Accept header, when set. */
+  accept?: string;
   body: Uint8Array | string;
   connections: number;
   seconds: number;
@@ -22,6 +24,7 @@ wrk.method = "POST"
 wrk.body = f:read("*all")
 f:close()
 wrk.headers["Content-Type"] = os.getenv("WRK_CONTENT_TYPE")
+if os.getenv("WRK_ACCEPT") ~= "" then wrk.headers["Accept"] = os.getenv("WRK_ACCEPT") end
 function done(summary, latency, requests)
   io.write(string.format('WRK_JSON {"requests":%d,"seconds":%f,"p50us":%f,"p99us":%f,"status":%d,"socket":%d}\\n',
     summary.requests, summary.duration / 1e6, latency:percentile(50), latency:percentile(99),
@@ -52,7 +55,7 @@ export async function wrkMeasure(
     const once = async (seconds: number) => {
       const out = await new Deno.Command("wrk", {
         args: ["-t1", `-c${where.connections}`, `-d${seconds}s`, "--timeout", "10s", "-s", script, run.url],
-        env: { WRK_BODY_FILE: bodyFile, WRK_CONTENT_TYPE: run.contentType },
+        env: { WRK_BODY_FILE: bodyFile, WRK_CONTENT_TYPE: run.contentType, WRK_ACCEPT: run.accept ?? "" },
         stdout: "piped",
         stderr: "piped",
       }).output();

@@ -2,8 +2,8 @@
  * @module
  * Keeps the log within LOCAL_INFERENCE_STORAGE. After each commit the bytes in
  * use ((page_count − freelist_count) × page_size) are compared with the cap;
- * past it, rows are evicted down to 90 % of the cap: rows already uploaded to
- * Ops first, then the oldest. SQLite reuses freed pages, so the file stops
+ * past it, records (a served request's rows, entry.ts) are evicted down to 90 %
+ * of the cap: those already uploaded to Ops first, then the oldest. SQLite reuses freed pages, so the file stops
  * growing at about the cap plus one commit batch (the documented margin). The
  * WAL beside it is checkpointed and truncated after each eviction, and
  * otherwise bounded by wal_autocheckpoint (db.ts). Every eviction is counted in
@@ -29,35 +29,38 @@ export async function evictedTotal(client: Client): Promise<number> {
   return r.rows.length ? Number(r.rows[0][0]) : 0;
 }
 
-/** Evicts rows while the log is over `capBytes`; returns how many rows went. */
+/** Evicts records while the log is over `capBytes`; returns how many rows went. */
 export async function enforceCap(client: Client, capBytes: number): Promise<number> {
   let evicted = 0;
   for (let round = 0; round < 8; round++) {
     const used = await usedBytes(client);
     if (used <= capBytes) break;
-    const rows = Number((await client.execute("SELECT count(*) FROM inference_log")).rows[0][0]);
-    if (rows === 0) break;
-    const perRow = used / rows;
-    const count = Math.min(rows, Math.max(1, Math.ceil((used - capBytes * EVICT_TO) / perRow)));
+    const records = Number((await client.execute("SELECT count(*) FROM inference_batch")).rows[0][0]);
+    if (records === 0) break;
+    const perRecord = used / records;
+    const count = Math.min(records, Math.max(1, Math.ceil((used - capBytes * EVICT_TO) / perRecord)));
     const tx = await client.transaction("write");
     try {
-      // Uploaded rows first, then the oldest: each DELETE walks the (uploaded, id) index in order.
+      // Uploaded records first (walking the table in id order), then the oldest (the index of pending ones).
       let deleted = 0;
-      for (const uploaded of [1, 0]) {
+      let rows = 0;
+      for (const which of ["uploaded >= rows", "uploaded < rows"]) {
         if (deleted >= count) break;
-        deleted += (await tx.execute({
-          sql: "DELETE FROM inference_log WHERE id IN " +
-            "(SELECT id FROM inference_log WHERE uploaded = ? ORDER BY id LIMIT ?)",
-          args: [uploaded, count - deleted],
-        })).rowsAffected;
+        const gone = (await tx.execute({
+          sql: "DELETE FROM inference_batch WHERE id IN " +
+            `(SELECT id FROM inference_batch WHERE ${which} ORDER BY id LIMIT ?) RETURNING rows`,
+          args: [count - deleted],
+        })).rows;
+        deleted += gone.length;
+        for (const r of gone) rows += Number(r[0]);
       }
       await tx.execute({
         sql: "INSERT INTO log_counters (name, value) VALUES ('evicted', ?) " +
           "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
-        args: [deleted],
+        args: [rows],
       });
       await tx.commit();
-      evicted += deleted;
+      evicted += rows;
     } finally {
       tx.close();
     }

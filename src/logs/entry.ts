@@ -1,14 +1,17 @@
 /**
  * @module
- * Turns one served batch into log rows: one per input row, holding that row's
- * inputs and outputs as JSON, its validation results (`anomaly`: the count
- * and each check by name) and its shadows' outputs. An input field whose JSON exceeds
- * LOG_FIELD_MAX_BYTES is left out and named in `dropped` (`in.<name>`); the
+ * Turns one served request into its log record: the fields its rows share
+ * (time, pipeline, model, elapsed, edge), once, and its tensors (inputs,
+ * outputs, validation flags, shadow outputs) as one binary payload
+ * (payload.ts). Nothing is formatted as text here, on the serving thread:
+ * rows.ts turns a record back into one JSON row per input row when `/logs` or
+ * the Ops uploader reads it. An input whose row cannot fit LOG_FIELD_MAX_BYTES
+ * of JSON is left out of the record and named in `dropped` (`in.<name>`); the
  * reply to the client always carries everything.
  */
-import { type InferenceReply, rowSlice, valueWriter } from "../codec/reply.ts";
-import { elementCount, type HostTensor } from "../engine/tensor.ts";
-import type { inferenceLog } from "./schema.ts";
+import type { InferenceReply } from "../codec/reply.ts";
+import { elementCount } from "../engine/tensor.ts";
+import { encodePayload } from "./payload.ts";
 
 /** Largest JSON text of one input field kept in a log row. */
 export const LOG_FIELD_MAX_BYTES = 64 * 1024;
@@ -20,73 +23,48 @@ export interface LogEntry {
   modelSha: string;
 }
 
-/** A row as inserted. */
-export type LogRow = typeof inferenceLog.$inferInsert;
-
-/** The log rows of one entry. */
-export function logRows(entry: LogEntry, partition: string): LogRow[] {
-  const { reply } = entry;
-  const rows = reply.input.rows;
-  const lastModel = JSON.stringify({ model_name: reply.modelName, model_sha: entry.modelSha });
-  const elapsedJson = JSON.stringify(reply.elapsedNs);
-  const inputs = Object.entries(reply.input.tensors).map(([name, t]) => ({
-    key: JSON.stringify(name),
-    name,
-    width: elementCount(t.dims.slice(1)),
-    write: valueWriter(t),
-  }));
-  const outputs = outJson(reply.outputs, rows);
-  const shadows = (reply.shadows ?? []).map((s) => ({ key: JSON.stringify(s.model), out: outJson(s.outputs, rows) }));
-  const checks = reply.checks;
-  const checkKeys = checks?.names.map((n) => JSON.stringify(n)) ?? [];
-  const out: LogRow[] = new Array(rows);
-  for (let r = 0; r < rows; r++) {
-    const dropped: string[] = [];
-    const inFields: string[] = [];
-    for (const { key, name, width, write } of inputs) {
-      // Cheap bound first: every element takes at least 2 bytes of JSON.
-      const json = width * 2 > LOG_FIELD_MAX_BYTES ? undefined : `[${write(r * width, (r + 1) * width)}]`;
-      if (json === undefined || json.length > LOG_FIELD_MAX_BYTES) dropped.push(`in.${name}`);
-      else inFields.push(`${key}:${json}`);
-    }
-    let anomalyCount = 0;
-    let anomalyJson = "{}";
-    if (checks) {
-      const n = checkKeys.length;
-      const fields: string[] = new Array(n);
-      for (let k = 0; k < n; k++) {
-        const failed = checks.flags[r * n + k] === 1;
-        if (failed) anomalyCount++;
-        fields[k] = `${checkKeys[k]}:${failed}`;
-      }
-      anomalyJson = `{${fields.join(",")}}`;
-    }
-    out[r] = {
-      time: reply.time,
-      inJson: `{${inFields.join(",")}}`,
-      outJson: outputs(r),
-      anomalyCount,
-      anomalyJson,
-      shadowJson: shadows.length ? `{${shadows.map((s) => `${s.key}:${s.out(r)}`).join(",")}}` : "{}",
-      pipelineName: reply.pipelineName,
-      pipelineVersion: entry.pipelineVersion,
-      lastModel,
-      elapsedJson,
-      droppedJson: JSON.stringify(dropped),
-      partition,
-    };
-  }
-  return out;
+/** One served request as the log stores it. */
+export interface LogRecord {
+  time: number;
+  /** Input rows: the record's rows take ids `id` … `id + rows − 1`. */
+  rows: number;
+  pipelineName: string;
+  pipelineVersion: string;
+  /** JSON string `{"model_name","model_sha"}` of the last step, as Wallaroo reports it. */
+  lastModel: string;
+  /** JSON list of ns: decoding, then each step. */
+  elapsedJson: string;
+  partition: string;
+  /** The tensors (payload.ts). */
+  payload: Uint8Array;
+  /** The Arrow `/logs` columns its rows bring beyond the fixed ones (`anomaly.<name>`, `shadow_data`). */
+  extraColumns: string[];
 }
 
-/** Row `r`'s JSON object of `tensors`: name → this row's values. */
-function outJson(tensors: readonly [string, HostTensor][], rows: number): (r: number) => string {
-  const outputs = tensors.map(([name, t]) => ({ key: JSON.stringify(name), t, write: valueWriter(t) }));
-  return (r) =>
-    `{${
-      outputs.map(({ key, t, write }) => {
-        const s = rowSlice(t, rows, r);
-        return `${key}:[${write(s.start, s.end)}]`;
-      }).join(",")
-    }}`;
+/** The log record of one entry. */
+export function toLogRecord(entry: LogEntry, partition: string): LogRecord {
+  const { reply } = entry;
+  const checks = reply.checks;
+  const shadows = reply.shadows ?? [];
+  const extraColumns = checks?.names.map((name) => `anomaly.${name}`) ?? [];
+  if (shadows.length > 0) extraColumns.push("shadow_data");
+  return {
+    time: reply.time,
+    rows: reply.input.rows,
+    pipelineName: reply.pipelineName,
+    pipelineVersion: entry.pipelineVersion,
+    lastModel: JSON.stringify({ model_name: reply.modelName, model_sha: entry.modelSha }),
+    elapsedJson: JSON.stringify(reply.elapsedNs),
+    partition,
+    payload: encodePayload({
+      // Every element takes at least 2 bytes of JSON: an input wider than this never fits a log row.
+      inputs: Object.entries(reply.input.tensors).map((
+        [name, t],
+      ) => [name, elementCount(t.dims.slice(1)) * 2 > LOG_FIELD_MAX_BYTES ? null : t]),
+      outputs: reply.outputs,
+      shadows: shadows.map((s) => ({ model: s.model, outputs: s.outputs })),
+      checks,
+    }),
+    extraColumns,
+  };
 }

@@ -6,8 +6,9 @@
  * connection here, while the round trip to the log worker cost about 150–900 µs
  * on this 2-core machine (measured: a bare worker echo alone is 165 µs, and a
  * 1-row durable request at 1 connection went from 0.6–1.2 ms p50 through the
- * worker to 0.4 ms inline). So batches up to INLINE_MAX_ROWS are committed
- * here; larger ones, fsync mode, eviction and the Ops marks stay in the worker.
+ * worker to 0.4 ms inline). So commits of up to INLINE_MAX_BYTES of records
+ * are made here; larger ones, fsync mode, eviction and the Ops marks stay in
+ * the worker.
  *
  * What this connection does not do on the serving thread:
  * - wait for a lock: busy_timeout is 0, so when the worker holds the write lock
@@ -23,30 +24,34 @@
  *   caught up, and the WAL kept growing.)
  */
 import { LogAppender } from "./appender.ts";
-import type { LogBatch } from "./batch.ts";
 import type { OpenLogOptions } from "./db.ts";
+import type { LogRecord } from "./entry.ts";
 import { WalSyncer } from "./wal_sync.ts";
 
-/** Largest batch committed on the serving thread (about 0.1–0.3 ms of INSERTs here). */
-export const INLINE_MAX_ROWS = 64;
+/** Largest commit made on the serving thread, in bytes of records (64 WAL pages: about 0.1–0.3 ms here). */
+export const INLINE_MAX_BYTES = 256 * 1024;
 
 const PAGE_BYTES = 4096;
-/** Pages a commit touches besides the rows' text: the table's and two indexes' leaves, sqlite_sequence, page 1. */
+/** Pages a commit touches besides its records: the table's and two indexes' leaves, log_counters, page 1. */
 const FIXED_PAGES = 5;
 
-/**
- * The WAL frames a commit of `batch` writes, estimated: exact enough for ASCII text (JSON mostly is); text
- * of multi-byte characters can take up to 3× as many, which lets the WAL grow that much longer before its
- * checkpoint.
- */
-function framesOf(batch: LogBatch): number {
-  let chars = 0;
-  for (const column of batch.columns) {
-    if ("same" in column) chars += batch.rows * (typeof column.same === "string" ? column.same.length : 8);
-    else for (const value of column.each) chars += typeof value === "string" ? value.length : 8;
+/** Bytes of `records` as stored, estimated: exact for ASCII text (these fields mostly are). */
+function bytesOf(records: readonly LogRecord[]): number {
+  let bytes = 0;
+  for (const r of records) {
+    bytes += r.payload.length + r.pipelineName.length + r.pipelineVersion.length + r.lastModel.length +
+      r.elapsedJson.length + r.partition.length + 64; // 64: the record header, keys and index entries
   }
-  // 64 bytes a row for its record header and its two index entries; a quarter more for pages left part-full.
-  return FIXED_PAGES + Math.ceil((chars + batch.rows * 64) * 1.25 / PAGE_BYTES);
+  return bytes;
+}
+
+/**
+ * The WAL frames a commit of `bytes` writes, estimated: text of multi-byte characters can take up to 3× as
+ * many, which lets the WAL grow that much longer before its checkpoint.
+ */
+function framesOf(bytes: number): number {
+  // A quarter more for pages left part-full.
+  return FIXED_PAGES + Math.ceil(bytes * 1.25 / PAGE_BYTES);
 }
 
 /** Commits small batches on this thread; see the module doc. */
@@ -71,21 +76,22 @@ export class InlineCommitter {
   }
 
   /**
-   * Commits `batch` here and returns "committed", or "overCap" when the log is now past `capBytes` (the caller
+   * Commits `records` here and returns "committed", or "overCap" when the log is now past `capBytes` (the caller
    * has the worker evict). Or, writing nothing: "worker" when it is too large or another connection holds the
    * write lock, "checkpoint" when it would take the WAL past its limit. The caller then commits it through the
    * worker (and, for "checkpoint", has the worker checkpoint first).
    */
-  commit(batch: LogBatch): "committed" | "overCap" | "worker" | "checkpoint" {
-    const frames = framesOf(batch);
+  commit(records: readonly LogRecord[]): "committed" | "overCap" | "worker" | "checkpoint" {
+    const bytes = bytesOf(records);
+    const frames = framesOf(bytes);
     if (this.#frames + frames > this.#walLimitFrames) {
       this.#frames = frames; // the worker checkpoints, then commits: its frames start the WAL again
       return "checkpoint";
     }
     this.#frames += frames; // whichever connection writes them, they lengthen the WAL
-    if (batch.rows > INLINE_MAX_ROWS) return "worker";
+    if (bytes > INLINE_MAX_BYTES) return "worker";
     try {
-      this.#appender.appendBatch(batch);
+      this.#appender.append(records);
     } catch (err) {
       if (isBusy(err)) return "worker";
       throw err;

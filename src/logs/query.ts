@@ -1,19 +1,17 @@
 /**
  * @module
  * Reads the log in id order, page by page, so `/logs` streams in constant
- * memory however large the log is.
+ * memory however large the log is. The log stores records (one per served
+ * request, entry.ts); a page turns them into rows (rows.ts), starting inside a
+ * record when the cursor points there.
  */
-import { and, asc, gt, gte, lte, type SQL } from "drizzle-orm";
+import type { InValue, Row } from "@libsql/client";
+import { asc } from "drizzle-orm";
 import type { LogDb } from "./db.ts";
-import { inferenceLog, logColumns } from "./schema.ts";
+import { recordRows, type StoredLogRow, type StoredRecord } from "./rows.ts";
+import { logColumns } from "./schema.ts";
 
-/**
- * A stored log row. Its validation results and shadow outputs (`anomalyJson`, `shadowJson`, `{}` when absent) are
- * optional here, so rows from elsewhere (the hub's, written before validations existed) are rows too.
- */
-export type StoredLogRow =
-  & Omit<typeof inferenceLog.$inferSelect, "anomalyJson" | "shadowJson">
-  & Partial<Pick<typeof inferenceLog.$inferSelect, "anomalyJson" | "shadowJson">>;
+export type { StoredLogRow } from "./rows.ts";
 
 /** Filters of `POST /logs` (all optional). */
 export interface LogFilter {
@@ -30,12 +28,71 @@ export interface LogFilter {
 /** Rows per page read from the database. */
 export const PAGE_ROWS = 1000;
 
+/** Records read per query while a page fills. */
+const RECORDS_PER_QUERY = 32;
+
+const RECORD_COLUMNS = "id, rows, time, pipeline_name, pipeline_version, last_model, elapsed_json, partition, " +
+  "payload, uploaded";
+
+/** The id of the record that holds row `id` (or the last record before it; 0 when none). */
+const HOLDING = "(SELECT coalesce(max(id), 0) FROM inference_batch WHERE id <= ?)";
+
+/** A record from a result row of RECORD_COLUMNS. */
+function recordOf(row: Row): StoredRecord {
+  const payload = row.payload;
+  return {
+    id: Number(row.id),
+    rows: Number(row.rows),
+    time: Number(row.time),
+    pipelineName: String(row.pipeline_name),
+    pipelineVersion: String(row.pipeline_version),
+    lastModel: String(row.last_model),
+    elapsedJson: String(row.elapsed_json),
+    partition: String(row.partition),
+    payload: typeof payload === "string" ? payload : new Uint8Array(payload as ArrayBuffer),
+    uploaded: Number(row.uploaded),
+  };
+}
+
+/**
+ * Rows with id > `after`, at most `limit`, in id order, from the records that `where` (SQL over the record's
+ * columns, with `args`) selects; `firstRow(record)` is the first row of a record to consider.
+ */
+export async function recordPage(
+  log: LogDb,
+  where: { sql: string; args: InValue[] },
+  after: number,
+  limit: number,
+  firstRow: (record: StoredRecord) => number = () => 0,
+): Promise<StoredLogRow[]> {
+  const out: StoredLogRow[] = [];
+  // The first query starts at the record holding row after + 1; the next ones after the last record read.
+  let start = { sql: `id >= ${HOLDING}`, args: [after + 1] as InValue[] };
+  while (out.length < limit) {
+    const { rows } = await log.client.execute({
+      sql: `SELECT ${RECORD_COLUMNS} FROM inference_batch WHERE ${start.sql}${where.sql ? ` AND ${where.sql}` : ""} ` +
+        `ORDER BY id LIMIT ${RECORDS_PER_QUERY}`,
+      args: [...start.args, ...where.args],
+    });
+    for (const row of rows) {
+      const record = recordOf(row);
+      const from = Math.max(firstRow(record), after + 1 - record.id, 0);
+      out.push(...recordRows(record, from, from + limit - out.length));
+      if (out.length >= limit) break;
+    }
+    if (rows.length < RECORDS_PER_QUERY) break;
+    start = { sql: "id > ?", args: [Number(rows[rows.length - 1].id)] };
+  }
+  return out;
+}
+
 /** One page: rows matching `filter` with id > `after`, at most `limit`, in id order. */
 export function readPage(log: LogDb, filter: LogFilter, after: number, limit: number): Promise<StoredLogRow[]> {
-  const where: SQL[] = [gt(inferenceLog.id, after)];
-  if (filter.start !== undefined) where.push(gte(inferenceLog.time, filter.start));
-  if (filter.end !== undefined) where.push(lte(inferenceLog.time, filter.end));
-  return log.db.select().from(inferenceLog).where(and(...where)).orderBy(asc(inferenceLog.id)).limit(limit);
+  const sql: string[] = [];
+  const args: InValue[] = [];
+  if (filter.start !== undefined) sql.push("time >= ?"), args.push(filter.start);
+  if (filter.end !== undefined) sql.push("time <= ?"), args.push(filter.end);
+  return recordPage(log, { sql: sql.join(" AND "), args }, after, limit);
 }
 
 /** The Arrow `/logs` columns beyond the fixed ones that rows have had (`anomaly.<name>`, `shadow_data`), sorted. */

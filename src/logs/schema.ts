@@ -4,38 +4,35 @@
  * src/logs/migrations are generated from this file with
  * `deno task db-generate` (drizzle-kit) and applied at start-up.
  */
-import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { sql } from "drizzle-orm";
+import { blob, index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
-/** One row per inference input row, in the order they were served. */
-export const inferenceLog = sqliteTable("inference_log", {
-  /** Monotonic: upload order and the `after` cursor of `/logs`. */
-  id: integer("id").primaryKey({ autoIncrement: true }),
+/**
+ * One row per served request (a record, entry.ts): the fields its input rows share, once, and their tensors in
+ * one binary payload (payload.ts). Its rows have the ids `id` … `id + rows − 1`: ids stay per input row, so
+ * `/logs`' `after` cursor, the Ops upload and the hub's deduplication count rows as before.
+ */
+export const inferenceBatch = sqliteTable("inference_batch", {
+  /** The first row's id. Ids are handed out by the `next_id` counter in log_counters and never reused. */
+  id: integer("id").primaryKey(),
+  /** Input rows. */
+  rows: integer("rows").notNull(),
   /** Request arrival, ms since epoch. */
   time: integer("time").notNull(),
-  /** JSON object: input name → this row's values (fields too large are left out, see `dropped`). */
-  inJson: text("in_json").notNull(),
-  /** JSON object: output name → this row's values. */
-  outJson: text("out_json").notNull(),
-  /** Validations this row failed. */
-  anomalyCount: integer("anomaly_count").notNull().default(0),
-  /** JSON object: validation name → whether this row failed it (`{}` without validations). */
-  anomalyJson: text("anomaly_json").notNull().default("{}"),
-  /** JSON object: shadow model → {output name → this row's values} (`{}` without shadows). */
-  shadowJson: text("shadow_json").notNull().default("{}"),
   pipelineName: text("pipeline_name").notNull(),
   pipelineVersion: text("pipeline_version").notNull(),
   /** JSON string `{"model_name","model_sha"}` of the last step, as Wallaroo reports it. */
   lastModel: text("last_model").notNull(),
   /** JSON list of ns: decoding, then each step. */
   elapsedJson: text("elapsed_json").notNull(),
-  /** JSON list of input fields left out for size, e.g. `["in.image"]`. */
-  droppedJson: text("dropped_json").notNull(),
   partition: text("partition").notNull(),
-  /** 1 once the Ops server has the row. */
+  /** The tensors (payload.ts); a row logged before records existed holds its row's JSON fields (rows.ts). */
+  payload: blob("payload").notNull(),
+  /** How many of its rows, from the first, the Ops server has. */
   uploaded: integer("uploaded").notNull().default(0),
 }, (t) => [
-  index("inference_log_time").on(t.time),
-  index("inference_log_uploaded_id").on(t.uploaded, t.id),
+  index("inference_batch_time").on(t.time),
+  index("inference_batch_pending").on(t.id).where(sql`${t.uploaded} < ${t.rows}`),
 ]);
 
 /** Counters that must survive restarts. */

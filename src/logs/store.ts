@@ -12,10 +12,9 @@
  *
  * @example
  * const store = await openLogStore({ dir, sync: "normal", walLimitBytes, capBytes });
- * const { evicted } = await store.commit(rows);
+ * const { evicted } = await store.commit(records);
  */
-import type { LogRow } from "./entry.ts";
-import { toBatch } from "./batch.ts";
+import type { LogRecord } from "./entry.ts";
 import type { PageSource, StoredLogRow } from "./query.ts";
 import type { StoreReply, StoreRequest, StoreSettings } from "./store_worker.ts";
 import { startWorkerChannel, type WorkerChannel } from "../worker_channel.ts";
@@ -35,8 +34,8 @@ export interface LogStore {
   readonly evictedAtOpen: number;
   /** True once the worker has died: every call fails at once. */
   readonly failed: boolean;
-  /** Inserts `rows` in one transaction, then applies the cap; returns rows evicted. */
-  commit(rows: LogRow[]): Promise<{ evicted: number }>;
+  /** Inserts `records` in one transaction, then applies the cap; returns rows evicted. */
+  commit(records: LogRecord[]): Promise<{ evicted: number }>;
   /** Bytes of database pages holding data. */
   usedBytes(): Promise<number>;
   /** Stops the worker (pending commits are answered first). */
@@ -83,9 +82,8 @@ export async function openLogStore(settings: StoreSettings): Promise<LogStore & 
     get failed() {
       return worker.failed;
     },
-    commit: async (rows) => {
-      const batch = toBatch(rows);
-      const outcome = worker.failed ? "worker" : inline?.commit(batch) ?? "worker";
+    commit: async (records) => {
+      const outcome = worker.failed ? "worker" : inline?.commit(records) ?? "worker";
       if (outcome === "committed") return { evicted: 0 };
       // Over the cap is rare: eviction runs in the worker, as does the WAL's checkpoint. The rows are committed:
       // an eviction that fails (the worker died) is reported, not turned into a failed commit to be retried.
@@ -95,7 +93,7 @@ export async function openLogStore(settings: StoreSettings): Promise<LogStore & 
           return { evicted: 0 };
         });
       }
-      return await evictedBy(worker.call({ op: "commit", batch, checkpoint: outcome === "checkpoint" }));
+      return await evictedBy(worker.call({ op: "commit", records, checkpoint: outcome === "checkpoint" }));
     },
     usedBytes: async () => (await worker.call({ op: "usedBytes" })).usedBytes ?? 0,
     markUploaded: async (firstId, lastId) => (await worker.call({ op: "markUploaded", firstId, lastId })).count ?? 0,

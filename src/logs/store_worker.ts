@@ -17,7 +17,7 @@ import { enforceCap, evictedTotal, usedBytes } from "./cap.ts";
 import { type LogDb, openLogDb, type OpenLogOptions, openLogReader } from "./db.ts";
 import { type LogFilter, readExtraColumns, readPage, type StoredLogRow } from "./query.ts";
 import { backlogRows, markUploaded, pendingRows } from "./upload.ts";
-import type { LogBatch } from "./batch.ts";
+import type { LogRecord } from "./entry.ts";
 import { WAL_SYNC_MS, WalSyncer } from "./wal_sync.ts";
 import { answerRequests } from "../worker_channel.ts";
 
@@ -35,7 +35,7 @@ export type StoreRequest =
   | { id: number; op: "page"; filter: LogFilter; after: number; limit: number }
   | { id: number; op: "columns" }
   /** `checkpoint`: checkpoint the WAL first (it grew through commits on the serving thread). */
-  | { id: number; op: "commit"; batch: LogBatch; checkpoint?: boolean }
+  | { id: number; op: "commit"; records: LogRecord[]; checkpoint?: boolean }
   | { id: number; op: "enforceCap" }
   | { id: number; op: "usedBytes" }
   | { id: number; op: "pending"; after: number; limit: number }
@@ -84,7 +84,7 @@ async function handle(request: StoreRequest): Promise<Omit<StoreReply, "id">> {
     case "commit": {
       if (!appender) throw new Error("the log is not open for writing");
       if (request.checkpoint) appender.checkpoint();
-      appender.appendBatch(request.batch);
+      appender.append(request.records);
       walSync?.committed();
       return { evicted: await evictOverCap() };
     }

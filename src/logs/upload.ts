@@ -1,34 +1,44 @@
 /**
  * @module
  * The queries the Ops uploader needs (src/ops/uploader.ts): a page of rows not
- * yet uploaded, marking a page uploaded by id range, and the backlog. The
- * `uploaded` flag is the upload cursor: it lives in the log itself, so an
- * upload resumes where it stopped after a restart, and uploaded rows are the
- * first the storage cap evicts (cap.ts). The (uploaded, id) index serves all
- * three.
+ * yet uploaded, marking a page uploaded by id range, and the backlog. Each
+ * record counts its rows Ops has (`uploaded`, from its first row: pages go in
+ * id order); that count is the upload cursor. It lives in the log itself, so
+ * an upload resumes where it stopped after a restart, and uploaded records
+ * are the first the storage cap evicts (cap.ts). The partial index of records
+ * still pending serves all three.
  */
-import { and, asc, between, count, eq, gt } from "drizzle-orm";
 import type { LogDb } from "./db.ts";
-import type { StoredLogRow } from "./query.ts";
-import { inferenceLog } from "./schema.ts";
+import { recordPage, type StoredLogRow } from "./query.ts";
+
+const PENDING = "uploaded < rows";
 
 /** Up to `limit` rows not yet uploaded with id > `after`, in id order. */
 export function pendingRows(log: LogDb, after: number, limit: number): Promise<StoredLogRow[]> {
-  return log.db.select().from(inferenceLog)
-    .where(and(eq(inferenceLog.uploaded, 0), gt(inferenceLog.id, after)))
-    .orderBy(asc(inferenceLog.id)).limit(limit);
+  return recordPage(log, { sql: PENDING, args: [] }, after, limit, (record) => record.uploaded);
 }
 
-/** Marks rows `firstId`…`lastId` uploaded; returns how many were still waiting. */
+/**
+ * Marks rows `firstId`…`lastId` uploaded; returns how many were still waiting. A record's count only grows
+ * over rows that follow those already marked, so a range that skips rows of a record leaves it as it was.
+ */
 export async function markUploaded(log: LogDb, firstId: number, lastId: number): Promise<number> {
-  const marked = await log.db.update(inferenceLog).set({ uploaded: 1 })
-    .where(and(eq(inferenceLog.uploaded, 0), between(inferenceLog.id, firstId, lastId)))
-    .returning({ id: inferenceLog.id });
-  return marked.length;
+  const where = `${PENDING} AND id <= ?2 AND id + rows > ?1 AND id + uploaded >= ?1`;
+  const marked = "min(rows, ?2 - id + 1)";
+  const [counted] = await log.client.batch([
+    {
+      sql: `SELECT coalesce(sum(${marked} - uploaded), 0) FROM inference_batch WHERE ${where}`,
+      args: [firstId, lastId],
+    },
+    { sql: `UPDATE inference_batch SET uploaded = ${marked} WHERE ${where}`, args: [firstId, lastId] },
+  ], "write");
+  return Number(counted.rows[0][0]);
 }
 
 /** Rows not yet uploaded. */
 export async function backlogRows(log: LogDb): Promise<number> {
-  const [row] = await log.db.select({ n: count() }).from(inferenceLog).where(eq(inferenceLog.uploaded, 0));
-  return row?.n ?? 0;
+  const { rows } = await log.client.execute(
+    `SELECT coalesce(sum(rows - uploaded), 0) FROM inference_batch WHERE ${PENDING}`,
+  );
+  return Number(rows[0][0]);
 }

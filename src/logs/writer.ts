@@ -20,7 +20,7 @@
  */
 import { setImmediate } from "node:timers";
 import { errorText, PayloadTooLarge, Unavailable } from "../errors.ts";
-import { type LogEntry, type LogRow, logRows } from "./entry.ts";
+import { type LogEntry, type LogRecord, toLogRecord } from "./entry.ts";
 import type { LogStore } from "./store.ts";
 
 /** When a reply may leave relative to its log row's commit (LOG_DURABILITY less `off`). */
@@ -53,7 +53,7 @@ export interface LogWriterStatus {
 }
 
 interface Pending {
-  rows: LogRow[];
+  record: LogRecord;
   done?: { resolve: () => void; reject: (err: Error) => void };
 }
 
@@ -92,18 +92,18 @@ export class LogWriter {
         `${entry.reply.input.rows} rows are more than the inference log queues at once (${this.#options.maxPendingRows})`,
       );
     }
-    const rows = logRows(entry, this.#options.partition);
+    const record = toLogRecord(entry, this.#options.partition);
     const deadline = Date.now() + this.#options.maxWaitMs;
     // Checked again after every wait, right before queueing: no await between the check and the push.
-    while (this.#queuedRows > 0 && this.#queuedRows + rows.length > this.#options.maxPendingRows) {
+    while (this.#queuedRows > 0 && this.#queuedRows + record.rows > this.#options.maxPendingRows) {
       await this.#waitForRoom(deadline);
     }
-    const pending: Pending = { rows };
+    const pending: Pending = { record };
     const committed = this.#options.durability !== "async"
       ? new Promise<void>((resolve, reject) => pending.done = { resolve, reject })
       : undefined;
     this.#queue.push(pending);
-    this.#queuedRows += rows.length;
+    this.#queuedRows += record.rows;
     this.#committing ??= this.#commitLoop();
     await committed;
   }
@@ -171,10 +171,11 @@ export class LogWriter {
       }
       const batch = this.#queue;
       this.#queue = [];
-      const rows = batch.flatMap((p) => p.rows);
+      const records = batch.map((p) => p.record);
+      const rows = records.reduce((n, r) => n + r.rows, 0);
       try {
-        const { evicted } = await this.#commitWithRetries(rows);
-        this.#committedRows += rows.length;
+        const { evicted } = await this.#commitWithRetries(records);
+        this.#committedRows += rows;
         this.#commits++;
         this.#evictedRows += evicted;
         for (const p of batch) p.done?.resolve();
@@ -182,22 +183,22 @@ export class LogWriter {
       } catch (err) {
         const message = `inference log write failed: ${errorText(err)}`;
         if (this.#options.durability === "async") {
-          this.#lostRows += rows.length;
-          console.error(`${message} (${rows.length} rows not logged)`);
+          this.#lostRows += rows;
+          console.error(`${message} (${rows} rows not logged)`);
         }
         for (const p of batch) p.done?.reject(new Unavailable(message));
       } finally {
-        this.#queuedRows -= rows.length;
+        this.#queuedRows -= rows;
         for (const wake of this.#roomWaiters.splice(0)) wake();
       }
     }
     this.#committing = undefined;
   }
 
-  async #commitWithRetries(rows: LogRow[]): Promise<{ evicted: number }> {
+  async #commitWithRetries(records: LogRecord[]): Promise<{ evicted: number }> {
     for (let attempt = 1;; attempt++) {
       try {
-        return await this.#store.commit(rows);
+        return await this.#store.commit(records);
       } catch (err) {
         if (attempt >= COMMIT_ATTEMPTS || this.#store.failed) throw err;
         await new Promise((resolve) => setTimeout(resolve, 100 * 4 ** (attempt - 1)));

@@ -1,92 +1,74 @@
 import Database from "libsql";
 import { LogAppender } from "../../src/logs/appender.ts";
-import { openLogDb } from "../../src/logs/db.ts";
-import type { LogRow } from "../../src/logs/entry.ts";
+import { logDbPath, openLogDb } from "../../src/logs/db.ts";
+import { toLogRecord } from "../../src/logs/entry.ts";
+import { readPage } from "../../src/logs/query.ts";
 import { assertEquals } from "../support/assert.ts";
+import { demoEntry } from "../support/log_entry.ts";
 
 const SETTINGS = { sync: "normal" as const, walLimitBytes: 1 << 20 };
 
-/** `n` rows: some fields shared by all, others differing per row (strings that need escaping included). */
-function rows(n: number, first: number): LogRow[] {
-  return Array.from({ length: n }, (_, i) => ({
-    time: 1_700_000_000_000 + (i >> 2),
-    inJson: `{"tensor":[${first + i},1.5e-7],"s":["a\\"b\\\\c\\n","é🙂"]}`,
-    outJson: `{"variable":[${(first + i) * 0.5}]}`,
-    anomalyCount: i % 3 === 0 ? 1 : 0,
-    anomalyJson: i % 3 === 0 ? '{"too_high":true}' : '{"too_high":false}',
-    shadowJson: i === 5 ? '{"shadow-1":{"y":[1]}}' : "{}",
-    pipelineName: "p",
-    pipelineVersion: "v1",
-    lastModel: '{"model_name":"m","model_sha":"00"}',
-    elapsedJson: "[1,2]",
-    droppedJson: i === 7 ? '["in.image"]' : "[]",
-    partition: "edge",
-  }));
+async function withAppender(fn: (appender: LogAppender, dir: string) => Promise<void> | void) {
+  const dir = await Deno.makeTempDir({ prefix: "tern-appender-" });
+  try {
+    const log = await openLogDb(dir, SETTINGS);
+    log.client.close();
+    const appender = new LogAppender(log.path, SETTINGS);
+    try {
+      await fn(appender, dir);
+    } finally {
+      appender.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 }
 
-const COLUMNS = "time, in_json, out_json, anomaly_count, anomaly_json, shadow_json, pipeline_name, " +
-  "pipeline_version, last_model, elapsed_json, dropped_json, partition, uploaded";
-
-Deno.test("a many-row append stores every field as a row-by-row one does, in order, with the extra columns", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "tern-appender-" });
+/** Every row of the log: id and first input value. */
+async function rows(dir: string): Promise<[number, number][]> {
+  const log = await openLogDb(dir, SETTINGS);
   try {
-    const log = await openLogDb(dir, SETTINGS);
-    log.client.close();
-    const appender = new LogAppender(log.path, SETTINGS);
-    const small = rows(3, 0); // row by row
-    const large = rows(500, 3); // one JSON statement
-    const sameEverywhere = rows(20, 503).map((r) => ({ ...r, time: 5, anomalyJson: "{}", anomalyCount: 0 }));
-    appender.append(small);
-    appender.append(large);
-    appender.append(sameEverywhere);
-    appender.close();
-    const db = new Database(log.path);
-    const stored = db.prepare(`SELECT id, ${COLUMNS} FROM inference_log ORDER BY id`).all() as Record<
-      string,
-      unknown
-    >[];
-    const columns = db.prepare("SELECT name FROM log_columns ORDER BY name").all() as { name: string }[];
-    const types = db.prepare("SELECT DISTINCT typeof(time), typeof(anomaly_count), typeof(in_json) FROM inference_log")
-      .raw().all();
-    db.close();
-    const expected = [...small, ...large, ...sameEverywhere].map((r, i) => ({
-      id: i + 1,
-      time: r.time,
-      in_json: r.inJson,
-      out_json: r.outJson,
-      anomaly_count: r.anomalyCount,
-      anomaly_json: r.anomalyJson,
-      shadow_json: r.shadowJson,
-      pipeline_name: r.pipelineName,
-      pipeline_version: r.pipelineVersion,
-      last_model: r.lastModel,
-      elapsed_json: r.elapsedJson,
-      dropped_json: r.droppedJson,
-      partition: r.partition,
-      uploaded: 0,
-    }));
-    assertEquals(stored, expected);
-    assertEquals(types, [["integer", "integer", "text"]]);
-    assertEquals(columns.map((c) => c.name), ["anomaly.too_high", "shadow_data"]);
+    return (await readPage(log, {}, 0, 1e6)).map((r) => [r.id, JSON.parse(r.inJson).tensor[0]]);
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    log.client.close();
   }
-});
+}
 
-Deno.test("a batch larger than one statement's JSON is split, keeping every row and its order", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "tern-appender-" });
-  try {
-    const log = await openLogDb(dir, SETTINGS);
-    log.client.close();
-    const appender = new LogAppender(log.path, SETTINGS);
-    const big = rows(300, 0).map((r, i) => ({ ...r, inJson: `{"x":"${String(i).padEnd(40_000, "x")}"}` }));
-    appender.append(big); // 12 MB of JSON: more than one statement's share
-    appender.close();
-    const db = new Database(log.path);
-    const stored = db.prepare("SELECT id, in_json FROM inference_log ORDER BY id").raw().all() as [number, string][];
+Deno.test("one record per served request: its rows get consecutive ids, records in order, one INSERT each", () =>
+  withAppender(async (appender, dir) => {
+    const record = (marker: number, n: number) => toLogRecord(demoEntry(marker, n), "edge");
+    appender.append([record(0, 3), record(3, 1)]);
+    appender.append([record(4, 1000), record(1004, 2)]);
+    const db = new Database(logDbPath(dir));
+    const stored = db.prepare("SELECT id, rows FROM inference_batch ORDER BY id").raw().all();
     db.close();
-    assertEquals(stored, big.map((r, i) => [i + 1, r.inJson]));
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+    assertEquals(stored, [[1, 3], [4, 1], [5, 1000], [1005, 2]]);
+    assertEquals(await rows(dir), Array.from({ length: 1006 }, (_, i) => [i + 1, i]));
+  }));
+
+Deno.test("ids are never handed out twice: not after the newest records are deleted, nor by another connection", () =>
+  withAppender(async (appender, dir) => {
+    appender.append([toLogRecord(demoEntry(0, 5), "edge")]);
+    const db = new Database(logDbPath(dir));
+    db.exec("DELETE FROM inference_batch"); // as the storage cap may, down to the last record
+    db.close();
+    const other = new LogAppender(logDbPath(dir), SETTINGS);
+    other.append([toLogRecord(demoEntry(5, 2), "edge")]);
+    other.close();
+    appender.append([toLogRecord(demoEntry(7, 1), "edge"), toLogRecord(demoEntry(8, 0), "edge")]);
+    assertEquals(await rows(dir), [[6, 5], [7, 6], [8, 7]], "a record of no rows takes no id");
+  }));
+
+Deno.test("the extra Arrow columns a record brings are recorded once", () =>
+  withAppender((appender, dir) => {
+    const checked = demoEntry(0, 2);
+    checked.reply.checks = { names: ["too_high"], flags: new Uint8Array([1, 0]) };
+    appender.append([toLogRecord(demoEntry(0, 1), "edge"), toLogRecord(checked, "edge")]);
+    const shadowed = demoEntry(0, 1);
+    shadowed.reply.shadows = [{ model: "s", outputs: shadowed.reply.outputs }];
+    appender.append([toLogRecord(shadowed, "edge"), toLogRecord(checked, "edge")]);
+    const db = new Database(logDbPath(dir));
+    const columns = db.prepare("SELECT name FROM log_columns ORDER BY name").raw().all();
+    db.close();
+    assertEquals(columns, [["anomaly.too_high"], ["shadow_data"]]);
+  }));

@@ -5,13 +5,13 @@ import { assert, assertEquals } from "../support/assert.ts";
 import { demoEntry } from "../support/log_entry.ts";
 
 const CAP = 1024 * 1024;
-/** The documented margin: one commit batch (here ≤ 100 rows, ≈35 KiB) over the cap for the DB file; WAL ≤ cap/8. */
+/** The documented margin: one commit (here ≤ 100 rows, ≈8 KiB) over the cap for the DB file; WAL ≤ cap/8. */
 const DB_MARGIN = 64 * 1024;
 
-async function ids(client: Client, where = "1") {
-  return (await client.execute(`SELECT id FROM inference_log WHERE ${where} ORDER BY id`)).rows.map((r) =>
-    Number(r[0])
-  );
+/** The ids of the rows in the log, in order. */
+async function ids(client: Client) {
+  const records = (await client.execute("SELECT id, rows FROM inference_batch ORDER BY id")).rows;
+  return records.flatMap((r) => Array.from({ length: Number(r[1]) }, (_, i) => Number(r[0]) + i));
 }
 
 /**
@@ -26,24 +26,25 @@ for (const [sync, R] of [["full", 100], ["normal", 50]] as const) {
       const settings = { dir, sync, walLimitBytes, capBytes: CAP };
       let log = await openInferenceLog(settings, { durability: "durable", partition: "p" });
       const writer = log.writer;
-      for (let i = 0; i < 1000 / R; i++) await writer.append(demoEntry(i * R, R));
-      assertEquals((await writer.status()).evictedRows, 0, "1,000 rows fit under 1 MiB");
-      await log.reader.client.execute("UPDATE inference_log SET uploaded = 1 WHERE id > 500");
+      // A demo row takes about 80 bytes as a record: 10,000 fit, and the 5,000 uploaded are more than one eviction.
+      for (let i = 0; i < 10_000 / R; i++) await writer.append(demoEntry(i * R, R));
+      assertEquals((await writer.status()).evictedRows, 0, "10,000 rows fit under 1 MiB");
+      await log.reader.client.execute("UPDATE inference_batch SET uploaded = rows WHERE id > 5000");
 
-      // Write until the first eviction: it must take uploaded rows (501…) and keep the older, unuploaded 1…500.
-      let appended = 1000 / R;
+      // Write until the first eviction: it must take uploaded rows (5001…) and keep the older, unuploaded 1…5000.
+      let appended = 10_000 / R;
       while ((await writer.status()).evictedRows === 0) {
-        assert(appended < 10_000 / R, "10,000 rows written and nothing evicted");
+        assert(appended < 100_000 / R, "100,000 rows written and nothing evicted");
         await writer.append(demoEntry(appended++ * R, R));
       }
       const afterFirst = await ids(log.reader.client);
-      assert(!afterFirst.includes(501), "the oldest uploaded row was evicted first");
-      assertEquals(afterFirst.slice(0, 500), Array.from({ length: 500 }, (_, i) => i + 1), "unuploaded rows kept");
+      assert(!afterFirst.includes(5001), "the oldest uploaded row was evicted first");
+      assertEquals(afterFirst.slice(0, 5000), Array.from({ length: 5000 }, (_, i) => i + 1), "unuploaded rows kept");
 
       // Far past the cap: only the newest rows remain, oldest evicted first, size bounded throughout.
       let largestFile = 0;
       let largestWal = 0;
-      for (let i = 0; i < 15_000 / R; i++) {
+      for (let i = 0; i < 50_000 / R; i++) {
         await writer.append(demoEntry(appended++ * R, R));
         largestFile = Math.max(largestFile, (await Deno.stat(log.reader.path)).size);
         largestWal = Math.max(largestWal, await Deno.stat(`${log.reader.path}-wal`).then((s) => s.size).catch(() => 0));

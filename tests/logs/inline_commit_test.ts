@@ -1,35 +1,37 @@
 import Database from "libsql";
-import { logDbPath } from "../../src/logs/db.ts";
-import { logRows } from "../../src/logs/entry.ts";
-import { INLINE_MAX_ROWS } from "../../src/logs/inline_commit.ts";
+import { logDbPath, openLogReader } from "../../src/logs/db.ts";
+import { type LogEntry, toLogRecord } from "../../src/logs/entry.ts";
+import { INLINE_MAX_BYTES } from "../../src/logs/inline_commit.ts";
+import { readPage } from "../../src/logs/query.ts";
 import { openLogStore } from "../../src/logs/store.ts";
 import { assert, assertEquals } from "../support/assert.ts";
 import { demoEntry } from "../support/log_entry.ts";
 
 const SETTINGS = { sync: "normal" as const, walLimitBytes: 1 << 20 };
 
-/** The ids and first input values of the log's rows, in id order, read on a connection of their own. */
-function stored(dir: string): number[] {
-  const db = new Database(logDbPath(dir));
+/** The first input values of the log's rows, in id order, read on a connection of their own. */
+async function stored(dir: string): Promise<number[]> {
+  const log = await openLogReader(dir);
   try {
-    return (db.prepare("SELECT in_json FROM inference_log ORDER BY id").all() as { in_json: string }[])
-      .map((r) => JSON.parse(r.in_json).tensor[0]);
+    return (await readPage(log, {}, 0, 1e6)).map((r) => JSON.parse(r.inJson).tensor[0]);
   } finally {
-    db.close();
+    log.client.close();
   }
 }
+
+const records = (entry: LogEntry) => [toLogRecord(entry, "p")];
 
 Deno.test("a small commit on the serving thread gives way to another connection's write lock: the worker commits it once the lock is free, and the thread keeps serving meanwhile", async () => {
   const dir = await Deno.makeTempDir({ prefix: "tern-inline-" });
   const store = await openLogStore({ dir, ...SETTINGS });
   try {
-    await store.commit(logRows(demoEntry(0, 2), "p"));
+    await store.commit(records(demoEntry(0, 2)));
     const other = new Database(logDbPath(dir));
     other.exec("BEGIN IMMEDIATE"); // as the worker's eviction or an Ops mark would
     let ticks = 0;
     const timer = setInterval(() => ticks++, 1);
     let committed = false;
-    const commit = store.commit(logRows(demoEntry(2, 3), "p")).then(() => committed = true);
+    const commit = store.commit(records(demoEntry(2, 3))).then(() => committed = true);
     await new Promise((resolve) => setTimeout(resolve, 100));
     assertEquals(committed, false, "the rows wait for the lock");
     assert(ticks > 10, `timers ran ${ticks} times while the commit waited: the thread was not blocked`);
@@ -37,8 +39,8 @@ Deno.test("a small commit on the serving thread gives way to another connection'
     other.close();
     await commit;
     clearInterval(timer);
-    await store.commit(logRows(demoEntry(5, 1), "p"));
-    const first = stored(dir);
+    await store.commit(records(demoEntry(5, 1)));
+    const first = await stored(dir);
     assertEquals(first.length, 6, "every row once");
     assertEquals(first, [...first].sort((a, b) => a - b), "in the order they were committed");
   } finally {
@@ -47,17 +49,18 @@ Deno.test("a small commit on the serving thread gives way to another connection'
   }
 });
 
-Deno.test(`batches over ${INLINE_MAX_ROWS} rows go through the worker; both kinds land in order, each row once`, async () => {
+Deno.test(`records over ${INLINE_MAX_BYTES} bytes go through the worker; both kinds land in order, each row once`, async () => {
   const dir = await Deno.makeTempDir({ prefix: "tern-inline-" });
   const store = await openLogStore({ dir, ...SETTINGS });
   try {
-    const sizes = [1, INLINE_MAX_ROWS, INLINE_MAX_ROWS + 1, 3, 500, 2];
+    const large = Math.ceil(INLINE_MAX_BYTES / (19 * 4)) + 1; // a demo row's record takes 19 floats
+    const sizes = [1, 64, large, 3, 500, large + 100, 2];
     let first = 0;
     for (const n of sizes) {
-      await store.commit(logRows(demoEntry(first, n), "p"));
+      await store.commit(records(demoEntry(first, n)));
       first += n;
     }
-    const rows = stored(dir);
+    const rows = await stored(dir);
     assertEquals(rows.length, first);
     assertEquals(rows, [...rows].sort((a, b) => a - b));
   } finally {

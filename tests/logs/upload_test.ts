@@ -47,14 +47,15 @@ Deno.test("under the storage cap, rows marked uploaded are evicted before older 
       durability: "durable",
       partition: "edge-1",
     });
-    for (let i = 0; i < 5; i++) await log.writer.append(demoEntry(i * 100, 100));
-    await log.upload.markUploaded(201, 500);
-    let n = 5;
+    // 5,000 rows of about 80 bytes: the 3,000 uploaded are more than one eviction takes (10 % of the cap).
+    for (let i = 0; i < 50; i++) await log.writer.append(demoEntry(i * 100, 100));
+    await log.upload.markUploaded(2001, 5000);
+    let n = 50;
     while ((await log.writer.status()).evictedRows === 0) await log.writer.append(demoEntry(n++ * 100, 100));
-    const left = ids(await log.upload.pending(0, 1000));
-    assertEquals(left.slice(0, 200), Array.from({ length: 200 }, (_, i) => i + 1), "rows not uploaded are kept");
-    const all = (await log.reader.client.execute("SELECT min(id) FROM inference_log WHERE uploaded = 1")).rows[0][0];
-    assert(all === null || Number(all) > 201, "the oldest uploaded rows went first");
+    const left = ids(await log.upload.pending(0, 5000));
+    assertEquals(left.slice(0, 2000), Array.from({ length: 2000 }, (_, i) => i + 1), "rows not uploaded are kept");
+    const all = (await log.reader.client.execute("SELECT min(id) FROM inference_batch WHERE uploaded > 0")).rows[0][0];
+    assert(all === null || Number(all) > 2001, "the oldest uploaded rows went first");
     await log.close();
   } finally {
     await Deno.remove(dir, { recursive: true });

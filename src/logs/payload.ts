@@ -1,0 +1,104 @@
+/**
+ * @module
+ * A served request's tensors as the log stores them: one binary value, written
+ * on the serving thread with one copy per tensor (no per-element text), read
+ * back into the same tensors when `/logs` or the Ops uploader asks for rows.
+ *
+ * Layout: a u32 (little-endian) length, the JSON header of that length, then
+ * each numeric tensor's bytes in header order, each at an 8-byte boundary.
+ * String tensors travel in the header. An input named in `omitted` has no data
+ * (too large for a log row in any case: see entry.ts).
+ *
+ * @example
+ * const bytes = encodePayload({ inputs, outputs, shadows: [], checks: undefined });
+ * const same = decodePayload(bytes, rows);
+ */
+import type { CheckResults } from "../pipeline/checks.ts";
+import { type DType, elementCount, type HostTensor, TYPED_ARRAY } from "../engine/tensor.ts";
+
+/** The tensors of one request's log record. A `null` input was left out for size. */
+export interface PayloadTensors {
+  inputs: [string, HostTensor | null][];
+  outputs: [string, HostTensor][];
+  shadows: { model: string; outputs: [string, HostTensor][] }[];
+  checks?: CheckResults;
+}
+
+/** A tensor in the header: name, dtype, dims, and its values when they are strings. */
+type TensorHead = [name: string, type: DType, dims: number[], strings?: string[]];
+
+interface Header {
+  /** Inputs; an input left out is `[name]`. */
+  i: (TensorHead | [string])[];
+  o: TensorHead[];
+  s: [model: string, outputs: TensorHead[]][];
+  /** Validation names; their flags (rows × names bytes) follow the tensors. */
+  c?: string[];
+}
+
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder();
+
+const align8 = (n: number) => (n + 7) & ~7;
+
+/** The bytes of a numeric tensor's data (a view, not a copy). */
+function bytesOf(t: HostTensor): Uint8Array {
+  const d = t.data as Exclude<HostTensor["data"], string[]>;
+  return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+}
+
+/** Encodes `tensors` into one value for the log. */
+export function encodePayload(tensors: PayloadTensors): Uint8Array {
+  const parts: Uint8Array[] = [];
+  const head = (name: string, t: HostTensor): TensorHead => {
+    if (t.type === "string") return [name, t.type, t.dims, t.data as string[]];
+    parts.push(bytesOf(t));
+    return [name, t.type, t.dims];
+  };
+  const header: Header = {
+    i: tensors.inputs.map(([name, t]) => t ? head(name, t) : [name]),
+    o: tensors.outputs.map(([name, t]) => head(name, t)),
+    s: tensors.shadows.map((s) => [s.model, s.outputs.map(([name, t]) => head(name, t))]),
+  };
+  if (tensors.checks) {
+    header.c = [...tensors.checks.names];
+    parts.push(tensors.checks.flags);
+  }
+  const headerBytes = utf8.encode(JSON.stringify(header));
+  let size = align8(4 + headerBytes.length);
+  for (const p of parts) size = align8(size + p.length);
+  const out = new Uint8Array(size);
+  new DataView(out.buffer).setUint32(0, headerBytes.length, true);
+  out.set(headerBytes, 4);
+  let at = align8(4 + headerBytes.length);
+  for (const p of parts) {
+    out.set(p, at);
+    at = align8(at + p.length);
+  }
+  return out;
+}
+
+/** Decodes what encodePayload wrote for `rows` rows (the tensors own fresh, aligned copies of their data). */
+export function decodePayload(bytes: Uint8Array, rows: number): PayloadTensors {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = view.getUint32(0, true);
+  const header = JSON.parse(fromUtf8.decode(bytes.subarray(4, 4 + headerLength))) as Header;
+  let at = align8(4 + headerLength);
+  const take = (length: number) => {
+    if (at + length > bytes.length) throw new Error("log payload is shorter than its header says");
+    const copy = bytes.slice(at, at + length);
+    at = align8(at + length);
+    return copy;
+  };
+  const tensor = ([name, type, dims, strings]: TensorHead): [string, HostTensor] => {
+    if (type === "string") return [name, { type, dims, data: strings ?? [] }];
+    const Typed = TYPED_ARRAY[type];
+    const count = elementCount(dims);
+    return [name, { type, dims, data: new Typed(take(count * Typed.BYTES_PER_ELEMENT).buffer) }];
+  };
+  const inputs = header.i.map((h): [string, HostTensor | null] => h.length === 1 ? [h[0], null] : tensor(h));
+  const outputs = header.o.map(tensor);
+  const shadows = header.s.map(([model, outs]) => ({ model, outputs: outs.map(tensor) }));
+  if (!header.c) return { inputs, outputs, shadows };
+  return { inputs, outputs, shadows, checks: { names: header.c, flags: take(rows * header.c.length) } };
+}
