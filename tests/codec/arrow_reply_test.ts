@@ -82,6 +82,22 @@ Deno.test("Arrow in of several record batches: the reply has the same batches, e
   assertEquals(values(table, "in.label"), ["a", "b", "c"]);
   assertEquals(values(table, "out.y"), [[10], [20], [30]]);
   assertEquals(values(table, "time"), [1700000000000, 1700000000000, 1700000000000]);
+  // The columns every row shares are sliced with the batches, as the tensors are.
+  assertEquals(values(table, "elapsed"), [[1n, 2n], [1n, 2n], [1n, 2n]]);
+  for (const [name, value] of [["model_name", "m"], ["model_version", "v"], ["pipeline_name", "p"]]) {
+    assertEquals(values(table, name), [value, value, value]);
+  }
+  assertEquals(values(table, "shadow_data"), ["{}", "{}", "{}"]);
+  assertEquals(values(table, "check_failures"), [[], [], []]);
+  assertEquals(fields(table).filter((f) => !f.startsWith("in.") && !f.startsWith("out.")), [
+    "time: Timestamp<MILLISECOND>",
+    "elapsed: List<Int64>",
+    "check_failures: List<Utf8>",
+    "model_name: Utf8",
+    "model_version: Utf8",
+    "pipeline_name: Utf8",
+    "shadow_data: Utf8",
+  ]);
 });
 
 Deno.test("Arrow in compressed by polars: int64 and string columns come back as sent", () => {
