@@ -2,17 +2,20 @@
  * @module
  * Which columns a log row brings beyond the fixed ones of the Arrow `/logs` reply: `anomaly.<name>` per
  * validation, and `shadow_data` when it has shadow outputs. Kept free of Arrow, so the log's writer (which
- * records the columns it has seen) loads no Arrow code.
+ * records the columns each request brings) loads no Arrow code.
  */
 import type { StoredLogRow } from "../logs/query.ts";
 
+/** The extra columns of rows checked by the validations `names` (in order), with shadow outputs when `shadows`. */
+export function extraColumns(names: readonly string[], shadows: boolean): string[] {
+  const columns = names.map((name) => `anomaly.${name}`);
+  if (shadows) columns.push("shadow_data");
+  return columns;
+}
+
 /** A row's extra columns, from its anomaly JSON (`{}` or empty: no validations) and whether it has shadows. */
-export function rowExtraColumns(anomalyJson: string, shadows: boolean): string[] {
-  const names = anomalyJson && anomalyJson !== "{}"
-    ? Object.keys(JSON.parse(anomalyJson)).map((name) => `anomaly.${name}`)
-    : [];
-  if (shadows) names.push("shadow_data");
-  return names;
+function rowExtraColumns(anomalyJson: string, shadows: boolean): string[] {
+  return extraColumns(anomalyJson && anomalyJson !== "{}" ? Object.keys(JSON.parse(anomalyJson)) : [], shadows);
 }
 
 /** The extra columns `rows` have values for, sorted (as the log lists them). */

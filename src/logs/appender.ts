@@ -12,22 +12,24 @@ import Database from "libsql";
 import { getTableColumns, getTableName } from "drizzle-orm";
 import type { LogRecord } from "./entry.ts";
 import { connectionPragmas, type OpenLogOptions } from "./db.ts";
-import { inferenceBatch, logColumns, logCounters } from "./schema.ts";
+import { inferenceBatch, logColumns, logCounters, logSources } from "./schema.ts";
 
 const BATCH = getTableColumns(inferenceBatch);
-const FIELDS = [
-  "id",
-  "rows",
-  "time",
-  "pipelineName",
-  "pipelineVersion",
-  "lastModel",
-  "elapsedJson",
-  "partition",
-  "payload",
-] as const satisfies readonly (keyof typeof BATCH)[];
+const FIELDS = ["id", "rows", "time", "source", "elapsedJson", "payload"] as const satisfies readonly (
+  keyof typeof BATCH
+)[];
 const INSERT_SQL = `INSERT INTO ${getTableName(inferenceBatch)} (${FIELDS.map((f) => BATCH[f].name).join(", ")}) ` +
   `VALUES (${FIELDS.map(() => "?").join(", ")})`;
+const SOURCE = getTableColumns(logSources);
+const SOURCE_FIELDS = ["pipelineName", "pipelineVersion", "lastModel", "partition"] as const satisfies readonly (
+  keyof typeof SOURCE
+)[];
+const SOURCES = getTableName(logSources);
+const FIND_SOURCE_SQL = `SELECT ${SOURCE.id.name} FROM ${SOURCES} WHERE ${
+  SOURCE_FIELDS.map((f) => `${SOURCE[f].name} = ?`).join(" AND ")
+}`;
+const ADD_SOURCE_SQL = `INSERT INTO ${SOURCES} (${SOURCE_FIELDS.map((f) => SOURCE[f].name).join(", ")}) ` +
+  `VALUES (${SOURCE_FIELDS.map(() => "?").join(", ")}) RETURNING ${SOURCE.id.name}`;
 const COUNTERS = getTableName(logCounters);
 /** The next row id: the `next_id` counter (the migrations set it; ids are never handed out twice). */
 const NEXT_ID_SQL = `SELECT value FROM ${COUNTERS} WHERE name = 'next_id'`;
@@ -45,6 +47,8 @@ const USED_BYTES_SQL = "SELECT (p.page_count - f.freelist_count) * s.page_size A
 export class LogAppender {
   readonly #db: Database.Database;
   readonly #insert: Database.Statement<unknown[]>;
+  readonly #findSource: Database.Statement<unknown[]>;
+  readonly #addSource: Database.Statement<unknown[]>;
   readonly #nextId: Database.Statement<unknown[]>;
   readonly #setNextId: Database.Statement<unknown[]>;
   readonly #begin: Database.Statement<unknown[]>;
@@ -54,6 +58,8 @@ export class LogAppender {
   readonly #usedBytes: Database.Statement<unknown[]>;
   /** Extra columns already recorded in log_columns. */
   readonly #columns = new Set<string>();
+  /** log_sources ids of committed sources, by sourceKey. */
+  readonly #sources = new Map<string, number>();
 
   /** Opens `path` with the same per-connection settings as the rest of the log (db.ts). */
   constructor(path: string, options: OpenLogOptions) {
@@ -61,6 +67,8 @@ export class LogAppender {
     try {
       for (const pragma of connectionPragmas(options)) this.#db.exec(pragma);
       this.#insert = this.#db.prepare(INSERT_SQL);
+      this.#findSource = this.#db.prepare(FIND_SOURCE_SQL).raw();
+      this.#addSource = this.#db.prepare(ADD_SOURCE_SQL).raw();
       this.#nextId = this.#db.prepare(NEXT_ID_SQL).raw();
       this.#setNextId = this.#db.prepare(SET_NEXT_ID_SQL);
       this.#begin = this.#db.prepare("BEGIN IMMEDIATE");
@@ -83,32 +91,35 @@ export class LogAppender {
     try {
       let id = Number((this.#nextId.get() as [number] | undefined)?.[0] ?? 1);
       const columns = new Set<string>();
+      const sources = new Map<string, number>();
       for (const r of records) {
         if (r.rows === 0) continue; // nothing to log, and its id would be the next record's
-        this.#insert.run(
-          id,
-          r.rows,
-          r.time,
-          r.pipelineName,
-          r.pipelineVersion,
-          r.lastModel,
-          r.elapsedJson,
-          r.partition,
-          r.payload,
-        );
+        const key = sourceKey(r);
+        let source = this.#sources.get(key) ?? sources.get(key);
+        if (source === undefined) sources.set(key, source = this.#sourceId(r));
+        this.#insert.run(id, r.rows, r.time, source, r.elapsedJson, r.payload);
         id += r.rows;
         for (const name of r.extraColumns) if (!this.#columns.has(name)) columns.add(name);
       }
       this.#setNextId.run(id);
       for (const name of columns) this.#column.run(name);
       this.#commit.run();
+      // Remembered once committed: a source added by a transaction rolled back does not exist.
       for (const name of columns) this.#columns.add(name);
+      for (const [key, source] of sources) this.#sources.set(key, source);
     } catch (err) {
       try {
         if (this.#db.inTransaction) this.#rollback.run();
       } catch { /* the next append rolls back first; the insert's error is the one to report */ }
       throw err;
     }
+  }
+
+  /** The log_sources id of a record's source, added when new (in the transaction under way). */
+  #sourceId(r: LogRecord): number {
+    const values = SOURCE_FIELDS.map((f) => r[f]);
+    const found = (this.#findSource.get(...values) ?? this.#addSource.get(...values)) as [number];
+    return Number(found[0]);
   }
 
   /** Checkpoints the WAL (PASSIVE: copies what no reader still needs; the next commit restarts a copied WAL). */
@@ -125,4 +136,9 @@ export class LogAppender {
   close(): void {
     this.#db.close();
   }
+}
+
+/** A record's source as one string (its four fields; none holds a NUL). */
+function sourceKey(r: LogRecord): string {
+  return `${r.pipelineName}\0${r.pipelineVersion}\0${r.lastModel}\0${r.partition}`;
 }

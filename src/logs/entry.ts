@@ -9,6 +9,7 @@
  * of JSON is left out of the record and named in `dropped` (`in.<name>`); the
  * reply to the client always carries everything.
  */
+import { extraColumns } from "../codec/extra_columns.ts";
 import type { InferenceReply } from "../codec/reply.ts";
 import { elementCount } from "../engine/tensor.ts";
 import { encodePayload } from "./payload.ts";
@@ -46,8 +47,6 @@ export function toLogRecord(entry: LogEntry, partition: string): LogRecord {
   const { reply } = entry;
   const checks = reply.checks;
   const shadows = reply.shadows ?? [];
-  const extraColumns = checks?.names.map((name) => `anomaly.${name}`) ?? [];
-  if (shadows.length > 0) extraColumns.push("shadow_data");
   return {
     time: reply.time,
     rows: reply.input.rows,
@@ -65,6 +64,6 @@ export function toLogRecord(entry: LogEntry, partition: string): LogRecord {
       shadows: shadows.map((s) => ({ model: s.model, outputs: s.outputs })),
       checks,
     }),
-    extraColumns,
+    extraColumns: extraColumns(checks?.names ?? [], shadows.length > 0),
   };
 }

@@ -5,8 +5,8 @@
  * back into the same tensors when `/logs` or the Ops uploader asks for rows.
  *
  * Layout: a u32 (little-endian) length, the JSON header of that length, then
- * each numeric tensor's bytes in header order, each at an 8-byte boundary.
- * String tensors travel in the header. An input named in `omitted` has no data
+ * each numeric tensor's bytes in header order, back to back (unaligned: the
+ * reader copies each tensor out). String tensors travel in the header. An input named in `omitted` has no data
  * (too large for a log row in any case: see entry.ts).
  *
  * @example
@@ -31,15 +31,14 @@ interface Header {
   /** Inputs; an input left out is `[name]`. */
   i: (TensorHead | [string])[];
   o: TensorHead[];
-  s: [model: string, outputs: TensorHead[]][];
+  /** Shadows' outputs; absent without shadows. */
+  s?: [model: string, outputs: TensorHead[]][];
   /** Validation names; their flags (rows × names bytes) follow the tensors. */
   c?: string[];
 }
 
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder();
-
-const align8 = (n: number) => (n + 7) & ~7;
 
 /** The bytes of a numeric tensor's data (a view, not a copy). */
 function bytesOf(t: HostTensor): Uint8Array {
@@ -58,22 +57,24 @@ export function encodePayload(tensors: PayloadTensors): Uint8Array {
   const header: Header = {
     i: tensors.inputs.map(([name, t]) => t ? head(name, t) : [name]),
     o: tensors.outputs.map(([name, t]) => head(name, t)),
-    s: tensors.shadows.map((s) => [s.model, s.outputs.map(([name, t]) => head(name, t))]),
   };
+  if (tensors.shadows.length > 0) {
+    header.s = tensors.shadows.map((s) => [s.model, s.outputs.map(([name, t]) => head(name, t))]);
+  }
   if (tensors.checks) {
     header.c = [...tensors.checks.names];
     parts.push(tensors.checks.flags);
   }
   const headerBytes = utf8.encode(JSON.stringify(header));
-  let size = align8(4 + headerBytes.length);
-  for (const p of parts) size = align8(size + p.length);
+  let size = 4 + headerBytes.length;
+  for (const p of parts) size += p.length;
   const out = new Uint8Array(size);
   new DataView(out.buffer).setUint32(0, headerBytes.length, true);
   out.set(headerBytes, 4);
-  let at = align8(4 + headerBytes.length);
+  let at = 4 + headerBytes.length;
   for (const p of parts) {
     out.set(p, at);
-    at = align8(at + p.length);
+    at += p.length;
   }
   return out;
 }
@@ -83,11 +84,11 @@ export function decodePayload(bytes: Uint8Array, rows: number): PayloadTensors {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = view.getUint32(0, true);
   const header = JSON.parse(fromUtf8.decode(bytes.subarray(4, 4 + headerLength))) as Header;
-  let at = align8(4 + headerLength);
+  let at = 4 + headerLength;
   const take = (length: number) => {
     if (at + length > bytes.length) throw new Error("log payload is shorter than its header says");
-    const copy = bytes.slice(at, at + length);
-    at = align8(at + length);
+    const copy = bytes.slice(at, at + length); // a copy of its own: aligned for any typed array
+    at += length;
     return copy;
   };
   const tensor = ([name, type, dims, strings]: TensorHead): [string, HostTensor] => {
@@ -98,7 +99,7 @@ export function decodePayload(bytes: Uint8Array, rows: number): PayloadTensors {
   };
   const inputs = header.i.map((h): [string, HostTensor | null] => h.length === 1 ? [h[0], null] : tensor(h));
   const outputs = header.o.map(tensor);
-  const shadows = header.s.map(([model, outs]) => ({ model, outputs: outs.map(tensor) }));
+  const shadows = (header.s ?? []).map(([model, outs]) => ({ model, outputs: outs.map(tensor) }));
   if (!header.c) return { inputs, outputs, shadows };
   return { inputs, outputs, shadows, checks: { names: header.c, flags: take(rows * header.c.length) } };
 }

@@ -31,8 +31,11 @@ export const PAGE_ROWS = 1000;
 /** Records read per query while a page fills. */
 const RECORDS_PER_QUERY = 32;
 
-const RECORD_COLUMNS = "id, rows, time, pipeline_name, pipeline_version, last_model, elapsed_json, partition, " +
-  "payload, uploaded";
+/** A record with its source's fields (query `FROM RECORDS`). */
+const RECORD_COLUMNS = "b.id AS id, b.rows AS rows, b.time AS time, s.pipeline_name AS pipeline_name, " +
+  "s.pipeline_version AS pipeline_version, s.last_model AS last_model, b.elapsed_json AS elapsed_json, " +
+  "s.partition AS partition, b.payload AS payload, b.uploaded AS uploaded";
+const RECORDS = "inference_batch AS b JOIN log_sources AS s ON s.id = b.source";
 
 /** The id of the record that holds row `id` (or the last record before it; 0 when none). */
 const HOLDING = "(SELECT coalesce(max(id), 0) FROM inference_batch WHERE id <= ?)";
@@ -54,24 +57,32 @@ function recordOf(row: Row): StoredRecord {
   };
 }
 
+/** SQL with its arguments. */
+interface Sql {
+  sql: string;
+  args: InValue[];
+}
+
 /**
  * Rows with id > `after`, at most `limit`, in id order, from the records that `where` (SQL over the record's
- * columns, with `args`) selects; `firstRow(record)` is the first row of a record to consider.
+ * columns, `b.*`, with `args`) selects; `firstRow(record)` is the first row of a record to consider, and `floor`
+ * (SQL) the lowest record id worth reading.
  */
 export async function recordPage(
   log: LogDb,
-  where: { sql: string; args: InValue[] },
+  where: Sql,
   after: number,
   limit: number,
   firstRow: (record: StoredRecord) => number = () => 0,
+  floor: Sql = { sql: "0", args: [] },
 ): Promise<StoredLogRow[]> {
   const out: StoredLogRow[] = [];
   // The first query starts at the record holding row after + 1; the next ones after the last record read.
-  let start = { sql: `id >= ${HOLDING}`, args: [after + 1] as InValue[] };
+  let start: Sql = { sql: `b.id >= max(${HOLDING}, ${floor.sql})`, args: [after + 1, ...floor.args] };
   while (out.length < limit) {
     const { rows } = await log.client.execute({
-      sql: `SELECT ${RECORD_COLUMNS} FROM inference_batch WHERE ${start.sql}${where.sql ? ` AND ${where.sql}` : ""} ` +
-        `ORDER BY id LIMIT ${RECORDS_PER_QUERY}`,
+      sql: `SELECT ${RECORD_COLUMNS} FROM ${RECORDS} WHERE ${start.sql}${where.sql ? ` AND ${where.sql}` : ""} ` +
+        `ORDER BY b.id LIMIT ${RECORDS_PER_QUERY}`,
       args: [...start.args, ...where.args],
     });
     for (const row of rows) {
@@ -81,18 +92,26 @@ export async function recordPage(
       if (out.length >= limit) break;
     }
     if (rows.length < RECORDS_PER_QUERY) break;
-    start = { sql: "id > ?", args: [Number(rows[rows.length - 1].id)] };
+    start = { sql: "b.id > ?", args: [Number(rows[rows.length - 1].id)] };
   }
   return out;
 }
 
-/** One page: rows matching `filter` with id > `after`, at most `limit`, in id order. */
+/**
+ * One page: rows matching `filter` with id > `after`, at most `limit`, in id order. With a time range the
+ * records are still walked in id order (`+b.time` keeps SQLite from sorting the whole range for every page),
+ * from the first one with time ≥ start.
+ */
 export function readPage(log: LogDb, filter: LogFilter, after: number, limit: number): Promise<StoredLogRow[]> {
   const sql: string[] = [];
   const args: InValue[] = [];
-  if (filter.start !== undefined) sql.push("time >= ?"), args.push(filter.start);
-  if (filter.end !== undefined) sql.push("time <= ?"), args.push(filter.end);
-  return recordPage(log, { sql: sql.join(" AND "), args }, after, limit);
+  if (filter.start !== undefined) sql.push("+b.time >= ?"), args.push(filter.start);
+  if (filter.end !== undefined) sql.push("+b.time <= ?"), args.push(filter.end);
+  const floor = filter.start === undefined ? undefined : {
+    sql: `(SELECT coalesce(min(id), ${Number.MAX_SAFE_INTEGER}) FROM inference_batch WHERE time >= ?)`,
+    args: [filter.start],
+  };
+  return recordPage(log, { sql: sql.join(" AND "), args }, after, limit, undefined, floor);
 }
 
 /** The Arrow `/logs` columns beyond the fixed ones that rows have had (`anomaly.<name>`, `shadow_data`), sorted. */

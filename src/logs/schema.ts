@@ -5,11 +5,24 @@
  * `deno task db-generate` (drizzle-kit) and applied at start-up.
  */
 import { sql } from "drizzle-orm";
-import { blob, index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { blob, index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /**
- * One row per served request (a record, entry.ts): the fields its input rows share, once, and their tensors in
- * one binary payload (payload.ts). Its rows have the ids `id` … `id + rows − 1`: ids stay per input row, so
+ * What many records share: the pipeline and version, the last step's model and the edge. Stored once each;
+ * a record points at its row (`source`). Never deleted: a handful of rows per pipeline version.
+ */
+export const logSources = sqliteTable("log_sources", {
+  id: integer("id").primaryKey(),
+  pipelineName: text("pipeline_name").notNull(),
+  pipelineVersion: text("pipeline_version").notNull(),
+  /** JSON string `{"model_name","model_sha"}` of the last step, as Wallaroo reports it. */
+  lastModel: text("last_model").notNull(),
+  partition: text("partition").notNull(),
+}, (t) => [uniqueIndex("log_sources_all").on(t.pipelineName, t.pipelineVersion, t.lastModel, t.partition)]);
+
+/**
+ * One row per served request (a record, entry.ts): its time and timings, its source, and its tensors in one
+ * binary payload (payload.ts). Its rows have the ids `id` … `id + rows − 1`: ids stay per input row, so
  * `/logs`' `after` cursor, the Ops upload and the hub's deduplication count rows as before.
  */
 export const inferenceBatch = sqliteTable("inference_batch", {
@@ -19,13 +32,10 @@ export const inferenceBatch = sqliteTable("inference_batch", {
   rows: integer("rows").notNull(),
   /** Request arrival, ms since epoch. */
   time: integer("time").notNull(),
-  pipelineName: text("pipeline_name").notNull(),
-  pipelineVersion: text("pipeline_version").notNull(),
-  /** JSON string `{"model_name","model_sha"}` of the last step, as Wallaroo reports it. */
-  lastModel: text("last_model").notNull(),
+  /** The log_sources row: pipeline, version, model, edge. */
+  source: integer("source").notNull(),
   /** JSON list of ns: decoding, then each step. */
   elapsedJson: text("elapsed_json").notNull(),
-  partition: text("partition").notNull(),
   /** The tensors (payload.ts); a row logged before records existed holds its row's JSON fields (rows.ts). */
   payload: blob("payload").notNull(),
   /** How many of its rows, from the first, the Ops server has. */

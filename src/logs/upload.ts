@@ -15,7 +15,7 @@ const PENDING = "uploaded < rows";
 
 /** Up to `limit` rows not yet uploaded with id > `after`, in id order. */
 export function pendingRows(log: LogDb, after: number, limit: number): Promise<StoredLogRow[]> {
-  return recordPage(log, { sql: PENDING, args: [] }, after, limit, (record) => record.uploaded);
+  return recordPage(log, { sql: "b.uploaded < b.rows", args: [] }, after, limit, (record) => record.uploaded);
 }
 
 /**
