@@ -28,8 +28,13 @@ export interface LogFilter {
 /** Rows per page read from the database. */
 export const PAGE_ROWS = 1000;
 
-/** Records read per query while a page fills. */
-const RECORDS_PER_QUERY = 32;
+/**
+ * Records read by a page's first query; the next ones read as many as the rows still wanted need at the
+ * rows per record seen so far, up to MAX_RECORDS_PER_QUERY. A page of 1-row records then takes two queries,
+ * and one of 1,000-row records does not fetch more than a few.
+ */
+const FIRST_RECORDS_PER_QUERY = 8;
+const MAX_RECORDS_PER_QUERY = 1000;
 
 /** A record with its source's fields (query `FROM RECORDS`). */
 const RECORD_COLUMNS = "b.id AS id, b.rows AS rows, b.time AS time, s.pipeline_name AS pipeline_name, " +
@@ -79,20 +84,27 @@ export async function recordPage(
   const out: StoredLogRow[] = [];
   // The first query starts at the record holding row after + 1; the next ones after the last record read.
   let start: Sql = { sql: `b.id >= max(${HOLDING}, ${floor.sql})`, args: [after + 1, ...floor.args] };
+  let records = FIRST_RECORDS_PER_QUERY;
+  let seenRecords = 0;
+  let seenRows = 0;
   while (out.length < limit) {
     const { rows } = await log.client.execute({
       sql: `SELECT ${RECORD_COLUMNS} FROM ${RECORDS} WHERE ${start.sql}${where.sql ? ` AND ${where.sql}` : ""} ` +
-        `ORDER BY b.id LIMIT ${RECORDS_PER_QUERY}`,
+        `ORDER BY b.id LIMIT ${records}`,
       args: [...start.args, ...where.args],
     });
     for (const row of rows) {
       const record = recordOf(row);
+      seenRecords++;
+      seenRows += record.rows;
       const from = Math.max(firstRow(record), after + 1 - record.id, 0);
       out.push(...recordRows(record, from, from + limit - out.length));
       if (out.length >= limit) break;
     }
-    if (rows.length < RECORDS_PER_QUERY) break;
+    if (rows.length < records) break;
     start = { sql: "b.id > ?", args: [Number(rows[rows.length - 1].id)] };
+    const wanted = Math.ceil((limit - out.length) * seenRecords / seenRows);
+    records = Math.min(MAX_RECORDS_PER_QUERY, Math.max(FIRST_RECORDS_PER_QUERY, wanted));
   }
   return out;
 }
