@@ -6,12 +6,13 @@
  * (payload.ts). Nothing is formatted as text here, on the serving thread:
  * rows.ts turns a record back into one JSON row per input row when `/logs` or
  * the Ops uploader reads it. An input whose row cannot fit LOG_FIELD_MAX_BYTES
- * of JSON is left out of the record and named in `dropped` (`in.<name>`); the
- * reply to the client always carries everything.
+ * of JSON whatever its values is left out of the record; one whose row's JSON
+ * turns out longer when read is dropped then. Either way it is named in
+ * `dropped` (`in.<name>`); the reply to the client always carries everything.
  */
 import { extraColumns } from "../codec/extra_columns.ts";
 import type { InferenceReply } from "../codec/reply.ts";
-import { elementCount } from "../engine/tensor.ts";
+import { type DType, elementCount } from "../engine/tensor.ts";
 import { encodePayload } from "./payload.ts";
 
 /** Largest JSON text of one input field kept in a log row. */
@@ -42,6 +43,14 @@ export interface LogRecord {
   extraColumns: string[];
 }
 
+/** The fewest characters one element of `type` takes as JSON in a log row (rows.ts): `0`, `0.0`, `""`, `true`. */
+const MIN_ELEMENT_JSON: Partial<Record<DType, number>> = { float16: 3, float32: 3, float64: 3, bool: 4, string: 2 };
+
+/** The shortest JSON a row of `width` elements of `type` can have: `[` and `]`, the elements, their commas. */
+function minRowJson(type: DType, width: number): number {
+  return 2 + width * (MIN_ELEMENT_JSON[type] ?? 1) + Math.max(0, width - 1);
+}
+
 /** The log record of one entry. */
 export function toLogRecord(entry: LogEntry, partition: string): LogRecord {
   const { reply } = entry;
@@ -56,10 +65,9 @@ export function toLogRecord(entry: LogEntry, partition: string): LogRecord {
     elapsedJson: JSON.stringify(reply.elapsedNs),
     partition,
     payload: encodePayload({
-      // Every element takes at least 2 bytes of JSON: an input wider than this never fits a log row.
       inputs: Object.entries(reply.input.tensors).map((
         [name, t],
-      ) => [name, elementCount(t.dims.slice(1)) * 2 > LOG_FIELD_MAX_BYTES ? null : t]),
+      ) => [name, minRowJson(t.type, elementCount(t.dims.slice(1))) > LOG_FIELD_MAX_BYTES ? null : t]),
       outputs: reply.outputs,
       shadows: shadows.map((s) => ({ model: s.model, outputs: s.outputs })),
       checks,

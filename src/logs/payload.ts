@@ -6,8 +6,9 @@
  *
  * Layout: a u32 (little-endian) length, the JSON header of that length, then
  * each numeric tensor's bytes in header order, back to back (unaligned: the
- * reader copies each tensor out). String tensors travel in the header. An input named in `omitted` has no data
- * (too large for a log row in any case: see entry.ts).
+ * reader copies each tensor out). String tensors travel in the header. An
+ * input left out (`null`: too large for any log row, see entry.ts) is its name
+ * alone in the header, with no data.
  *
  * @example
  * const bytes = encodePayload({ inputs, outputs, shadows: [], checks: undefined });

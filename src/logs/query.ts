@@ -111,15 +111,16 @@ export async function recordPage(
 
 /**
  * One page: rows matching `filter` with id > `after`, at most `limit`, in id order. With a time range the
- * records are still walked in id order (`+b.time` keeps SQLite from sorting the whole range for every page),
- * from the first one with time ≥ start.
+ * records are still walked in id order (`+b.time` keeps SQLite from sorting the whole range for every page);
+ * a read's first page starts at the first record with time ≥ start (found once: the later pages start past it).
  */
 export function readPage(log: LogDb, filter: LogFilter, after: number, limit: number): Promise<StoredLogRow[]> {
   const sql: string[] = [];
   const args: InValue[] = [];
   if (filter.start !== undefined) sql.push("+b.time >= ?"), args.push(filter.start);
   if (filter.end !== undefined) sql.push("+b.time <= ?"), args.push(filter.end);
-  const floor = filter.start === undefined ? undefined : {
+  const firstPage = after === (filter.after ?? 0);
+  const floor = filter.start === undefined || !firstPage ? undefined : {
     sql: `(SELECT coalesce(min(id), ${Number.MAX_SAFE_INTEGER}) FROM inference_batch WHERE time >= ?)`,
     args: [filter.start],
   };

@@ -36,13 +36,19 @@ export const inferenceBatch = sqliteTable("inference_batch", {
   source: integer("source").notNull(),
   /** JSON list of ns: decoding, then each step. */
   elapsedJson: text("elapsed_json").notNull(),
-  /** The tensors (payload.ts); a row logged before records existed holds its row's JSON fields (rows.ts). */
-  payload: blob("payload").notNull(),
   /** How many of its rows, from the first, the Ops server has. */
   uploaded: integer("uploaded").notNull().default(0),
+  /**
+   * The tensors (payload.ts); a row logged before records existed holds its row's JSON fields (rows.ts). Last:
+   * a large payload spills into overflow pages, which SQLite walks to read any column stored after it.
+   */
+  payload: blob("payload").notNull(),
 }, (t) => [
   index("inference_batch_time").on(t.time),
-  index("inference_batch_pending").on(t.id).where(sql`${t.uploaded} < ${t.rows}`),
+  // The upload's reads and the backlog count from the index alone; eviction finds uploaded records through the
+  // second, which a record enters only once Ops has all its rows (no index write when it is logged).
+  index("inference_batch_pending").on(t.id, t.rows, t.uploaded).where(sql`${t.uploaded} < ${t.rows}`),
+  index("inference_batch_uploaded").on(t.id).where(sql`${t.uploaded} >= ${t.rows}`),
 ]);
 
 /** Counters that must survive restarts. */

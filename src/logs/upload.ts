@@ -19,12 +19,13 @@ export function pendingRows(log: LogDb, after: number, limit: number): Promise<S
 }
 
 /**
- * Marks rows `firstId`…`lastId` uploaded; returns how many were still waiting. A record's count only grows
- * over rows that follow those already marked, so a range that skips rows of a record leaves it as it was.
+ * Marks rows `firstId`…`lastId` uploaded; returns how many were still waiting. A record's count only grows,
+ * and only over rows that follow those already marked: a range that skips rows of a record leaves it as it
+ * was (the uploader sends pages in id order, so its ranges never do).
  */
 export async function markUploaded(log: LogDb, firstId: number, lastId: number): Promise<number> {
-  const where = `${PENDING} AND id <= ?2 AND id + rows > ?1 AND id + uploaded >= ?1`;
   const marked = "min(rows, ?2 - id + 1)";
+  const where = `${PENDING} AND id <= ?2 AND ${marked} > uploaded AND id + uploaded >= ?1`;
   const [counted] = await log.client.batch([
     {
       sql: `SELECT coalesce(sum(${marked} - uploaded), 0) FROM inference_batch WHERE ${where}`,

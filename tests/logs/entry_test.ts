@@ -25,10 +25,18 @@ Deno.test("an input field too large for the log is left out of the record and na
   assertEquals(JSON.parse(rows[1].inJson).tensor[0], 1);
 });
 
+Deno.test("a 128×128 float image is left out of the record: as JSON (`0.0,` at least per value) it can never fit", () => {
+  const entry = demoEntry(0, 1);
+  entry.reply.input.tensors.image = { type: "float32", data: new Float32Array(128 * 128), dims: [1, 128, 128] };
+  assert(toLogRecord(entry, "edge").payload.length < 1024, "the image is not stored");
+  assertEquals(JSON.parse(rowsOf(entry)[0].droppedJson), ["in.image"]);
+});
+
 Deno.test("a field that fits the record but not a log row's JSON is dropped from that row when read", () => {
   const entry = demoEntry(0, 1);
-  const width = LOG_FIELD_MAX_BYTES / 4; // 2 bytes each would fit; 0.1234567 takes 9
+  const width = 16_000; // 0.0 each would fit (64,001 characters); 0.1234567 takes 9
   entry.reply.input.tensors.wide = { type: "float64", data: new Float64Array(width).fill(0.1234567), dims: [1, width] };
+  assert(toLogRecord(entry, "edge").payload.length > width * 8, "stored: its values decide");
   const [row] = rowsOf(entry);
   assertEquals(JSON.parse(row.droppedJson), ["in.wide"]);
   assertEquals(Object.keys(JSON.parse(row.inJson)), ["tensor"]);

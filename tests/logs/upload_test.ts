@@ -24,6 +24,7 @@ Deno.test("pending pages, marks and the backlog; the upload cursor survives a re
     assertEquals(page[0].partition, "edge-1");
     assertEquals(await log.upload.markUploaded(1, 10), 10);
     assertEquals(await log.upload.markUploaded(1, 10), 0, "marking again changes nothing");
+    assertEquals(await log.upload.markUploaded(3, 5), 0, "nor does a range inside what is marked");
     assertEquals(ids(await log.upload.pending(0, 3)), [11, 12, 13]);
     assertEquals(ids(await log.upload.pending(12, 3)), [13, 14, 15]);
     assertEquals(await log.upload.backlog(), 15);

@@ -4,12 +4,13 @@ CREATE TABLE `inference_batch` (
 	`time` integer NOT NULL,
 	`source` integer NOT NULL,
 	`elapsed_json` text NOT NULL,
-	`payload` blob NOT NULL,
-	`uploaded` integer DEFAULT 0 NOT NULL
+	`uploaded` integer DEFAULT 0 NOT NULL,
+	`payload` blob NOT NULL
 );
 --> statement-breakpoint
 CREATE INDEX `inference_batch_time` ON `inference_batch` (`time`);--> statement-breakpoint
-CREATE INDEX `inference_batch_pending` ON `inference_batch` (`id`) WHERE "inference_batch"."uploaded" < "inference_batch"."rows";--> statement-breakpoint
+CREATE INDEX `inference_batch_pending` ON `inference_batch` (`id`,`rows`,`uploaded`) WHERE "inference_batch"."uploaded" < "inference_batch"."rows";--> statement-breakpoint
+CREATE INDEX `inference_batch_uploaded` ON `inference_batch` (`id`) WHERE "inference_batch"."uploaded" >= "inference_batch"."rows";--> statement-breakpoint
 CREATE TABLE `log_sources` (
 	`id` integer PRIMARY KEY NOT NULL,
 	`pipeline_name` text NOT NULL,
