@@ -5,11 +5,11 @@
  * certificate served after SIGHUP with no restart; the hub's read routes need
  * HUB_API_TOKEN while an edge's uploads (their own tokens) go on.
  */
-import { assert, assertEquals } from "../support/assert.ts";
+import { assert, assertEquals, assertMatch } from "../support/assert.ts";
 import { spawnForPort } from "../support/child_port.ts";
 import { addEdge, freePort, startHub, until } from "../support/hub_process.ts";
 import { loadReference, recordsBody } from "../support/reference.ts";
-import { startTern, ternCommand } from "../support/tern_process.ts";
+import { runTern, startTern, ternCommand } from "../support/tern_process.ts";
 import { fetchTrusting, makeCert } from "../support/tls_cert.ts";
 
 const ref = loadReference();
@@ -64,7 +64,7 @@ Deno.test("API_TOKEN: every route but the health checks needs the bearer token; 
   }
 });
 
-Deno.test("TLS: HTTPS with TLS_CERT and TLS_KEY; after SIGHUP a renewed certificate is served, no restart; a bad pair keeps the old one", async () => {
+Deno.test("TLS: HTTPS with TLS_CERT and TLS_KEY, and tern health over it; after SIGHUP a renewed certificate is served, no restart; a bad pair keeps the old one", async () => {
   const dir = await Deno.makeTempDir({ prefix: "tern-e2e-tls-" });
   try {
     const first = await makeCert(dir, "first");
@@ -101,6 +101,13 @@ Deno.test("TLS: HTTPS with TLS_CERT and TLS_KEY; after SIGHUP a renewed certific
       );
       const plain = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.status, (e) => String(e));
       assert(typeof plain === "string", `plain HTTP on the TLS port answered ${plain}`);
+      // The container HEALTHCHECK, with the same settings: HTTPS, though its CA is in no store it knows.
+      const health = await runTern(["health", "--host", "127.0.0.1", "--port", String(port)], {
+        TLS_CERT: live.certFile,
+        TLS_KEY: live.keyFile,
+      });
+      assertEquals(health.code, 0, health.stderr);
+      assertMatch(health.stdout, new RegExp(`^https://127\\.0\\.0\\.1:${port}/health/ready: 200 \\{"status":"ready"`));
 
       // Renewal: new files, SIGHUP; the new certificate is served on the same port.
       await Deno.copyFile(second.certFile, live.certFile);
