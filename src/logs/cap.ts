@@ -3,13 +3,15 @@
  * Keeps the log within LOCAL_INFERENCE_STORAGE. After each commit the bytes in
  * use ((page_count − freelist_count) × page_size) are compared with the cap;
  * past it, records (a served request's rows, entry.ts) are evicted down to 90 %
- * of the cap: those already uploaded to Ops first, then the oldest. SQLite reuses freed pages, so the file stops
- * growing at about the cap plus one commit batch (the documented margin). The
- * WAL beside it is checkpointed and truncated after each eviction, and
- * otherwise bounded by wal_autocheckpoint (db.ts). Every eviction is counted in
- * `log_counters` and survives restarts.
+ * of the cap: those already uploaded to Ops first, then the oldest. SQLite
+ * reuses freed pages, so the file stops growing at about the cap plus one
+ * commit (the documented margin). The WAL beside it is checkpointed and
+ * truncated after each eviction, and otherwise bounded by wal_autocheckpoint
+ * (db.ts). Every eviction is counted, in rows, in `log_counters` and survives
+ * restarts.
  */
 import type { Client } from "@libsql/client";
+import { PENDING, UPLOADED } from "./upload.ts";
 
 /** Fraction of the cap that eviction brings the log back down to. */
 const EVICT_TO = 0.9;
@@ -41,10 +43,10 @@ export async function enforceCap(client: Client, capBytes: number): Promise<numb
     const count = Math.min(records, Math.max(1, Math.ceil((used - capBytes * EVICT_TO) / perRecord)));
     const tx = await client.transaction("write");
     try {
-      // Uploaded records first (walking the table in id order), then the oldest (the index of pending ones).
+      // Uploaded records first, then the oldest: each DELETE walks its partial index (upload.ts) in id order.
       let deleted = 0;
       let rows = 0;
-      for (const which of ["uploaded >= rows", "uploaded < rows"]) {
+      for (const which of [UPLOADED, PENDING]) {
         if (deleted >= count) break;
         const gone = (await tx.execute({
           sql: "DELETE FROM inference_batch WHERE id IN " +

@@ -69,7 +69,7 @@ export function toLogRecord(entry: LogEntry, partition: string): LogRecord {
         [name, t],
       ) => [name, minRowJson(t.type, elementCount(t.dims.slice(1))) > LOG_FIELD_MAX_BYTES ? null : t]),
       outputs: reply.outputs,
-      shadows: shadows.map((s) => ({ model: s.model, outputs: s.outputs })),
+      shadows,
       checks,
     }),
     extraColumns: extraColumns(checks?.names ?? [], shadows.length > 0),

@@ -35,20 +35,17 @@ const PAGE_BYTES = 4096;
 /** Pages a commit touches besides its records: the table's and two indexes' leaves, log_counters, page 1. */
 const FIXED_PAGES = 5;
 
-/** Bytes of `records` as stored, estimated: exact for ASCII text (these fields mostly are). */
+/**
+ * Bytes of `records` as stored: the payload and the elapsed list (the fields records share are in log_sources,
+ * written once), and 64 for the row's header, its numbers and its index entries.
+ */
 function bytesOf(records: readonly LogRecord[]): number {
   let bytes = 0;
-  for (const r of records) {
-    bytes += r.payload.length + r.pipelineName.length + r.pipelineVersion.length + r.lastModel.length +
-      r.elapsedJson.length + r.partition.length + 64; // 64: the record header, keys and index entries
-  }
+  for (const r of records) bytes += r.payload.length + r.elapsedJson.length + 64;
   return bytes;
 }
 
-/**
- * The WAL frames a commit of `bytes` writes, estimated: text of multi-byte characters can take up to 3× as
- * many, which lets the WAL grow that much longer before its checkpoint.
- */
+/** The WAL frames a commit of `bytes` writes, estimated (a new source's row, rare, is not counted). */
 function framesOf(bytes: number): number {
   // A quarter more for pages left part-full.
   return FIXED_PAGES + Math.ceil(bytes * 1.25 / PAGE_BYTES);

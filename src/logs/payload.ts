@@ -19,9 +19,9 @@ import { type DType, elementCount, type HostTensor, TYPED_ARRAY } from "../engin
 
 /** The tensors of one request's log record. A `null` input was left out for size. */
 export interface PayloadTensors {
-  inputs: [string, HostTensor | null][];
-  outputs: [string, HostTensor][];
-  shadows: { model: string; outputs: [string, HostTensor][] }[];
+  inputs: readonly [string, HostTensor | null][];
+  outputs: readonly [string, HostTensor][];
+  shadows: readonly { model: string; outputs: readonly [string, HostTensor][] }[];
   checks?: CheckResults;
 }
 
@@ -35,7 +35,7 @@ interface Header {
   /** Shadows' outputs; absent without shadows. */
   s?: [model: string, outputs: TensorHead[]][];
   /** Validation names; their flags (rows × names bytes) follow the tensors. */
-  c?: string[];
+  c?: readonly string[];
 }
 
 const utf8 = new TextEncoder();
@@ -63,7 +63,7 @@ export function encodePayload(tensors: PayloadTensors): Uint8Array {
     header.s = tensors.shadows.map((s) => [s.model, s.outputs.map(([name, t]) => head(name, t))]);
   }
   if (tensors.checks) {
-    header.c = [...tensors.checks.names];
+    header.c = tensors.checks.names;
     parts.push(tensors.checks.flags);
   }
   const headerBytes = utf8.encode(JSON.stringify(header));

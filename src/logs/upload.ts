@@ -11,11 +11,16 @@
 import type { LogDb } from "./db.ts";
 import { recordPage, type StoredLogRow } from "./query.ts";
 
-const PENDING = "uploaded < rows";
+/**
+ * Records with rows Ops does not have yet, and those it has whole: the predicates of the schema's two partial
+ * indexes (schema.ts), written as they are so that SQLite uses those indexes.
+ */
+export const PENDING = "uploaded < rows";
+export const UPLOADED = "uploaded >= rows";
 
 /** Up to `limit` rows not yet uploaded with id > `after`, in id order. */
 export function pendingRows(log: LogDb, after: number, limit: number): Promise<StoredLogRow[]> {
-  return recordPage(log, { sql: "b.uploaded < b.rows", args: [] }, after, limit, (record) => record.uploaded);
+  return recordPage(log, { sql: PENDING, args: [] }, after, limit, (record) => record.uploaded);
 }
 
 /**
