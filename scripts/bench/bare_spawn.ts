@@ -1,11 +1,29 @@
 /**
  * @module
- * Starts the bare baseline server (scripts/bench/bare_server.ts: Deno.serve + native `session.run`, nothing
- * else) in a process of its own, for the bench sections that compare tern with it.
+ * The bare baselines, each in a process of its own: `session.run` in a loop (scripts/bench/bare_run.ts) and
+ * the bare server (scripts/bench/bare_server.ts: Deno.serve + native `session.run`, nothing else), for the
+ * bench sections that compare tern with them.
  */
 import { spawnForPort } from "../../tests/support/child_port.ts";
+import type { Figures, Where } from "./load.ts";
 
 const SERVER = new URL("./bare_server.ts", import.meta.url).pathname;
+const RUN = new URL("./bare_run.ts", import.meta.url).pathname;
+
+/** bare_run.ts's figures: `session.run` of `model` (demo, demo1000, cnn) on `backend`, for `seconds`. */
+export async function measureBareRun(
+  model: string,
+  backend: string,
+  threads: number,
+  seconds: number,
+): Promise<Omit<Figures, keyof Where>> {
+  const run = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", RUN, model, backend, `${threads}`, `${seconds}`],
+    stderr: "inherit",
+  }).output();
+  if (!run.success) throw new Error(`bare_run.ts ${model} ${backend} failed`);
+  return JSON.parse(new TextDecoder().decode(run.stdout));
+}
 
 /** A running bare server. */
 export interface BareServer {

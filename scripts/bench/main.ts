@@ -39,7 +39,7 @@ import { haveWrk, wrkMeasure } from "./wrk.ts";
 import { measureMetricsCost } from "./metrics_cost.ts";
 import { measureRows1000, rows1000Markdown } from "./rows1000.ts";
 import { measureOneRowRatios } from "./ratios.ts";
-import { startBareServer } from "./bare_spawn.ts";
+import { measureBareRun, startBareServer } from "./bare_spawn.ts";
 
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 5);
 const THREADS = navigator.hardwareConcurrency || 1;
@@ -191,26 +191,13 @@ for (
 ) {
   for (const backend of ["native", "wasm"]) {
     note(`bare session.run, ${backend}, ${scenario}, ${threads} thread(s)`);
-    const run = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        new URL("scripts/bench/bare_run.ts", ROOT).pathname,
-        model,
-        backend,
-        `${threads}`,
-        `${SECONDS}`,
-      ],
-      stderr: "inherit",
-    }).output();
-    if (!run.success) throw new Error(`bare_run.ts ${model} ${backend} failed`);
     const path = `bare session.run, ${backend}${threads === THREADS ? "" : `, ${threads} thread`}`;
     results.push({
       section: "baselines",
       scenario,
       path,
       connections: 1,
-      ...JSON.parse(new TextDecoder().decode(run.stdout)),
+      ...await measureBareRun(model, backend, threads, SECONDS),
     });
   }
 }

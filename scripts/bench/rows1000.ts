@@ -30,10 +30,10 @@ import { openLogStore } from "../../src/logs/store.ts";
 import { DEMO_MODEL_URL } from "../../src/pipeline/demo.ts";
 import { arrowBody, loadReference } from "../../tests/support/reference.ts";
 import { startTern } from "../../tests/support/tern_process.ts";
+import { measureBareRun } from "./bare_spawn.ts";
 import type { Figures } from "./load.ts";
 import { wrkMeasure } from "./wrk.ts";
 
-const ROOT = new URL("../../", import.meta.url);
 const ARROW_FILE = "application/vnd.apache.arrow.file";
 const SCENARIO = "demo 1,000-row Arrow";
 
@@ -58,25 +58,12 @@ export async function measureRows1000(seconds: number, threads: number): Promise
   const lines: Figures[] = [];
 
   note("bare session.run, 1,000 rows");
-  const run = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      new URL("scripts/bench/bare_run.ts", ROOT).pathname,
-      "demo1000",
-      "native",
-      `${threads}`,
-      `${seconds}`,
-    ],
-    stderr: "inherit",
-  }).output();
-  if (!run.success) throw new Error("bare_run.ts demo1000 native failed");
   lines.push({
     section: "rows1000",
     scenario: SCENARIO,
     path: "bare session.run, native",
     connections: 1,
-    ...JSON.parse(new TextDecoder().decode(run.stdout)),
+    ...await measureBareRun("demo1000", "native", threads, seconds),
   });
 
   note("stage breakdown");

@@ -5,7 +5,8 @@
  * and the rows and pages received, and the fleet's totals. Rendered on the
  * server, no script, reloads itself.
  */
-import { ago, Badge, count, Page } from "../server/page_layout.tsx";
+import { Badge, count, Page } from "../server/page_layout.tsx";
+import { ago } from "../time_ago.ts";
 import { type EdgeView, pipelineText } from "./edges_view.ts";
 import { edgeState } from "./metrics.ts";
 

@@ -88,8 +88,6 @@ export function bytes(n: number): string {
   return u === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 2 : 1)} ${units[u]}`;
 }
 
-export { ago } from "../time_ago.ts";
-
 /** An ISO time without milliseconds, UTC: "2026-12-01 10:04:05Z". */
 export function clock(ms: number): string {
   return new Date(ms).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");

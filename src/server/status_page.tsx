@@ -8,7 +8,8 @@
  */
 import type { ActivitySeries, RecentInference } from "./activity.ts";
 import { ActivityChart } from "./activity_chart.tsx";
-import { ago, Badge, bytes, clock, count, Page } from "./page_layout.tsx";
+import { Badge, bytes, clock, count, Page } from "./page_layout.tsx";
+import { ago } from "../time_ago.ts";
 import type { LogWriterStatus } from "../logs/mod.ts";
 import type { OpsSyncStatus } from "../ops/agent.ts";
 import type { ModelStatus, PipelineStatus } from "../pipeline/manager.ts";
