@@ -43,11 +43,12 @@ export function decodeArrow(
       throw asBadInput(err, `column '${spec.name}'`);
     }
   }
-  const keepOriginal = keepsOriginalData(tensors, rows);
+  const original = keepsOriginalData(tensors, rows) ? originalRows(table, tensors) : undefined;
   return {
     rows,
     tensors,
-    originalData: keepOriginal ? originalRows(table, tensors) : () => null,
+    originalData: original ? original.value : () => null,
+    originalJson: original ? original.json : () => "null",
     sent: { table },
   };
 }
@@ -132,13 +133,24 @@ function asBadInput(err: unknown, context: string): TernError {
   );
 }
 
+/** One sent column's reader: its value in a row, and that value as JSON text. */
+interface ColumnReader {
+  name: string;
+  value(row: number): unknown;
+  json(row: number): string;
+}
+
 /**
- * Reads a row back as the client sent it. A column that filled a model input
- * of its own dtype with one flat list per row is read from that tensor (fast);
- * any other column through apache-arrow's values.
+ * Reads a row back as the client sent it, as an object (`value`) or as its JSON text (`json`, what
+ * JSON.stringify writes of `value`, built without the object). A column that filled a model input of its own
+ * dtype with one flat list per row is read from that tensor (fast); any other column through apache-arrow's
+ * values.
  */
-function originalRows(table: Table, tensors: Record<string, HostTensor>): (row: number) => unknown {
-  const readers = table.schema.fields.map((field, i): [string, (row: number) => unknown] => {
+function originalRows(
+  table: Table,
+  tensors: Record<string, HostTensor>,
+): { value(row: number): unknown; json(row: number): string } {
+  const readers = table.schema.fields.map((field, i): ColumnReader => {
     const column = table.getChildAt(i)!;
     const t = tensors[field.name];
     const layout = numericLayout(column.type);
@@ -146,14 +158,41 @@ function originalRows(table: Table, tensors: Record<string, HostTensor>): (row: 
       const width = layout.dims[0];
       const data = t.data as Float32Array;
       const asNumber = t.type === "int64" || t.type === "uint64";
-      return [field.name, (row) => {
-        const part = data.subarray(row * width, (row + 1) * width);
-        return asNumber ? Array.from(part as unknown as BigInt64Array, Number) : Array.from(part);
-      }];
+      return {
+        name: field.name,
+        value: (row) => {
+          const part = data.subarray(row * width, (row + 1) * width);
+          return asNumber ? Array.from(part as unknown as BigInt64Array, Number) : Array.from(part);
+        },
+        json: (row) => numbersJson(data, row * width, (row + 1) * width),
+      };
     }
-    return [field.name, (row) => plain(column.get(row))];
+    const value = (row: number) => plain(column.get(row));
+    return { name: field.name, value, json: (row) => JSON.stringify(value(row)) };
   });
-  return (row) => Object.fromEntries(readers.map(([name, read]) => [name, read(row)]));
+  const value = (row: number) => Object.fromEntries(readers.map((r) => [r.name, r.value(row)]));
+  if (new Set(readers.map((r) => r.name)).size < readers.length) {
+    return { value, json: (row) => JSON.stringify(value(row)) }; // repeated names: the object keeps the last
+  }
+  const keys = readers.map((r, i) => (i ? "," : "{") + JSON.stringify(r.name) + ":");
+  return {
+    value,
+    json: (row) => {
+      let text = "";
+      for (let i = 0; i < readers.length; i++) text += keys[i] + readers[i].json(row);
+      return readers.length ? text + "}" : "{}";
+    },
+  };
+}
+
+/** Elements [start, end) of a numeric typed array as a JSON list, as JSON.stringify writes their numbers. */
+function numbersJson(data: HostTensor["data"], start: number, end: number): string {
+  let text = "[";
+  for (let i = start; i < end; i++) {
+    const v = Number(data[i]);
+    text += (i > start ? "," : "") + (Number.isFinite(v) ? v : "null");
+  }
+  return text + "]";
 }
 
 /** Copies numeric FixedSizeList chains, flat Lists and scalars without per-element work; undefined if not such a column. */

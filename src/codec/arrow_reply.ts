@@ -45,7 +45,7 @@ import {
 } from "apache-arrow";
 import type { DType, HostTensor } from "../engine/tensor.ts";
 import type { DecodedInput } from "./decoded_input.ts";
-import { type InferenceReply, rowSlice, shadowDataEncoder } from "./reply.ts";
+import { type InferenceReply, rowLayout, shadowDataEncoder } from "./reply.ts";
 import { failedChecks } from "../pipeline/checks.ts";
 
 const ARROW_TYPE: Record<DType, () => DataType> = {
@@ -225,11 +225,9 @@ function arrowValues(values: readonly unknown[], type: DataType): unknown[] {
 
 /** One fixed-size-list column holding each row's slice of `t`, and that slice's dims. */
 function tensorColumn(t: HostTensor, rows: number): [Data, number[]] {
-  const first = rowSlice(t, rows, 0);
-  const width = first.end - first.start;
-  const perRowSlices = first.end !== t.data.length || rows === 1;
+  const { step, width, dim } = rowLayout(t, rows);
   // A tensor whose first dim is not the batch is repeated on every row.
-  const values = perRowSlices ? t.data : repeat(t.data, rows);
+  const values = step !== 0 || rows === 1 ? t.data : repeat(t.data, rows);
   const childType = ARROW_TYPE[t.type]();
   const child = t.type === "bool" || t.type === "string"
     ? single(vectorFromArray(
@@ -245,7 +243,7 @@ function tensorColumn(t: HostTensor, rows: number): [Data, number[]] {
       } as never,
     );
   const type = new FixedSizeList(width, new Field("item", childType, false));
-  return [makeData({ type, length: rows, nullCount: 0, child }), first.dim];
+  return [makeData({ type, length: rows, nullCount: 0, child }), dim];
 }
 
 function repeat(data: HostTensor["data"], times: number): HostTensor["data"] {

@@ -18,6 +18,8 @@ export interface DecodedInput {
   tensors: Record<string, HostTensor>;
   /** The row as sent (JSON-ready), or null when over ORIGINAL_DATA_MAX_ELEMENTS. */
   originalData(row: number): unknown;
+  /** `JSON.stringify(originalData(row))`, where the decoder writes it faster than that. */
+  originalJson?(row: number): string;
   /**
    * Every column as sent, for the Arrow reply's `in.*` columns: the parsed
    * records, or the Arrow table. Absent: only the model inputs are known.

@@ -48,28 +48,23 @@ export const TYPE_NAME: Record<DType, string> = {
   string: "String",
 };
 
-/** One row's slice of an output tensor: its elements and dims `[1, ...rest]`. */
-export interface RowSlice {
-  start: number;
-  end: number;
+/** Where every row of `t` lives: row r's elements are [r × step, r × step + width), its dims `dim`. */
+export interface RowLayout {
+  step: number;
+  width: number;
   dim: number[];
 }
 
 /**
- * Where row `row` lives in `t`. When the tensor's first dim is the row count,
- * each row gets its own slice; otherwise (a model that reduces the batch) every
- * row carries the whole tensor.
+ * How `t` splits into `rows` rows. When the tensor's first dim is the row count, each row gets its own slice;
+ * otherwise (a model that reduces the batch) every row carries the whole tensor (step 0).
  */
-export function rowSlice(t: HostTensor, rows: number, row: number): RowSlice {
+export function rowLayout(t: HostTensor, rows: number): RowLayout {
   if (t.dims.length > 0 && t.dims[0] === rows) {
     const width = elementCount(t.dims.slice(1));
-    return {
-      start: row * width,
-      end: (row + 1) * width,
-      dim: [1, ...t.dims.slice(1)],
-    };
+    return { step: width, width, dim: [1, ...t.dims.slice(1)] };
   }
-  return { start: 0, end: elementCount(t.dims), dim: [...t.dims] };
+  return { step: 0, width: elementCount(t.dims), dim: [...t.dims] };
 }
 
 /**
@@ -122,11 +117,15 @@ function recordsEncoder(reply: InferenceReply): (from: number, to: number) => st
   const tail = `,"time":${reply.time}}`;
   const outputs = outputsEncoder(reply.outputs, rows);
   const shadows = shadowDataEncoder(reply);
+  const input = reply.input;
+  const original = input.originalJson
+    ? input.originalJson.bind(input)
+    : (r: number) => JSON.stringify(input.originalData(r) ?? null);
   return (from, to) => {
     const parts: string[] = new Array(to - from);
     for (let r = from; r < to; r++) {
       const start = checks ? `{"check_failures":${JSON.stringify(failedChecks(checks, r))}` + elapsed : head;
-      parts[r - from] = start + JSON.stringify(reply.input.originalData(r) ?? null) + `,"outputs":[` +
+      parts[r - from] = start + original(r) + `,"outputs":[` +
         outputs(r) + pipeline + shadows(r) + tail;
     }
     return parts.join(",");
@@ -135,17 +134,21 @@ function recordsEncoder(reply: InferenceReply): (from: number, to: number) => st
 
 /** Row `r`'s `outputs` list items (no brackets) of `tensors`. */
 function outputsEncoder(tensors: [string, HostTensor][], rows: number): (r: number) => string {
-  const outputs = tensors.map(([, t]) => ({
-    t,
-    open: `{"${TYPE_NAME[t.type]}":{"data":[`,
-    write: valueWriter(t),
-  }));
+  const outputs = tensors.map(([, t]) => {
+    const { step, width, dim } = rowLayout(t, rows);
+    return {
+      step,
+      width,
+      open: `{"${TYPE_NAME[t.type]}":{"data":[`,
+      close: `],"dim":[${dim.join(",")}],"v":1}}`,
+      write: valueWriter(t),
+    };
+  });
   return (r) => {
     let text = "";
     for (let o = 0; o < outputs.length; o++) {
-      const { t, open, write } = outputs[o];
-      const s = rowSlice(t, rows, r);
-      text += (o ? "," : "") + open + write(s.start, s.end) + `],"dim":[${s.dim.join(",")}],"v":1}}`;
+      const { step, width, open, close, write } = outputs[o];
+      text += (o ? "," : "") + open + write(r * step, r * step + width) + close;
     }
     return text;
   };

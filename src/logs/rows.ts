@@ -7,7 +7,7 @@
  * on the serving thread. An input field whose JSON exceeds LOG_FIELD_MAX_BYTES
  * is left out and named in `dropped`.
  */
-import { rowSlice, valueWriter } from "../codec/reply.ts";
+import { rowLayout, valueWriter } from "../codec/reply.ts";
 import { elementCount, type HostTensor } from "../engine/tensor.ts";
 import { LOG_FIELD_MAX_BYTES, type LogRecord } from "./entry.ts";
 import { decodePayload } from "./payload.ts";
@@ -119,12 +119,15 @@ export function recordRows(record: StoredRecord, from = 0, to = record.rows): St
 
 /** Row `r`'s JSON object of `tensors`: name → this row's values. */
 function objectOf(tensors: readonly [string, HostTensor][], rows: number): (r: number) => string {
-  const fields = tensors.map(([name, t]) => ({ key: JSON.stringify(name), t, write: valueWriter(t) }));
-  return (r) =>
-    `{${
-      fields.map(({ key, t, write }) => {
-        const s = rowSlice(t, rows, r);
-        return `${key}:[${write(s.start, s.end)}]`;
-      }).join(",")
-    }}`;
+  const fields = tensors.map(([name, t], i) => ({
+    key: (i ? "," : "{") + JSON.stringify(name) + ":[",
+    ...rowLayout(t, rows),
+    write: valueWriter(t),
+  }));
+  if (fields.length === 0) return () => "{}";
+  return (r) => {
+    let text = "";
+    for (const { key, step, width, write } of fields) text += key + write(r * step, r * step + width) + "]";
+    return text + "}";
+  };
 }

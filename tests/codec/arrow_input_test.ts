@@ -147,3 +147,21 @@ Deno.test("row counts larger than the buffers behind them are refused before any
     );
   }
 });
+
+Deno.test("originalJson writes each row as JSON.stringify writes originalData, on fast and per-value columns", () => {
+  const t = new Table({
+    f32: vectorFromArray([[1.5, NaN, -0], [Infinity, 47.4165, 3070]], fsl(3, new Float32())),
+    i64: vectorFromArray([[2n ** 53n, -7n], [0n, 1n]], fsl(2, new Int64())),
+    f64as32: vectorFromArray([[0.1, 2], [3, -Infinity]], fsl(2, new Float64())),
+    label: vectorFromArray(['a "quoted" é', null], new Utf8()),
+    n: vectorFromArray([[1, null], [3, 4]], new List(new Field("item", new Int32()))),
+  });
+  const d = decodeArrow(ipc(t), [
+    { name: "f32", type: "float32", shape: ["N", 3] },
+    { name: "i64", type: "int64", shape: ["N", 2] },
+    { name: "f64as32", type: "float32", shape: ["N", 2] },
+  ]);
+  for (const row of [0, 1]) assertEquals(d.originalJson!(row), JSON.stringify(d.originalData(row)));
+  assertEquals(JSON.parse(d.originalJson!(0)).f32, [1.5, null, 0]);
+  assertEquals(JSON.parse(d.originalJson!(1)).label, null);
+});
