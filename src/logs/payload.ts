@@ -4,9 +4,11 @@
  * on the serving thread with one copy per tensor (no per-element text), read
  * back into the same tensors when `/logs` or the Ops uploader asks for rows.
  *
- * Layout: a u32 (little-endian) length, the JSON header of that length, then
- * each numeric tensor's bytes in header order, back to back (unaligned: the
- * reader copies each tensor out). String tensors travel in the header. An
+ * Layout: a u32 (little-endian) length, the JSON header of that length (with
+ * trailing spaces that start the tensors on an 8-byte boundary; payloads
+ * written before 2026-12-01 have none), then each numeric tensor's bytes in
+ * header order, back to back (the reader views a tensor in place where it lies
+ * aligned for its type, else copies it out). String tensors travel in the header. An
  * input left out (`null`: too large for any log row, see entry.ts) is its name
  * alone in the header, with no data.
  *
@@ -67,12 +69,15 @@ export function encodePayload(tensors: PayloadTensors): Uint8Array {
     parts.push(tensors.checks.flags);
   }
   const headerBytes = utf8.encode(JSON.stringify(header));
-  let size = 4 + headerBytes.length;
+  // Spaces after the header start the tensors on an 8-byte boundary, where a reader can view them in place.
+  const headerLength = headerBytes.length + (7 - ((headerBytes.length + 3) & 7));
+  let size = 4 + headerLength;
   for (const p of parts) size += p.length;
   const out = new Uint8Array(size);
-  new DataView(out.buffer).setUint32(0, headerBytes.length, true);
+  new DataView(out.buffer).setUint32(0, headerLength, true);
   out.set(headerBytes, 4);
-  let at = 4 + headerBytes.length;
+  out.fill(0x20, 4 + headerBytes.length, 4 + headerLength);
+  let at = 4 + headerLength;
   for (const p of parts) {
     out.set(p, at);
     at += p.length;
@@ -80,27 +85,40 @@ export function encodePayload(tensors: PayloadTensors): Uint8Array {
   return out;
 }
 
-/** Decodes what encodePayload wrote for `rows` rows (the tensors own fresh, aligned copies of their data). */
+/** The last header decoded, by its text: consecutive records of one pipeline share it. */
+let lastHeader: { text: string; header: Header } | undefined;
+
+/**
+ * Decodes what encodePayload wrote for `rows` rows. A tensor's data is a view of `bytes` where it lies aligned
+ * for its type, else a copy of its own; the tensors of records with the same header share their header's
+ * arrays (dims, names): read them, never change them.
+ */
 export function decodePayload(bytes: Uint8Array, rows: number): PayloadTensors {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = view.getUint32(0, true);
-  const header = JSON.parse(fromUtf8.decode(bytes.subarray(4, 4 + headerLength))) as Header;
+  const text = fromUtf8.decode(bytes.subarray(4, 4 + headerLength));
+  if (lastHeader?.text !== text) lastHeader = { text, header: JSON.parse(text) as Header };
+  const header = lastHeader.header;
   let at = 4 + headerLength;
   const take = (length: number) => {
     if (at + length > bytes.length) throw new Error("log payload is shorter than its header says");
-    const copy = bytes.slice(at, at + length); // a copy of its own: aligned for any typed array
     at += length;
-    return copy;
+    return at - length;
   };
   const tensor = ([name, type, dims, strings]: TensorHead): [string, HostTensor] => {
     if (type === "string") return [name, { type, dims, data: strings ?? [] }];
     const Typed = TYPED_ARRAY[type];
     const count = elementCount(dims);
-    return [name, { type, dims, data: new Typed(take(count * Typed.BYTES_PER_ELEMENT).buffer) }];
+    const start = bytes.byteOffset + take(count * Typed.BYTES_PER_ELEMENT);
+    const data = start % Typed.BYTES_PER_ELEMENT === 0
+      ? new Typed(bytes.buffer as ArrayBuffer, start, count)
+      : new Typed((bytes.buffer as ArrayBuffer).slice(start, start + count * Typed.BYTES_PER_ELEMENT));
+    return [name, { type, dims, data }];
   };
   const inputs = header.i.map((h): [string, HostTensor | null] => h.length === 1 ? [h[0], null] : tensor(h));
   const outputs = header.o.map(tensor);
   const shadows = (header.s ?? []).map(([model, outs]) => ({ model, outputs: outs.map(tensor) }));
   if (!header.c) return { inputs, outputs, shadows };
-  return { inputs, outputs, shadows, checks: { names: header.c, flags: take(rows * header.c.length) } };
+  const flagsAt = take(rows * header.c.length);
+  return { inputs, outputs, shadows, checks: { names: header.c, flags: bytes.subarray(flagsAt, at) } };
 }
