@@ -23,18 +23,6 @@ import {
 } from "apache-arrow";
 import type { StoredLogRow } from "../logs/query.ts";
 
-/** One row as a pandas-records JSON object (text). Stored JSON columns are spliced in as they are. */
-export function logRecordJson(row: StoredLogRow): string {
-  const checks = !row.anomalyJson || row.anomalyJson === "{}" ? "" : "," + row.anomalyJson.slice(1, -1);
-  const shadows = !row.shadowJson || row.shadowJson === "{}" ? "" : `"shadow_data":${row.shadowJson},`;
-  return `{"time":${row.time},"in":${row.inJson},"out":${row.outJson},"anomaly":{"count":${row.anomalyCount}${checks}},` +
-    `${shadows}"metadata":{"last_model":${JSON.stringify(row.lastModel)},"pipeline_version":${
-      JSON.stringify(row.pipelineVersion)
-    },"elapsed":${row.elapsedJson},"dropped":${row.droppedJson},"partition":${
-      JSON.stringify(row.partition)
-    },"id":${row.id}}}`;
-}
-
 /**
  * One page of rows as an Arrow record batch; `extra`: the columns beyond the fixed ones (`anomaly.<name>`,
  * `shadow_data`, as the log lists them), so every page of a reply has the same schema.

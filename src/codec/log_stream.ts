@@ -10,13 +10,17 @@
 import { AsyncByteQueue, RecordBatchFileWriter, RecordBatchStreamWriter } from "apache-arrow";
 import { errorText } from "../errors.ts";
 import type { StoredLogRow } from "../logs/query.ts";
-import { logRecordBatch, logRecordJson } from "./log_records.ts";
+import { logRecordBatch } from "./log_records.ts";
+import { logRecordJson } from "./log_json.ts";
 
 /** Pages of log rows, oldest first. */
 export type LogPages = AsyncGenerator<StoredLogRow[]>;
 
-/** The rows as a pandas-records JSON list. */
-export function logJsonStream(pages: LogPages, label: string): ReadableStream<Uint8Array> {
+/** The rows as a pandas-records JSON list; a page may come as rows or as its list items' JSON text already. */
+export function logJsonStream(
+  pages: AsyncGenerator<StoredLogRow[] | string>,
+  label: string,
+): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   let first = true;
   let done = false;
@@ -29,7 +33,10 @@ export function logJsonStream(pages: LogPages, label: string): ReadableStream<Ui
         done = true;
         return controller.close();
       }
-      controller.enqueue(encoder.encode((first ? "[" : ",") + next.value.map(logRecordJson).join(",")));
+      const page = next.value;
+      controller.enqueue(
+        encoder.encode((first ? "[" : ",") + (typeof page === "string" ? page : page.map(logRecordJson).join(","))),
+      );
       first = false;
     },
     async cancel() {
@@ -72,7 +79,7 @@ export function logArrowStream(
   });
 }
 
-async function nextPage(pages: LogPages, label: string): Promise<IteratorResult<StoredLogRow[]>> {
+async function nextPage<T>(pages: AsyncGenerator<T>, label: string): Promise<IteratorResult<T>> {
   try {
     return await pages.next();
   } catch (err) {

@@ -4,6 +4,7 @@
  * sets it up for group-committed appends and applies the committed migrations.
  */
 import { type Client, createClient } from "@libsql/client";
+import Database from "libsql";
 import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
 import { migrate } from "drizzle-orm/libsql/migrator";
 import { fileURLToPath } from "node:url";
@@ -19,6 +20,25 @@ export interface LogDb {
   client: Client;
   db: LibSQLDatabase;
   path: string;
+  /**
+   * A second connection, synchronous (`libsql`, the engine under @libsql/client), that reads pages of records
+   * (query.ts): @libsql/client builds an object of getters for every result row, which took two thirds of a
+   * 1,000-record query.
+   */
+  pages: Database.Database;
+}
+
+/** Closes both connections of `log`. */
+export function closeLogDb(log: LogDb): void {
+  log.pages.close();
+  log.client.close();
+}
+
+/** The page-reading connection to `path`. */
+function openPages(path: string): Database.Database {
+  const pages = new Database(path);
+  pages.exec("PRAGMA busy_timeout = 5000");
+  return pages;
 }
 
 /** Options for opening the log. */
@@ -62,14 +82,24 @@ export async function openLogDb(dir: string, options: OpenLogOptions): Promise<L
   const client = createClient({ url: `file:${path}`, concurrency: 1 });
   for (const pragma of connectionPragmas(options)) await client.execute(pragma);
   const db = drizzle(client);
-  await migrate(db, { migrationsFolder: MIGRATIONS });
-  return { client, db, path };
+  try {
+    await migrate(db, { migrationsFolder: MIGRATIONS });
+    return { client, db, path, pages: openPages(path) };
+  } catch (err) {
+    client.close();
+    throw err;
+  }
 }
 
 /** Opens the log read-only in spirit (queries only) on its own connection; the writer has migrated it. */
 export async function openLogReader(dir: string): Promise<LogDb> {
   const path = logDbPath(dir);
   const client = createClient({ url: `file:${path}`, concurrency: 1 });
-  await client.execute("PRAGMA busy_timeout = 5000");
-  return { client, db: drizzle(client), path };
+  try {
+    await client.execute("PRAGMA busy_timeout = 5000");
+    return { client, db: drizzle(client), path, pages: openPages(path) };
+  } catch (err) {
+    client.close();
+    throw err;
+  }
 }

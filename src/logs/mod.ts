@@ -9,8 +9,8 @@
  * for await (const page of log.read({ limit: 10 })) console.log(page);
  * await log.close();
  */
-import { type LogDb, openLogReader } from "./db.ts";
-import { type LogFilter, readLog, type StoredLogRow } from "./query.ts";
+import { closeLogDb, type LogDb, openLogReader } from "./db.ts";
+import { type LogFilter, readLog, readLogJson, type StoredLogRow } from "./query.ts";
 import { type LogPages, openLogPages, openLogStore, type StoreSettings } from "./store.ts";
 import { LogWriter, type LogWriterOptions } from "./writer.ts";
 
@@ -36,6 +36,8 @@ export interface InferenceLog {
   reader: LogDb;
   /** Rows matching a filter, a page at a time. */
   read(filter: LogFilter): AsyncGenerator<StoredLogRow[]>;
+  /** The same pages as pandas-records JSON text (list items, no brackets), built off the serving thread. */
+  readJson(filter: LogFilter): AsyncGenerator<string>;
   /** The Arrow `/logs` columns beyond the fixed ones that rows have had (`anomaly.<name>`, `shadow_data`). */
   columns(): Promise<string[]>;
   /** The Ops uploader's side. */
@@ -65,12 +67,13 @@ export async function openInferenceLog(
     writer,
     reader,
     read: (filter) => readLog(pages.page, filter),
+    readJson: (filter) => readLogJson(pages.pageJson, filter),
     columns: pages.columns,
     upload: { pending: pages.pending, markUploaded: store.markUploaded, backlog: pages.backlog },
     close: async () => {
       await writer.close();
       await pages.close();
-      reader.client.close();
+      closeLogDb(reader);
     },
   };
 }

@@ -5,7 +5,6 @@
  * request, entry.ts); a page turns them into rows (rows.ts), starting inside a
  * record when the cursor points there.
  */
-import type { InValue, Row } from "@libsql/client";
 import { asc } from "drizzle-orm";
 import type { LogDb } from "./db.ts";
 import { recordRows, type StoredLogRow, type StoredRecord } from "./rows.ts";
@@ -45,27 +44,46 @@ const RECORDS = "inference_batch AS b JOIN log_sources AS s ON s.id = b.source";
 /** The id of the record that holds row `id` (or the last record before it; 0 when none). */
 const HOLDING = "(SELECT coalesce(max(id), 0) FROM inference_batch WHERE id <= ?)";
 
+/** A result row of RECORD_COLUMNS, as `libsql` gives it. */
+interface RecordRow {
+  id: number;
+  rows: number;
+  time: number;
+  pipeline_name: string;
+  pipeline_version: string;
+  last_model: string;
+  elapsed_json: string;
+  partition: string;
+  /** A blob comes as an ArrayBuffer; a legacy row's JSON as a string. */
+  payload: ArrayBuffer | Uint8Array | string;
+  uploaded: number;
+}
+
 /** A record from a result row of RECORD_COLUMNS. */
-function recordOf(row: Row): StoredRecord {
+function recordOf(row: RecordRow): StoredRecord {
   const payload = row.payload;
   return {
-    id: Number(row.id),
-    rows: Number(row.rows),
-    time: Number(row.time),
-    pipelineName: String(row.pipeline_name),
-    pipelineVersion: String(row.pipeline_version),
-    lastModel: String(row.last_model),
-    elapsedJson: String(row.elapsed_json),
-    partition: String(row.partition),
-    payload: typeof payload === "string" ? payload : new Uint8Array(payload as ArrayBuffer),
-    uploaded: Number(row.uploaded),
+    id: row.id,
+    rows: row.rows,
+    time: row.time,
+    pipelineName: row.pipeline_name,
+    pipelineVersion: row.pipeline_version,
+    lastModel: row.last_model,
+    elapsedJson: row.elapsed_json,
+    partition: row.partition,
+    payload: typeof payload === "string"
+      ? payload
+      : payload instanceof ArrayBuffer
+      ? new Uint8Array(payload)
+      : new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength),
+    uploaded: row.uploaded,
   };
 }
 
 /** SQL with its arguments. */
 interface Sql {
   sql: string;
-  args: InValue[];
+  args: number[];
 }
 
 /**
@@ -73,14 +91,14 @@ interface Sql {
  * columns, `b.*`, with `args`) selects; `firstRow(record)` is the first row of a record to consider, and `floor`
  * (SQL) the lowest record id worth reading.
  */
-export async function recordPage(
+export function recordPage(
   log: LogDb,
   where: Sql,
   after: number,
   limit: number,
   firstRow: (record: StoredRecord) => number = () => 0,
   floor: Sql = { sql: "0", args: [] },
-): Promise<StoredLogRow[]> {
+): StoredLogRow[] {
   const out: StoredLogRow[] = [];
   // The first query starts at the record holding row after + 1; the next ones after the last record read.
   let start: Sql = { sql: `b.id >= max(${HOLDING}, ${floor.sql})`, args: [after + 1, ...floor.args] };
@@ -88,11 +106,10 @@ export async function recordPage(
   let seenRecords = 0;
   let seenRows = 0;
   while (out.length < limit) {
-    const { rows } = await log.client.execute({
-      sql: `SELECT ${RECORD_COLUMNS} FROM ${RECORDS} WHERE ${start.sql}${where.sql ? ` AND ${where.sql}` : ""} ` +
+    const rows = log.pages.prepare(
+      `SELECT ${RECORD_COLUMNS} FROM ${RECORDS} WHERE ${start.sql}${where.sql ? ` AND ${where.sql}` : ""} ` +
         `ORDER BY b.id LIMIT ${records}`,
-      args: [...start.args, ...where.args],
-    });
+    ).all(...start.args, ...where.args) as RecordRow[];
     for (const row of rows) {
       const record = recordOf(row);
       seenRecords++;
@@ -102,7 +119,7 @@ export async function recordPage(
       if (out.length >= limit) break;
     }
     if (rows.length < records) break;
-    start = { sql: "b.id > ?", args: [Number(rows[rows.length - 1].id)] };
+    start = { sql: "b.id > ?", args: [rows[rows.length - 1].id] };
     const wanted = Math.ceil((limit - out.length) * seenRecords / seenRows);
     records = Math.min(MAX_RECORDS_PER_QUERY, Math.max(FIRST_RECORDS_PER_QUERY, wanted));
   }
@@ -114,9 +131,9 @@ export async function recordPage(
  * records are still walked in id order (`+b.time` keeps SQLite from sorting the whole range for every page);
  * a read's first page starts at the first record with time ≥ start (found once: the later pages start past it).
  */
-export function readPage(log: LogDb, filter: LogFilter, after: number, limit: number): Promise<StoredLogRow[]> {
+export function readPage(log: LogDb, filter: LogFilter, after: number, limit: number): StoredLogRow[] {
   const sql: string[] = [];
-  const args: InValue[] = [];
+  const args: number[] = [];
   if (filter.start !== undefined) sql.push("+b.time >= ?"), args.push(filter.start);
   if (filter.end !== undefined) sql.push("+b.time <= ?"), args.push(filter.end);
   const firstPage = after === (filter.after ?? 0);
@@ -136,16 +153,42 @@ export async function readExtraColumns(log: LogDb): Promise<string[]> {
 /** Fetches one page (see readPage). */
 export type PageSource = (filter: LogFilter, after: number, limit: number) => Promise<StoredLogRow[]>;
 
+/** One page of rows in some form (`value`), with what moves the cursor: its row count and its last row's id. */
+export interface CountedPage<T> {
+  value: T;
+  rows: number;
+  lastId: number;
+}
+
+/** A page of rows as the pandas-records JSON list's items, comma-separated (no brackets). */
+export type JsonPageSource = (filter: LogFilter, after: number, limit: number) => Promise<CountedPage<string>>;
+
 /** Yields the rows matching `filter`, a page at a time, in id order. */
-export async function* readLog(page: PageSource, filter: LogFilter): AsyncGenerator<StoredLogRow[]> {
+export function readLog(page: PageSource, filter: LogFilter): AsyncGenerator<StoredLogRow[]> {
+  return walkLog(async (after, limit) => {
+    const rows = await page(filter, after, limit);
+    return { value: rows, rows: rows.length, lastId: rows.at(-1)?.id ?? after };
+  }, filter);
+}
+
+/** As readLog, each page as pandas-records JSON text (built where the page is read). */
+export function readLogJson(page: JsonPageSource, filter: LogFilter): AsyncGenerator<string> {
+  return walkLog((after, limit) => page(filter, after, limit), filter);
+}
+
+/** Walks `filter`'s rows in pages of up to PAGE_ROWS, from its `after`, until its `limit` or the log's end. */
+async function* walkLog<T>(
+  page: (after: number, limit: number) => Promise<CountedPage<T>>,
+  filter: LogFilter,
+): AsyncGenerator<T> {
   let after = filter.after ?? 0;
   let left = filter.limit ?? Infinity;
   while (left > 0) {
-    const rows = await page(filter, after, Math.min(PAGE_ROWS, left));
-    if (rows.length === 0) return;
-    yield rows;
-    after = rows[rows.length - 1].id;
-    left -= rows.length;
-    if (rows.length < PAGE_ROWS) return;
+    const next = await page(after, Math.min(PAGE_ROWS, left));
+    if (next.rows === 0) return;
+    yield next.value;
+    after = next.lastId;
+    left -= next.rows;
+    if (next.rows < PAGE_ROWS) return;
   }
 }

@@ -15,7 +15,7 @@
  * const { evicted } = await store.commit(records);
  */
 import type { LogRecord } from "./entry.ts";
-import type { PageSource, StoredLogRow } from "./query.ts";
+import type { JsonPageSource, PageSource, StoredLogRow } from "./query.ts";
 import type { StoreReply, StoreRequest, StoreSettings } from "./store_worker.ts";
 import { startWorkerChannel, type WorkerChannel } from "../worker_channel.ts";
 import { logDbPath } from "./db.ts";
@@ -108,6 +108,8 @@ export async function openLogStore(settings: StoreSettings): Promise<LogStore & 
 /** The read side of the log: pages for `/logs` and the Ops uploader, from a worker of its own. */
 export interface LogPages {
   page: PageSource;
+  /** A page as pandas-records JSON text, built in the worker. */
+  pageJson: JsonPageSource;
   /** The Arrow `/logs` columns beyond the fixed ones that rows have had (`anomaly.<name>`, `shadow_data`). */
   columns(): Promise<string[]>;
   /** Up to `limit` rows not yet uploaded with id > `after`, in id order. */
@@ -126,6 +128,10 @@ export async function openLogPages(dir: string): Promise<LogPages> {
   });
   return {
     page: async (filter, after, limit) => (await worker.call({ op: "page", filter, after, limit })).rows ?? [],
+    pageJson: async (filter, after, limit) => {
+      const reply = await worker.call({ op: "pageJson", filter, after, limit });
+      return { value: reply.json ?? "", rows: reply.count ?? 0, lastId: reply.lastId ?? after };
+    },
     columns: async () => (await worker.call({ op: "columns" })).columns ?? [],
     pending: async (after, limit) => (await worker.call({ op: "pending", after, limit })).rows ?? [],
     backlog: async () => (await worker.call({ op: "backlog" })).count ?? 0,

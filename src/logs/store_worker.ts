@@ -14,12 +14,13 @@
 import { errorText } from "../errors.ts";
 import { LogAppender } from "./appender.ts";
 import { enforceCap, evictedTotal, usedBytes } from "./cap.ts";
-import { type LogDb, openLogDb, type OpenLogOptions, openLogReader } from "./db.ts";
+import { closeLogDb, type LogDb, openLogDb, type OpenLogOptions, openLogReader } from "./db.ts";
 import { type LogFilter, readExtraColumns, readPage, type StoredLogRow } from "./query.ts";
 import { backlogRows, markUploaded, pendingRows } from "./upload.ts";
 import type { LogRecord } from "./entry.ts";
 import { WAL_SYNC_MS, WalSyncer } from "./wal_sync.ts";
 import { answerRequests } from "../worker_channel.ts";
+import { logRecordJson } from "../codec/log_json.ts";
 
 /** How the worker opens the log. */
 export interface StoreSettings extends OpenLogOptions {
@@ -33,6 +34,8 @@ export type StoreRequest =
   | { id: number; op: "open"; settings: StoreSettings }
   | { id: number; op: "openReader"; dir: string }
   | { id: number; op: "page"; filter: LogFilter; after: number; limit: number }
+  /** A page as pandas-records JSON text: built here, it crosses to the serving thread as one string. */
+  | { id: number; op: "pageJson"; filter: LogFilter; after: number; limit: number }
   | { id: number; op: "columns" }
   /** `checkpoint`: checkpoint the WAL first (it grew through commits on the serving thread). */
   | { id: number; op: "commit"; records: LogRecord[]; checkpoint?: boolean }
@@ -50,6 +53,9 @@ export interface StoreReply {
   evicted?: number;
   usedBytes?: number;
   rows?: StoredLogRow[];
+  /** `pageJson`: the page's rows as JSON list items, how many (`count`) and the last one's id. */
+  json?: string;
+  lastId?: number;
   /** Rows counted (`backlog`) or marked (`markUploaded`). */
   count?: number;
   /** Extra Arrow columns (`columns`). */
@@ -67,7 +73,11 @@ async function handle(request: StoreRequest): Promise<Omit<StoreReply, "id">> {
       log = await openLogReader(request.dir);
       return {};
     case "page":
-      return { rows: await readPage(opened(), request.filter, request.after, request.limit) };
+      return { rows: readPage(opened(), request.filter, request.after, request.limit) };
+    case "pageJson": {
+      const rows = readPage(opened(), request.filter, request.after, request.limit);
+      return { json: rows.map(logRecordJson).join(","), count: rows.length, lastId: rows.at(-1)?.id };
+    }
     case "columns":
       return { columns: await readExtraColumns(opened()) };
     case "open":
@@ -116,7 +126,7 @@ async function evictOverCap(): Promise<number> {
 async function closeAll(): Promise<void> {
   await walSync?.close();
   appender?.close();
-  log?.client.close();
+  if (log) closeLogDb(log);
   log = appender = walSync = undefined;
 }
 

@@ -19,7 +19,7 @@ export const PENDING = "uploaded < rows";
 export const UPLOADED = "uploaded >= rows";
 
 /** Up to `limit` rows not yet uploaded with id > `after`, in id order. */
-export function pendingRows(log: LogDb, after: number, limit: number): Promise<StoredLogRow[]> {
+export function pendingRows(log: LogDb, after: number, limit: number): StoredLogRow[] {
   return recordPage(log, { sql: PENDING, args: [] }, after, limit, (record) => record.uploaded);
 }
 

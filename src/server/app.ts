@@ -42,7 +42,7 @@ export interface AppDeps {
   /** Inference request bodies served at once, in bytes (MAX_INFLIGHT_SIZE; default 2 × maxBodyBytes). */
   maxInflightBytes?: number;
   /** The inference log; absent when LOG_DURABILITY=off. */
-  logs?: Pick<InferenceLog, "writer" | "read"> & Partial<Pick<InferenceLog, "columns">>;
+  logs?: Pick<InferenceLog, "writer" | "read" | "readJson"> & Partial<Pick<InferenceLog, "columns">>;
   /** Draws for A/B splits without a key, in [0, 1) (default Math.random). */
   random?: () => number;
   /** When set (DEBUG=true), receives one line per request: method, path, status, ms. */

@@ -5,7 +5,7 @@
  * replayed or moved to another body, and pages stored once each.
  */
 import { tableFromIPC } from "apache-arrow";
-import { logRecordJson } from "../../src/codec/log_records.ts";
+import { logRecordJson } from "../../src/codec/log_json.ts";
 import type { StoredLogRow } from "../../src/logs/query.ts";
 import { type EdgeKey, OpsClient } from "../../src/ops/client.ts";
 import type { EdgeBundle } from "../../src/ops/edge_bundle.ts";

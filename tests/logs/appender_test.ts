@@ -1,6 +1,6 @@
 import Database from "libsql";
 import { LogAppender } from "../../src/logs/appender.ts";
-import { logDbPath, openLogDb } from "../../src/logs/db.ts";
+import { closeLogDb, logDbPath, openLogDb } from "../../src/logs/db.ts";
 import { toLogRecord } from "../../src/logs/entry.ts";
 import { readPage } from "../../src/logs/query.ts";
 import { assertEquals } from "../support/assert.ts";
@@ -12,7 +12,7 @@ async function withAppender(fn: (appender: LogAppender, dir: string) => Promise<
   const dir = await Deno.makeTempDir({ prefix: "tern-appender-" });
   try {
     const log = await openLogDb(dir, SETTINGS);
-    log.client.close();
+    closeLogDb(log);
     const appender = new LogAppender(log.path, SETTINGS);
     try {
       await fn(appender, dir);
@@ -30,7 +30,7 @@ async function rows(dir: string): Promise<[number, number][]> {
   try {
     return (await readPage(log, {}, 0, 1e6)).map((r) => [r.id, JSON.parse(r.inJson).tensor[0]]);
   } finally {
-    log.client.close();
+    closeLogDb(log);
   }
 }
 

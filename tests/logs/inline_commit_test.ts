@@ -1,5 +1,5 @@
 import Database from "libsql";
-import { logDbPath, openLogReader } from "../../src/logs/db.ts";
+import { closeLogDb, logDbPath, openLogReader } from "../../src/logs/db.ts";
 import { type LogEntry, toLogRecord } from "../../src/logs/entry.ts";
 import { INLINE_MAX_BYTES } from "../../src/logs/inline_commit.ts";
 import { readPage } from "../../src/logs/query.ts";
@@ -15,7 +15,7 @@ async function stored(dir: string): Promise<number[]> {
   try {
     return (await readPage(log, {}, 0, 1e6)).map((r) => JSON.parse(r.inJson).tensor[0]);
   } finally {
-    log.client.close();
+    closeLogDb(log);
   }
 }
 

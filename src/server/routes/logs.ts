@@ -24,19 +24,20 @@ export function logsRoutes({ logs }: AppDeps): Hono {
   };
   return new Hono()
     .post("/logs", async (c) => {
-      const { read, writer, columns } = open();
+      const { read, readJson, writer, columns } = open();
       const filter = parseLogQuery(await c.req.text());
       const headers = { "x-tern-log-evicted": String(writer.evictedRows) };
       const arrow = arrowReplyFormat(c.req.header("accept"));
       // Arrow: one schema for every page, so the validation and shadow columns the log has ever held.
       const extra = arrow && columns ? await columns() : [];
-      const pages = read(filter);
       if (arrow) {
-        return new Response(logArrowStream(pages, arrow, "/logs", extra), {
+        return new Response(logArrowStream(read(filter), arrow, "/logs", extra), {
           headers: { ...headers, "content-type": ARROW_MEDIA_TYPE[arrow] },
         });
       }
-      return new Response(logJsonStream(pages, "/logs"), { headers: { ...headers, "content-type": PANDAS_RECORDS } });
+      return new Response(logJsonStream(readJson(filter), "/logs"), {
+        headers: { ...headers, "content-type": PANDAS_RECORDS },
+      });
     })
     .get("/logs/status", async (c) => {
       const status = await open().writer.status();
