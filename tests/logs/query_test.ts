@@ -4,12 +4,13 @@
  */
 import { openInferenceLog } from "../../src/logs/mod.ts";
 import { readPage } from "../../src/logs/query.ts";
+import { logRecordJson } from "../../src/codec/log_json.ts";
 import { assertEquals } from "../support/assert.ts";
 import { demoEntry } from "../support/log_entry.ts";
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
-Deno.test("pages start and end inside records; filters by time, after and limit combine", async () => {
+Deno.test("pages start and end inside records; filters by time, after and limit combine; JSON pages match", async () => {
   const dir = await Deno.makeTempDir({ prefix: "tern-query-" });
   try {
     const log = await openInferenceLog({ dir, sync: "normal", walLimitBytes: 1 << 20 }, {
@@ -34,6 +35,16 @@ Deno.test("pages start and end inside records; filters by time, after and limit 
     const rows = [];
     for await (const p of log.read({ after: 100, limit: 30 })) rows.push(...p.map((r) => r.id));
     assertEquals(rows, range(101, 130));
+    // /logs' JSON pages, built in the reading worker, are the same rows as the row pages, across page ends.
+    for (let i = 50; i < 200; i++) await log.writer.append(demoEntry(7 * i + 1, 7, 1000 + i));
+    for (const filter of [{}, { after: 3, limit: 1200 }, { start: 1010, after: 1002 }]) {
+      const json: unknown[] = [];
+      for await (const p of log.readJson(filter)) json.push(...JSON.parse(`[${p}]`));
+      const expected: unknown[] = [];
+      for await (const p of log.read(filter)) expected.push(...p.map((r) => JSON.parse(logRecordJson(r))));
+      assertEquals(json, expected);
+      assertEquals(json.length, Math.min(filter.limit ?? Infinity, 1400 - (filter.after ?? 0)));
+    }
     await log.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
