@@ -12,7 +12,7 @@ import Database from "libsql";
 import { getTableColumns, getTableName } from "drizzle-orm";
 import type { LogRecord } from "./entry.ts";
 import { connectionPragmas, type OpenLogOptions } from "./db.ts";
-import { inferenceBatch, logColumns, logCounters, logSources } from "./schema.ts";
+import { inferenceBatch, logColumns, logCounters, logSources, logTimeMarks, MARK_MS } from "./schema.ts";
 
 const BATCH = getTableColumns(inferenceBatch);
 const FIELDS = ["id", "rows", "time", "source", "elapsedJson", "payload"] as const satisfies readonly (
@@ -31,10 +31,17 @@ const FIND_SOURCE_SQL = `SELECT ${SOURCE.id.name} FROM ${SOURCES} WHERE ${
 const ADD_SOURCE_SQL = `INSERT INTO ${SOURCES} (${SOURCE_FIELDS.map((f) => SOURCE[f].name).join(", ")}) ` +
   `VALUES (${SOURCE_FIELDS.map(() => "?").join(", ")}) RETURNING ${SOURCE.id.name}`;
 const COUNTERS = getTableName(logCounters);
-/** The next row id: the `next_id` counter (the migrations set it; ids are never handed out twice). */
-const NEXT_ID_SQL = `SELECT value FROM ${COUNTERS} WHERE name = 'next_id'`;
-const SET_NEXT_ID_SQL = `INSERT INTO ${COUNTERS} (name, value) VALUES ('next_id', ?) ` +
-  "ON CONFLICT(name) DO UPDATE SET value = excluded.value";
+/**
+ * The next row id: after the newest record's rows, or `next_id` where larger (the counter a trigger raises past
+ * every record deleted, schema.ts). Both are read, neither written: a commit writes only its records' pages.
+ */
+const NEXT_ID_SQL =
+  `SELECT max(coalesce((SELECT ${BATCH.id.name} + ${BATCH.rows.name} FROM ${getTableName(inferenceBatch)} ` +
+  `ORDER BY ${BATCH.id.name} DESC LIMIT 1), 1), coalesce((SELECT value FROM ${COUNTERS} WHERE name = 'next_id'), 1))`;
+const MARKS = getTableColumns(logTimeMarks);
+/** A minute's first record (schema.ts): set once, by the first commit with a record in it. */
+const MARK_SQL = `INSERT OR IGNORE INTO ${getTableName(logTimeMarks)} (${MARKS.minute.name}, ${MARKS.firstId.name}) ` +
+  "VALUES (?, ?)";
 const COLUMN_SQL = `INSERT OR IGNORE INTO ${getTableName(logColumns)} (${
   getTableColumns(logColumns).name.name
 }) VALUES (?)`;
@@ -50,7 +57,7 @@ export class LogAppender {
   readonly #findSource: Database.Statement<unknown[]>;
   readonly #addSource: Database.Statement<unknown[]>;
   readonly #nextId: Database.Statement<unknown[]>;
-  readonly #setNextId: Database.Statement<unknown[]>;
+  readonly #mark: Database.Statement<unknown[]>;
   readonly #begin: Database.Statement<unknown[]>;
   readonly #commit: Database.Statement<unknown[]>;
   readonly #rollback: Database.Statement<unknown[]>;
@@ -58,6 +65,8 @@ export class LogAppender {
   readonly #usedBytes: Database.Statement<unknown[]>;
   /** Extra columns already recorded in log_columns. */
   readonly #columns = new Set<string>();
+  /** The minute this connection last committed a record in: its mark is set (a probe per commit saved). */
+  #markedMinute = -1;
   /** log_sources ids of committed sources, by sourceKey. */
   readonly #sources = new Map<string, number>();
 
@@ -70,7 +79,7 @@ export class LogAppender {
       this.#findSource = this.#db.prepare(FIND_SOURCE_SQL).raw();
       this.#addSource = this.#db.prepare(ADD_SOURCE_SQL).raw();
       this.#nextId = this.#db.prepare(NEXT_ID_SQL).raw();
-      this.#setNextId = this.#db.prepare(SET_NEXT_ID_SQL);
+      this.#mark = this.#db.prepare(MARK_SQL);
       this.#begin = this.#db.prepare("BEGIN IMMEDIATE");
       this.#commit = this.#db.prepare("COMMIT");
       this.#rollback = this.#db.prepare("ROLLBACK");
@@ -92,18 +101,20 @@ export class LogAppender {
       let id = Number((this.#nextId.get() as [number] | undefined)?.[0] ?? 1);
       const columns = new Set<string>();
       const sources = new Map<string, number>();
+      let minute = this.#markedMinute;
       for (const r of records) {
         if (r.rows === 0) continue; // nothing to log, and its id would be the next record's
         const key = sourceKey(r);
         let source = this.#sources.get(key) ?? sources.get(key);
         if (source === undefined) sources.set(key, source = this.#sourceId(r));
         this.#insert.run(id, r.rows, r.time, source, r.elapsedJson, r.payload);
+        if (Math.floor(r.time / MARK_MS) !== minute) this.#mark.run(minute = Math.floor(r.time / MARK_MS), id);
         id += r.rows;
         for (const name of r.extraColumns) if (!this.#columns.has(name)) columns.add(name);
       }
-      this.#setNextId.run(id);
       for (const name of columns) this.#column.run(name);
       this.#commit.run();
+      this.#markedMinute = minute;
       // Remembered once committed: a source added by a transaction rolled back does not exist.
       for (const name of columns) this.#columns.add(name);
       for (const [key, source] of sources) this.#sources.set(key, source);

@@ -56,6 +56,14 @@ export async function enforceCap(client: Client, capBytes: number): Promise<numb
         deleted += gone.length;
         for (const r of gone) rows += Number(r[0]);
       }
+      // The marks of minutes whose first records went fold into the latest of them, pointing at the oldest record
+      // kept: a read from any of those minutes still starts at or before every record of them (schema.ts).
+      const oldest = "(SELECT min(id) FROM inference_batch)";
+      await tx.execute(
+        `UPDATE log_time_marks SET first_id = ${oldest} ` +
+          `WHERE minute = (SELECT max(minute) FROM log_time_marks WHERE first_id < ${oldest})`,
+      );
+      await tx.execute(`DELETE FROM log_time_marks WHERE first_id < ${oldest}`);
       await tx.execute({
         sql: "INSERT INTO log_counters (name, value) VALUES ('evicted', ?) " +
           "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",

@@ -32,8 +32,8 @@ import { WalSyncer } from "./wal_sync.ts";
 export const INLINE_MAX_BYTES = 256 * 1024;
 
 const PAGE_BYTES = 4096;
-/** Pages a commit touches besides its records: the table's and two indexes' leaves, log_counters, page 1. */
-const FIXED_PAGES = 5;
+/** Pages a commit touches besides its records: the table's and the pending index's leaves, a minute's mark, page 1. */
+const FIXED_PAGES = 4;
 
 /**
  * Bytes of `records` as stored: the payload and the elapsed list (the fields records share are in log_sources,

@@ -8,7 +8,7 @@
 import { asc } from "drizzle-orm";
 import type { LogDb } from "./db.ts";
 import { recordRows, type StoredLogRow, type StoredRecord } from "./rows.ts";
-import { logColumns } from "./schema.ts";
+import { logColumns, MARK_MS } from "./schema.ts";
 
 export type { StoredLogRow } from "./rows.ts";
 
@@ -128,18 +128,20 @@ export function recordPage(
 
 /**
  * One page: rows matching `filter` with id > `after`, at most `limit`, in id order. With a time range the
- * records are still walked in id order (`+b.time` keeps SQLite from sorting the whole range for every page);
- * a read's first page starts at the first record with time ≥ start (found once: the later pages start past it).
+ * records are walked in id order (the log has no index on time); a read's first page starts at the first record
+ * of start's minute (found once: the later pages start past it).
  */
 export function readPage(log: LogDb, filter: LogFilter, after: number, limit: number): StoredLogRow[] {
   const sql: string[] = [];
   const args: number[] = [];
-  if (filter.start !== undefined) sql.push("+b.time >= ?"), args.push(filter.start);
-  if (filter.end !== undefined) sql.push("+b.time <= ?"), args.push(filter.end);
+  if (filter.start !== undefined) sql.push("b.time >= ?"), args.push(filter.start);
+  if (filter.end !== undefined) sql.push("b.time <= ?"), args.push(filter.end);
   const firstPage = after === (filter.after ?? 0);
+  // The smallest first id of the minutes from start's on (schema.ts, logTimeMarks): no record with time ≥ start
+  // lies before it; from there the walk skips the few that do not match.
   const floor = filter.start === undefined || !firstPage ? undefined : {
-    sql: `(SELECT coalesce(min(id), ${Number.MAX_SAFE_INTEGER}) FROM inference_batch WHERE time >= ?)`,
-    args: [filter.start],
+    sql: `(SELECT coalesce(min(first_id), ${Number.MAX_SAFE_INTEGER}) FROM log_time_marks WHERE minute >= ?)`,
+    args: [Math.floor(filter.start / MARK_MS)],
   };
   return recordPage(log, { sql: sql.join(" AND "), args }, after, limit, undefined, floor);
 }

@@ -26,7 +26,11 @@ export const logSources = sqliteTable("log_sources", {
  * `/logs`' `after` cursor, the Ops upload and the hub's deduplication count rows as before.
  */
 export const inferenceBatch = sqliteTable("inference_batch", {
-  /** The first row's id. Ids are handed out by the `next_id` counter in log_counters and never reused. */
+  /**
+   * The first row's id. A record takes the ids after the newest record's rows, or after `next_id` in
+   * log_counters where that is larger: a trigger (migration 0003) raises `next_id` past every record deleted,
+   * so ids are never handed out twice and a commit writes no counter.
+   */
   id: integer("id").primaryKey(),
   /** Input rows. */
   rows: integer("rows").notNull(),
@@ -44,12 +48,27 @@ export const inferenceBatch = sqliteTable("inference_batch", {
    */
   payload: blob("payload").notNull(),
 }, (t) => [
-  index("inference_batch_time").on(t.time),
   // The upload's reads and the backlog count from the index alone; eviction finds uploaded records through the
   // second, which a record enters only once Ops has all its rows (no index write when it is logged).
   index("inference_batch_pending").on(t.id, t.rows, t.uploaded).where(sql`${t.uploaded} < ${t.rows}`),
   index("inference_batch_uploaded").on(t.id).where(sql`${t.uploaded} >= ${t.rows}`),
 ]);
+
+/**
+ * Where each minute of the log starts, in place of an index on `time` (which cost every commit a page): for
+ * each minute (time / 60,000) that records have had, the id of the first record committed with a time in it,
+ * set once. Ids grow in commit order, so no record of that minute has a smaller id, and a time-ranged read
+ * starts at the smallest `first_id` of the minutes from its start on. Eviction (cap.ts) folds the marks of
+ * evicted records into one that points at the oldest record kept.
+ */
+export const logTimeMarks = sqliteTable("log_time_marks", {
+  /** The record's time / MARK_MS, rounded down. */
+  minute: integer("minute").primaryKey(),
+  firstId: integer("first_id").notNull(),
+});
+
+/** ms per `minute` of log_time_marks (the migrations divide by the same number). */
+export const MARK_MS = 60_000;
 
 /** Counters that must survive restarts. */
 export const logCounters = sqliteTable("log_counters", {

@@ -31,13 +31,13 @@ function legacyLog(path: string): void {
       "VALUES (?, ?, '{\"variable\":[1.5]}', ?, ?, '{}', 'p', 'v1', '{\"model_name\":\"m\",\"model_sha\":\"00\"}', '[1,2]', ?, 'edge', ?)",
   );
   insert.run(1000, '{"tensor":[1.0,"é\\"🙂"]}', 0, "{}", "[]", 1);
-  insert.run(1001, '{"tensor":[2.0]}', 1, '{"too_high":true}', "[]", 0);
+  insert.run(130_000, '{"tensor":[2.0]}', 1, '{"too_high":true}', "[]", 0);
   insert.run(1002, "{}", 0, "{}", '["in.image"]', 0);
   db.exec("DELETE FROM inference_log WHERE id = 3"); // evicted: id 3 was handed out, so it is never used again
   db.close();
 }
 
-Deno.test("rows logged before records keep their ids, values and upload marks; new ids follow the largest ever used", async () => {
+Deno.test("rows logged before records keep their ids, values and upload marks; new ids follow the largest ever used; time ranges find them", async () => {
   const dir = await Deno.makeTempDir({ prefix: "tern-migrate-" });
   try {
     legacyLog(logDbPath(dir));
@@ -69,6 +69,18 @@ Deno.test("rows logged before records keep their ids, values and upload marks; n
     assertEquals(JSON.parse(rows[3].inJson).tensor[0], 8);
     assertEquals(await log.upload.backlog(), 3, "row 2 and the two new rows");
     assertEquals((await log.upload.pending(0, 10)).map((r) => r.id), [2, 4, 5]);
+    // Time ranges read through the minute marks the migration set, and those of records logged since, one of them
+    // with an older time than the rows before it.
+    await log.writer.append(demoEntry(9, 1, 65_000));
+    const ids = async (filter: object) => {
+      const found = [];
+      for await (const page of log.read(filter)) found.push(...page.map((r) => r.id));
+      return found;
+    };
+    assertEquals(await ids({ start: 60_000 }), [2, 4, 5, 6]);
+    assertEquals(await ids({ start: 60_000, end: 130_000 }), [2, 6]);
+    assertEquals(await ids({ end: 59_999 }), [1]);
+    assertEquals(await ids({ start: 130_001 }), [4, 5]);
     await log.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
