@@ -24,6 +24,7 @@ import { openHubStore } from "../../src/hub/open_store.ts";
 import type { StoredLogRow } from "../../src/logs/query.ts";
 import { type EdgeKey, OpsClient } from "../../src/ops/client.ts";
 import { parseEdgeBundle } from "../../src/ops/edge_bundle.ts";
+import { uploadPage } from "../../src/ops/page.ts";
 import type { CheckInRequest } from "../../src/ops/protocol.ts";
 import { newKeyPair, signingKey } from "../../src/ops/session.ts";
 import { freePort, startHub } from "../../tests/support/hub_process.ts";
@@ -181,7 +182,7 @@ async function benchStore(store: string, state: { stateDir: string } | { databas
     await pool(
       edges.map((e) => async () => {
         for (let p = 0; p < PAGES; p++) {
-          await e.client.upload(e.key, e.id, page(e.name, p * PAGE_ROWS + 1));
+          await e.client.upload(e.key, e.id, uploadPage(page(e.name, p * PAGE_ROWS + 1), PAGE_ROWS));
           if (p < PAGES - 1) await timed(loaded, () => e.client.checkIn(e.key, CHECK_IN));
         }
       }),

@@ -13,6 +13,7 @@ import { closeLogDb, type LogDb, openLogReader } from "./db.ts";
 import { type LogFilter, readLog, readLogJson, type StoredLogRow } from "./query.ts";
 import { type LogPages, openLogPages, openLogStore, type StoreSettings } from "./store.ts";
 import { LogWriter, type LogWriterOptions } from "./writer.ts";
+import type { UploadPage } from "../ops/page.ts";
 
 export type { LogEntry } from "./entry.ts";
 export type { LogFilter, StoredLogRow } from "./query.ts";
@@ -21,8 +22,8 @@ export { LogWriter } from "./writer.ts";
 
 /** What the Ops uploader reads and marks (src/ops/uploader.ts). */
 export interface UploadLog {
-  /** Up to `limit` rows not yet uploaded with id > `after`, in id order. */
-  pending(after: number, limit: number): Promise<StoredLogRow[]>;
+  /** The next Ops upload page: up to `limit` rows not yet uploaded with id > `after`, encoded; absent when none. */
+  pendingPage(after: number, limit: number): Promise<UploadPage | undefined>;
   /** Marks rows `firstId`…`lastId` uploaded (they are evicted first under the storage cap). */
   markUploaded(firstId: number, lastId: number): Promise<number>;
   /** Rows not yet uploaded. */
@@ -69,7 +70,7 @@ export async function openInferenceLog(
     read: (filter) => readLog(pages.page, filter),
     readJson: (filter) => readLogJson(pages.pageJson, filter),
     columns: pages.columns,
-    upload: { pending: pages.pending, markUploaded: store.markUploaded, backlog: pages.backlog },
+    upload: { pendingPage: pages.pendingPage, markUploaded: store.markUploaded, backlog: pages.backlog },
     close: async () => {
       await writer.close();
       await pages.close();

@@ -15,8 +15,9 @@
  * const { evicted } = await store.commit(records);
  */
 import type { LogRecord } from "./entry.ts";
-import type { JsonPageSource, PageSource, StoredLogRow } from "./query.ts";
+import type { JsonPageSource, PageSource } from "./query.ts";
 import type { StoreReply, StoreRequest, StoreSettings } from "./store_worker.ts";
+import type { UploadPage } from "../ops/page.ts";
 import { startWorkerChannel, type WorkerChannel } from "../worker_channel.ts";
 import { logDbPath } from "./db.ts";
 import { InlineCommitter } from "./inline_commit.ts";
@@ -112,8 +113,8 @@ export interface LogPages {
   pageJson: JsonPageSource;
   /** The Arrow `/logs` columns beyond the fixed ones that rows have had (`anomaly.<name>`, `shadow_data`). */
   columns(): Promise<string[]>;
-  /** Up to `limit` rows not yet uploaded with id > `after`, in id order. */
-  pending(after: number, limit: number): Promise<StoredLogRow[]>;
+  /** The next Ops upload page: up to `limit` rows not yet uploaded with id > `after`, encoded; absent when none. */
+  pendingPage(after: number, limit: number): Promise<UploadPage | undefined>;
   /** Rows not yet uploaded. */
   backlog(): Promise<number>;
   close(): Promise<void>;
@@ -133,7 +134,7 @@ export async function openLogPages(dir: string): Promise<LogPages> {
       return { value: reply.json ?? "", rows: reply.count ?? 0, lastId: reply.lastId ?? after };
     },
     columns: async () => (await worker.call({ op: "columns" })).columns ?? [],
-    pending: async (after, limit) => (await worker.call({ op: "pending", after, limit })).rows ?? [],
+    pendingPage: async (after, limit) => (await worker.call({ op: "pendingPage", after, limit })).page,
     backlog: async () => (await worker.call({ op: "backlog" })).count ?? 0,
     close: async () => {
       await worker.call({ op: "close" });

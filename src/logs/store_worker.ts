@@ -3,7 +3,7 @@
  * The log worker (see store.ts). One instance owns the writing connections
  * (`open`, `commit` = insert + storage cap, `usedBytes`, `markUploaded`);
  * another, opened with `openReader`, serves `/logs` pages (`page`) and the Ops
- * uploader's reads (`pending`, `backlog`) on its own connection, so neither
+ * uploader's reads (`pendingPage`, encoded here, and `backlog`) on its own connection, so neither
  * exports nor commits run on the thread that serves inferences.
  * Requests are answered one at a time; `close` ends either.
  *
@@ -21,6 +21,7 @@ import type { LogRecord } from "./entry.ts";
 import { WAL_SYNC_MS, WalSyncer } from "./wal_sync.ts";
 import { answerRequests } from "../worker_channel.ts";
 import { logRecordJson } from "../codec/log_json.ts";
+import type { UploadPage } from "../ops/page.ts";
 
 /** How the worker opens the log. */
 export interface StoreSettings extends OpenLogOptions {
@@ -41,7 +42,7 @@ export type StoreRequest =
   | { id: number; op: "commit"; records: LogRecord[]; checkpoint?: boolean }
   | { id: number; op: "enforceCap" }
   | { id: number; op: "usedBytes" }
-  | { id: number; op: "pending"; after: number; limit: number }
+  | { id: number; op: "pendingPage"; after: number; limit: number }
   | { id: number; op: "backlog" }
   | { id: number; op: "markUploaded"; firstId: number; lastId: number }
   | { id: number; op: "close" };
@@ -53,6 +54,8 @@ export interface StoreReply {
   evicted?: number;
   usedBytes?: number;
   rows?: StoredLogRow[];
+  /** `pendingPage`: the next upload page, absent when no row is pending. */
+  page?: UploadPage;
   /** `pageJson`: the page's rows as JSON list items, how many (`count`) and the last one's id. */
   json?: string;
   lastId?: number;
@@ -102,8 +105,13 @@ async function handle(request: StoreRequest): Promise<Omit<StoreReply, "id">> {
       return { evicted: await evictOverCap() };
     case "usedBytes":
       return { usedBytes: await usedBytes(opened().client) };
-    case "pending":
-      return { rows: await pendingRows(opened(), request.after, request.limit) };
+    case "pendingPage": {
+      const rows = pendingRows(opened(), request.after, request.limit);
+      if (rows.length === 0) return {};
+      // Loaded on the first page: apache-arrow is not needed here without Ops.
+      const { uploadPage } = await import("../ops/page.ts");
+      return { page: uploadPage(rows, request.limit) };
+    }
     case "backlog":
       return { count: await backlogRows(opened()) };
     case "markUploaded":

@@ -288,8 +288,8 @@ export function startOpsAgent(options: OpsAgentOptions): OpsAgent {
       const log = o.log;
       uploader = new LogUploader({
         log,
-        send: (rows) =>
-          client.upload(key, edgeId, rows).catch((err) => {
+        send: (page) =>
+          client.upload(key, edgeId, page).catch((err) => {
             if (!signal.aborted) status.lastError = errorText(err);
             throw err;
           }),

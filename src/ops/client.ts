@@ -8,9 +8,8 @@
  * token.
  */
 import type { JWK } from "jose";
-import type { StoredLogRow } from "../logs/query.ts";
 import { OpsRefused, OpsUnavailable } from "./errors.ts";
-import { encodePage } from "./page.ts";
+import type { UploadPage } from "./page.ts";
 import {
   type CheckInReply,
   type CheckInRequest,
@@ -70,11 +69,10 @@ export class OpsClient {
     return await this.#post("checkin", key, body, "application/json", {}) as CheckInReply;
   }
 
-  /** Uploads one page (rows in id order). */
-  async upload(key: EdgeKey, edgeId: string, rows: StoredLogRow[]): Promise<UploadReply> {
-    const body = encodePage(rows);
-    const idempotencyKey = pageKey(edgeId, rows[0].id, rows[rows.length - 1].id);
-    return await this.#post("logs", key, body, LOG_PAGE_MEDIA_TYPE, {
+  /** Uploads one page (page.ts, built by the log's reading worker). */
+  async upload(key: EdgeKey, edgeId: string, page: UploadPage): Promise<UploadReply> {
+    const idempotencyKey = pageKey(edgeId, page.firstId, page.lastId);
+    return await this.#post("logs", key, page.body, LOG_PAGE_MEDIA_TYPE, {
       [IDEMPOTENCY_KEY_HEADER]: idempotencyKey,
     }) as UploadReply;
   }

@@ -10,30 +10,16 @@
  */
 import { errorText } from "../errors.ts";
 import type { UploadLog } from "../logs/mod.ts";
-import type { StoredLogRow } from "../logs/query.ts";
 import { type Backoff, sleep } from "./backoff.ts";
 import { OpsRefused } from "./errors.ts";
+import type { UploadPage } from "./page.ts";
 import type { UploadReply } from "./protocol.ts";
-
-/** A page is cut short before its JSON columns pass this many bytes (Ops takes bodies up to 64 MiB). */
-export const MAX_PAGE_BYTES = 16 * 2 ** 20;
-
-/** The longest prefix of `rows` (at least one row) whose JSON text stays within `maxBytes`. */
-export function withinBytes(rows: StoredLogRow[], maxBytes = MAX_PAGE_BYTES): StoredLogRow[] {
-  let bytes = 0;
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i];
-    bytes += r.inJson.length + r.outJson.length + r.lastModel.length + r.elapsedJson.length + r.droppedJson.length + 64;
-    if (bytes > maxBytes && i > 0) return rows.slice(0, i);
-  }
-  return rows;
-}
 
 /** What the uploader needs. */
 export interface UploaderOptions {
   log: UploadLog;
   /** Sends one page (OpsClient.upload with the session's key). */
-  send(rows: StoredLogRow[]): Promise<UploadReply>;
+  send(page: UploadPage): Promise<UploadReply>;
   pageRows: number;
   /** How long a partial page waits for more rows. */
   lingerMs: number;
@@ -78,33 +64,31 @@ export class LogUploader {
     let after = 0;
     let failing = false;
     while (!o.signal.aborted) {
-      let rows: StoredLogRow[];
+      let page: UploadPage | undefined;
       try {
         this.#woken = false;
-        rows = await o.log.pending(after, o.pageRows);
-        if (rows.length === 0) {
+        page = await o.log.pendingPage(after, o.pageRows);
+        if (!page) {
           await this.#waitForWake(o.idleMs);
           continue;
         }
-        if (rows.length < o.pageRows) {
+        if (!page.full) {
           await sleep(o.lingerMs, o.signal);
-          rows = await o.log.pending(after, o.pageRows);
-          if (rows.length === 0 || o.signal.aborted) continue;
+          page = await o.log.pendingPage(after, o.pageRows);
+          if (!page || o.signal.aborted) continue;
         }
-        rows = withinBytes(rows);
       } catch (err) {
         if (o.signal.aborted) return;
         o.error(`Ops upload: reading the inference log failed: ${errorText(err)}; trying again`);
         await sleep(o.backoff.next(), o.signal);
         continue;
       }
-      const first = rows[0].id;
-      const last = rows[rows.length - 1].id;
+      const { firstId: first, lastId: last } = page;
       try {
-        const reply = await o.send(rows);
+        const reply = await o.send(page);
         await o.log.markUploaded(first, last);
         after = last;
-        this.#uploadedRows += rows.length;
+        this.#uploadedRows += page.rows;
         o.backoff.reset();
         if (failing) o.info(`Ops upload: Ops is reachable again; uploading the backlog`);
         failing = false;

@@ -10,7 +10,7 @@ import type { StoredLogRow } from "../../src/logs/query.ts";
 import { type EdgeKey, OpsClient } from "../../src/ops/client.ts";
 import type { EdgeBundle } from "../../src/ops/edge_bundle.ts";
 import { OpsRefused, OpsUnavailable } from "../../src/ops/errors.ts";
-import { encodePage } from "../../src/ops/page.ts";
+import { encodePage, uploadPage } from "../../src/ops/page.ts";
 import { pageKey } from "../../src/ops/protocol.ts";
 import { signRequestToken } from "../../src/ops/request_token.ts";
 import { newKeyPair, signingKey } from "../../src/ops/session.ts";
@@ -36,6 +36,9 @@ async function edgeKey(): Promise<EdgeKey> {
     publicJwk: pair.publicJwk,
   };
 }
+
+/** `rows` as one upload page, as the edge's log worker builds it. */
+const asPage = (rows: StoredLogRow[]) => uploadPage(rows, rows.length);
 
 function client(hub: TestHub, edgeName: string): OpsClient {
   return new OpsClient({ base: new URL("http://hub.test"), edgeName, fetch: hub.fetch, now: hub.now });
@@ -151,10 +154,10 @@ Deno.test("a session without contact for over 7 days is refused (session_expired
     const reply = await edge.checkIn(key, CHECK_IN);
     assertEquals(reply.session_expires_at, hub.now() + 7 * DAY);
     hub.advance(6 * DAY);
-    await edge.upload(key, (await hub.store.edgeByName("edge-1"))!.id, rows(1, 3, "edge-1"));
+    await edge.upload(key, (await hub.store.edgeByName("edge-1"))!.id, asPage(rows(1, 3, "edge-1")));
     hub.advance(7 * DAY + 1000);
     assertEquals(await refusal(() => edge.checkIn(key, CHECK_IN)), "session_expired");
-    assertEquals(await refusal(() => edge.upload(key, "id", rows(4, 1, "edge-1"))), "session_expired");
+    assertEquals(await refusal(() => edge.upload(key, "id", asPage(rows(4, 1, "edge-1")))), "session_expired");
   } finally {
     await hub.close();
   }
@@ -220,12 +223,12 @@ Deno.test("a page is stored once: sent again it is acknowledged as duplicates; p
     const key = await edgeKey();
     const edge = client(hub, "edge-1");
     const { edge_id } = await edge.join(key, joinRequest(bundle));
-    const first = await edge.upload(key, edge_id, rows(1, 500, "edge-1"));
+    const first = await edge.upload(key, edge_id, asPage(rows(1, 500, "edge-1")));
     assertEquals([first.first_id, first.last_id, first.stored_rows, first.duplicate_rows], [1, 500, 500, 0]);
-    const again = await edge.upload(key, edge_id, rows(1, 500, "edge-1"));
+    const again = await edge.upload(key, edge_id, asPage(rows(1, 500, "edge-1")));
     assertEquals([again.stored_rows, again.duplicate_rows], [0, 500]);
     // Overlapping pages (a restart with another page size) still store each row once.
-    const overlap = await edge.upload(key, edge_id, rows(401, 200, "edge-1"));
+    const overlap = await edge.upload(key, edge_id, asPage(rows(401, 200, "edge-1")));
     assertEquals([overlap.stored_rows, overlap.duplicate_rows], [100, 100]);
     const [view] = (await (await hub.fetch("http://hub.test/edges")).json()).edges;
     assertEquals([view.rows_received, view.pages_received, view.duplicate_rows, view.largest_page_rows], [
@@ -275,7 +278,7 @@ Deno.test("POST /edges/{name}/logs answers with the edge's /logs shapes (pandas-
     const edge = client(hub, "edge-1");
     const { edge_id } = await edge.join(key, joinRequest(bundle));
     const sent = rows(1, 2500, "edge-1");
-    for (let i = 0; i < sent.length; i += 1000) await edge.upload(key, edge_id, sent.slice(i, i + 1000));
+    for (let i = 0; i < sent.length; i += 1000) await edge.upload(key, edge_id, asPage(sent.slice(i, i + 1000)));
 
     const logs = async (filter: unknown, accept?: string) =>
       await hub.fetch("http://hub.test/edges/edge-1/logs", {

@@ -5,6 +5,7 @@
 import Database from "libsql";
 import { logDbPath } from "../../src/logs/db.ts";
 import { openInferenceLog } from "../../src/logs/mod.ts";
+import { pendingRows } from "../../src/logs/upload.ts";
 import { assertEquals } from "../support/assert.ts";
 import { demoEntry } from "../support/log_entry.ts";
 
@@ -68,7 +69,7 @@ Deno.test("rows logged before records keep their ids, values and upload marks; n
     assertEquals([rows[1].anomalyCount, rows[1].anomalyJson], [1, '{"too_high":true}']);
     assertEquals(JSON.parse(rows[3].inJson).tensor[0], 8);
     assertEquals(await log.upload.backlog(), 3, "row 2 and the two new rows");
-    assertEquals((await log.upload.pending(0, 10)).map((r) => r.id), [2, 4, 5]);
+    assertEquals(pendingRows(log.reader, 0, 10).map((r) => r.id), [2, 4, 5]);
     // Time ranges read through the minute marks the migration set, and those of records logged since, one of them
     // with an older time than the rows before it.
     await log.writer.append(demoEntry(9, 1, 65_000));

@@ -3,7 +3,9 @@
  * order; marking a page by id range; the backlog; the cursor surviving a
  * reopen; and marked rows going first when the storage cap evicts.
  */
+import { tableFromIPC } from "apache-arrow";
 import { openInferenceLog } from "../../src/logs/mod.ts";
+import { pendingRows } from "../../src/logs/upload.ts";
 import { assert, assertEquals } from "../support/assert.ts";
 import { demoEntry } from "../support/log_entry.ts";
 
@@ -19,21 +21,30 @@ Deno.test("pending pages, marks and the backlog; the upload cursor survives a re
     await log.writer.append(demoEntry(0, 25));
     assert(commits >= 1, "commit listeners are called");
     assertEquals(await log.upload.backlog(), 25);
-    const page = await log.upload.pending(0, 10);
+    const page = pendingRows(log.reader, 0, 10);
     assertEquals(ids(page), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     assertEquals(page[0].partition, "edge-1");
     assertEquals(await log.upload.markUploaded(1, 10), 10);
     assertEquals(await log.upload.markUploaded(1, 10), 0, "marking again changes nothing");
     assertEquals(await log.upload.markUploaded(3, 5), 0, "nor does a range inside what is marked");
-    assertEquals(ids(await log.upload.pending(0, 3)), [11, 12, 13]);
-    assertEquals(ids(await log.upload.pending(12, 3)), [13, 14, 15]);
+    assertEquals(ids(pendingRows(log.reader, 0, 3)), [11, 12, 13]);
+    assertEquals(ids(pendingRows(log.reader, 12, 3)), [13, 14, 15]);
     assertEquals(await log.upload.backlog(), 15);
+    // The pages the uploader sends, encoded in the reading worker: full when they hold what was asked for.
+    const full = await log.upload.pendingPage(0, 10);
+    assertEquals([full?.firstId, full?.lastId, full?.rows, full?.full], [11, 20, 10, true]);
+    const partial = (await log.upload.pendingPage(20, 10))!;
+    assertEquals([partial.firstId, partial.lastId, partial.rows, partial.full], [21, 25, 5, false]);
+    const sent = tableFromIPC(partial.body);
+    assertEquals(sent.getChild("metadata.id")!.toArray(), BigInt64Array.from([21n, 22n, 23n, 24n, 25n]));
+    assertEquals(sent.getChild("metadata.partition")!.get(0), "edge-1");
+    assertEquals(await log.upload.pendingPage(25, 10), undefined);
     await log.close();
 
     log = await openInferenceLog(settings, { durability: "durable", partition: "edge-1" });
-    assertEquals(ids(await log.upload.pending(0, 1)), [11], "a restart resumes at the first row not uploaded");
+    assertEquals(ids(pendingRows(log.reader, 0, 1)), [11], "a restart resumes at the first row not uploaded");
     await log.upload.markUploaded(11, 25);
-    assertEquals([await log.upload.backlog(), (await log.upload.pending(0, 10)).length], [0, 0]);
+    assertEquals([await log.upload.backlog(), pendingRows(log.reader, 0, 10).length], [0, 0]);
     await log.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -53,7 +64,7 @@ Deno.test("under the storage cap, rows marked uploaded are evicted before older 
     await log.upload.markUploaded(2001, 5000);
     let n = 50;
     while ((await log.writer.status()).evictedRows === 0) await log.writer.append(demoEntry(n++ * 100, 100));
-    const left = ids(await log.upload.pending(0, 5000));
+    const left = ids(pendingRows(log.reader, 0, 5000));
     assertEquals(left.slice(0, 2000), Array.from({ length: 2000 }, (_, i) => i + 1), "rows not uploaded are kept");
     const all = (await log.reader.client.execute("SELECT min(id) FROM inference_batch WHERE uploaded > 0")).rows[0][0];
     assert(all === null || Number(all) > 2001, "the oldest uploaded rows went first");

@@ -4,7 +4,7 @@
  * between half and all of the step, capped).
  */
 import { Backoff } from "../../src/ops/backoff.ts";
-import { withinBytes } from "../../src/ops/uploader.ts";
+import { withinBytes } from "../../src/ops/page.ts";
 import { opsBaseUrl, opsUrl } from "../../src/ops/protocol.ts";
 import { assertEquals, assertThrows } from "../support/assert.ts";
 
