@@ -108,7 +108,8 @@ export class LogAppender {
         let source = this.#sources.get(key) ?? sources.get(key);
         if (source === undefined) sources.set(key, source = this.#sourceId(r));
         this.#insert.run(id, r.rows, r.time, source, r.elapsedJson, r.payload);
-        if (Math.floor(r.time / MARK_MS) !== minute) this.#mark.run(minute = Math.floor(r.time / MARK_MS), id);
+        const recordMinute = Math.floor(r.time / MARK_MS);
+        if (recordMinute !== minute) this.#mark.run(minute = recordMinute, id);
         id += r.rows;
         for (const name of r.extraColumns) if (!this.#columns.has(name)) columns.add(name);
       }

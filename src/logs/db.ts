@@ -20,25 +20,31 @@ export interface LogDb {
   client: Client;
   db: LibSQLDatabase;
   path: string;
-  /**
-   * A second connection, synchronous (`libsql`, the engine under @libsql/client), that reads pages of records
-   * (query.ts): @libsql/client builds an object of getters for every result row, which took two thirds of a
-   * 1,000-record query.
-   */
-  pages: Database.Database;
 }
 
-/** Closes both connections of `log`. */
-export function closeLogDb(log: LogDb): void {
-  log.pages.close();
-  log.client.close();
-}
+/** Each log's page-reading connection, once opened (pagesConnection). */
+const pageConnections = new WeakMap<LogDb, Database.Database>();
 
-/** The page-reading connection to `path`. */
-function openPages(path: string): Database.Database {
-  const pages = new Database(path);
-  pages.exec("PRAGMA busy_timeout = 5000");
+/**
+ * A second connection to `log`, synchronous (`libsql`, the engine under @libsql/client), that reads pages of
+ * records (query.ts): @libsql/client builds an object of getters for every result row, which took two thirds
+ * of a 1,000-record query. Opened on first use: only the reading worker reads pages.
+ */
+export function pagesConnection(log: LogDb): Database.Database {
+  let pages = pageConnections.get(log);
+  if (!pages) {
+    pages = new Database(log.path);
+    pages.exec("PRAGMA busy_timeout = 5000");
+    pageConnections.set(log, pages);
+  }
   return pages;
+}
+
+/** Closes `log`'s connections. */
+export function closeLogDb(log: LogDb): void {
+  pageConnections.get(log)?.close();
+  pageConnections.delete(log);
+  log.client.close();
 }
 
 /** Options for opening the log. */
@@ -82,24 +88,14 @@ export async function openLogDb(dir: string, options: OpenLogOptions): Promise<L
   const client = createClient({ url: `file:${path}`, concurrency: 1 });
   for (const pragma of connectionPragmas(options)) await client.execute(pragma);
   const db = drizzle(client);
-  try {
-    await migrate(db, { migrationsFolder: MIGRATIONS });
-    return { client, db, path, pages: openPages(path) };
-  } catch (err) {
-    client.close();
-    throw err;
-  }
+  await migrate(db, { migrationsFolder: MIGRATIONS });
+  return { client, db, path };
 }
 
 /** Opens the log read-only in spirit (queries only) on its own connection; the writer has migrated it. */
 export async function openLogReader(dir: string): Promise<LogDb> {
   const path = logDbPath(dir);
   const client = createClient({ url: `file:${path}`, concurrency: 1 });
-  try {
-    await client.execute("PRAGMA busy_timeout = 5000");
-    return { client, db: drizzle(client), path, pages: openPages(path) };
-  } catch (err) {
-    client.close();
-    throw err;
-  }
+  await client.execute("PRAGMA busy_timeout = 5000");
+  return { client, db: drizzle(client), path };
 }

@@ -6,7 +6,7 @@
  * record when the cursor points there.
  */
 import { asc } from "drizzle-orm";
-import type { LogDb } from "./db.ts";
+import { type LogDb, pagesConnection } from "./db.ts";
 import { recordRows, type StoredLogRow, type StoredRecord } from "./rows.ts";
 import { logColumns, MARK_MS } from "./schema.ts";
 
@@ -106,7 +106,7 @@ export function recordPage(
   let seenRecords = 0;
   let seenRows = 0;
   while (out.length < limit) {
-    const rows = log.pages.prepare(
+    const rows = pagesConnection(log).prepare(
       `SELECT ${RECORD_COLUMNS} FROM ${RECORDS} WHERE ${start.sql}${where.sql ? ` AND ${where.sql}` : ""} ` +
         `ORDER BY b.id LIMIT ${records}`,
     ).all(...start.args, ...where.args) as RecordRow[];
