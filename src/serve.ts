@@ -201,9 +201,7 @@ async function openLogs(config: Config, durability: LogDurability, out: ServeOut
     partition: config.edgeBundle?.EDGE_NAME ?? Deno.hostname(),
   });
   out.info(
-    `Inference log: ${log.reader.path} (${durability}${
-      cap === undefined ? ", no storage cap" : `, capped at ${cap} bytes`
-    })`,
+    `Inference log: ${log.path} (${durability}${cap === undefined ? ", no storage cap" : `, capped at ${cap} bytes`})`,
   );
   return log;
 }

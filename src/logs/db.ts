@@ -1,16 +1,13 @@
 /**
  * @module
- * Opens the inference log database (a libSQL file in PERSISTENT_VOLUME_DIR),
- * sets it up for group-committed appends and applies the committed migrations.
+ * The inference log database (a libSQL file in PERSISTENT_VOLUME_DIR): its
+ * path, the PRAGMAs of a writing connection, the page-reading connection of
+ * an open log. Opening one (@libsql/client, drizzle, migrations) is in
+ * db_open.ts, which the serving thread does not load.
  */
-import { type Client, createClient } from "@libsql/client";
+import type { Client } from "@libsql/client";
 import Database from "libsql";
-import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
-import { migrate } from "drizzle-orm/libsql/migrator";
-import { fileURLToPath } from "node:url";
-
-/** drizzle-kit's output, embedded in the compiled binary. */
-const MIGRATIONS = fileURLToPath(new URL("./migrations", import.meta.url));
+import type { LibSQLDatabase } from "drizzle-orm/libsql";
 
 /** File name of the log database inside PERSISTENT_VOLUME_DIR. */
 export const LOG_DB_FILE = "inference-log.db";
@@ -78,24 +75,4 @@ export function connectionPragmas(options: OpenLogOptions): string[] {
 /** Path of the log database in `dir`. */
 export function logDbPath(dir: string): string {
   return `${dir.replace(/\/+$/, "")}/${LOG_DB_FILE}`;
-}
-
-/** Opens (creating if needed) `dir/inference-log.db` and migrates it. */
-export async function openLogDb(dir: string, options: OpenLogOptions): Promise<LogDb> {
-  await Deno.mkdir(dir, { recursive: true });
-  const path = logDbPath(dir);
-  // One connection: PRAGMAs are per connection, and a pool would hand out ones without them.
-  const client = createClient({ url: `file:${path}`, concurrency: 1 });
-  for (const pragma of connectionPragmas(options)) await client.execute(pragma);
-  const db = drizzle(client);
-  await migrate(db, { migrationsFolder: MIGRATIONS });
-  return { client, db, path };
-}
-
-/** Opens the log read-only in spirit (queries only) on its own connection; the writer has migrated it. */
-export async function openLogReader(dir: string): Promise<LogDb> {
-  const path = logDbPath(dir);
-  const client = createClient({ url: `file:${path}`, concurrency: 1 });
-  await client.execute("PRAGMA busy_timeout = 5000");
-  return { client, db: drizzle(client), path };
 }

@@ -1,7 +1,8 @@
 /**
  * @module
  * The inference log's public face: `openInferenceLog` starts the log worker
- * (writes, migrations, storage cap) and a read connection for `/logs`.
+ * (writes, migrations, storage cap); the reading worker (`/logs`, Ops
+ * uploads) starts on first use.
  *
  * @example
  * const log = await openInferenceLog({ dir, sync: "normal", walLimitBytes: 4 << 20 }, { durability: "durable", partition });
@@ -9,9 +10,9 @@
  * for await (const page of log.read({ limit: 10 })) console.log(page);
  * await log.close();
  */
-import { closeLogDb, type LogDb, openLogReader } from "./db.ts";
+import { logDbPath } from "./db.ts";
 import { type LogFilter, readLog, readLogJson, type StoredLogRow } from "./query.ts";
-import { type LogPages, openLogPages, openLogStore, type StoreSettings } from "./store.ts";
+import { openLogPages, openLogStore, type StoreSettings } from "./store.ts";
 import { LogWriter, type LogWriterOptions } from "./writer.ts";
 import type { UploadPage } from "../ops/page.ts";
 
@@ -33,8 +34,8 @@ export interface UploadLog {
 /** An open inference log. */
 export interface InferenceLog {
   writer: LogWriter;
-  /** A read connection on this thread, for tests and maintenance (`/logs` pages come from a worker). */
-  reader: LogDb;
+  /** The database file. */
+  path: string;
   /** Rows matching a filter, a page at a time. */
   read(filter: LogFilter): AsyncGenerator<StoredLogRow[]>;
   /** The same pages as pandas-records JSON text (list items, no brackets), built off the serving thread. */
@@ -43,7 +44,7 @@ export interface InferenceLog {
   columns(): Promise<string[]>;
   /** The Ops uploader's side. */
   upload: UploadLog;
-  /** Commits what is queued, stops the worker, closes the reader. */
+  /** Commits what is queued and stops the log's workers. */
   close(): Promise<void>;
 }
 
@@ -52,21 +53,13 @@ export async function openInferenceLog(
   settings: StoreSettings,
   writerOptions: Omit<LogWriterOptions, "capBytes">,
 ): Promise<InferenceLog> {
-  // The worker migrates the file before the reader opens it.
+  // The log worker migrates the file before the reading worker (on first use) opens it.
   const store = await openLogStore(settings);
-  let reader: LogDb;
-  let pages: LogPages;
-  try {
-    reader = await openLogReader(settings.dir);
-    pages = await openLogPages(settings.dir);
-  } catch (err) {
-    await store.close();
-    throw err;
-  }
+  const pages = openLogPages(settings.dir);
   const writer = new LogWriter(store, { ...writerOptions, capBytes: settings.capBytes });
   return {
     writer,
-    reader,
+    path: logDbPath(settings.dir),
     read: (filter) => readLog(pages.page, filter),
     readJson: (filter) => readLogJson(pages.pageJson, filter),
     columns: pages.columns,
@@ -74,7 +67,6 @@ export async function openInferenceLog(
     close: async () => {
       await writer.close();
       await pages.close();
-      closeLogDb(reader);
     },
   };
 }

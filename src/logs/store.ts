@@ -120,23 +120,41 @@ export interface LogPages {
   close(): Promise<void>;
 }
 
-/** Starts a reading log worker on `dir` (already migrated by the writer). */
-export async function openLogPages(dir: string): Promise<LogPages> {
-  const worker = startLogWorker();
-  await worker.call({ op: "openReader", dir }).catch((err) => {
-    worker.terminate();
-    throw err;
-  });
+/**
+ * The reading log worker on `dir` (already migrated by the writer), started
+ * on first use: `/logs` and Ops uploads need it, start-up does not (its
+ * start, a thread loading the log's modules and libSQL, competed with the
+ * models' on two cores). A worker that failed to open is tried again on the
+ * next call.
+ */
+export function openLogPages(dir: string): LogPages {
+  let opening: Promise<LogWorker> | undefined;
+  const call = async (request: Unsent): Promise<StoreReply> => {
+    opening ??= (async () => {
+      const worker = startLogWorker();
+      try {
+        await worker.call({ op: "openReader", dir });
+        return worker;
+      } catch (err) {
+        worker.terminate();
+        opening = undefined;
+        throw err;
+      }
+    })();
+    return await (await opening).call(request);
+  };
   return {
-    page: async (filter, after, limit) => (await worker.call({ op: "page", filter, after, limit })).rows ?? [],
+    page: async (filter, after, limit) => (await call({ op: "page", filter, after, limit })).rows ?? [],
     pageJson: async (filter, after, limit) => {
-      const reply = await worker.call({ op: "pageJson", filter, after, limit });
+      const reply = await call({ op: "pageJson", filter, after, limit });
       return { value: reply.json ?? "", rows: reply.count ?? 0, lastId: reply.lastId ?? after };
     },
-    columns: async () => (await worker.call({ op: "columns" })).columns ?? [],
-    pendingPage: async (after, limit) => (await worker.call({ op: "pendingPage", after, limit })).page,
-    backlog: async () => (await worker.call({ op: "backlog" })).count ?? 0,
+    columns: async () => (await call({ op: "columns" })).columns ?? [],
+    pendingPage: async (after, limit) => (await call({ op: "pendingPage", after, limit })).page,
+    backlog: async () => (await call({ op: "backlog" })).count ?? 0,
     close: async () => {
+      const worker = await opening?.catch(() => undefined);
+      if (!worker) return;
       await worker.call({ op: "close" });
       worker.terminate();
     },

@@ -14,7 +14,8 @@
 import { errorText } from "../errors.ts";
 import { LogAppender } from "./appender.ts";
 import { enforceCap, evictedTotal, usedBytes } from "./cap.ts";
-import { closeLogDb, type LogDb, openLogDb, type OpenLogOptions, openLogReader } from "./db.ts";
+import { closeLogDb, type LogDb, type OpenLogOptions } from "./db.ts";
+import { openLogDb, openLogReader } from "./db_open.ts";
 import { type LogFilter, readExtraColumns, readPage, type StoredLogRow } from "./query.ts";
 import { backlogRows, markUploaded, pendingRows } from "./upload.ts";
 import type { LogRecord } from "./entry.ts";

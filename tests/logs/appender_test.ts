@@ -1,6 +1,7 @@
 import Database from "libsql";
 import { LogAppender } from "../../src/logs/appender.ts";
-import { closeLogDb, logDbPath, openLogDb } from "../../src/logs/db.ts";
+import { closeLogDb, logDbPath } from "../../src/logs/db.ts";
+import { openLogDb } from "../../src/logs/db_open.ts";
 import { toLogRecord } from "../../src/logs/entry.ts";
 import { readPage } from "../../src/logs/query.ts";
 import { assertEquals } from "../support/assert.ts";

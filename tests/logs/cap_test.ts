@@ -1,6 +1,8 @@
 import type { Client } from "@libsql/client";
 import { evictedTotal } from "../../src/logs/cap.ts";
 import { openInferenceLog } from "../../src/logs/mod.ts";
+import { closeLogDb } from "../../src/logs/db.ts";
+import { openLogReader } from "../../src/logs/db_open.ts";
 import { assert, assertEquals } from "../support/assert.ts";
 import { demoEntry } from "../support/log_entry.ts";
 
@@ -25,11 +27,12 @@ for (const [sync, R] of [["full", 100], ["normal", 50]] as const) {
       const walLimitBytes = CAP / 8;
       const settings = { dir, sync, walLimitBytes, capBytes: CAP };
       let log = await openInferenceLog(settings, { durability: "durable", partition: "p" });
+      const reader = await openLogReader(dir);
       const writer = log.writer;
       // A demo row takes about 80 bytes as a record: 10,000 fit, and the 5,000 uploaded are more than one eviction.
       for (let i = 0; i < 10_000 / R; i++) await writer.append(demoEntry(i * R, R));
       assertEquals((await writer.status()).evictedRows, 0, "10,000 rows fit under 1 MiB");
-      await log.reader.client.execute("UPDATE inference_batch SET uploaded = rows WHERE id > 5000");
+      await reader.client.execute("UPDATE inference_batch SET uploaded = rows WHERE id > 5000");
 
       // Write until the first eviction: it must take uploaded rows (5001…) and keep the older, unuploaded 1…5000.
       let appended = 10_000 / R;
@@ -37,7 +40,7 @@ for (const [sync, R] of [["full", 100], ["normal", 50]] as const) {
         assert(appended < 100_000 / R, "100,000 rows written and nothing evicted");
         await writer.append(demoEntry(appended++ * R, R));
       }
-      const afterFirst = await ids(log.reader.client);
+      const afterFirst = await ids(reader.client);
       assert(!afterFirst.includes(5001), "the oldest uploaded row was evicted first");
       assertEquals(afterFirst.slice(0, 5000), Array.from({ length: 5000 }, (_, i) => i + 1), "unuploaded rows kept");
 
@@ -46,10 +49,10 @@ for (const [sync, R] of [["full", 100], ["normal", 50]] as const) {
       let largestWal = 0;
       for (let i = 0; i < 50_000 / R; i++) {
         await writer.append(demoEntry(appended++ * R, R));
-        largestFile = Math.max(largestFile, (await Deno.stat(log.reader.path)).size);
-        largestWal = Math.max(largestWal, await Deno.stat(`${log.reader.path}-wal`).then((s) => s.size).catch(() => 0));
+        largestFile = Math.max(largestFile, (await Deno.stat(log.path)).size);
+        largestWal = Math.max(largestWal, await Deno.stat(`${log.path}-wal`).then((s) => s.size).catch(() => 0));
       }
-      const remaining = await ids(log.reader.client);
+      const remaining = await ids(reader.client);
       const last = appended * R;
       assertEquals(remaining[remaining.length - 1], last, "the newest row is kept");
       assertEquals(remaining, Array.from({ length: remaining.length }, (_, i) => last - remaining.length + 1 + i));
@@ -64,8 +67,9 @@ for (const [sync, R] of [["full", 100], ["normal", 50]] as const) {
       // The count survives a restart.
       await log.close();
       log = await openInferenceLog(settings, { durability: "durable", partition: "p" });
-      assertEquals(await evictedTotal(log.reader.client), status.evictedRows);
+      assertEquals(await evictedTotal(reader.client), status.evictedRows);
       assertEquals(log.writer.evictedRows, status.evictedRows);
+      closeLogDb(reader);
       await log.close();
     } finally {
       await Deno.remove(dir, { recursive: true });

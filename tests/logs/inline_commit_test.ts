@@ -1,5 +1,6 @@
 import Database from "libsql";
-import { closeLogDb, logDbPath, openLogReader } from "../../src/logs/db.ts";
+import { closeLogDb, logDbPath } from "../../src/logs/db.ts";
+import { openLogReader } from "../../src/logs/db_open.ts";
 import { type LogEntry, toLogRecord } from "../../src/logs/entry.ts";
 import { INLINE_MAX_BYTES } from "../../src/logs/inline_commit.ts";
 import { readPage } from "../../src/logs/query.ts";

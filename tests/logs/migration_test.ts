@@ -3,8 +3,9 @@
  * row, its id and its upload mark when a newer tern opens it, and ids go on after the largest ever handed out.
  */
 import Database from "libsql";
-import { logDbPath } from "../../src/logs/db.ts";
+import { closeLogDb, logDbPath } from "../../src/logs/db.ts";
 import { openInferenceLog } from "../../src/logs/mod.ts";
+import { openLogReader } from "../../src/logs/db_open.ts";
 import { pendingRows } from "../../src/logs/upload.ts";
 import { assertEquals } from "../support/assert.ts";
 import { demoEntry } from "../support/log_entry.ts";
@@ -46,6 +47,7 @@ Deno.test("rows logged before records keep their ids, values and upload marks; n
       durability: "durable",
       partition: "edge",
     });
+    const reader = await openLogReader(dir);
     await log.writer.append(demoEntry(7, 2));
     const rows = [];
     for await (const page of log.read({})) rows.push(...page);
@@ -69,7 +71,7 @@ Deno.test("rows logged before records keep their ids, values and upload marks; n
     assertEquals([rows[1].anomalyCount, rows[1].anomalyJson], [1, '{"too_high":true}']);
     assertEquals(JSON.parse(rows[3].inJson).tensor[0], 8);
     assertEquals(await log.upload.backlog(), 3, "row 2 and the two new rows");
-    assertEquals(pendingRows(log.reader, 0, 10).map((r) => r.id), [2, 4, 5]);
+    assertEquals(pendingRows(reader, 0, 10).map((r) => r.id), [2, 4, 5]);
     // Time ranges read through the minute marks the migration set, and those of records logged since, one of them
     // with an older time than the rows before it.
     await log.writer.append(demoEntry(9, 1, 65_000));
@@ -82,6 +84,7 @@ Deno.test("rows logged before records keep their ids, values and upload marks; n
     assertEquals(await ids({ start: 60_000, end: 130_000 }), [2, 6]);
     assertEquals(await ids({ end: 59_999 }), [1]);
     assertEquals(await ids({ start: 130_001 }), [4, 5]);
+    closeLogDb(reader);
     await log.close();
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -3,6 +3,8 @@
  * range selects whole requests.
  */
 import { openInferenceLog } from "../../src/logs/mod.ts";
+import { closeLogDb } from "../../src/logs/db.ts";
+import { openLogReader } from "../../src/logs/db_open.ts";
 import { readPage } from "../../src/logs/query.ts";
 import { logRecordJson } from "../../src/codec/log_json.ts";
 import { assertEquals } from "../support/assert.ts";
@@ -17,10 +19,11 @@ Deno.test("pages start and end inside records; filters by time, after and limit 
       durability: "durable",
       partition: "p",
     });
+    const reader = await openLogReader(dir);
     // 50 requests of 7 rows: request i has rows 7i+1 … 7i+7, time 1000 + i, first feature = its row id.
     for (let i = 0; i < 50; i++) await log.writer.append(demoEntry(7 * i + 1, 7, 1000 + i));
     const page = async (filter: object, after: number, limit: number) =>
-      (await readPage(log.reader, filter, after, limit)).map((r) => {
+      (await readPage(reader, filter, after, limit)).map((r) => {
         assertEquals(JSON.parse(r.inJson).tensor[0], r.id, "each row carries its own values");
         return r.id;
       });
@@ -45,6 +48,7 @@ Deno.test("pages start and end inside records; filters by time, after and limit 
       assertEquals(json, expected);
       assertEquals(json.length, Math.min(filter.limit ?? Infinity, 1400 - (filter.after ?? 0)));
     }
+    closeLogDb(reader);
     await log.close();
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -6,7 +6,8 @@
 import fc from "fast-check";
 import { LogAppender } from "../../src/logs/appender.ts";
 import { enforceCap, usedBytes } from "../../src/logs/cap.ts";
-import { closeLogDb, openLogDb } from "../../src/logs/db.ts";
+import { closeLogDb } from "../../src/logs/db.ts";
+import { openLogDb } from "../../src/logs/db_open.ts";
 import { toLogRecord } from "../../src/logs/entry.ts";
 import { readPage } from "../../src/logs/query.ts";
 import { markUploaded } from "../../src/logs/upload.ts";

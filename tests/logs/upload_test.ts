@@ -5,6 +5,8 @@
  */
 import { tableFromIPC } from "apache-arrow";
 import { openInferenceLog } from "../../src/logs/mod.ts";
+import { closeLogDb } from "../../src/logs/db.ts";
+import { openLogReader } from "../../src/logs/db_open.ts";
 import { pendingRows } from "../../src/logs/upload.ts";
 import { assert, assertEquals } from "../support/assert.ts";
 import { demoEntry } from "../support/log_entry.ts";
@@ -16,19 +18,20 @@ Deno.test("pending pages, marks and the backlog; the upload cursor survives a re
   const settings = { dir, sync: "normal" as const, walLimitBytes: 1 << 20 };
   try {
     let log = await openInferenceLog(settings, { durability: "durable", partition: "edge-1" });
+    const reader = await openLogReader(dir); // reads what the log's worker committed, across the reopen below
     let commits = 0;
     log.writer.onCommit(() => commits++);
     await log.writer.append(demoEntry(0, 25));
     assert(commits >= 1, "commit listeners are called");
     assertEquals(await log.upload.backlog(), 25);
-    const page = pendingRows(log.reader, 0, 10);
+    const page = pendingRows(reader, 0, 10);
     assertEquals(ids(page), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     assertEquals(page[0].partition, "edge-1");
     assertEquals(await log.upload.markUploaded(1, 10), 10);
     assertEquals(await log.upload.markUploaded(1, 10), 0, "marking again changes nothing");
     assertEquals(await log.upload.markUploaded(3, 5), 0, "nor does a range inside what is marked");
-    assertEquals(ids(pendingRows(log.reader, 0, 3)), [11, 12, 13]);
-    assertEquals(ids(pendingRows(log.reader, 12, 3)), [13, 14, 15]);
+    assertEquals(ids(pendingRows(reader, 0, 3)), [11, 12, 13]);
+    assertEquals(ids(pendingRows(reader, 12, 3)), [13, 14, 15]);
     assertEquals(await log.upload.backlog(), 15);
     // The pages the uploader sends, encoded in the reading worker: full when they hold what was asked for.
     const full = await log.upload.pendingPage(0, 10);
@@ -42,9 +45,10 @@ Deno.test("pending pages, marks and the backlog; the upload cursor survives a re
     await log.close();
 
     log = await openInferenceLog(settings, { durability: "durable", partition: "edge-1" });
-    assertEquals(ids(pendingRows(log.reader, 0, 1)), [11], "a restart resumes at the first row not uploaded");
+    assertEquals(ids(pendingRows(reader, 0, 1)), [11], "a restart resumes at the first row not uploaded");
     await log.upload.markUploaded(11, 25);
-    assertEquals([await log.upload.backlog(), pendingRows(log.reader, 0, 10).length], [0, 0]);
+    assertEquals([await log.upload.backlog(), pendingRows(reader, 0, 10).length], [0, 0]);
+    closeLogDb(reader);
     await log.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -59,15 +63,17 @@ Deno.test("under the storage cap, rows marked uploaded are evicted before older 
       durability: "durable",
       partition: "edge-1",
     });
+    const reader = await openLogReader(dir);
     // 5,000 rows of about 80 bytes: the 3,000 uploaded are more than one eviction takes (10 % of the cap).
     for (let i = 0; i < 50; i++) await log.writer.append(demoEntry(i * 100, 100));
     await log.upload.markUploaded(2001, 5000);
     let n = 50;
     while ((await log.writer.status()).evictedRows === 0) await log.writer.append(demoEntry(n++ * 100, 100));
-    const left = ids(pendingRows(log.reader, 0, 5000));
+    const left = ids(pendingRows(reader, 0, 5000));
     assertEquals(left.slice(0, 2000), Array.from({ length: 2000 }, (_, i) => i + 1), "rows not uploaded are kept");
-    const all = (await log.reader.client.execute("SELECT min(id) FROM inference_batch WHERE uploaded > 0")).rows[0][0];
+    const all = (await reader.client.execute("SELECT min(id) FROM inference_batch WHERE uploaded > 0")).rows[0][0];
     assert(all === null || Number(all) > 2001, "the oldest uploaded rows went first");
+    closeLogDb(reader);
     await log.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
