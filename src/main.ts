@@ -8,12 +8,7 @@ import "./addon_copies.ts";
 import { type Config, helpText, type MachineDefaults, parseConfig, readEnvironment } from "./config.ts";
 import { ConfigError, errorText } from "./errors.ts";
 import { useJsonLogLines } from "./log_lines.ts";
-import { serve } from "./serve.ts";
-import { runPublish, runPull } from "./registry_commands.ts";
-import { runHub } from "./hub/commands.ts";
 import { checkFolders, withPermissionHint } from "./permissions.ts";
-import { runHealth } from "./health_command.ts";
-import { runBackends } from "./backends_command.ts";
 import { buildCommit } from "./build_info.ts";
 import denoJson from "../deno.json" with { type: "json" };
 
@@ -28,6 +23,11 @@ function machineDefaults(): MachineDefaults {
   return { cpus: navigator.hardwareConcurrency || 1, persistentVolumeDir };
 }
 
+/**
+ * Runs the command. Each command's modules load when it runs: `tern serve`
+ * never evaluates the hub's (PostgreSQL driver, pages), and start-up is
+ * shorter by what they cost.
+ */
 async function run(config: Config, machine: MachineDefaults): Promise<void> {
   switch (config.command) {
     case "help":
@@ -37,17 +37,17 @@ async function run(config: Config, machine: MachineDefaults): Promise<void> {
       console.log(`tern ${VERSION} (deno ${Deno.version.deno}), commit ${buildCommit()}`);
       return;
     case "health":
-      return await runHealth(config);
+      return await (await import("./health_command.ts")).runHealth(config);
     case "serve":
-      return await serve(config);
+      return await (await import("./serve.ts")).serve(config);
     case "pull":
-      return await runPull(config);
+      return await (await import("./registry_commands.ts")).runPull(config);
     case "publish":
-      return await runPublish(config);
+      return await (await import("./registry_commands.ts")).runPublish(config);
     case "hub":
-      return await runHub(config.hub!);
+      return await (await import("./hub/commands.ts")).runHub(config.hub!);
     case "backends":
-      return await runBackends(config);
+      return await (await import("./backends_command.ts")).runBackends(config);
   }
 }
 

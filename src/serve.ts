@@ -14,7 +14,6 @@ import { createApp } from "./server/app.ts";
 import { fetchPipeline, parseReference, type RegistrySettings, registrySource } from "./registry/mod.ts";
 import { PipelineUpdater } from "./pipeline/updater.ts";
 import { type InferenceLog, type LogDurability, openInferenceLog } from "./logs/mod.ts";
-import { startEdgeOps } from "./ops/edge_ops.ts";
 import { removeAddonCopies } from "./addon_copies.ts";
 import { listen } from "./server/listen.ts";
 import { onStopSignals, stopInOrder } from "./shutdown.ts";
@@ -95,8 +94,9 @@ export async function serve(
   let loadSettled!: () => void;
   const settled = new Promise<void>((resolve) => loadSettled = resolve);
   // EDGE_BUNDLE: join Ops (or resume the session), check in, upload the log; serving never waits on it.
+  // (Its modules, the JWT signer among them, load only for an edge with a bundle.)
   const ops = config.edgeBundle
-    ? startEdgeOps(config, {
+    ? (await import("./ops/edge_ops.ts")).startEdgeOps(config, {
       pipelines,
       logs,
       loaded: settled,

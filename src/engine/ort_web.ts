@@ -10,10 +10,13 @@
  * const session = await backend.load(bytes, "house-price-estimator");
  * const out = await session.run({ tensor: { type: "float32", data, dims: [1, 18] } });
  */
-import * as ort from "onnxruntime-web";
 import type { Backend } from "./backend.ts";
 import { openOrtSession, type TensorConstructor } from "./ort_session.ts";
 import { runtimeFileBytes } from "./embedded.ts";
+import denoJson from "../../deno.json" with { type: "json" };
+
+/** ort-web's version, as deno.json pins it (the package itself loads with the first session). */
+const ORT_WEB_VERSION = denoJson.imports["onnxruntime-web"].replace(/^npm:onnxruntime-web@/, "");
 
 /** Options of the WASM backend. */
 export interface OrtWebWasmOptions {
@@ -36,13 +39,25 @@ const WASM_URL = new URL(
 );
 
 let configuredThreads: number | undefined;
-let wasmBinary: Promise<void> | undefined;
+let runtime: Promise<typeof import("onnxruntime-web")> | undefined;
 
-/** Hands ort-web its WASM binary's bytes before the first session starts the runtime. */
-function provideWasmBinary(): Promise<void> {
-  return wasmBinary ??= runtimeFileBytes(WASM_URL, "ort-wasm-simd-threaded.wasm").then((bytes) => {
+/**
+ * ort-web, configured, with its WASM binary's bytes handed over before the
+ * first session starts the runtime. Imported here, not at start-up: a
+ * process whose models all run on native never loads it.
+ */
+function ortWeb(threads: number): Promise<typeof import("onnxruntime-web")> {
+  return runtime ??= (async () => {
+    const [ort, bytes] = await Promise.all([
+      import("onnxruntime-web"),
+      runtimeFileBytes(WASM_URL, "ort-wasm-simd-threaded.wasm"),
+    ]);
+    ort.env.wasm.numThreads = threads;
+    ort.env.wasm.wasmPaths = { mjs: GLUE_URL.href };
+    ort.env.logLevel = "error";
     ort.env.wasm.wasmBinary = bytes;
-  });
+    return ort;
+  })();
 }
 
 /** Configures ort-web's process-wide WASM runtime and returns a backend over it. */
@@ -54,14 +69,11 @@ export function createOrtWebWasmBackend(options: OrtWebWasmOptions): Backend {
     );
   }
   configuredThreads = threads;
-  ort.env.wasm.numThreads = threads;
-  ort.env.wasm.wasmPaths = { mjs: GLUE_URL.href };
-  ort.env.logLevel = "error";
   return {
     name: "wasm",
-    description: `onnxruntime-web ${ort.env.versions.web} wasm, ${threads} thread${threads === 1 ? "" : "s"}`,
+    description: `onnxruntime-web ${ORT_WEB_VERSION} wasm, ${threads} thread${threads === 1 ? "" : "s"}`,
     async load(model, label) {
-      await provideWasmBinary();
+      const ort = await ortWeb(threads);
       return await openOrtSession(
         () => ort.InferenceSession.create(model, { executionProviders: ["wasm"], graphOptimizationLevel: "all" }),
         ort.Tensor as unknown as TensorConstructor,
