@@ -49,6 +49,7 @@ export async function serve(
     await (await logsOpening.catch(() => undefined))?.close();
     throw err;
   });
+  backend.prewarm?.(); // the pipeline's first model load follows
   const pipelines = new PipelineManager(
     backend,
     config.batching === "off"

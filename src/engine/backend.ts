@@ -57,4 +57,10 @@ export interface Backend {
   readonly description: string;
   /** Loads an ONNX model; `label` names it in errors. */
   load(model: Uint8Array, label: string): Promise<ModelSession>;
+  /**
+   * Starts what the next load needs before it is asked for (the native backend's worker thread), so that it
+   * boots while the rest of start-up runs. Only for a process that will load a model next: what it starts
+   * lives until that load.
+   */
+  prewarm?(): void;
 }

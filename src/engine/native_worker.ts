@@ -11,9 +11,11 @@ import { createOrtNativeBackend, type OrtNativeOptions } from "./ort_native.ts";
 import type { HostTensor, TensorSpec } from "./tensor.ts";
 import { timeRuns } from "./warmup.ts";
 import { answerRequests } from "../worker_channel.ts";
+import { WARM_UP_MODEL } from "./warm_up_model.ts";
 
 /** A request to the worker. */
 export type NativeWorkerRequest =
+  | { id: number; op: "init"; options: OrtNativeOptions }
   | { id: number; op: "load"; options: OrtNativeOptions; model: Uint8Array; label: string }
   | { id: number; op: "run"; feeds: Record<string, HostTensor> }
   | { id: number; op: "release" };
@@ -34,6 +36,11 @@ let session: ModelSession | undefined;
 
 async function handle(request: NativeWorkerRequest): Promise<Omit<NativeWorkerReply, "id">> {
   switch (request.op) {
+    case "init": { // readies the runtime ahead of the first model (a prewarmed worker, off_thread.ts)
+      const warm = await (await createOrtNativeBackend(request.options)).load(WARM_UP_MODEL, "warm-up");
+      await warm.release();
+      return {};
+    }
     case "load": {
       session = await (await createOrtNativeBackend(request.options)).load(request.model, request.label);
       const loaded = session;

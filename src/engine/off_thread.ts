@@ -31,11 +31,19 @@ export async function createPlacedNativeBackend(
   minMs = OFF_THREAD_MIN_MS,
 ): Promise<Backend> {
   const inProcess = await createOrtNativeBackend(options); // fails here, at start-up, when the runtime is missing
+  // A worker started by prewarm, runtime loaded, for the next load: booting one took 150–250 ms of the demo's start.
+  let spare: NativeWorker | undefined;
   return {
     name: inProcess.name,
     description: `${inProcess.description}; models slower than ${minMs} ms per run each in a worker thread`,
+    prewarm() {
+      if (spare) return;
+      spare = startNativeWorker();
+      spare.call({ op: "init", options }).catch(() => {}); // a failure shows again, and is reported, in the load
+    },
     async load(model, label) {
-      const worker = startNativeWorker();
+      const worker = spare ?? startNativeWorker();
+      spare = undefined;
       let loaded: NativeWorkerReply;
       try {
         loaded = await worker.call({ op: "load", options, model, label });

@@ -1,6 +1,7 @@
 import { BadInput } from "../../src/errors.ts";
 import { createPlacedNativeBackend } from "../../src/engine/off_thread.ts";
 import { createOrtNativeBackend } from "../../src/engine/ort_native.ts";
+import { WARM_UP_MODEL } from "../../src/engine/warm_up_model.ts";
 import { DEMO_MODEL_URL } from "../../src/pipeline/demo.ts";
 import { assert, assertEquals, assertRejects } from "../support/assert.ts";
 import { loadReference, maxRelativeError } from "../support/reference.ts";
@@ -74,6 +75,35 @@ ortTest("a model that refuses the warm-up's zeros still loads, and serves on the
     assertEquals([session.offThread, session.runMs], [false, undefined]);
     const out = await session.run({ x: { type: "float32", data: new Float32Array([1, 2, 3, 4]), dims: [1, 4] } });
     assertEquals([Array.from(out.y.data as Float32Array), out.y.dims], [[1, 2, 3, 4], [2, 2]]);
+  } finally {
+    await session.release();
+  }
+});
+
+ortTest(
+  "prewarm: loads after it are served as without it, a slow model off the serving thread and a fast one on it",
+  async () => {
+    const backend = await createPlacedNativeBackend({ threads: 1 });
+    backend.prewarm!();
+    backend.prewarm!(); // a second call starts no second worker; the loads below would leave it running
+    const slow = await backend.load(await Deno.readFile(SLOW), "slow");
+    const fast = await backend.load(await Deno.readFile(DEMO_MODEL_URL), "demo");
+    try {
+      assertEquals([slow.offThread, fast.offThread], [true, false]);
+      const out = await slow.run({ x: { type: "float32", data: new Float32Array([3]), dims: [1, 1] } });
+      assertEquals(Array.from(out.s.data as Float32Array), [3 * 1024 * 1024]);
+    } finally {
+      await slow.release();
+      await fast.release();
+    }
+  },
+);
+
+ortTest("the warm-up model a prewarmed worker opens is a valid model: y = x", async () => {
+  const session = await (await createOrtNativeBackend({ threads: 1 })).load(WARM_UP_MODEL, "warm-up");
+  try {
+    const out = await session.run({ x: { type: "float32", data: new Float32Array([4.5]), dims: [1] } });
+    assertEquals(Array.from(out.y.data as Float32Array), [4.5]);
   } finally {
     await session.release();
   }
