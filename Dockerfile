@@ -24,6 +24,8 @@ FROM docker.io/denoland/deno:debian-2.7.11 AS build
 # `docker build --build-arg TERN_COMMIT=$(git rev-parse --short=12 HEAD) .` names the commit in tern --version.
 ARG TERN_COMMIT=unknown
 WORKDIR /src
+# zstd compresses the runtime files the binary carries (scripts/pack_embedded.sh).
+RUN apt-get update && apt-get install -y --no-install-recommends zstd && rm -rf /var/lib/apt/lists/*
 COPY . .
 RUN TERN_COMMIT=$TERN_COMMIT bash scripts/compile.sh x86_64 && bash scripts/rootfs.sh dist/tern /rootfs
 

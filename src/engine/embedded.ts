@@ -1,15 +1,18 @@
 /**
  * @module
  * The large runtime files (onnxruntime's native library, ort-web's WASM
- * builds) as the compiled binary carries them: gzip-compressed in
+ * builds) as the compiled binary carries them: zstd-compressed in
  * `build/embed/`, written by scripts/compile.sh, which leaves the originals
- * out (they are 60 MB of the binary). From source the package's own files are
+ * out (87 MB; 20 MB compressed). The binary reads all it carries at every
+ * start, about 7 ms a MB on 2 cores, so zstd's smaller copies (gzip's took
+ * 27.7 MB) shorten every start; they are decompressed when used. From source the package's own files are
  * used. The native library is inflated once into a folder of the temp
  * directory named by its content, reused by later starts and by other tern
  * processes of the same build (docs/runtime-notes.md, "Files extracted at start").
  * Deno's own copies of the native addons are kept in a folder of the process's
  * own and removed once loaded (addon_copies.ts).
  */
+import { Decompress } from "fzstd";
 import { errorText } from "../errors.ts";
 
 /** Where scripts/compile.sh writes the compressed copies (embedded in the binary with `--include`). */
@@ -31,7 +34,9 @@ export async function runtimeFileBytes(original: URL, name: string): Promise<Uin
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) throw err;
   }
-  return await inflate(name);
+  const entry = (await manifest())[name];
+  if (!entry) throw new Error(`${original.pathname} is not in this build (no ${name} in build/embed)`);
+  return await inflate(name, entry.size);
 }
 
 /**
@@ -63,7 +68,7 @@ export async function nativeLibraryPath(original: string, name: string): Promise
   }
   const part = `${path}.${crypto.randomUUID()}.part`;
   try {
-    await Deno.writeFile(part, await inflate(name), { mode: 0o500 });
+    await Deno.writeFile(part, await inflate(name, entry.size), { mode: 0o500 });
     await Deno.rename(part, path);
   } catch (err) {
     await Deno.remove(part).catch(() => {});
@@ -83,10 +88,25 @@ export function tempFolder(): string {
   return tmp.slice(at + 1).startsWith(ADDON_PREFIX) ? tmp.slice(0, at) || "/" : tmp;
 }
 
-async function inflate(name: string): Promise<Uint8Array<ArrayBuffer>> {
-  const file = await Deno.open(new URL(`${name}.gz`, EMBED_DIR));
-  const body = file.readable.pipeThrough(new DecompressionStream("gzip"));
-  return new Uint8Array(await new Response(body).arrayBuffer());
+/** Compressed bytes handed to zstd at a time: the serving thread yields between them (a few ms each). */
+const INFLATE_CHUNK = 1 << 20;
+
+/** The original bytes of build/embed's `name`.zst, `size` long, decompressed a chunk at a time. */
+async function inflate(name: string, size: number): Promise<Uint8Array<ArrayBuffer>> {
+  const packed = await Deno.readFile(new URL(`${name}.zst`, EMBED_DIR));
+  const out = new Uint8Array(size);
+  let filled = 0;
+  const stream = new Decompress((chunk) => {
+    if (filled + chunk.length > size) throw new Error(`${name}: more than the ${size} bytes the build recorded`);
+    out.set(chunk, filled);
+    filled += chunk.length;
+  });
+  for (let at = 0; at < packed.length; at += INFLATE_CHUNK) {
+    stream.push(packed.subarray(at, at + INFLATE_CHUNK), at + INFLATE_CHUNK >= packed.length);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  if (filled !== size) throw new Error(`${name}: ${filled} bytes, not the ${size} the build recorded`);
+  return out;
 }
 
 let manifestRead: Promise<Manifest> | undefined;
