@@ -32,6 +32,17 @@ export async function serve(
   config: Config,
   out: ServeOutput = consoleOutput,
 ): Promise<void> {
+  // A start-up error (the log, the port) ends the process: not before the backend's warm-up has settled.
+  const warm = { settled: Promise.resolve() };
+  try {
+    await serveUntilStopped(config, out, warm);
+  } catch (err) {
+    await warm.settled;
+    throw err;
+  }
+}
+
+async function serveUntilStopped(config: Config, out: ServeOutput, warm: { settled: Promise<void> }): Promise<void> {
   // A malformed PIPELINE_URL is a start-up error (exit 2), found before anything starts.
   if (config.pipelineUrl) parseReference(config.pipelineUrl, config.ociRegistry);
   // The log opens (in its worker threads) while the runtimes load here: dist/tern was ready 0.1–0.28 s sooner
@@ -49,7 +60,8 @@ export async function serve(
     await (await logsOpening.catch(() => undefined))?.close();
     throw err;
   });
-  backend.prewarm?.(); // the pipeline's first model load follows
+  // The pipeline's first model load follows; no exit before the warm-up has settled (Backend.prewarm).
+  const warmed = warm.settled = backend.prewarm?.() ?? Promise.resolve();
   const pipelines = new PipelineManager(
     backend,
     config.batching === "off"
@@ -67,6 +79,9 @@ export async function serve(
   pipelines.updater = updater;
   pipelines.onSessionFailure = (model) => void updater.reload(`Model ${model}'s worker thread stopped`);
   const logs = await logsOpening;
+  // The Ops client's modules (the JWT signer among them) load only for an edge with a bundle; before `listen`, as
+  // nothing may wait between it and the signal handlers.
+  const edgeOps = config.edgeBundle ? await import("./ops/edge_ops.ts") : undefined;
   const app = createApp({
     pipelines,
     logs,
@@ -82,6 +97,22 @@ export async function serve(
   });
   if (config.debug) out.info(`debug: config ${JSON.stringify(redacted(config))}`);
 
+  // The stop signals are handled from before the server listens (a signal right after the 'Listening' line
+  // otherwise ended the process, 143); `server` and `ops`, declared below without a wait between, exist by the
+  // time a handler runs.
+  const stop = async (signal: string, exitCode = 0) => {
+    out.info(`${signal}: finishing in-flight requests and stopping`);
+    // Bounded (shutdown.ts); an update under way finishes before the models are released.
+    const code = await stopInOrder({ name: "the requests in flight", run: () => server.shutdown() }, [
+      { name: "Ops sync", run: () => ops?.stop() },
+      { name: "the inference log", run: () => logs?.close() },
+      { name: "the pipeline updater", run: () => updater.stop() },
+      { name: "the models", run: () => warmed.then(() => pipelines.close()) },
+    ], out.error);
+    Deno.exit(Math.max(code, exitCode));
+  };
+  onStopSignals(stop, out.error);
+
   const server = listen({
     host: config.host,
     port: config.port,
@@ -95,9 +126,8 @@ export async function serve(
   let loadSettled!: () => void;
   const settled = new Promise<void>((resolve) => loadSettled = resolve);
   // EDGE_BUNDLE: join Ops (or resume the session), check in, upload the log; serving never waits on it.
-  // (Its modules, the JWT signer among them, load only for an edge with a bundle.)
-  const ops = config.edgeBundle
-    ? (await import("./ops/edge_ops.ts")).startEdgeOps(config, {
+  const ops = edgeOps
+    ? edgeOps.startEdgeOps(config, {
       pipelines,
       logs,
       loaded: settled,
@@ -107,18 +137,6 @@ export async function serve(
     })
     : undefined;
 
-  const stop = async (signal: string, exitCode = 0) => {
-    out.info(`${signal}: finishing in-flight requests and stopping`);
-    // Bounded (shutdown.ts); an update under way finishes before the models are released.
-    const code = await stopInOrder({ name: "the requests in flight", run: () => server.shutdown() }, [
-      { name: "Ops sync", run: () => ops?.stop() },
-      { name: "the inference log", run: () => logs?.close() },
-      { name: "the pipeline updater", run: () => updater.stop() },
-      { name: "the models", run: () => pipelines.close() },
-    ], out.error);
-    Deno.exit(Math.max(code, exitCode));
-  };
-  onStopSignals(stop, out.error);
   // Ops refused this edge on its first contact (used or expired join token, expired session): start-up stops,
   // once the pipeline load under way has settled (onnxruntime aborts the process if it is torn down mid-load).
   void ops?.firstContact.then(async (refusal) => {
@@ -143,6 +161,7 @@ export async function serve(
         // Bad credentials, a missing tag, a corrupt layer, or no registry and no cache: nothing to serve.
         out.error(`Cannot get pipeline ${config.pipelineUrl}: ${errorText(err)}`);
         await logs?.close();
+        await warmed;
         Deno.exit(1);
       }
     } else {

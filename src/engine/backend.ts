@@ -60,7 +60,8 @@ export interface Backend {
   /**
    * Starts what the next load needs before it is asked for (the native backend's worker thread), so that it
    * boots while the rest of start-up runs. Only for a process that will load a model next: what it starts
-   * lives until that load.
+   * lives until that load. Settles (never rejects) once what it started is ready or has failed: a process
+   * must not exit before, as onnxruntime aborts it when torn down mid-load.
    */
-  prewarm?(): void;
+  prewarm?(): Promise<void>;
 }

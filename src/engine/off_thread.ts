@@ -33,13 +33,16 @@ export async function createPlacedNativeBackend(
   const inProcess = await createOrtNativeBackend(options); // fails here, at start-up, when the runtime is missing
   // A worker started by prewarm, runtime loaded, for the next load: booting one took 150–250 ms of the demo's start.
   let spare: NativeWorker | undefined;
+  let warming: Promise<void> = Promise.resolve();
   return {
     name: inProcess.name,
     description: `${inProcess.description}; models slower than ${minMs} ms per run each in a worker thread`,
     prewarm() {
-      if (spare) return;
+      if (spare) return warming;
       spare = startNativeWorker();
-      spare.call({ op: "init", options }).catch(() => {}); // a failure shows again, and is reported, in the load
+      // A failure shows again, and is reported, in the load.
+      warming = spare.call({ op: "init", options }).then(() => {}, () => {});
+      return warming;
     },
     async load(model, label) {
       const worker = spare ?? startNativeWorker();

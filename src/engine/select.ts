@@ -78,8 +78,8 @@ export function autoBackend(candidates: Backend[], log: (line: string) => void):
   return {
     name: "auto",
     description: `auto (fastest of ${candidates.map((c) => c.description).join("; ")})`,
-    prewarm() {
-      for (const candidate of candidates) candidate.prewarm?.();
+    async prewarm() {
+      await Promise.all(candidates.map((candidate) => candidate.prewarm?.()));
     },
     async load(model, label) {
       const tried: { session: ModelSession; ms: number }[] = [];

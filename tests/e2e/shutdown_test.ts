@@ -7,7 +7,8 @@
 import { assert, assertEquals, assertMatch } from "../support/assert.ts";
 import { publishModel } from "../support/publish.ts";
 import { startRegistry } from "../support/registry.ts";
-import { startTern } from "../support/tern_process.ts";
+import { startTern, ternCommand } from "../support/tern_process.ts";
+import { spawnForPort } from "../support/child_port.ts";
 
 const SLOW = new URL("../testdata/slow_matmul.onnx", import.meta.url).pathname;
 
@@ -114,5 +115,44 @@ Deno.test("a second signal while requests are still draining exits at once (128 
     assertMatch(tern.output(), /SIGINT again: exiting at once/);
   } finally {
     await registry.stop();
+  }
+});
+
+Deno.test("SIGTERM right after the Listening line, while start-up fetches the pipeline and a worker loads onnxruntime: exit 0", async () => {
+  // A registry that accepts and never answers: tern listens, its native worker warms up, the fetch hangs.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) held.push(conn);
+  })();
+  const cwd = await Deno.makeTempDir({ prefix: "tern-shutdown-early-" });
+  const [program, ...pre] = ternCommand();
+  try {
+    const { watched, port } = await spawnForPort(
+      new Deno.Command(program, {
+        args: [...pre, "--host", "127.0.0.1", "--port", "0"],
+        cwd,
+        env: {
+          NO_COLOR: "1",
+          PERSISTENT_VOLUME_DIR: `${cwd}/persist`,
+          PIPELINE_URL: `127.0.0.1:${listener.addr.port}/pipelines/house-price:v1`,
+          OCI_TIMEOUT: "60",
+          INFERENCE_BACKEND: "native",
+        },
+        stdout: "piped",
+        stderr: "piped",
+      }),
+      /Listening on http:\/\/[^:]+:(\d+)/,
+      60_000,
+    );
+    assert(port !== undefined, watched.output());
+    const code = await watched.stop("SIGTERM");
+    assertEquals(code, 0, watched.output());
+    assertMatch(watched.output(), /SIGTERM: finishing in-flight requests and stopping/);
+  } finally {
+    listener.close();
+    for (const conn of held) conn.close();
+    await accepting.catch(() => {});
+    await Deno.remove(cwd, { recursive: true });
   }
 });
