@@ -7,7 +7,7 @@
 #                                        and no WebGPU (README, "The binary")
 # Embeds the demo model, the log and hub migrations, the workers, the patched ort-web pthread glue, ort-web's WebGPU
 # bundle with its asyncify glue, build/embed (scripts/pack_embedded.sh: onnxruntime's native library and ort-web's
-# WASM builds, gzip-compressed; src/engine/embedded.ts reads them) and build/build_info.json (the commit).
+# WASM builds, zstd-compressed; src/engine/embedded.ts reads them) and build/build_info.json (the commit).
 # Leaves out the originals of those, ort-web's other builds, other platforms' native files, type declarations and
 # every installed npm package the program does not reach (scripts/npm_closure.ts).
 set -euo pipefail
