@@ -10,8 +10,7 @@ import { Hono } from "hono";
 import { setImmediate } from "node:timers";
 import { BadInput, NotFound, Unavailable } from "../../errors.ts";
 import { tooManyRows } from "../../codec/decoded_input.ts";
-import { decodeArrow } from "../../codec/arrow_input.ts";
-import { encodeArrowReply } from "../../codec/arrow_reply.ts";
+import { arrowCodecs } from "../../codec/arrow_codecs.ts";
 import { ARROW_MEDIA_TYPE, arrowReplyFormat, PANDAS_RECORDS, requestFormat } from "../../codec/media.ts";
 import { decodePandasRecords } from "../../codec/pandas_records.ts";
 import { encodeRecordsReply, type InferenceReply, streamRecordsReply } from "../../codec/reply.ts";
@@ -98,10 +97,11 @@ export function inferRoutes(
       );
     }
     if (body.length >= YIELD_BYTES) await nextTurn();
+    const arrow = requestFormat(contentType, body) === "arrow" ? await arrowCodecs() : undefined;
     const t0 = performance.now();
     const specs = pipeline.inputs;
-    const input = requestFormat(contentType, body) === "arrow"
-      ? decodeArrow(body, specs, maxBodyBytes) // a compressed body expands to at most the request size limit
+    const input = arrow
+      ? arrow.decodeArrow(body, specs, maxBodyBytes) // a compressed body expands to at most the request size limit
       : decodePandasRecords(decodeUtf8(body), specs, maxRequestRows);
     if (input.rows > maxRequestRows) throw tooManyRows(input.rows, maxRequestRows);
     const decodeNs = Math.round((performance.now() - t0) * 1e6);
@@ -129,10 +129,11 @@ export function inferRoutes(
     if (rows >= YIELD_ROWS) await nextTurn();
     let response: Response;
     const arrow = arrowReplyFormat(accept);
+    const encodeArrowReply = arrow ? (await arrowCodecs()).encodeArrowReply : undefined;
     const streamed = rows >= YIELD_ROWS && !arrow;
     try {
       response = arrow
-        ? new Response(encodeArrowReply(reply, arrow) as Uint8Array<ArrayBuffer>, {
+        ? new Response(encodeArrowReply!(reply, arrow) as Uint8Array<ArrayBuffer>, {
           headers: { "content-type": ARROW_MEDIA_TYPE[arrow] },
         })
         : new Response(

@@ -1,0 +1,29 @@
+/**
+ * @module
+ * The codecs that use apache-arrow, loaded on first use: evaluating
+ * apache-arrow is about 70 ms of a start-up on 2 cores, and a process whose
+ * clients send only pandas-records JSON never needs it. `tern serve` loads them
+ * in the background once its pipeline is running, so the first Arrow request
+ * does not wait for them either.
+ */
+
+/** What the serving routes use of apache-arrow. */
+export interface ArrowCodecs {
+  decodeArrow: typeof import("./arrow_input.ts").decodeArrow;
+  encodeArrowReply: typeof import("./arrow_reply.ts").encodeArrowReply;
+  logArrowStream: typeof import("./log_stream.ts").logArrowStream;
+  logJsonStream: typeof import("./log_stream.ts").logJsonStream;
+}
+
+let loading: Promise<ArrowCodecs> | undefined;
+
+/** The Arrow codecs, imported on the first call. */
+export function arrowCodecs(): Promise<ArrowCodecs> {
+  return loading ??= Promise.all([import("./arrow_input.ts"), import("./arrow_reply.ts"), import("./log_stream.ts")])
+    .then(([input, reply, logs]) => ({
+      decodeArrow: input.decodeArrow,
+      encodeArrowReply: reply.encodeArrowReply,
+      logArrowStream: logs.logArrowStream,
+      logJsonStream: logs.logJsonStream,
+    }));
+}
