@@ -16,7 +16,6 @@ import { PipelineUpdater } from "./pipeline/updater.ts";
 import { type InferenceLog, type LogDurability, openInferenceLog } from "./logs/mod.ts";
 import { removeAddonCopies } from "./addon_copies.ts";
 import { listen } from "./server/listen.ts";
-import { arrowCodecs } from "./codec/arrow_codecs.ts";
 import { onStopSignals, stopInOrder } from "./shutdown.ts";
 
 /** BATCHING=auto batches the models these runtimes serve (see pipeline/batcher.ts). */
@@ -193,7 +192,6 @@ async function serveUntilStopped(config: Config, out: ServeOutput, warm: { settl
   }
   // Every native addon is loaded by now: Deno's copies of them can go (addon_copies.ts).
   removeAddonCopies();
-  void arrowCodecs(); // ready is answered already; the first Arrow request then finds them loaded
   updater.start(config.pipelineUrl, servedDigest);
   loadSettled();
   await server.finished;

@@ -2,9 +2,10 @@
  * @module
  * The codecs that use apache-arrow, loaded on first use: evaluating
  * apache-arrow is about 70 ms of a start-up on 2 cores, and a process whose
- * clients send only pandas-records JSON never needs it. `tern serve` loads them
- * in the background once its pipeline is running, so the first Arrow request
- * does not wait for them either.
+ * clients send only pandas-records JSON never needs it. The first Arrow request
+ * (or Arrow `/logs` read) waits for them once. They are not loaded in the
+ * background after start-up: that would stall the serving thread for those
+ * 70 ms just as the first requests arrive, whatever their format.
  */
 
 /** What the serving routes use of apache-arrow. */
