@@ -17,7 +17,7 @@ import {
   shortFormSpec,
   ttyProgress,
 } from "./registry/mod.ts";
-import { registrySettings } from "./serve.ts";
+import { registrySettings } from "./registry_settings.ts";
 
 /** `tern pull`: fetches the pipeline (PIPELINE_URL or the operand) into PERSISTENT_VOLUME_DIR. */
 export async function runPull(config: Config): Promise<void> {

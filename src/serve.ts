@@ -11,7 +11,8 @@ import { createBackend } from "./engine/select.ts";
 import { demoPipeline } from "./pipeline/demo.ts";
 import { PipelineManager } from "./pipeline/manager.ts";
 import { createApp } from "./server/app.ts";
-import { fetchPipeline, parseReference, type RegistrySettings, registrySource } from "./registry/mod.ts";
+import { fetchPipeline, parseReference, registrySource } from "./registry/mod.ts";
+import { registrySettings } from "./registry_settings.ts";
 import { PipelineUpdater } from "./pipeline/updater.ts";
 import { type InferenceLog, type LogDurability, openInferenceLog } from "./logs/mod.ts";
 import { removeAddonCopies } from "./addon_copies.ts";
@@ -45,8 +46,8 @@ export async function serve(
 async function serveUntilStopped(config: Config, out: ServeOutput, warm: { settled: Promise<void> }): Promise<void> {
   // A malformed PIPELINE_URL is a start-up error (exit 2), found before anything starts.
   if (config.pipelineUrl) parseReference(config.pipelineUrl, config.ociRegistry);
-  // The log opens (in its worker threads) while the runtimes load here: dist/tern was ready 0.1–0.28 s sooner
-  // (alternated, 2 cores).
+  // The log opens (in its writing worker thread) while the runtimes load here: dist/tern was ready 0.1–0.28 s
+  // sooner (alternated, 2 cores).
   const logsOpening = config.logDurability === "off"
     ? Promise.resolve(undefined)
     : openLogs(config, config.logDurability, out);
@@ -98,13 +99,16 @@ async function serveUntilStopped(config: Config, out: ServeOutput, warm: { settl
   if (config.debug) out.info(`debug: config ${JSON.stringify(redacted(config))}`);
 
   // The stop signals are handled from before the server listens (a signal right after the 'Listening' line
-  // otherwise ended the process, 143); `server` and `ops`, declared below without a wait between, exist by the
-  // time a handler runs.
+  // otherwise ended the process, 143). `server` and `ops` are set below (absent when listening failed).
+  const live: {
+    server?: ReturnType<typeof listen>;
+    ops?: ReturnType<NonNullable<typeof edgeOps>["startEdgeOps"]>;
+  } = {};
   const stop = async (signal: string, exitCode = 0) => {
     out.info(`${signal}: finishing in-flight requests and stopping`);
     // Bounded (shutdown.ts); an update under way finishes before the models are released.
-    const code = await stopInOrder({ name: "the requests in flight", run: () => server.shutdown() }, [
-      { name: "Ops sync", run: () => ops?.stop() },
+    const code = await stopInOrder({ name: "the requests in flight", run: () => live.server?.shutdown() }, [
+      { name: "Ops sync", run: () => live.ops?.stop() },
       { name: "the inference log", run: () => logs?.close() },
       { name: "the pipeline updater", run: () => updater.stop() },
       { name: "the models", run: () => warmed.then(() => pipelines.close()) },
@@ -113,7 +117,7 @@ async function serveUntilStopped(config: Config, out: ServeOutput, warm: { settl
   };
   onStopSignals(stop, out.error);
 
-  const server = listen({
+  const server = live.server = listen({
     host: config.host,
     port: config.port,
     tls: config.tls,
@@ -126,7 +130,7 @@ async function serveUntilStopped(config: Config, out: ServeOutput, warm: { settl
   let loadSettled!: () => void;
   const settled = new Promise<void>((resolve) => loadSettled = resolve);
   // EDGE_BUNDLE: join Ops (or resume the session), check in, upload the log; serving never waits on it.
-  const ops = edgeOps
+  const ops = live.ops = edgeOps
     ? edgeOps.startEdgeOps(config, {
       pipelines,
       logs,
@@ -195,17 +199,6 @@ async function serveUntilStopped(config: Config, out: ServeOutput, warm: { settl
   updater.start(config.pipelineUrl, servedDigest);
   loadSettled();
   await server.finished;
-}
-
-/** The OCI_* settings. */
-export function registrySettings(config: Config): RegistrySettings {
-  return {
-    defaultRegistry: config.ociRegistry,
-    username: config.ociUsername,
-    password: config.ociPassword,
-    plainHttp: config.ociPlainHttp,
-    timeoutSeconds: config.ociTimeoutSeconds,
-  };
 }
 
 /** Opens the inference log in PERSISTENT_VOLUME_DIR with its writer. */

@@ -2,8 +2,8 @@
  * @module
  * The codecs that use apache-arrow, loaded on first use: evaluating
  * apache-arrow is about 70 ms of a start-up on 2 cores, and a process whose
- * clients send only pandas-records JSON never needs it. The first Arrow request
- * (or Arrow `/logs` read) waits for them once. They are not loaded in the
+ * clients send and read only pandas-records JSON never needs it. The first
+ * Arrow request (or Arrow `/logs` read) waits for them once. They are not loaded in the
  * background after start-up: that would stall the serving thread for those
  * 70 ms just as the first requests arrive, whatever their format.
  */
@@ -13,7 +13,6 @@ export interface ArrowCodecs {
   decodeArrow: typeof import("./arrow_input.ts").decodeArrow;
   encodeArrowReply: typeof import("./arrow_reply.ts").encodeArrowReply;
   logArrowStream: typeof import("./log_stream.ts").logArrowStream;
-  logJsonStream: typeof import("./log_stream.ts").logJsonStream;
 }
 
 let loading: Promise<ArrowCodecs> | undefined;
@@ -25,6 +24,8 @@ export function arrowCodecs(): Promise<ArrowCodecs> {
       decodeArrow: input.decodeArrow,
       encodeArrowReply: reply.encodeArrowReply,
       logArrowStream: logs.logArrowStream,
-      logJsonStream: logs.logJsonStream,
-    }));
+    }), (err) => {
+      loading = undefined; // the next Arrow request tries again
+      throw err;
+    });
 }

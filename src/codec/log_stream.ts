@@ -1,49 +1,19 @@
 /**
  * @module
- * A log reply streamed a page at a time, as the edge's `/logs` and the hub's
- * `/edges/{name}/logs` both send it: pandas-records JSON, or an Arrow file or
- * stream with one record batch per page. Each page is read and encoded only
+ * A log reply streamed a page at a time as Arrow, as the edge's `/logs` and the
+ * hub's `/edges/{name}/logs` both send it: an Arrow file or stream with one
+ * record batch per page (the JSON form is logJsonStream, log_json.ts). Each page is read and encoded only
  * when the client pulls (constant memory however large the log or slow the
  * client). A failure mid-stream is logged with `label` (the client sees a
  * cut-off body).
  */
 import { AsyncByteQueue, RecordBatchFileWriter, RecordBatchStreamWriter } from "apache-arrow";
-import { errorText } from "../errors.ts";
 import type { StoredLogRow } from "../logs/query.ts";
 import { logRecordBatch } from "./log_records.ts";
-import { logRecordJson } from "./log_json.ts";
+import { nextPage } from "./log_json.ts";
 
 /** Pages of log rows, oldest first. */
 export type LogPages = AsyncGenerator<StoredLogRow[]>;
-
-/** The rows as a pandas-records JSON list; a page may come as rows or as its list items' JSON text already. */
-export function logJsonStream(
-  pages: AsyncGenerator<StoredLogRow[] | string>,
-  label: string,
-): ReadableStream<Uint8Array> {
-  const encoder = new TextEncoder();
-  let first = true;
-  let done = false;
-  return new ReadableStream({
-    async pull(controller) {
-      if (done) return controller.close();
-      const next = await nextPage(pages, label);
-      if (next.done) {
-        controller.enqueue(encoder.encode(first ? "[]" : "]"));
-        done = true;
-        return controller.close();
-      }
-      const page = next.value;
-      controller.enqueue(
-        encoder.encode((first ? "[" : ",") + (typeof page === "string" ? page : page.map(logRecordJson).join(","))),
-      );
-      first = false;
-    },
-    async cancel() {
-      await pages.return(undefined);
-    },
-  });
-}
 
 /**
  * The rows as an Arrow file or stream, one record batch per page (an empty log is still a table with its columns);
@@ -77,15 +47,6 @@ export function logArrowStream(
       await pages.return(undefined);
     },
   });
-}
-
-async function nextPage<T>(pages: AsyncGenerator<T>, label: string): Promise<IteratorResult<T>> {
-  try {
-    return await pages.next();
-  } catch (err) {
-    console.error(`${label}: reading the log failed mid-reply: ${errorText(err)}`);
-    throw err;
-  }
 }
 
 /** Collects what an Arrow writer emits, so each pull hands on exactly one page's bytes. */

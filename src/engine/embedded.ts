@@ -8,7 +8,7 @@
  * 27.7 MB) shorten every start; they are decompressed when used. From source the package's own files are
  * used. The native library is inflated once into a folder of the temp
  * directory named by its content, reused by later starts and by other tern
- * processes of the same build (docs/runtime-notes.md, "Files extracted at start").
+ * processes of the same build (README, "Files written at start").
  * Deno's own copies of the native addons are kept in a folder of the process's
  * own and removed once loaded (addon_copies.ts).
  */

@@ -45,7 +45,8 @@ export async function createPlacedNativeBackend(
       return warming;
     },
     async load(model, label) {
-      const worker = spare ?? startNativeWorker();
+      if (spare?.failed) spare.terminate(); // it died warming up: this load gets a fresh one
+      const worker = spare && !spare.failed ? spare : startNativeWorker();
       spare = undefined;
       let loaded: NativeWorkerReply;
       try {

@@ -60,7 +60,7 @@ function ortWeb(threads: number): Promise<typeof import("onnxruntime-web")> {
   })();
 }
 
-/** Configures ort-web's process-wide WASM runtime and returns a backend over it. */
+/** A backend over ort-web's process-wide WASM runtime, which starts (with `threads`) on the first load. */
 export function createOrtWebWasmBackend(options: OrtWebWasmOptions): Backend {
   const threads = Math.max(1, Math.floor(options.threads));
   if (configuredThreads !== undefined && configuredThreads !== threads) {

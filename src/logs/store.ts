@@ -129,7 +129,9 @@ export interface LogPages {
  */
 export function openLogPages(dir: string): LogPages {
   let opening: Promise<LogWorker> | undefined;
+  let closed = false;
   const call = async (request: Unsent): Promise<StoreReply> => {
+    if (closed) throw new Error("the inference log is closed");
     opening ??= (async () => {
       const worker = startLogWorker();
       try {
@@ -153,6 +155,7 @@ export function openLogPages(dir: string): LogPages {
     pendingPage: async (after, limit) => (await call({ op: "pendingPage", after, limit })).page,
     backlog: async () => (await call({ op: "backlog" })).count ?? 0,
     close: async () => {
+      closed = true; // a call after this (an Ops tick racing the stop) starts no new worker
       const worker = await opening?.catch(() => undefined);
       if (!worker) return;
       await worker.call({ op: "close" });

@@ -7,7 +7,8 @@
  */
 import { Hono } from "hono";
 import { parseLogQuery } from "../../codec/log_filter.ts";
-import { logArrowStream, logJsonStream } from "../../codec/log_stream.ts";
+import { logArrowStream } from "../../codec/log_stream.ts";
+import { logJsonStream } from "../../codec/log_json.ts";
 import { ARROW_MEDIA_TYPE, arrowReplyFormat, PANDAS_RECORDS } from "../../codec/media.ts";
 import { NotFound } from "../../errors.ts";
 import type { StoredLogRow } from "../../logs/query.ts";

@@ -121,6 +121,9 @@ export function inferRoutes(
     accept?: string,
   ) => {
     const rows = reply.input.rows;
+    const arrow = arrowReplyFormat(accept);
+    // Loaded before the log append, whose promise nothing may leave unawaited.
+    const encodeArrowReply = arrow ? (await arrowCodecs()).encodeArrowReply : undefined;
     // Durable logging: the reply leaves only once its rows are committed (group commit); it is
     // encoded while the commit is under way.
     const logged = logs?.writer.append({ reply, pipelineVersion, modelSha });
@@ -128,8 +131,6 @@ export function inferRoutes(
     // /health and small requests get in between.
     if (rows >= YIELD_ROWS) await nextTurn();
     let response: Response;
-    const arrow = arrowReplyFormat(accept);
-    const encodeArrowReply = arrow ? (await arrowCodecs()).encodeArrowReply : undefined;
     const streamed = rows >= YIELD_ROWS && !arrow;
     try {
       response = arrow

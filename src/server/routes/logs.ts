@@ -13,6 +13,7 @@ import { Hono } from "hono";
 import { Unavailable } from "../../errors.ts";
 import { parseLogQuery } from "../../codec/log_filter.ts";
 import { arrowCodecs } from "../../codec/arrow_codecs.ts";
+import { logJsonStream } from "../../codec/log_json.ts";
 import { ARROW_MEDIA_TYPE, arrowReplyFormat, PANDAS_RECORDS } from "../../codec/media.ts";
 import type { AppDeps } from "../app.ts";
 
@@ -26,12 +27,12 @@ export function logsRoutes({ logs }: AppDeps): Hono {
     .post("/logs", async (c) => {
       const { read, readJson, writer, columns } = open();
       const filter = parseLogQuery(await c.req.text());
-      const { logArrowStream, logJsonStream } = await arrowCodecs();
       const headers = { "x-tern-log-evicted": String(writer.evictedRows) };
       const arrow = arrowReplyFormat(c.req.header("accept"));
       // Arrow: one schema for every page, so the validation and shadow columns the log has ever held.
       const extra = arrow && columns ? await columns() : [];
       if (arrow) {
+        const { logArrowStream } = await arrowCodecs();
         return new Response(logArrowStream(read(filter), arrow, "/logs", extra), {
           headers: { ...headers, "content-type": ARROW_MEDIA_TYPE[arrow] },
         });
