@@ -156,3 +156,33 @@ Deno.test("SIGTERM right after the Listening line, while start-up fetches the pi
     await Deno.remove(cwd, { recursive: true });
   }
 });
+
+Deno.test("SIGTERM while the first model loads (in its prewarmed worker, being timed): exit 0, no abort", async () => {
+  const registry = await startRegistry("none");
+  const cwd = await Deno.makeTempDir({ prefix: "tern-shutdown-load-" });
+  const [program, ...pre] = ternCommand();
+  try {
+    const reference = `${registry.host}/pipelines/slow:v1`;
+    const published = await publishModel(SLOW, "slow", reference);
+    assertEquals(published.code, 0, published.stderr);
+    const { watched, port } = await spawnForPort(
+      new Deno.Command(program, {
+        args: [...pre, "--host", "127.0.0.1", "--port", "0"],
+        cwd,
+        env: { NO_COLOR: "1", PERSISTENT_VOLUME_DIR: `${cwd}/persist`, PIPELINE_URL: reference },
+        stdout: "piped",
+        stderr: "piped",
+      }),
+      // The load has begun: a worker loads the ≈100 ms-a-run model and times several runs of it.
+      /Listening on http:\/\/[^:]+:(\d+)[\s\S]*Starting engine/,
+      60_000,
+    );
+    assert(port !== undefined, watched.output());
+    const code = await watched.stop("SIGTERM");
+    assertEquals(code, 0, watched.output());
+    assertMatch(watched.output(), /SIGTERM: finishing in-flight requests and stopping/);
+  } finally {
+    await registry.stop();
+    await Deno.remove(cwd, { recursive: true });
+  }
+});
