@@ -106,7 +106,7 @@ async function serveUntilStopped(config: Config, out: ServeOutput, warm: { settl
   } = {};
   const stop = async (signal: string, exitCode = 0) => {
     out.info(`${signal}: finishing in-flight requests and stopping`);
-    // Bounded (shutdown.ts); an update under way finishes before the models are released.
+    // Bounded (shutdown.ts); an update or a load under way finishes before the models are released.
     const code = await stopInOrder({ name: "the requests in flight", run: () => live.server?.shutdown() }, [
       { name: "Ops sync", run: () => live.ops?.stop() },
       { name: "the inference log", run: () => logs?.close() },

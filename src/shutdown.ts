@@ -9,7 +9,11 @@ import { errorText } from "./errors.ts";
 
 /** Longest wait for the requests in flight once a stop signal arrived. */
 export const DRAIN_MS = 7_000;
-/** Longest wait for the remaining steps together (the log's last commit among them). */
+/**
+ * Longest wait for the remaining steps together (the log's last commit among them), plus what the drain left of
+ * DRAIN_MS: a model load under way at the signal (start-up, an update) may need it, and a process that exits
+ * mid-load can crash (SIGSEGV seen while a first model was being timed in its worker).
+ */
 export const CLOSE_MS = 2_000;
 /** What the README promises: tern has exited this long after the first signal. */
 export const STOP_BOUND_MS = DRAIN_MS + CLOSE_MS + 1_000;
@@ -23,7 +27,7 @@ export interface StopStep {
 }
 
 /**
- * Runs `drain` within DRAIN_MS, then `steps` in order within CLOSE_MS in all. Resolves to the exit code: 0 when
+ * Runs `drain` within DRAIN_MS, then `steps` in order within CLOSE_MS in all, plus what the drain left unused. Resolves to the exit code: 0 when
  * everything finished in time, 1 when a step failed or was cut off (each reported through `error`).
  */
 export async function stopInOrder(drain: StopStep, steps: StopStep[], error: (line: string) => void): Promise<number> {
@@ -43,8 +47,9 @@ export async function stopInOrder(drain: StopStep, steps: StopStep[], error: (li
       clearTimeout(timer);
     }
   };
-  await within(drain, Date.now() + DRAIN_MS);
-  const deadline = Date.now() + CLOSE_MS;
+  const started = Date.now();
+  await within(drain, started + DRAIN_MS);
+  const deadline = started + DRAIN_MS + CLOSE_MS;
   for (const step of steps) await within(step, deadline);
   return code;
 }

@@ -68,6 +68,8 @@ export class PipelineManager {
   /** Requests (and shadow runs) using each pipeline; retired ones are freed when theirs reach 0. */
   readonly #uses = new Map<LoadedPipeline, number>();
   readonly #retired = new Map<LoadedPipeline, () => void>();
+  /** Loads under way (`load`): close waits for them, as onnxruntime aborts a process that exits mid-load. */
+  readonly #loading = new Set<Promise<unknown>>();
 
   readonly #batch: BatchOptions | undefined;
   readonly #now: () => number;
@@ -130,10 +132,14 @@ export class PipelineManager {
   }
 
   /** Loads every model of `definition` and starts serving it (prepare, then swap). */
-  async load(definition: PipelineDefinition): Promise<LoadedPipeline> {
-    const next = await this.prepare(definition);
-    this.swap(next);
-    return next;
+  load(definition: PipelineDefinition): Promise<LoadedPipeline> {
+    const loading = this.prepare(definition).then((next) => {
+      this.swap(next);
+      return next;
+    });
+    const settled = loading.then(() => {}, () => {}).finally(() => this.#loading.delete(settled));
+    this.#loading.add(settled);
+    return loading;
   }
 
   /**
@@ -271,8 +277,9 @@ export class PipelineManager {
     }
   }
 
-  /** Releases the loaded models (at shutdown). */
+  /** Releases the loaded models (at shutdown), once the loads under way have finished. */
   async close(): Promise<void> {
+    await Promise.all(this.#loading);
     const current = this.#current;
     this.#current = undefined;
     if (current) await releaseModels(current);
