@@ -2,7 +2,8 @@
  * @module
  * How `tern serve` stops on SIGTERM or SIGINT: it stops accepting connections, lets the requests in flight finish
  * (at most DRAIN_MS), then closes the rest in order (Ops sync, the inference log, which commits what is queued, the
- * pipeline updater, the models; at most CLOSE_MS together) and exits 0, so it is gone within STOP_BOUND_MS, inside
+ * pipeline updater, the models once a load under way has finished; at most CLOSE_MS together, plus what the drain
+ * left unused) and exits 0, so it is gone within STOP_BOUND_MS, inside
  * `docker stop`'s 10 s. A second signal exits at once (128 + its number).
  */
 import { errorText } from "./errors.ts";
@@ -27,8 +28,9 @@ export interface StopStep {
 }
 
 /**
- * Runs `drain` within DRAIN_MS, then `steps` in order within CLOSE_MS in all, plus what the drain left unused. Resolves to the exit code: 0 when
- * everything finished in time, 1 when a step failed or was cut off (each reported through `error`).
+ * Runs `drain` within DRAIN_MS, then `steps` in order within CLOSE_MS in all, plus what the drain left unused.
+ * Resolves to the exit code: 0 when everything finished in time, 1 when a step failed or was cut off (each reported
+ * through `error`).
  */
 export async function stopInOrder(drain: StopStep, steps: StopStep[], error: (line: string) => void): Promise<number> {
   let code = 0;
