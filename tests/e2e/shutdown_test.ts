@@ -118,6 +118,35 @@ Deno.test("a second signal while requests are still draining exits at once (128 
   }
 });
 
+/**
+ * Starts tern serving with `env` (from a temporary folder), sends SIGTERM once its output matches `when` (whose
+ * first group is the port it listens on), and asserts it stopped as it should: the stop line, exit 0 (not 134, 139
+ * or 143, as onnxruntime's aborts and an unhandled signal give).
+ */
+async function sigtermWhen(env: Record<string, string>, when: RegExp): Promise<void> {
+  const cwd = await Deno.makeTempDir({ prefix: "tern-shutdown-start-" });
+  const [program, ...pre] = ternCommand();
+  try {
+    const { watched, port } = await spawnForPort(
+      new Deno.Command(program, {
+        args: [...pre, "--host", "127.0.0.1", "--port", "0"],
+        cwd,
+        env: { NO_COLOR: "1", PERSISTENT_VOLUME_DIR: `${cwd}/persist`, ...env },
+        stdout: "piped",
+        stderr: "piped",
+      }),
+      when,
+      60_000,
+    );
+    assert(port !== undefined, watched.output());
+    const code = await watched.stop("SIGTERM");
+    assertEquals(code, 0, watched.output());
+    assertMatch(watched.output(), /SIGTERM: finishing in-flight requests and stopping/);
+  } finally {
+    await Deno.remove(cwd, { recursive: true });
+  }
+}
+
 Deno.test("SIGTERM right after the Listening line, while start-up fetches the pipeline and a worker loads onnxruntime: exit 0", async () => {
   // A registry that accepts and never answers: tern listens, its native worker warms up, the fetch hangs.
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -125,64 +154,28 @@ Deno.test("SIGTERM right after the Listening line, while start-up fetches the pi
   const accepting = (async () => {
     for await (const conn of listener) held.push(conn);
   })();
-  const cwd = await Deno.makeTempDir({ prefix: "tern-shutdown-early-" });
-  const [program, ...pre] = ternCommand();
   try {
-    const { watched, port } = await spawnForPort(
-      new Deno.Command(program, {
-        args: [...pre, "--host", "127.0.0.1", "--port", "0"],
-        cwd,
-        env: {
-          NO_COLOR: "1",
-          PERSISTENT_VOLUME_DIR: `${cwd}/persist`,
-          PIPELINE_URL: `127.0.0.1:${listener.addr.port}/pipelines/house-price:v1`,
-          OCI_TIMEOUT: "60",
-          INFERENCE_BACKEND: "native",
-        },
-        stdout: "piped",
-        stderr: "piped",
-      }),
-      /Listening on http:\/\/[^:]+:(\d+)/,
-      60_000,
-    );
-    assert(port !== undefined, watched.output());
-    const code = await watched.stop("SIGTERM");
-    assertEquals(code, 0, watched.output());
-    assertMatch(watched.output(), /SIGTERM: finishing in-flight requests and stopping/);
+    await sigtermWhen({
+      PIPELINE_URL: `127.0.0.1:${listener.addr.port}/pipelines/house-price:v1`,
+      OCI_TIMEOUT: "60",
+      INFERENCE_BACKEND: "native",
+    }, /Listening on http:\/\/[^:]+:(\d+)/);
   } finally {
     listener.close();
     for (const conn of held) conn.close();
     await accepting.catch(() => {});
-    await Deno.remove(cwd, { recursive: true });
   }
 });
 
 Deno.test("SIGTERM while the first model loads (in its worker, being timed): the load finishes, then exit 0 (it crashed, 139)", async () => {
   const registry = await startRegistry("none");
-  const cwd = await Deno.makeTempDir({ prefix: "tern-shutdown-load-" });
-  const [program, ...pre] = ternCommand();
   try {
     const reference = `${registry.host}/pipelines/slow:v1`;
     const published = await publishModel(SLOW, "slow", reference);
     assertEquals(published.code, 0, published.stderr);
-    const { watched, port } = await spawnForPort(
-      new Deno.Command(program, {
-        args: [...pre, "--host", "127.0.0.1", "--port", "0"],
-        cwd,
-        env: { NO_COLOR: "1", PERSISTENT_VOLUME_DIR: `${cwd}/persist`, PIPELINE_URL: reference },
-        stdout: "piped",
-        stderr: "piped",
-      }),
-      // The load has begun: a worker loads the ≈100 ms-a-run model and times several runs of it.
-      /Listening on http:\/\/[^:]+:(\d+)[\s\S]*Starting engine/,
-      60_000,
-    );
-    assert(port !== undefined, watched.output());
-    const code = await watched.stop("SIGTERM");
-    assertEquals(code, 0, watched.output());
-    assertMatch(watched.output(), /SIGTERM: finishing in-flight requests and stopping/);
+    // The load has begun: a worker loads the ≈100 ms-a-run model and times several runs of it.
+    await sigtermWhen({ PIPELINE_URL: reference }, /Listening on http:\/\/[^:]+:(\d+)[\s\S]*Starting engine/);
   } finally {
     await registry.stop();
-    await Deno.remove(cwd, { recursive: true });
   }
 });
