@@ -22,7 +22,7 @@ import { decodeArrow } from "../../src/codec/arrow_input.ts";
 import { encodeArrowReply } from "../../src/codec/arrow_reply.ts";
 import type { DecodedInput } from "../../src/codec/decoded_input.ts";
 import { decodePandasRecords } from "../../src/codec/pandas_records.ts";
-import type { InferenceReply } from "../../src/codec/reply.ts";
+import { encodeRecordsReply, type InferenceReply } from "../../src/codec/reply.ts";
 import type { TensorSpec } from "../../src/engine/tensor.ts";
 import { assertEquals } from "../support/assert.ts";
 
@@ -160,4 +160,44 @@ Deno.test("JSON in: mixed, nested and missing values fall back to JSON text or n
   assertEquals(values(table, "in.nested"), [[[1, 2], [3]], [[4.5]]]);
   assertEquals(values(table, "in.sometimes"), ["x", null]);
   assertEquals(table.getChild("in.nested")!.type.children[0].type instanceof List, true);
+});
+
+Deno.test("the per-row columns say what the pandas-records reply says: checks failed, shadows, names, elapsed", () => {
+  const rows = 7;
+  const input = decodePandasRecords(
+    JSON.stringify(Array.from({ length: rows }, (_, r) => ({ tensor: [r, -r] }))),
+    SPEC,
+  );
+  const reply: InferenceReply = {
+    pipelineName: "prix-maison-é",
+    modelName: "modèle ünïcode",
+    modelVersion: "",
+    time: 1700000000000,
+    elapsedNs: [3, 5, 8],
+    outputs: [["y", { type: "float32", data: Float32Array.from({ length: rows }, (_, r) => r), dims: [rows, 1] }]],
+    input,
+    // Row 2 fails both checks, rows 3 and 6 one each, the rest none.
+    checks: { names: ["too_big", "negative"], flags: Uint8Array.from([0, 0, 0, 0, 1, 1, 0, 1, 0, 0, 0, 0, 1, 0]) },
+    shadows: [{
+      model: "challenger",
+      outputs: [["y", {
+        type: "float32",
+        data: Float32Array.from({ length: rows }, (_, r) => r / 2),
+        dims: [rows, 1],
+      }]],
+    }],
+  };
+  const records = JSON.parse(encodeRecordsReply(reply));
+  const table = tableFromIPC(encodeArrowReply(reply));
+  assertEquals(values(table, "check_failures"), records.map((r: { check_failures: string[] }) => r.check_failures));
+  assertEquals(values(table, "check_failures")[2], ["too_big", "negative"]);
+  assertEquals(
+    values(table, "shadow_data").map((s) => JSON.parse(s as string)),
+    records.map((r: { shadow_data: unknown }) => r.shadow_data),
+  );
+  for (const name of ["model_name", "model_version", "pipeline_name"]) {
+    assertEquals(values(table, name), records.map((r: Record<string, unknown>) => r[name]));
+  }
+  assertEquals(values(table, "model_name")[rows - 1], "modèle ünïcode");
+  assertEquals(values(table, "elapsed"), records.map((r: { elapsed: number[] }) => r.elapsed.map(BigInt)));
 });
