@@ -38,6 +38,11 @@ const COUNTERS = getTableName(logCounters);
 const NEXT_ID_SQL =
   `SELECT max(coalesce((SELECT ${BATCH.id.name} + ${BATCH.rows.name} FROM ${getTableName(inferenceBatch)} ` +
   `ORDER BY ${BATCH.id.name} DESC LIMIT 1), 1), coalesce((SELECT value FROM ${COUNTERS} WHERE name = 'next_id'), 1))`;
+const COUNTER = getTableColumns(logCounters);
+/** The last journal frame (journal.ts) whose records the database holds: written with them, in their transaction. */
+const JOURNAL_SEQ_SQL =
+  `INSERT INTO ${COUNTERS} (${COUNTER.name.name}, ${COUNTER.value.name}) VALUES ('journal_seq', ?) ` +
+  `ON CONFLICT (${COUNTER.name.name}) DO UPDATE SET ${COUNTER.value.name} = excluded.${COUNTER.value.name}`;
 const MARKS = getTableColumns(logTimeMarks);
 /** A minute's first record (schema.ts): set once, by the first commit with a record in it. */
 const MARK_SQL = `INSERT OR IGNORE INTO ${getTableName(logTimeMarks)} (${MARKS.minute.name}, ${MARKS.firstId.name}) ` +
@@ -63,6 +68,7 @@ export class LogAppender {
   readonly #rollback: Database.Statement<unknown[]>;
   readonly #column: Database.Statement<unknown[]>;
   readonly #usedBytes: Database.Statement<unknown[]>;
+  readonly #journalSeq: Database.Statement<unknown[]>;
   /** Extra columns already recorded in log_columns. */
   readonly #columns = new Set<string>();
   /** The minute this connection last committed a record in: its mark is set (a probe per commit saved). */
@@ -85,15 +91,19 @@ export class LogAppender {
       this.#rollback = this.#db.prepare("ROLLBACK");
       this.#column = this.#db.prepare(COLUMN_SQL);
       this.#usedBytes = this.#db.prepare(USED_BYTES_SQL);
+      this.#journalSeq = this.#db.prepare(JOURNAL_SEQ_SQL);
     } catch (err) {
       this.#db.close();
       throw err;
     }
   }
 
-  /** Inserts `records` in one transaction, in order: all of them or (on error, which is thrown) none. */
-  append(records: readonly LogRecord[]): void {
-    if (records.length === 0) return;
+  /**
+   * Inserts `records` in one transaction, in order: all of them or (on error, which is thrown) none; with
+   * `journalSeq`, the last journal frame they complete is recorded in the same transaction.
+   */
+  append(records: readonly LogRecord[], journalSeq?: number): void {
+    if (records.length === 0 && journalSeq === undefined) return;
     // A transaction left open by a failed rollback would refuse every later BEGIN.
     if (this.#db.inTransaction) this.#rollback.run();
     this.#begin.run();
@@ -114,6 +124,7 @@ export class LogAppender {
         for (const name of r.extraColumns) if (!this.#columns.has(name)) columns.add(name);
       }
       for (const name of columns) this.#column.run(name);
+      if (journalSeq !== undefined) this.#journalSeq.run(journalSeq);
       this.#commit.run();
       this.#markedMinute = minute;
       // Remembered once committed: a source added by a transaction rolled back does not exist.

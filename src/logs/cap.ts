@@ -31,6 +31,12 @@ export async function evictedTotal(client: Client): Promise<number> {
   return r.rows.length ? Number(r.rows[0][0]) : 0;
 }
 
+/** The last journal frame the database holds (journal.ts), 0 when none. */
+export async function journalSeq(client: Client): Promise<number> {
+  const r = await client.execute("SELECT value FROM log_counters WHERE name = 'journal_seq'");
+  return r.rows.length ? Number(r.rows[0][0]) : 0;
+}
+
 /** Evicts records while the log is over `capBytes`; returns how many rows went. */
 export async function enforceCap(client: Client, capBytes: number): Promise<number> {
   let evicted = 0;

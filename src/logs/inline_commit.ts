@@ -39,7 +39,7 @@ const FIXED_PAGES = 4;
  * Bytes of `records` as stored: the payload and the elapsed list (the fields records share are in log_sources,
  * written once), and 64 for the row's header, its numbers and its index entries.
  */
-function bytesOf(records: readonly LogRecord[]): number {
+export function bytesOf(records: readonly LogRecord[]): number {
   let bytes = 0;
   for (const r of records) bytes += r.payload.length + r.elapsedJson.length + 64;
   return bytes;
@@ -78,7 +78,7 @@ export class InlineCommitter {
    * write lock, "checkpoint" when it would take the WAL past its limit. The caller then commits it through the
    * worker (and, for "checkpoint", has the worker checkpoint first).
    */
-  commit(records: readonly LogRecord[]): "committed" | "overCap" | "worker" | "checkpoint" {
+  commit(records: readonly LogRecord[], journalSeq?: number): "committed" | "overCap" | "worker" | "checkpoint" {
     const bytes = bytesOf(records);
     const frames = framesOf(bytes);
     if (this.#frames + frames > this.#walLimitFrames) {
@@ -88,7 +88,7 @@ export class InlineCommitter {
     this.#frames += frames; // whichever connection writes them, they lengthen the WAL
     if (bytes > INLINE_MAX_BYTES) return "worker";
     try {
-      this.#appender.append(records);
+      this.#appender.append(records, journalSeq);
     } catch (err) {
       if (isBusy(err)) return "worker";
       throw err;

@@ -11,6 +11,7 @@
  * await log.close();
  */
 import { logDbPath } from "./db.ts";
+import { JOURNAL_FILE, LogJournal } from "./journal.ts";
 import { type LogFilter, readLog, readLogJson, type StoredLogRow } from "./query.ts";
 import { openLogPages, openLogStore, type StoreSettings } from "./store.ts";
 import { LogWriter, type LogWriterOptions } from "./writer.ts";
@@ -55,18 +56,54 @@ export async function openInferenceLog(
 ): Promise<InferenceLog> {
   // The log worker migrates the file before the reading worker (on first use) opens it.
   const store = await openLogStore(settings);
+  let journal;
+  try {
+    journal = await openJournal(settings.dir, store.journalSeqAtOpen, writerOptions.durability === "durable");
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   const pages = openLogPages(settings.dir);
-  const writer = new LogWriter(store, { ...writerOptions, capBytes: settings.capBytes });
+  const writer = new LogWriter(store, { ...writerOptions, capBytes: settings.capBytes, journal });
+  // Reads see every row acknowledged before them: journaled rows are committed first (writer.ts).
+  const settled = <T>(read: () => Promise<T>) => writer.settle().then(read);
   return {
     writer,
     path: logDbPath(settings.dir),
-    read: (filter) => readLog(pages.page, filter),
-    readJson: (filter) => readLogJson(pages.pageJson, filter),
-    columns: pages.columns,
-    upload: { pendingPage: pages.pendingPage, markUploaded: store.markUploaded, backlog: pages.backlog },
+    read: async function* (filter) {
+      await writer.settle();
+      yield* readLog(pages.page, filter);
+    },
+    readJson: async function* (filter) {
+      await writer.settle();
+      yield* readLogJson(pages.pageJson, filter);
+    },
+    columns: () => settled(pages.columns),
+    upload: {
+      pendingPage: pages.pendingPage,
+      markUploaded: store.markUploaded,
+      backlog: () => settled(pages.backlog),
+    },
     close: async () => {
       await writer.close();
       await pages.close();
     },
   };
+}
+
+/**
+ * The log's journal (journal.ts): opened (created if need be) for `durable`; in the other modes only when one is
+ * left from a durable run, so that its rows are committed.
+ */
+async function openJournal(dir: string, committedSeq: number, durable: boolean) {
+  const path = `${dir.replace(/\/+$/, "")}/${JOURNAL_FILE}`;
+  if (!durable) {
+    try {
+      await Deno.stat(path);
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return undefined;
+      throw err;
+    }
+  }
+  return LogJournal.open(path, committedSeq);
 }

@@ -33,10 +33,15 @@ type Unsent = StoreRequest extends infer R ? R extends StoreRequest ? Omit<R, "i
 export interface LogStore {
   /** Rows evicted by the cap since the log was created (read at open). */
   readonly evictedAtOpen: number;
+  /** The last journal frame (journal.ts) the database held at open, 0 when none. */
+  readonly journalSeqAtOpen: number;
   /** True once the worker has died: every call fails at once. */
   readonly failed: boolean;
-  /** Inserts `records` in one transaction, then applies the cap; returns rows evicted. */
-  commit(records: LogRecord[]): Promise<{ evicted: number }>;
+  /**
+   * Inserts `records` in one transaction (with `journalSeq`, the last journal frame they complete), then applies
+   * the cap; returns rows evicted.
+   */
+  commit(records: LogRecord[], journalSeq?: number): Promise<{ evicted: number }>;
   /** Bytes of database pages holding data. */
   usedBytes(): Promise<number>;
   /** Stops the worker (pending commits are answered first). */
@@ -80,11 +85,12 @@ export async function openLogStore(settings: StoreSettings): Promise<LogStore & 
   const evictedBy = async (reply: Promise<StoreReply>) => ({ evicted: (await reply).evicted ?? 0 });
   return {
     evictedAtOpen: opened.evicted ?? 0,
+    journalSeqAtOpen: opened.journalSeq ?? 0,
     get failed() {
       return worker.failed;
     },
-    commit: async (records) => {
-      const outcome = worker.failed ? "worker" : inline?.commit(records) ?? "worker";
+    commit: async (records, journalSeq) => {
+      const outcome = worker.failed ? "worker" : inline?.commit(records, journalSeq) ?? "worker";
       if (outcome === "committed") return { evicted: 0 };
       // Over the cap is rare: eviction runs in the worker, as does the WAL's checkpoint. The rows are committed:
       // an eviction that fails (the worker died) is reported, not turned into a failed commit to be retried.
@@ -94,7 +100,9 @@ export async function openLogStore(settings: StoreSettings): Promise<LogStore & 
           return { evicted: 0 };
         });
       }
-      return await evictedBy(worker.call({ op: "commit", records, checkpoint: outcome === "checkpoint" }));
+      return await evictedBy(
+        worker.call({ op: "commit", records, checkpoint: outcome === "checkpoint", journalSeq }),
+      );
     },
     usedBytes: async () => (await worker.call({ op: "usedBytes" })).usedBytes ?? 0,
     markUploaded: async (firstId, lastId) => (await worker.call({ op: "markUploaded", firstId, lastId })).count ?? 0,

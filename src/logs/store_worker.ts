@@ -13,7 +13,7 @@
  */
 import { errorText } from "../errors.ts";
 import { LogAppender } from "./appender.ts";
-import { enforceCap, evictedTotal, usedBytes } from "./cap.ts";
+import { enforceCap, evictedTotal, journalSeq, usedBytes } from "./cap.ts";
 import { closeLogDb, type LogDb, type OpenLogOptions } from "./db.ts";
 import { openLogDb, openLogReader } from "./db_open.ts";
 import { type LogFilter, readExtraColumns, readPage, type StoredLogRow } from "./query.ts";
@@ -40,7 +40,8 @@ export type StoreRequest =
   | { id: number; op: "pageJson"; filter: LogFilter; after: number; limit: number }
   | { id: number; op: "columns" }
   /** `checkpoint`: checkpoint the WAL first (it grew through commits on the serving thread). */
-  | { id: number; op: "commit"; records: LogRecord[]; checkpoint?: boolean }
+  /** `journalSeq`: the last journal frame these records complete (journal.ts), recorded with them. */
+  | { id: number; op: "commit"; records: LogRecord[]; checkpoint?: boolean; journalSeq?: number }
   | { id: number; op: "enforceCap" }
   | { id: number; op: "usedBytes" }
   | { id: number; op: "pendingPage"; after: number; limit: number }
@@ -53,6 +54,8 @@ export interface StoreReply {
   id: number;
   error?: string;
   evicted?: number;
+  /** `open`: the last journal frame the database holds. */
+  journalSeq?: number;
   usedBytes?: number;
   rows?: StoredLogRow[];
   /** `pendingPage`: the next upload page, absent when no row is pending. */
@@ -90,7 +93,7 @@ async function handle(request: StoreRequest): Promise<Omit<StoreReply, "id">> {
         appender = new LogAppender(log.path, request.settings);
         if (request.settings.sync === "normal") walSync = new WalSyncer(`${log.path}-wal`, WAL_SYNC_MS);
         capBytes = request.settings.capBytes;
-        return { evicted: await evictedTotal(log.client) };
+        return { evicted: await evictedTotal(log.client), journalSeq: await journalSeq(log.client) };
       } catch (err) {
         await closeAll();
         throw err;
@@ -98,7 +101,7 @@ async function handle(request: StoreRequest): Promise<Omit<StoreReply, "id">> {
     case "commit": {
       if (!appender) throw new Error("the log is not open for writing");
       if (request.checkpoint) appender.checkpoint();
-      appender.append(request.records);
+      appender.append(request.records, request.journalSeq);
       walSync?.committed();
       return { evicted: await evictOverCap() };
     }

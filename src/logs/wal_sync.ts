@@ -18,14 +18,16 @@ export const WAL_SYNC_MS = 1000;
 /** Syncs one WAL file on a timer while it is being written. */
 export class WalSyncer {
   readonly #path: string;
+  readonly #what: string;
   readonly #timer: number;
   #file: Deno.FsFile | undefined;
   #dirty = false;
   #syncing: Promise<void> | undefined;
 
-  /** Starts the timer for the WAL at `path`. */
-  constructor(path: string, intervalMs: number) {
+  /** Starts the timer for the WAL (or another file the log appends to, named `what` in errors) at `path`. */
+  constructor(path: string, intervalMs: number, what = "the WAL") {
     this.#path = path;
+    this.#what = what;
     this.#timer = setInterval(() => void this.sync(), intervalMs);
   }
 
@@ -68,7 +70,7 @@ export class WalSyncer {
       // Every failure is reported: after a failed fsync the kernel may have dropped the pages it could not write.
       if (!(err instanceof Deno.errors.NotFound)) {
         console.error(
-          `inference log: syncing the WAL failed; rows committed since the last sync may not survive a power cut: ${
+          `inference log: syncing ${this.#what} failed; rows committed since the last sync may not survive a power cut: ${
             errorText(err)
           }`,
         );

@@ -1,6 +1,6 @@
 import type { Client } from "@libsql/client";
 import { evictedTotal } from "../../src/logs/cap.ts";
-import { openInferenceLog } from "../../src/logs/mod.ts";
+import { type LogEntry, openInferenceLog } from "../../src/logs/mod.ts";
 import { closeLogDb } from "../../src/logs/db.ts";
 import { openLogReader } from "../../src/logs/db_open.ts";
 import { assert, assertEquals } from "../support/assert.ts";
@@ -29,8 +29,13 @@ for (const [sync, R] of [["full", 100], ["normal", 50]] as const) {
       let log = await openInferenceLog(settings, { durability: "durable", partition: "p" });
       const reader = await openLogReader(dir);
       const writer = log.writer;
+      // Each append is its own commit: settle commits the journaled rows at once (writer.ts).
+      const append = async (entry: LogEntry) => {
+        await writer.append(entry);
+        await writer.settle();
+      };
       // A demo row takes about 80 bytes as a record: 10,000 fit, and the 5,000 uploaded are more than one eviction.
-      for (let i = 0; i < 10_000 / R; i++) await writer.append(demoEntry(i * R, R));
+      for (let i = 0; i < 10_000 / R; i++) await append(demoEntry(i * R, R));
       assertEquals((await writer.status()).evictedRows, 0, "10,000 rows fit under 1 MiB");
       await reader.client.execute("UPDATE inference_batch SET uploaded = rows WHERE id > 5000");
 
@@ -38,7 +43,7 @@ for (const [sync, R] of [["full", 100], ["normal", 50]] as const) {
       let appended = 10_000 / R;
       while ((await writer.status()).evictedRows === 0) {
         assert(appended < 100_000 / R, "100,000 rows written and nothing evicted");
-        await writer.append(demoEntry(appended++ * R, R));
+        await append(demoEntry(appended++ * R, R));
       }
       const afterFirst = await ids(reader.client);
       assert(!afterFirst.includes(5001), "the oldest uploaded row was evicted first");
@@ -48,7 +53,7 @@ for (const [sync, R] of [["full", 100], ["normal", 50]] as const) {
       let largestFile = 0;
       let largestWal = 0;
       for (let i = 0; i < 50_000 / R; i++) {
-        await writer.append(demoEntry(appended++ * R, R));
+        await append(demoEntry(appended++ * R, R));
         largestFile = Math.max(largestFile, (await Deno.stat(log.path)).size);
         largestWal = Math.max(largestWal, await Deno.stat(`${log.path}-wal`).then((s) => s.size).catch(() => 0));
       }

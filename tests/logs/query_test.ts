@@ -22,6 +22,7 @@ Deno.test("pages start and end inside records; filters by time, after and limit 
     const reader = await openLogReader(dir);
     // 50 requests of 7 rows: request i has rows 7i+1 … 7i+7, time 1000 + i, first feature = its row id.
     for (let i = 0; i < 50; i++) await log.writer.append(demoEntry(7 * i + 1, 7, 1000 + i));
+    await log.writer.settle(); // journaled, then committed: the reader below reads the database itself
     const page = async (filter: object, after: number, limit: number) =>
       (await readPage(reader, filter, after, limit)).map((r) => {
         assertEquals(JSON.parse(r.inJson).tensor[0], r.id, "each row carries its own values");

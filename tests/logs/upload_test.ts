@@ -22,6 +22,7 @@ Deno.test("pending pages, marks and the backlog; the upload cursor survives a re
     let commits = 0;
     log.writer.onCommit(() => commits++);
     await log.writer.append(demoEntry(0, 25));
+    await log.writer.settle(); // the rows were journaled; now they are in the database
     assert(commits >= 1, "commit listeners are called");
     assertEquals(await log.upload.backlog(), 25);
     const page = pendingRows(reader, 0, 10);
@@ -66,9 +67,13 @@ Deno.test("under the storage cap, rows marked uploaded are evicted before older 
     const reader = await openLogReader(dir);
     // 5,000 rows of about 80 bytes: the 3,000 uploaded are more than one eviction takes (10 % of the cap).
     for (let i = 0; i < 50; i++) await log.writer.append(demoEntry(i * 100, 100));
+    await log.writer.settle();
     await log.upload.markUploaded(2001, 5000);
     let n = 50;
-    while ((await log.writer.status()).evictedRows === 0) await log.writer.append(demoEntry(n++ * 100, 100));
+    while ((await log.writer.status()).evictedRows === 0) {
+      await log.writer.append(demoEntry(n++ * 100, 100));
+      await log.writer.settle();
+    }
     const left = ids(pendingRows(reader, 0, 5000));
     assertEquals(left.slice(0, 2000), Array.from({ length: 2000 }, (_, i) => i + 1), "rows not uploaded are kept");
     const all = (await reader.client.execute("SELECT min(id) FROM inference_batch WHERE uploaded > 0")).rows[0][0];

