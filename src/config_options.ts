@@ -162,7 +162,7 @@ export const OPTIONS: readonly OptionDef[] = [
     flag: "log-durability",
     env: "LOG_DURABILITY",
     help:
-      "inference log: durable (reply once committed; survives a crash or kill of tern, a power cut loses the last 1–2 s), fsync (reply once committed and synced to the disk), async (reply first; a crash loses ≤ one batch), off",
+      "inference log: durable (reply once journaled or committed; survives a crash or kill of tern, a power cut loses the last 1–2 s), fsync (reply once committed and synced to the disk), async (reply first; a crash loses ≤ one batch), off",
     default: "durable",
   },
   {
