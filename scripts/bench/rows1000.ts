@@ -12,7 +12,8 @@
  * - a per-stage breakdown in this process with tern's own functions: Arrow
  *   decode, native session.run, the pandas-records and Arrow replies, the log
  *   record, its commit through the store (on this thread, as tern commits
- *   records of this size) and the INSERT + COMMIT alone; and, off the serving
+ *   records of this size) and the INSERT + COMMIT alone, its journal write
+ *   (what a durable reply waits for since the journal); and, off the serving
  *   path, turning the record back into rows as `/logs` does. Median per request.
  *
  * With BENCH_BEFORE_BIN (an executable running another tern build, e.g. a
@@ -24,6 +25,7 @@ import { encodeArrowReply } from "../../src/codec/arrow_reply.ts";
 import { encodeRecordsReply, type InferenceReply } from "../../src/codec/reply.ts";
 import { createOrtNativeBackend } from "../../src/engine/ort_native.ts";
 import { LogAppender } from "../../src/logs/appender.ts";
+import { LogJournal } from "../../src/logs/journal.ts";
 import { toLogRecord } from "../../src/logs/entry.ts";
 import { recordRows } from "../../src/logs/rows.ts";
 import { openLogStore } from "../../src/logs/store.ts";
@@ -126,6 +128,7 @@ async function stageBreakdown(body: Uint8Array, threads: number): Promise<Stage[
   const local = await openLogStore({ dir: `${dir}/local`, sync: "normal", walLimitBytes: 64 << 20 });
   await local.close(); // migrated; the appender below writes to it from this thread
   const appender = new LogAppender(`${dir}/local/inference-log.db`, { sync: "normal", walLimitBytes: 64 << 20 });
+  const { journal } = LogJournal.open(`${dir}/inference-log.journal`, 0);
   const times: Record<string, number[]> = {};
   const time = async <T>(stage: string, f: () => T | Promise<T>): Promise<T> => {
     const t0 = performance.now();
@@ -155,6 +158,11 @@ async function stageBreakdown(body: Uint8Array, threads: number): Promise<Stage[
       );
       await time("commit (store.commit, on this thread)", () => store.commit([record]));
       await time("  of which INSERT + COMMIT (LogAppender.append)", () => appender.append([record]));
+      const seq = await time(
+        "journal write (what a durable reply waits for: LogJournal.write)",
+        () => journal.write([record]),
+      );
+      journal.committed(seq);
       await time(
         "read side: the record back into 1,000 rows (recordRows, as /logs does)",
         () => recordRows({ ...record, id: 1, uploaded: 0 }),
@@ -162,6 +170,7 @@ async function stageBreakdown(body: Uint8Array, threads: number): Promise<Stage[
     }
   } finally {
     appender.close();
+    await journal.close();
     await store.close();
     await session.release();
     await Deno.remove(dir, { recursive: true });
