@@ -20,6 +20,7 @@ import type { UploadPage } from "../ops/page.ts";
 export type { LogEntry } from "./entry.ts";
 export type { LogFilter, StoredLogRow } from "./query.ts";
 export type { LogDurability, LogWriterStatus } from "./writer.ts";
+import type { LogWriterStatus } from "./writer.ts";
 export { LogWriter } from "./writer.ts";
 
 /** What the Ops uploader reads and marks (src/ops/uploader.ts). */
@@ -37,6 +38,8 @@ export interface InferenceLog {
   writer: LogWriter;
   /** The database file. */
   path: string;
+  /** The writer's counters once the rows acknowledged so far are in the database (what `/logs/status` shows). */
+  status(): Promise<LogWriterStatus>;
   /** Rows matching a filter, a page at a time. */
   read(filter: LogFilter): AsyncGenerator<StoredLogRow[]>;
   /** The same pages as pandas-records JSON text (list items, no brackets), built off the serving thread. */
@@ -70,6 +73,7 @@ export async function openInferenceLog(
   return {
     writer,
     path: logDbPath(settings.dir),
+    status: () => settled(() => writer.status()),
     read: async function* (filter) {
       await writer.settle();
       yield* readLog(pages.page, filter);

@@ -42,7 +42,7 @@ export interface AppDeps {
   /** Inference request bodies served at once, in bytes (MAX_INFLIGHT_SIZE; default 2 × maxBodyBytes). */
   maxInflightBytes?: number;
   /** The inference log; absent when LOG_DURABILITY=off. */
-  logs?: Pick<InferenceLog, "writer" | "read" | "readJson"> & Partial<Pick<InferenceLog, "columns">>;
+  logs?: Pick<InferenceLog, "writer" | "status" | "read" | "readJson"> & Partial<Pick<InferenceLog, "columns">>;
   /** Draws for A/B splits without a key, in [0, 1) (default Math.random). */
   random?: () => number;
   /** When set (DEBUG=true), receives one line per request: method, path, status, ms. */
@@ -70,7 +70,7 @@ export function createApp(appDeps: AppDeps): Hono {
   const metrics = appDeps.metrics === false ? undefined : new EdgeMetrics({
     pipelines: appDeps.pipelines,
     now: appDeps.now,
-    logStatus: appDeps.logs && (() => appDeps.logs!.writer.status()),
+    logStatus: appDeps.logs && (() => appDeps.logs!.status()),
     ops: appDeps.ops && (() => appDeps.ops!.status()),
     backlog: appDeps.ops?.backlog,
   });

@@ -42,7 +42,7 @@ export function logsRoutes({ logs }: AppDeps): Hono {
       });
     })
     .get("/logs/status", async (c) => {
-      const status = await open().writer.status();
+      const status = await open().status();
       c.header("x-tern-log-evicted", String(status.evictedRows));
       return c.json(status);
     });

@@ -34,7 +34,7 @@ export function statusRoutes(deps: AppDeps, metrics?: EdgeMetrics): Hono {
         recent: activity.recent(),
         series: activity.series(),
       },
-      log: await logs?.writer.status(),
+      log: await logs?.status(),
       ops: opsStatus && { status: opsStatus, backlog: ops?.backlog ? await ops.backlog() : null },
     };
     return c.html(<StatusPage view={view} />);
