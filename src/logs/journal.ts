@@ -20,8 +20,15 @@
  * before anything is appended. A failed or short write is cut back the same
  * way; a journal that cannot be cut back is given up (`usable` false) and the
  * writer commits to the database before replying, as it did without one.
+ *
+ * One process at a time: a second tern on the same folder would replay frames
+ * the first is committing, and empty the file under it. The journal is held
+ * through an exclusive SQLite lock on `inference-log.journal.lock` (POSIX
+ * locks, released by the kernel when the holder dies), taken without waiting:
+ * a second process fails to start, naming the folder.
  */
 import { crc32 } from "node:zlib";
+import Database from "libsql";
 import { errorText } from "../errors.ts";
 import type { LogRecord } from "./entry.ts";
 import { WalSyncer } from "./wal_sync.ts";
@@ -110,13 +117,22 @@ export class LogJournal {
   readonly #path: string;
   readonly #file: Deno.FsFile;
   readonly #sync: WalSyncer;
+  readonly #lock: Database.Database;
   #bytes: number;
   #lastSeq: number;
   #committedSeq: number;
   #usable = true;
 
-  private constructor(path: string, file: Deno.FsFile, bytes: number, lastSeq: number, committedSeq: number) {
+  private constructor(
+    path: string,
+    lock: Database.Database,
+    file: Deno.FsFile,
+    bytes: number,
+    lastSeq: number,
+    committedSeq: number,
+  ) {
     this.#path = path;
+    this.#lock = lock;
     this.#file = file;
     this.#bytes = bytes;
     this.#lastSeq = lastSeq;
@@ -129,8 +145,15 @@ export class LogJournal {
    * Returns it with the frames still to commit, in order; a torn tail is cut off first.
    */
   static open(path: string, committedSeq: number): { journal: LogJournal; pending: JournalFrame[] } {
-    // Appending: every write lands at the end, also after the file is cut back or emptied.
-    const file = Deno.openSync(path, { read: true, append: true, create: true });
+    const lock = holdJournal(path);
+    let file: Deno.FsFile;
+    try {
+      // Appending: every write lands at the end, also after the file is cut back or emptied.
+      file = Deno.openSync(path, { read: true, append: true, create: true });
+    } catch (err) {
+      lock.close();
+      throw err;
+    }
     try {
       const bytes = Deno.readFileSync(path);
       const { frames, validBytes } = decodeFrames(bytes);
@@ -145,9 +168,10 @@ export class LogJournal {
       const keep = pending.length > 0 ? validBytes : 0;
       if (keep < bytes.length) file.truncateSync(keep);
       const lastSeq = frames.reduce((last, f) => Math.max(last, f.seq), committedSeq);
-      return { journal: new LogJournal(path, file, keep, lastSeq, committedSeq), pending };
+      return { journal: new LogJournal(path, lock, file, keep, lastSeq, committedSeq), pending };
     } catch (err) {
       file.close();
+      lock.close();
       throw err;
     }
   }
@@ -196,6 +220,7 @@ export class LogJournal {
   async close(): Promise<void> {
     await this.#sync.close();
     this.#file.close();
+    this.#lock.close();
   }
 
   /** After a failed write: cuts the file back to its last whole frame, or gives the journal up. */
@@ -210,5 +235,25 @@ export class LogJournal {
         }); replies now wait for the database commit`,
       );
     }
+  }
+}
+
+/** Takes the journal's lock (see the module doc), or throws naming the folder when another process holds it. */
+function holdJournal(path: string): Database.Database {
+  const lock = new Database(`${path}.lock`);
+  try {
+    lock.exec("PRAGMA busy_timeout = 0");
+    lock.exec("PRAGMA locking_mode = EXCLUSIVE");
+    lock.exec("BEGIN EXCLUSIVE");
+    return lock;
+  } catch (err) {
+    lock.close();
+    const busy = String((err as { code?: unknown })?.code ?? "").startsWith("SQLITE_BUSY");
+    if (!busy) throw err;
+    const folder = path.replace(/\/[^/]*$/, "") || "/";
+    throw new Error(
+      `another tern process is using the inference log in ${folder} (its journal is locked): ` +
+        "run one tern per PERSISTENT_VOLUME_DIR",
+    );
   }
 }

@@ -61,7 +61,7 @@ export async function openInferenceLog(
   const store = await openLogStore(settings);
   let journal;
   try {
-    journal = await openJournal(settings.dir, store.journalSeqAtOpen, writerOptions.durability === "durable");
+    journal = openJournal(settings.dir, store.journalSeqAtOpen);
   } catch (err) {
     await store.close();
     throw err;
@@ -96,18 +96,9 @@ export async function openInferenceLog(
 }
 
 /**
- * The log's journal (journal.ts): opened (created if need be) for `durable`; in the other modes only when one is
- * left from a durable run, so that its rows are committed.
+ * The log's journal (journal.ts), opened (created if need be) whatever the durability: its lock keeps a second
+ * tern off this log, and rows a durable run left in it are committed.
  */
-async function openJournal(dir: string, committedSeq: number, durable: boolean) {
-  const path = `${dir.replace(/\/+$/, "")}/${JOURNAL_FILE}`;
-  if (!durable) {
-    try {
-      await Deno.stat(path);
-    } catch (err) {
-      if (err instanceof Deno.errors.NotFound) return undefined;
-      throw err;
-    }
-  }
-  return LogJournal.open(path, committedSeq);
+function openJournal(dir: string, committedSeq: number) {
+  return LogJournal.open(`${dir.replace(/\/+$/, "")}/${JOURNAL_FILE}`, committedSeq);
 }

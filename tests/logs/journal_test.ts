@@ -196,3 +196,35 @@ Deno.test("journaled rows whose commit fails are kept and tried again; a stop le
     assertMatch(errors.join("\n"), /journaled rows kept; tried again shortly/);
     assertMatch(errors.join("\n"), /journaled rows kept; the next start commits them/);
   }));
+
+Deno.test("one process at a time: a second one cannot open a journal in use, and can once the first is gone", () =>
+  withDir(async (dir) => {
+    const path = `${dir}/${JOURNAL_FILE}`;
+    const holder = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("../support/hold_journal.ts", import.meta.url).pathname, path],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const lines = holder.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    try {
+      assertEquals((await lines.read()).value?.trim(), "held");
+      let refused = "";
+      try {
+        await LogJournal.open(path, 0).journal.close();
+      } catch (err) {
+        refused = (err as Error).message;
+      }
+      assertEquals(
+        refused,
+        `another tern process is using the inference log in ${dir} (its journal is locked): ` +
+          "run one tern per PERSISTENT_VOLUME_DIR",
+      );
+    } finally {
+      await holder.stdin.close();
+      await holder.status;
+      await lines.cancel();
+    }
+    const { journal } = LogJournal.open(path, 0); // the holder is gone: its lock went with it
+    await journal.close();
+  }));
