@@ -25,16 +25,20 @@ export async function usedBytes(client: Client): Promise<number> {
   return (pages - free) * await read("page_size");
 }
 
-/** Total rows evicted since the log was created. */
-export async function evictedTotal(client: Client): Promise<number> {
-  const r = await client.execute("SELECT value FROM log_counters WHERE name = 'evicted'");
+/** A log_counters value, 0 when it was never set. */
+async function counter(client: Client, name: string): Promise<number> {
+  const r = await client.execute({ sql: "SELECT value FROM log_counters WHERE name = ?", args: [name] });
   return r.rows.length ? Number(r.rows[0][0]) : 0;
 }
 
+/** Total rows evicted since the log was created. */
+export function evictedTotal(client: Client): Promise<number> {
+  return counter(client, "evicted");
+}
+
 /** The last journal frame the database holds (journal.ts), 0 when none. */
-export async function journalSeq(client: Client): Promise<number> {
-  const r = await client.execute("SELECT value FROM log_counters WHERE name = 'journal_seq'");
-  return r.rows.length ? Number(r.rows[0][0]) : 0;
+export function journalSeq(client: Client): Promise<number> {
+  return counter(client, "journal_seq");
 }
 
 /** Evicts records while the log is over `capBytes`; returns how many rows went. */

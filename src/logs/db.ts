@@ -74,5 +74,10 @@ export function connectionPragmas(options: OpenLogOptions): string[] {
 
 /** Path of the log database in `dir`. */
 export function logDbPath(dir: string): string {
-  return `${dir.replace(/\/+$/, "")}/${LOG_DB_FILE}`;
+  return inLogDir(dir, LOG_DB_FILE);
+}
+
+/** Path of the file `name` in the log's folder `dir`. */
+export function inLogDir(dir: string, name: string): string {
+  return `${dir.replace(/\/+$/, "")}/${name}`;
 }

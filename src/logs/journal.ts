@@ -31,7 +31,7 @@ import { crc32 } from "node:zlib";
 import Database from "libsql";
 import { errorText } from "../errors.ts";
 import type { LogRecord } from "./entry.ts";
-import { WalSyncer } from "./wal_sync.ts";
+import { WAL_SYNC_MS, WalSyncer } from "./wal_sync.ts";
 
 /** File name of the journal in the log's folder. */
 export const JOURNAL_FILE = "inference-log.journal";
@@ -137,7 +137,7 @@ export class LogJournal {
     this.#bytes = bytes;
     this.#lastSeq = lastSeq;
     this.#committedSeq = committedSeq;
-    this.#sync = new WalSyncer(path, 1000, "the log journal");
+    this.#sync = new WalSyncer(path, WAL_SYNC_MS, "the log journal");
   }
 
   /**

@@ -10,7 +10,7 @@
  * for await (const page of log.read({ limit: 10 })) console.log(page);
  * await log.close();
  */
-import { logDbPath } from "./db.ts";
+import { inLogDir, logDbPath } from "./db.ts";
 import { JOURNAL_FILE, LogJournal } from "./journal.ts";
 import { type LogFilter, readLog, readLogJson, type StoredLogRow } from "./query.ts";
 import { openLogPages, openLogStore, type StoreSettings } from "./store.ts";
@@ -100,5 +100,5 @@ export async function openInferenceLog(
  * tern off this log, and rows a durable run left in it are committed.
  */
 function openJournal(dir: string, committedSeq: number) {
-  return LogJournal.open(`${dir.replace(/\/+$/, "")}/${JOURNAL_FILE}`, committedSeq);
+  return LogJournal.open(inLogDir(dir, JOURNAL_FILE), committedSeq);
 }

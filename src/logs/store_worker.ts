@@ -39,8 +39,10 @@ export type StoreRequest =
   /** A page as pandas-records JSON text: built here, it crosses to the serving thread as one string. */
   | { id: number; op: "pageJson"; filter: LogFilter; after: number; limit: number }
   | { id: number; op: "columns" }
-  /** `checkpoint`: checkpoint the WAL first (it grew through commits on the serving thread). */
-  /** `journalSeq`: the last journal frame these records complete (journal.ts), recorded with them. */
+  /**
+   * `checkpoint`: checkpoint the WAL first (it grew through commits on the serving thread); `journalSeq`: the last
+   * journal frame these records complete (journal.ts), recorded with them.
+   */
   | { id: number; op: "commit"; records: LogRecord[]; checkpoint?: boolean; journalSeq?: number }
   | { id: number; op: "enforceCap" }
   | { id: number; op: "usedBytes" }
