@@ -5,9 +5,10 @@
  */
 import { decodeFrames, encodeFrame, JOURNAL_FILE, LogJournal } from "../../src/logs/journal.ts";
 import { type LogRecord, toLogRecord } from "../../src/logs/entry.ts";
-import { type InferenceLog, LogWriter, openInferenceLog } from "../../src/logs/mod.ts";
+import { LogWriter, openInferenceLog } from "../../src/logs/mod.ts";
 import { assert, assertEquals, assertMatch } from "../support/assert.ts";
 import { demoEntry } from "../support/log_entry.ts";
+import { allRows, withTempDir } from "../support/log_dir.ts";
 
 const SETTINGS = { sync: "normal" as const, walLimitBytes: 1 << 20 };
 
@@ -15,20 +16,7 @@ function records(marker: number, count: number, rows = 2): LogRecord[] {
   return Array.from({ length: count }, (_, i) => toLogRecord(demoEntry(marker + 10 * i, rows), "edge-j"));
 }
 
-async function withDir(fn: (dir: string) => Promise<void>) {
-  const dir = await Deno.makeTempDir({ prefix: "tern-journal-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-async function allRows(log: InferenceLog) {
-  const rows = [];
-  for await (const page of log.read({})) rows.push(...page);
-  return rows;
-}
+const withDir = (fn: (dir: string) => Promise<void>) => withTempDir("tern-journal-", fn);
 
 const firstFeatures = (rows: { inJson: string }[]) => rows.map((r) => JSON.parse(r.inJson).tensor[0]);
 

@@ -1,22 +1,10 @@
-import { type InferenceLog, LogWriter, openInferenceLog } from "../../src/logs/mod.ts";
+import { LogWriter, openInferenceLog } from "../../src/logs/mod.ts";
 import { Unavailable } from "../../src/errors.ts";
 import { assert, assertEquals, assertMatch, assertRejects } from "../support/assert.ts";
 import { demoEntry } from "../support/log_entry.ts";
+import { allRows, withTempDir } from "../support/log_dir.ts";
 
-async function withLog(fn: (dir: string) => Promise<void>) {
-  const dir = await Deno.makeTempDir({ prefix: "tern-log-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-async function allRows(log: InferenceLog, filter = {}) {
-  const rows = [];
-  for await (const page of log.read(filter)) rows.push(...page);
-  return rows;
-}
+const withLog = (fn: (dir: string) => Promise<void>) => withTempDir("tern-log-", fn);
 
 const SETTINGS = { sync: "normal" as const, walLimitBytes: 1 << 20 };
 
