@@ -9,7 +9,8 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
-import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { Gauge, type Registry } from "prom-client";
+import { HotCounter, HotHistogram } from "./hot_metrics.ts";
 import { TernError } from "../errors.ts";
 
 /** Latency buckets in seconds: 0.1 ms to 10 s. */
@@ -39,29 +40,29 @@ export type Incrementer = { inc(v?: number): void };
 
 /** Request counts, latency and errors of one app, in `registry`. */
 export class HttpMetrics {
-  readonly #requests: Counter;
-  readonly #duration: Histogram;
-  readonly #errors: Counter;
-  /** route → method → status → children (made once: prom-client's `labels` is not free). */
+  readonly #requests: HotCounter;
+  readonly #duration: HotHistogram;
+  readonly #errors: HotCounter;
+  /** route → method → status → children (made once: `labels` joins and looks up its values). */
   readonly #children = new Map<string, Map<string, Map<number, { count: Incrementer; duration: Observer }>>>();
   readonly #errorChildren = new Map<string, Incrementer>();
 
   constructor(registry: Registry) {
     const registers = [registry];
-    this.#requests = new Counter({
+    this.#requests = new HotCounter({
       name: "tern_http_requests_total",
       help: "HTTP requests answered, by method, route pattern and status",
       labelNames: ["method", "route", "status"],
       registers,
     });
-    this.#duration = new Histogram({
+    this.#duration = new HotHistogram({
       name: "tern_http_request_duration_seconds",
       help: "Time from a request's arrival to its reply's head, by method and route pattern",
       labelNames: ["method", "route"],
       buckets: LATENCY_BUCKETS,
       registers,
     });
-    this.#errors = new Counter({
+    this.#errors = new HotCounter({
       name: "tern_errors_total",
       help: "Error replies by their code (docs/api.md#errors)",
       labelNames: ["code"],

@@ -1,7 +1,7 @@
 /**
  * @module
- * The edge's Prometheus metrics, kept by prom-client in a registry of this
- * app's own and written by it for `GET /metrics`:
+ * The edge's Prometheus metrics, in a prom-client registry of this app's own
+ * that writes them for `GET /metrics` (the per-request ones are hot_metrics.ts's):
  *
  * - every request (http_metrics.ts): `tern_http_requests_total{method,route,status}`,
  *   `tern_http_request_duration_seconds{method,route}` (until the reply's
@@ -15,7 +15,8 @@
  *   the inference log's counters and size, Ops sync (backlog, last contact and
  *   upload), and the process's memory.
  */
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Registry } from "prom-client";
+import { HotCounter, HotHistogram } from "./hot_metrics.ts";
 import {
   HttpMetrics,
   type Incrementer,
@@ -57,7 +58,7 @@ interface StepSeries {
   split?: Observer;
 }
 
-/** The label sets of one pipeline version, made once (prom-client's `labels` is not free). */
+/** The label sets of one pipeline version, made once (`labels` joins and looks up its values). */
 interface PipelineSeries {
   models: Map<string, ModelSeries>;
   steps: StepSeries[];
@@ -72,10 +73,10 @@ export class EdgeMetrics {
   /** Recent inferences and throughput for the status page. */
   readonly activity: Activity;
   readonly #sources: MetricsSources;
-  readonly #inferences: Counter;
-  readonly #rows: Counter;
-  readonly #inferenceDuration: Histogram;
-  readonly #stepDuration: Histogram;
+  readonly #inferences: HotCounter;
+  readonly #rows: HotCounter;
+  readonly #inferenceDuration: HotHistogram;
+  readonly #stepDuration: HotHistogram;
   readonly #series = new WeakMap<LoadedPipeline, PipelineSeries>();
   #servedPipeline: LoadedPipeline | undefined;
   #swaps = 0;
@@ -84,26 +85,26 @@ export class EdgeMetrics {
     this.#sources = sources;
     this.activity = new Activity(sources.now);
     const registers = [this.registry];
-    this.#inferences = new Counter({
+    this.#inferences = new HotCounter({
       name: "tern_inference_requests_total",
       help: "Inference requests served, by pipeline and the last step's model (any API: Wallaroo or V2)",
       labelNames: ["pipeline", "model"],
       registers,
     });
-    this.#rows = new Counter({
+    this.#rows = new HotCounter({
       name: "tern_inference_rows_total",
       help: "Input rows inferred, by pipeline and the last step's model",
       labelNames: ["pipeline", "model"],
       registers,
     });
-    this.#inferenceDuration = new Histogram({
+    this.#inferenceDuration = new HotHistogram({
       name: "tern_inference_duration_seconds",
       help: "Time to decode a request and run every step, by pipeline and the last step's model",
       labelNames: ["pipeline", "model"],
       buckets: LATENCY_BUCKETS,
       registers,
     });
-    this.#stepDuration = new Histogram({
+    this.#stepDuration = new HotHistogram({
       name: "tern_step_duration_seconds",
       help: "Time of one pipeline step, by pipeline, step index, model and backend",
       labelNames: ["pipeline", "step", "model", "backend"],
