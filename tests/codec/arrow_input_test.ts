@@ -153,6 +153,8 @@ Deno.test("originalJson writes each row as JSON.stringify writes originalData, o
     f32: vectorFromArray([[1.5, NaN, -0], [Infinity, 47.4165, 3070]], fsl(3, new Float32())),
     i64: vectorFromArray([[2n ** 53n, -7n], [0n, 1n]], fsl(2, new Int64())),
     f64as32: vectorFromArray([[0.1, 2], [3, -Infinity]], fsl(2, new Float64())),
+    // Whole values at and past the int32 range (written through their small-integer form inside it).
+    big: vectorFromArray([[2 ** 31, -(2 ** 31), 2 ** 31 - 1], [1e21, -1e-7, 2 ** 32]], fsl(3, new Float64())),
     label: vectorFromArray(['a "quoted" é', null], new Utf8()),
     n: vectorFromArray([[1, null], [3, 4]], new List(new Field("item", new Int32()))),
   });
@@ -160,6 +162,7 @@ Deno.test("originalJson writes each row as JSON.stringify writes originalData, o
     { name: "f32", type: "float32", shape: ["N", 3] },
     { name: "i64", type: "int64", shape: ["N", 2] },
     { name: "f64as32", type: "float32", shape: ["N", 2] },
+    { name: "big", type: "float64", shape: ["N", 3] },
   ]);
   for (const row of [0, 1]) assertEquals(d.originalJson!(row), JSON.stringify(d.originalData(row)));
   assertEquals(JSON.parse(d.originalJson!(0)).f32, [1.5, null, 0]);
