@@ -40,8 +40,11 @@ import { measureMetricsCost } from "./metrics_cost.ts";
 import { measureRows1000, rows1000Markdown } from "./rows1000.ts";
 import { measureOneRowRatios } from "./ratios.ts";
 import { measureBareRun, startBareServer } from "./bare_spawn.ts";
+import { cpuTimes, stolenPercent, stolenWords } from "./cpu_steal.ts";
 
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 5);
+/** CPU time counters at the start: the record says how much the host took during the run (cpu_steal.ts). */
+const cpuAtStart = cpuTimes();
 const THREADS = navigator.hardwareConcurrency || 1;
 const ROOT = new URL("../../", import.meta.url);
 const JSON_TYPE = "application/json; format=pandas-records";
@@ -108,7 +111,9 @@ results.push(metricsCost.off, metricsCost.on);
 
 // ---- 1d. The 1-row targets: the bare server and tern off / async / durable, measured in turns --------------
 note("demo 1-row, bare server and tern in turns");
+const cpuBeforeRatios = cpuTimes();
 const oneRow = await measureOneRowRatios(SECONDS, THREADS);
+const ratiosStolen = stolenPercent(cpuBeforeRatios, cpuTimes());
 results.push(...oneRow.lines);
 
 // ---- 1e. The 1,000-row Arrow path, its baseline and its stages ------------------
@@ -314,9 +319,12 @@ const autoTable = [
     `| ${a.scenario} | ${a.backend} | ${Object.entries(a.warmupMs).map(([b, ms]) => `${b} ${ms}`).join(", ")} |`
   ),
 ].join("\n");
+const runStolen = stolenPercent(cpuAtStart, cpuTimes());
 const header = `tern bench, ${new Date().toISOString()}: ${THREADS} cores, ${SECONDS} s per line, ${
   Deno.env.get("TERN_BIN") ? `binary ${Deno.env.get("TERN_BIN")}` : "from source"
-} (${ternCommand()[0].split("/").pop()})`;
+} (${ternCommand()[0].split("/").pop()}); CPU time taken by the host (steal) during the run: ${
+  stolenWords(runStolen)
+}, during the 1-row ratio turns: ${stolenWords(ratiosStolen)}`;
 console.log(`\n${header}\n\n${table}\n\n${autoTable}\n\n${ratios}\n`);
 await Deno.mkdir(new URL("bench", ROOT), { recursive: true });
 await Deno.writeTextFile(
@@ -332,6 +340,7 @@ await Deno.writeTextFile(
       coldStartMs,
       binaryColdStartMs,
       rows1000,
+      stolenPercent: { run: runStolen ?? null, ratioTurns: ratiosStolen ?? null },
     },
     null,
     2,

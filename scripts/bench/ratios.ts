@@ -11,6 +11,7 @@ import { startTern, type TernProcess } from "../../tests/support/tern_process.ts
 import { measureInTurns, type Side } from "./alternate.ts";
 import { startBareServer } from "./bare_spawn.ts";
 import type { Figures } from "./load.ts";
+import { cpuTimes, stolenPercent, stolenWords } from "./cpu_steal.ts";
 
 /** A target: `value` against `goal`. */
 export interface Target {
@@ -64,10 +65,12 @@ export async function measureOneRowRatios(
 }
 
 if (import.meta.main) {
+  const before = cpuTimes();
   const { lines, targets } = await measureOneRowRatios(
     Number(Deno.env.get("BENCH_SECONDS") ?? 5),
     navigator.hardwareConcurrency || 1,
   );
   for (const l of lines) console.log(`${l.path}: ${l.perSecond.toFixed(0)} req/s, p50 ${l.p50Ms.toFixed(3)} ms`);
   for (const t of targets) console.log(`${t.target}: ${t.value.toFixed(2)}`);
+  console.log(`CPU time taken by the host (steal) meanwhile: ${stolenWords(stolenPercent(before, cpuTimes()))}`);
 }
