@@ -197,6 +197,8 @@ Deno.test("one process at a time: a second one cannot open a journal in use, and
     const lines = holder.stdout.pipeThrough(new TextDecoderStream()).getReader();
     try {
       assertEquals((await lines.read()).value?.trim(), "held");
+      // The lock leaves no files of its own beside it (SQLite's rollback journal is off on it).
+      assertEquals([...Deno.readDirSync(dir)].map((e) => e.name).sort(), [JOURNAL_FILE, `${JOURNAL_FILE}.lock`]);
       let refused = "";
       try {
         await LogJournal.open(path, 0).journal.close();
