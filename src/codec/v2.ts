@@ -141,34 +141,41 @@ function decodeTensor(input: Record<string, unknown>, spec: TensorSpec): HostTen
   }
   const dims = shape as number[];
   const count = elementCount(dims);
+  if (!Array.isArray(input.data)) {
+    throw new BadInput(`input '${name}': 'data' must be a list (row-major, flat or nested)`, "wrong_shape");
+  }
+  // Counted before anything is allocated: the shape alone may claim more than memory holds, the data cannot
+  // (it came in the body).
+  const sentCount = leafCount(input.data, name);
+  if (sentCount !== count) {
+    throw new BadInput(
+      `input '${name}' has ${sentCount} elements in 'data'; its shape [${dims.join(",")}] holds ${count}`,
+      "wrong_shape",
+    );
+  }
   const data = allocate(spec.type, count);
   const write = elementWriter(spec.type);
   let n = 0;
   const where = () => `input '${name}', element ${n}`;
-  const tooMany = () =>
-    new BadInput(`input '${name}' has more elements in 'data' than its shape [${dims.join(",")}] holds`, "wrong_shape");
-  const fill = (values: unknown[], depth: number) => {
-    if (depth > MAX_DEPTH) throw new BadInput(`input '${name}': 'data' nests deeper than ${MAX_DEPTH}`, "wrong_shape");
+  const fill = (values: unknown[]) => {
     for (const v of values) {
-      if (Array.isArray(v)) fill(v, depth + 1);
+      if (Array.isArray(v)) fill(v);
       else {
-        if (n >= count) throw tooMany();
         write(data, n, v, where);
         n++;
       }
     }
   };
-  if (!Array.isArray(input.data)) {
-    throw new BadInput(`input '${name}': 'data' must be a list (row-major, flat or nested)`, "wrong_shape");
-  }
-  fill(input.data, 1);
-  if (n !== count) {
-    throw new BadInput(
-      `input '${name}' has ${n} elements in 'data'; its shape [${dims.join(",")}] holds ${count}`,
-      "wrong_shape",
-    );
-  }
+  fill(input.data);
   return { type: spec.type, data, dims };
+}
+
+/** The values in a nested `data` list (lists at most MAX_DEPTH deep). */
+function leafCount(values: unknown[], name: string, depth = 1): number {
+  if (depth > MAX_DEPTH) throw new BadInput(`input '${name}': 'data' nests deeper than ${MAX_DEPTH}`, "wrong_shape");
+  let n = 0;
+  for (const v of values) n += Array.isArray(v) ? leafCount(v, name, depth + 1) : 1;
+  return n;
 }
 
 /** The names in `outputs: [{"name"}]`, each one of the model's. */

@@ -119,6 +119,14 @@ ortTest("refusals are {error} with a 4xx status, naming what is wrong", async ()
       ["/v2/models/echo/infer", post(withInput("in_float32", { datatype: "FP64" })), 400, /FP32 .*says "FP64"/],
       ["/v2/models/echo/infer", post(withInput("in_int8", { shape: [2, 3] })), 400, /shape \[-1,2\].*\[2,3\]/],
       ["/v2/models/echo/infer", post(withInput("in_int8", { shape: [3, 2] })), 400, /4 elements .* holds 6/],
+      // A shape claiming more than memory holds is refused from the data's count, before anything is allocated.
+      [
+        "/v2/models/echo/infer",
+        post(withInput("in_int8", { shape: [2 ** 40, 2], data: [] })),
+        400,
+        /0 elements in 'data'; its shape \[1099511627776,2\] holds 2199023255552/,
+      ],
+      ["/v2/models/echo/infer", post(withInput("in_int8", { shape: [1, 2], data: [1, 2, [3]] })), 400, /3 elements/],
       ["/v2/models/echo/infer", post(withInput("in_int8", { data: [1, 2, 3, 300] })), 400, /300 .*int8/],
       ["/v2/models/echo/infer", post(withInput("in_string", { data: [1, 2, 3, 4] })), 400, /expected a string/],
       [
