@@ -26,8 +26,8 @@ export function cpuTimes(): CpuTimes | undefined {
 
 /** The share of CPU time stolen between two readings, in percent (undefined when either is missing). */
 export function stolenPercent(before: CpuTimes | undefined, after: CpuTimes | undefined): number | undefined {
-  if (!before || !after || after.total <= before.total) return undefined;
-  return (100 * (after.steal - before.steal)) / (after.total - before.total);
+  if (!before || !after) return undefined;
+  return after.total > before.total ? (100 * (after.steal - before.steal)) / (after.total - before.total) : 0;
 }
 
 /** `stolenPercent` as words for the record. */

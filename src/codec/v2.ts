@@ -88,12 +88,10 @@ export function decodeV2Request(
   for (const spec of specs) {
     const input = sent.get(spec.name);
     if (!input) throw missingColumn("the request", spec, [...sent.keys()]);
-    const tensor = decodeTensor(input, spec);
+    const tensor = decodeTensor(input, spec, maxRows);
     const batch = tensor.dims[0];
-    if (rows === undefined) {
-      rows = batch;
-      if (rows > maxRows) throw tooManyRows(rows, maxRows);
-    } else if (batch !== rows) {
+    if (rows === undefined) rows = batch;
+    else if (batch !== rows) {
       throw new BadInput(
         `input '${spec.name}' has ${batch} rows (shape[0]) and '${specs[0].name}' ${rows}: every input needs the same`,
         "wrong_shape",
@@ -109,8 +107,11 @@ export function decodeV2Request(
   };
 }
 
-/** One input's tensor: its declared shape against the model's, its datatype, then `data` into the model's dtype. */
-function decodeTensor(input: Record<string, unknown>, spec: TensorSpec): HostTensor {
+/**
+ * One input's tensor: its declared shape against the model's (and its rows against `maxRows`, a 413), its datatype,
+ * then `data` into the model's dtype.
+ */
+function decodeTensor(input: Record<string, unknown>, spec: TensorSpec, maxRows: number): HostTensor {
   const name = spec.name;
   const want = V2_DATATYPE[spec.type];
   if (input.datatype !== want) {
@@ -140,6 +141,7 @@ function decodeTensor(input: Record<string, unknown>, spec: TensorSpec): HostTen
     }
   }
   const dims = shape as number[];
+  if (dims[0] > maxRows) throw tooManyRows(dims[0], maxRows);
   const count = elementCount(dims);
   if (!Array.isArray(input.data)) {
     throw new BadInput(`input '${name}': 'data' must be a list (row-major, flat or nested)`, "wrong_shape");

@@ -243,7 +243,8 @@ function holdJournal(path: string): Database.Database {
   const lock = new Database(`${path}.lock`);
   try {
     lock.exec("PRAGMA busy_timeout = 0");
-    // Nothing is ever written through it: without this, SQLite leaves an empty `.lock-journal` beside it.
+    // Nothing is ever written through it: without this, SQLite keeps an empty `.lock-journal` beside it while
+    // the lock is held (and leaves it behind after a crash).
     lock.exec("PRAGMA journal_mode = OFF");
     lock.exec("PRAGMA locking_mode = EXCLUSIVE");
     lock.exec("BEGIN EXCLUSIVE");

@@ -54,7 +54,7 @@ abstract class Labelled<Child> {
     if (values.length !== this.#labelNames.length) {
       throw new Error(`${this.name} takes ${this.#labelNames.length} label values, got ${values.length}`);
     }
-    const key = values.join("\u0000");
+    const key = JSON.stringify(values);
     let entry = this.#children.get(key);
     if (!entry) {
       const labels = Object.fromEntries(this.#labelNames.map((name, i) => [name, values[i]]));
@@ -84,9 +84,9 @@ abstract class Labelled<Child> {
 /** A counter child. */
 export class CounterChild {
   value = 0;
-  /** Adds `by` (default 1). */
+  /** Adds `by` (default 1); a negative or non-number `by` is ignored (prom-client would throw in the request). */
   inc(by = 1): void {
-    this.value += by;
+    if (by >= 0 && by !== Infinity) this.value += by;
   }
 }
 
@@ -116,8 +116,9 @@ export class HistogramChild {
     this.counts = new Float64Array(bounds.length + 1);
   }
 
-  /** Counts `value` in the first bucket whose bound is ≥ it. */
+  /** Counts `value` in the first bucket whose bound is ≥ it; a value that is not a finite number is ignored. */
   observe(value: number): void {
+    if (!Number.isFinite(value)) return;
     const bounds = this.#bounds;
     let i = 0;
     while (i < bounds.length && value > bounds[i]) i++;

@@ -44,13 +44,15 @@ Deno.test("hot counters and histograms write what prom-client's write for the sa
   assertEquals(got.value("x_seconds_count", { pipeline: "p", model: "m" }), 3);
 });
 
-Deno.test("a hot metric's children are bound once, zeroed by a registry reset, and take every label", async () => {
+Deno.test("a hot metric's children are bound once, zeroed by a registry reset, take every label, ignore non-numbers", async () => {
   const { hot, hotCount, hotTime } = both([["p", "m", 0.002]]);
   const child = hotTime.labels("p", "m");
   assertEquals(child, hotTime.labels("p", "m"));
   hot.resetMetrics();
   child.observe(0.002);
+  child.observe(NaN); // not a number a request could take: ignored, as is a negative count
   hotCount.labels("p", "m").inc();
+  hotCount.labels("p", "m").inc(-5);
   const parsed = await parseExposition(await hot.metrics());
   assertEquals(parsed.value("x_seconds_count", { pipeline: "p", model: "m" }), 1);
   assertEquals(parsed.value("x_total", { pipeline: "p", model: "m" }), 1);

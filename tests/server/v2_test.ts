@@ -8,8 +8,8 @@
 import { createApp } from "../../src/server/app.ts";
 import { PipelineManager } from "../../src/pipeline/manager.ts";
 import type { DType } from "../../src/engine/tensor.ts";
-import { V2_DATATYPE } from "../../src/codec/v2.ts";
-import { assert, assertEquals, assertMatch } from "../support/assert.ts";
+import { decodeV2Request, V2_DATATYPE } from "../../src/codec/v2.ts";
+import { assert, assertEquals, assertMatch, assertThrows } from "../support/assert.ts";
 import { ortTest, wasmBackend } from "../support/backend.ts";
 import { ECHO_DTYPES, echoPipeline } from "../support/echo_model.ts";
 import { parseExposition } from "../support/prometheus.ts";
@@ -119,14 +119,14 @@ ortTest("refusals are {error} with a 4xx status, naming what is wrong", async ()
       ["/v2/models/echo/infer", post(withInput("in_float32", { datatype: "FP64" })), 400, /FP32 .*says "FP64"/],
       ["/v2/models/echo/infer", post(withInput("in_int8", { shape: [2, 3] })), 400, /shape \[-1,2\].*\[2,3\]/],
       ["/v2/models/echo/infer", post(withInput("in_int8", { shape: [3, 2] })), 400, /4 elements .* holds 6/],
-      // A shape claiming more than memory holds is refused from the data's count, before anything is allocated.
+      ["/v2/models/echo/infer", post(withInput("in_int8", { shape: [1, 2], data: [1, 2, [3]] })), 400, /3 elements/],
+      // More rows than MAX_REQUEST_ROWS (10,000 by default) is a 413 from the shape, before anything is allocated.
       [
         "/v2/models/echo/infer",
         post(withInput("in_int8", { shape: [2 ** 40, 2], data: [] })),
-        400,
-        /0 elements in 'data'; its shape \[1099511627776,2\] holds 2199023255552/,
+        413,
+        /the limit is 10000/,
       ],
-      ["/v2/models/echo/infer", post(withInput("in_int8", { shape: [1, 2], data: [1, 2, [3]] })), 400, /3 elements/],
       ["/v2/models/echo/infer", post(withInput("in_int8", { data: [1, 2, 3, 300] })), 400, /300 .*int8/],
       ["/v2/models/echo/infer", post(withInput("in_string", { data: [1, 2, 3, 4] })), 400, /expected a string/],
       [
@@ -184,4 +184,14 @@ ortTest("health and readiness: 200 when true, 400 when false (not an error), as 
   } finally {
     await pipelines.close();
   }
+});
+
+Deno.test("a shape claiming more than memory holds is refused from the data's count, before anything is allocated", () => {
+  // A free inner dim (as pairs.onnx has), so the rows limit does not catch it: found by the fuzz test as a 500.
+  const specs = [{ name: "x", type: "float32" as const, shape: [1, "n"] }];
+  const request = JSON.stringify({ inputs: [{ name: "x", shape: [1, 2 ** 40], datatype: "FP32", data: [] }] });
+  assertThrows(
+    () => decodeV2Request(request, specs, [], 10_000),
+    /x' has 0 elements in 'data'; its shape \[1,1099511627776\] holds 1099511627776/,
+  );
 });
