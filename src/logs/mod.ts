@@ -14,13 +14,12 @@ import { inLogDir, logDbPath } from "./db.ts";
 import { JOURNAL_FILE, LogJournal } from "./journal.ts";
 import { type LogFilter, readLog, readLogJson, type StoredLogRow } from "./query.ts";
 import { openLogPages, openLogStore, type StoreSettings } from "./store.ts";
-import { LogWriter, type LogWriterOptions } from "./writer.ts";
+import { LogWriter, type LogWriterOptions, type LogWriterStatus } from "./writer.ts";
 import type { UploadPage } from "../ops/page.ts";
 
 export type { LogEntry } from "./entry.ts";
 export type { LogFilter, StoredLogRow } from "./query.ts";
 export type { LogDurability, LogWriterStatus } from "./writer.ts";
-import type { LogWriterStatus } from "./writer.ts";
 export { LogWriter } from "./writer.ts";
 
 /** What the Ops uploader reads and marks (src/ops/uploader.ts). */

@@ -43,7 +43,7 @@ export class HttpMetrics {
   readonly #requests: HotCounter;
   readonly #duration: HotHistogram;
   readonly #errors: HotCounter;
-  /** route → method → status → children (made once: `labels` joins and looks up its values). */
+  /** route → method → status → children (made once: `labels` serialises its values to look the child up). */
   readonly #children = new Map<string, Map<string, Map<number, { count: Incrementer; duration: Observer }>>>();
   readonly #errorChildren = new Map<string, Incrementer>();
 

@@ -58,7 +58,7 @@ interface StepSeries {
   split?: Observer;
 }
 
-/** The label sets of one pipeline version, made once (`labels` joins and looks up its values). */
+/** The label sets of one pipeline version, made once (`labels` serialises its values to look the child up). */
 interface PipelineSeries {
   models: Map<string, ModelSeries>;
   steps: StepSeries[];
