@@ -102,7 +102,7 @@ export const OPTIONS: readonly OptionDef[] = [
     flag: "inference-backend",
     env: "INFERENCE_BACKEND",
     help:
-      "auto (fastest per model, timed at load; a model native runs in under 1 ms stays on native, the others untimed), wasm (onnxruntime-web), native (onnxruntime CPU), cuda, webgpu (hardware adapters only, unless WEBGPU_ALLOW_SOFTWARE)",
+      "auto (fastest per model, timed at load; a model native runs in under 1 ms stays on native, the others untimed; with batching on, a GPU runtime faster at a batch of BATCH_MAX_ROWS, at most 64, takes the large batches), wasm (onnxruntime-web), native (onnxruntime CPU), cuda, webgpu (hardware adapters only, unless WEBGPU_ALLOW_SOFTWARE)",
     default: "auto",
   },
   {

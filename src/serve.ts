@@ -57,6 +57,7 @@ async function serveUntilStopped(config: Config, out: ServeOutput, warm: { settl
     log: out.info,
     libDir: config.onnxruntimeLibDir,
     webgpuAllowSoftware: config.webgpuAllowSoftware,
+    batching: config.batching === "off" ? undefined : { maxRows: config.batchMaxRows, backends: GPU_BACKENDS },
   }).catch(async (err) => {
     await (await logsOpening.catch(() => undefined))?.close();
     throw err;

@@ -5,6 +5,7 @@
  * onnxruntime backends implement the same two interfaces.
  */
 import type { HostTensor, TensorSpec } from "./tensor.ts";
+import type { LargeBatches } from "./rows_split.ts";
 
 /** A model loaded into a runtime, ready to run. */
 export interface ModelSession {
@@ -16,6 +17,8 @@ export interface ModelSession {
   readonly runMs?: number;
   /** Runs happen in a worker thread of the session's own, not on the thread serving HTTP. */
   readonly offThread?: boolean;
+  /** Set when large batches run on a second runtime (rows_split.ts): which, from how many rows, and why. */
+  readonly largeBatches?: LargeBatches;
   /** True once the session can run no more (its worker thread died); it must be loaded again. */
   readonly failed?: boolean;
   /** Inputs as the model declares them, in model order. */
@@ -31,7 +34,7 @@ export interface ModelSession {
 /** `session` with `figures` set (warm-up, run time, thread); runs and release go to `session`. */
 export function withFigures(
   session: ModelSession,
-  figures: Pick<ModelSession, "warmupMs" | "runMs" | "offThread">,
+  figures: Pick<ModelSession, "warmupMs" | "runMs" | "offThread" | "largeBatches">,
 ): ModelSession {
   return {
     backend: session.backend,
@@ -40,6 +43,7 @@ export function withFigures(
     warmupMs: session.warmupMs,
     runMs: session.runMs,
     offThread: session.offThread,
+    largeBatches: session.largeBatches,
     ...figures,
     get failed() {
       return session.failed;

@@ -8,10 +8,14 @@
  * no other runtime can make such a request noticeably faster (its HTTP and codec work take longer), native runs
  * on one session may overlap where ort-web's are serialised, and timing WASM first means starting ort-web's
  * runtime, a third of a second of start-up here (the demo: native 0.015 ms, WASM 0.027 ms per run).
+ * With adaptive batching on, a GPU runtime that lost at one row is timed again, with the winner, at a batch of
+ * BATCH_MAX_ROWS (at most LARGE_BATCH_ROWS); if it is faster there, it keeps the model too and runs the batches
+ * from the size where the two cross (rows_split.ts): a GPU's run has a large fixed cost that only batches spread.
  */
 import type { BackendChoice } from "../config.ts";
 import { ConfigError, errorText } from "../errors.ts";
 import { type Backend, type ModelSession, withFigures } from "./backend.ts";
+import { type LargeBatches, largeFromRows, splitByRows } from "./rows_split.ts";
 import { createPlacedNativeBackend } from "./off_thread.ts";
 import { createOrtWebWasmBackend } from "./ort_web.ts";
 import { timeRuns } from "./warmup.ts";
@@ -29,12 +33,25 @@ export interface BackendOptions {
   libDir?: string;
   /** WEBGPU_ALLOW_SOFTWARE: INFERENCE_BACKEND=webgpu may use a software adapter (never under auto). */
   webgpuAllowSoftware?: boolean;
+  /** Adaptive batching, when on: `auto` may give a model's large batches to a GPU runtime. */
+  batching?: AutoBatching;
 }
+
+/** What `auto` needs to know of adaptive batching. */
+export interface AutoBatching {
+  /** Most rows a joined batch holds (BATCH_MAX_ROWS). */
+  maxRows: number;
+  /** Runtimes whose batches may be timed for large runs (the GPU ones). */
+  backends: readonly string[];
+}
+
+/** Most rows of the batch `auto` times for large runs: a CPU runtime's run of more costs seconds of start-up. */
+export const LARGE_BATCH_ROWS = 64;
 
 /** Creates the backend INFERENCE_BACKEND asks for. */
 export async function createBackend(
   choice: BackendChoice,
-  { threads, log, libDir, webgpuAllowSoftware = false }: BackendOptions,
+  { threads, log, libDir, webgpuAllowSoftware = false, batching }: BackendOptions,
 ): Promise<Backend> {
   switch (choice) {
     case "wasm":
@@ -65,7 +82,7 @@ export async function createBackend(
         }
       }
       candidates.push(createOrtWebWasmBackend({ threads }));
-      return autoBackend(candidates, log);
+      return autoBackend(candidates, log, batching);
     }
   }
 }
@@ -73,8 +90,8 @@ export async function createBackend(
 /** Per-run time under which `auto` keeps a model on native without timing the runtimes after it (module doc). */
 export const NATIVE_ENOUGH_MS = 1;
 
-/** A backend that loads each model into every candidate and keeps the fastest. */
-export function autoBackend(candidates: Backend[], log: (line: string) => void): Backend {
+/** A backend that loads each model into every candidate and keeps the fastest (and, batching, a GPU for batches). */
+export function autoBackend(candidates: Backend[], log: (line: string) => void, batching?: AutoBatching): Backend {
   return {
     name: "auto",
     description: `auto (fastest of ${candidates.map((c) => c.description).join("; ")})`,
@@ -104,13 +121,57 @@ export function autoBackend(candidates: Backend[], log: (line: string) => void):
       }
       if (tried.length === 0) throw new Error(`model ${label}: no backend could run it (${failures.join("; ")})`);
       tried.sort((a, b) => a.ms - b.ms);
-      for (const t of tried.slice(1)) await t.session.release();
       const figures = tried.map((t) => `${t.session.backend} ${t.ms.toFixed(3)} ms`).join(", ");
       const why = untimed.length === 0 ? "" : ` (under ${NATIVE_ENOUGH_MS} ms a run: ${untimed.join(", ")} not timed)`;
       log(`Model ${label}: warm-up median per run ${figures}; chose ${tried[0].session.backend}${why}`);
-      return withFigures(tried[0].session, {
+      const large = batching && await timeLargeBatches(tried, batching, label, log);
+      for (const t of tried.slice(1)) if (t.session !== large?.session) await t.session.release();
+      const chosen = withFigures(tried[0].session, {
         warmupMs: Object.fromEntries(tried.map((t) => [t.session.backend, t.ms])),
       });
+      return large ? splitByRows(chosen, large.session, large.largeBatches) : chosen;
     },
   };
+}
+
+/**
+ * Times the one-row winner (`tried[0]`) and every batching runtime among the others at a batch of
+ * min(BATCH_MAX_ROWS, LARGE_BATCH_ROWS) rows. The fastest of those there, if it beats the winner, is returned to
+ * run the batches from where the two cross. Models whose batch dim is fixed are left alone.
+ */
+async function timeLargeBatches(
+  tried: readonly { session: ModelSession; ms: number }[],
+  batching: AutoBatching,
+  label: string,
+  log: (line: string) => void,
+): Promise<{ session: ModelSession; largeBatches: LargeBatches } | undefined> {
+  const [small, ...others] = tried;
+  const rows = Math.min(batching.maxRows, LARGE_BATCH_ROWS);
+  const gpus = others.filter((t) => batching.backends.includes(t.session.backend));
+  const freeBatchDim = small.session.inputs.every((i) => !(typeof i.shape[0] === "number" && i.shape[0] > 0));
+  if (gpus.length === 0 || rows < 2 || !freeBatchDim) return undefined;
+  const at = (s: ModelSession) => timeRuns(s.inputs, (feeds) => s.run(feeds), undefined, { rows, minRuns: 3 });
+  const ms: Record<string, number> = {};
+  let best: typeof small | undefined;
+  for (const t of [small, ...gpus]) {
+    try {
+      ms[t.session.backend] = await at(t.session);
+    } catch (err) {
+      log(`Model ${label}: backend ${t.session.backend} not timed at ${rows} rows: ${errorText(err)}`);
+      if (t === small) return undefined;
+      continue;
+    }
+    if (t !== small && (!best || ms[t.session.backend] < ms[best.session.backend])) best = t;
+  }
+  const figures = Object.entries(ms).map(([name, m]) => `${name} ${m.toFixed(3)} ms`).join(", ");
+  const timesOf = (t: typeof small) => ({ at1: t.ms, atRows: ms[t.session.backend] });
+  const fromRows = best && largeFromRows(timesOf(small), timesOf(best), rows);
+  if (!best || fromRows === undefined) {
+    log(`Model ${label}: median per run of ${rows} rows ${figures}; batches stay on ${small.session.backend}`);
+    return undefined;
+  }
+  log(
+    `Model ${label}: median per run of ${rows} rows ${figures}; runs of ${fromRows} rows or more go to ${best.session.backend}`,
+  );
+  return { session: best.session, largeBatches: { backend: best.session.backend, fromRows, timedRows: rows, ms } };
 }

@@ -1,19 +1,20 @@
 /**
  * @module
  * Timing a model before it serves, on zeros (empty strings) of the model's
- * own shape, one row, symbolic dims taken as 1.
+ * own shape: one row (or `rows` in a free batch dim), other symbolic dims
+ * taken as 1.
  */
 import { allocate, elementCount, type HostTensor, type TensorSpec } from "./tensor.ts";
 
-/** A zero tensor shaped like `spec` (symbolic or unknown dims = 1). */
-export function allocateZeros(spec: TensorSpec): HostTensor {
-  const dims = spec.shape.map((d) => typeof d === "number" && d > 0 ? d : 1);
+/** A zero tensor shaped like `spec`: a free first (batch) dim of `rows`, other symbolic or unknown dims of 1. */
+export function allocateZeros(spec: TensorSpec, rows = 1): HostTensor {
+  const dims = spec.shape.map((d, i) => typeof d === "number" && d > 0 ? d : i === 0 ? rows : 1);
   const data = allocate(spec.type, elementCount(dims));
   if (Array.isArray(data)) data.fill("");
   return { type: spec.type, data, dims };
 }
 
-/** Fewest runs timed: the median is taken. */
+/** Fewest runs timed by default: the median is taken. */
 const TIMED_RUNS = 7;
 /** Fast models keep running until this much time is measured, so their medians are stable (µs-scale runs are noisy). */
 const MIN_TIMED_MS = 20;
@@ -29,18 +30,20 @@ const GIVE_UP_MIN_MS = 10;
  * once two runs in a row took GIVE_UP_MIN_MS or more and over twice that, and
  * returns the faster of them: a slow model on a slow backend would otherwise
  * cost seconds of start-up to lose anyway (one slow run alone may be a hiccup).
- * Rounded to µs: finer digits are timer noise.
+ * Rounded to µs: finer digits are timer noise. `rows` fills a free batch dim
+ * (default 1); `minRuns` lowers the fewest runs timed (for costly batches).
  */
 export async function timeRuns(
   inputs: readonly TensorSpec[],
   run: (feeds: Record<string, HostTensor>) => Promise<unknown>,
   beatMs?: number,
+  { rows = 1, minRuns = TIMED_RUNS }: { rows?: number; minRuns?: number } = {},
 ): Promise<number> {
-  const feeds = Object.fromEntries(inputs.map((spec) => [spec.name, allocateZeros(spec)]));
+  const feeds = Object.fromEntries(inputs.map((spec) => [spec.name, allocateZeros(spec, rows)]));
   await run(feeds);
   const times: number[] = [];
   let spent = 0;
-  while (times.length < TIMED_RUNS || (spent < MIN_TIMED_MS && times.length < MAX_TIMED_RUNS)) {
+  while (times.length < minRuns || (spent < MIN_TIMED_MS && times.length < MAX_TIMED_RUNS)) {
     const t0 = performance.now();
     await run(feeds);
     const ms = performance.now() - t0;

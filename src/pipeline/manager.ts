@@ -176,7 +176,7 @@ export class PipelineManager {
           backend: session.backend,
           warmupMs: session.warmupMs,
           batcher: this.#batch && session.inputs.every((i) => i.shape[0] !== 1) &&
-              (this.#batch.backends?.includes(session.backend) ?? true)
+              (this.#batch.backends?.some((b) => b === session.backend || b === session.largeBatches?.backend) ?? true)
             ? new Batcher(session, this.#batch)
             : undefined,
           session,

@@ -10,6 +10,7 @@
  */
 import { Hono } from "hono";
 import type { ModelStatus } from "../../pipeline/manager.ts";
+import type { LargeBatches } from "../../engine/rows_split.ts";
 import type { AppDeps } from "../app.ts";
 
 /** Routes that describe what this engine serves. */
@@ -47,6 +48,12 @@ function modelEntry(m: ModelStatus) {
     ...(m.loaded ? { backend: m.loaded.backend } : {}),
     ...(m.loaded?.warmupMs ? { warmup_ms: m.loaded.warmupMs } : {}),
     ...(m.loaded ? { batching: m.loaded.batcher !== undefined } : {}),
+    ...(m.loaded?.session.largeBatches ? { large_batches: largeBatchesEntry(m.loaded.session.largeBatches) } : {}),
     ...(m.error ? { error: m.error } : {}),
   };
+}
+
+/** Which runtime runs a model's large batches, from how many rows, and its timings (INFERENCE_BACKEND=auto). */
+function largeBatchesEntry(l: LargeBatches) {
+  return { backend: l.backend, from_rows: l.fromRows, timed_rows: l.timedRows, ms: l.ms };
 }
