@@ -6,11 +6,13 @@
  * `isFallbackAdapter` is undefined there, so adapters are also recognised by
  * their description. The WebGPU build has no `ai.onnx.ml` operators (tree
  * ensembles): such models fail to load and `auto` keeps another backend.
- * Not yet run on a GPU (see scripts/gpu-check.sh). Its WASM side (the kernels
+ * Run once on a GPU (an H200; see scripts/gpu-check.sh). Its WASM side (the kernels
  * WebGPU lacks run there) keeps to one thread, which needs no patched pthread
  * glue; the compiled binary embeds its asyncify build (the .mjs, and the .wasm
  * compressed: embedded.ts).
- * WEBGPU_ALLOW_SOFTWARE lets tests run this backend on llvmpipe.
+ * WEBGPU_ALLOW_SOFTWARE lets tests run this backend on llvmpipe. Outputs stay
+ * on the GPU until the run is done and are then read back together: each
+ * readback costs at least 10 ms in Deno (docs/runtime-notes.md).
  */
 import { errorText } from "../errors.ts";
 import type { Backend } from "./backend.ts";
@@ -106,11 +108,13 @@ export async function createWebGpuBackend(options: WebGpuOptions = {}): Promise<
     description: `onnxruntime-web ${ort.env.versions.web} WebGPU on ${adapter}`,
     load(model, label) {
       return openOrtSession(
-        () => ort.InferenceSession.create(model, { executionProviders: ["webgpu"] }),
+        () =>
+          ort.InferenceSession.create(model, { executionProviders: ["webgpu"], preferredOutputLocation: "gpu-buffer" }),
         ort.Tensor as unknown as TensorConstructor,
         {
           backend: "webgpu",
           serialise: true,
+          gpuOutputs: true,
           runtime: "onnxruntime-web (webgpu)",
           label,
         },

@@ -109,3 +109,45 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name: "WebGPU reads a run's outputs back together: Deno resolves each readback 10 ms after the GPU is done at best",
+  ignore: !adapter,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const webgpu = await createWebGpuBackend({ allowSoftwareAdapter: true });
+    const fixture = await webgpu.load(
+      await Deno.readFile(new URL("../testdata/batch1_multi_output.onnx", import.meta.url)),
+      "fixture",
+    );
+    // Counts the readbacks in flight at once, around Deno's own GPUBuffer.mapAsync.
+    const proto = (globalThis as unknown as { GPUBuffer: { prototype: GPUBuffer } }).GPUBuffer.prototype;
+    const mapAsync = proto.mapAsync;
+    let inFlight = 0;
+    let most = 0;
+    let calls = 0;
+    proto.mapAsync = async function (this: GPUBuffer, ...args: Parameters<GPUBuffer["mapAsync"]>) {
+      calls++;
+      most = Math.max(most, ++inFlight);
+      try {
+        return await mapAsync.apply(this, args);
+      } finally {
+        inFlight--;
+      }
+    };
+    try {
+      for (let i = 0; i < 3; i++) {
+        const x = new Float32Array([0.5, 3, -1, 2 + i * 5]);
+        const out = await fixture.run({ x: { type: "float32", data: x, dims: [1, 4] } });
+        assertEquals(Array.from(out.y.data as Float32Array), Array.from(x, (v) => v * 2));
+        assertEquals(Array.from(out.top.data as BigInt64Array), [i === 0 ? 1n : 3n]);
+      }
+      assertEquals(calls, 6, "one readback per output per run");
+      assertEquals(most, 2, "the two outputs of a run are read back at the same time");
+    } finally {
+      proto.mapAsync = mapAsync;
+      await fixture.release();
+    }
+  },
+});
