@@ -3,7 +3,8 @@
  * A ModelSession over any onnxruntime flavour (onnxruntime-web,
  * onnxruntime-node): both implement onnxruntime-common's InferenceSession and
  * Tensor. Runs can be serialised per session (ort-web crashes when they
- * overlap, docs/runtime-notes.md); errors are sorted into the runtime failing (500) and
+ * overlap, docs/runtime-notes.md), all but the readback of outputs left on
+ * the GPU; errors are sorted into the runtime failing (500) and
  * the model refusing the input (400).
  */
 import type { InferenceSession, Tensor } from "onnxruntime-common";
@@ -24,6 +25,8 @@ export class OrtSession implements ModelSession {
   readonly #serialise: boolean;
   readonly #gpuOutputs: boolean;
   #tail: Promise<unknown> = Promise.resolve();
+  /** Runs reading their outputs back: release waits for them. */
+  readonly #collecting = new Set<Promise<unknown>>();
 
   /** Throws (the caller releases `session`) when the model has inputs or outputs tern cannot serve. */
   constructor(session: InferenceSession, tensor: TensorConstructor, options: OrtSessionOptions) {
@@ -36,21 +39,30 @@ export class OrtSession implements ModelSession {
     this.outputs = session.outputMetadata.map(toSpec);
   }
 
-  run(feeds: Record<string, HostTensor>): Promise<Record<string, HostTensor>> {
-    if (!this.#serialise) return this.#runNow(feeds);
-    const result = this.#tail.then(() => this.#runNow(feeds));
-    this.#tail = result.catch(() => {});
-    return result;
+  /**
+   * Runs the model. Serialised sessions queue the runtime's run only: outputs left on the GPU are read back
+   * outside the queue, so the next run is computed while this one waits for its readback (10 ms at least).
+   */
+  async run(feeds: Record<string, HostTensor>): Promise<Record<string, HostTensor>> {
+    if (!this.#serialise) return this.#collect(await this.#runtimeRun(feeds));
+    const ran = this.#tail.then(() => this.#runtimeRun(feeds));
+    this.#tail = ran.catch(() => {});
+    const collected = ran.then((out) => this.#collect(out));
+    this.#collecting.add(collected);
+    try {
+      return await collected;
+    } finally {
+      this.#collecting.delete(collected);
+    }
   }
 
-  async #runNow(feeds: Record<string, HostTensor>): Promise<Record<string, HostTensor>> {
-    let out: InferenceSession.ReturnType;
+  async #runtimeRun(feeds: Record<string, HostTensor>): Promise<InferenceSession.ReturnType> {
     try {
       const ortFeeds: Record<string, Tensor> = {};
       for (const [name, t] of Object.entries(feeds)) {
         ortFeeds[name] = new this.#Tensor(t.type, t.data as Tensor.DataType, t.dims);
       }
-      out = await this.#session.run(ortFeeds);
+      return await this.#session.run(ortFeeds);
     } catch (err) {
       // A WASM trap or abort is the runtime failing, not the request: report it as such (500).
       if (err instanceof WebAssembly.RuntimeError || /abort/i.test(errorText(err))) {
@@ -59,6 +71,10 @@ export class OrtSession implements ModelSession {
       // Otherwise ort refused the tensors (shape checks inside the graph): the caller's data.
       throw new BadInput(`the model rejected the input: ${errorText(err)}`, "model_rejected_input");
     }
+  }
+
+  /** A run's outputs as host tensors (read back from the GPU first where they were left there). */
+  async #collect(out: InferenceSession.ReturnType): Promise<Record<string, HostTensor>> {
     const outputs = this.#gpuOutputs
       ? await downloadAtOnce(out)
       : Object.entries(out).map(([name, t]) => [name, t.data] as const);
@@ -75,6 +91,7 @@ export class OrtSession implements ModelSession {
 
   async release(): Promise<void> {
     await this.#tail;
+    await Promise.allSettled(this.#collecting);
     await this.#session.release();
   }
 }

@@ -151,3 +151,55 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "WebGPU computes the next run while the last one's outputs are read back; each run gets its own outputs",
+  ignore: !adapter,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const webgpu = await createWebGpuBackend({ allowSoftwareAdapter: true });
+    const fixture = await webgpu.load(
+      await Deno.readFile(new URL("../testdata/batch1_multi_output.onnx", import.meta.url)),
+      "fixture",
+    );
+    // The first readback is held until the other runs' readbacks have started (or 10 s have passed): they can only
+    // start if those runs were computed meanwhile.
+    const proto = (globalThis as unknown as { GPUBuffer: { prototype: GPUBuffer } }).GPUBuffer.prototype;
+    const mapAsync = proto.mapAsync;
+    const RUNS = 4;
+    let calls = 0;
+    let heldUntil = "";
+    let othersStarted!: () => void;
+    const others = new Promise<void>((resolve) => othersStarted = resolve);
+    proto.mapAsync = async function (this: GPUBuffer, ...args: Parameters<GPUBuffer["mapAsync"]>) {
+      const call = ++calls;
+      if (call === 2 * RUNS) othersStarted();
+      if (call === 1) {
+        let timer: number | undefined;
+        heldUntil = await Promise.race([
+          others.then(() => "the others started" as const),
+          new Promise<"timeout">((resolve) => timer = setTimeout(() => resolve("timeout"), 10_000)),
+        ]);
+        clearTimeout(timer);
+      }
+      return await mapAsync.apply(this, args);
+    };
+    try {
+      const inputs = Array.from({ length: RUNS }, (_, i) => new Float32Array([i, 3, -1, 2 * i]));
+      const outs = await Promise.all(
+        inputs.map((x) => fixture.run({ x: { type: "float32", data: x, dims: [1, 4] } })),
+      );
+      assertEquals(calls, 2 * RUNS);
+      for (const [i, out] of outs.entries()) {
+        assertEquals(Array.from(out.y.data as Float32Array), Array.from(inputs[i], (v) => v * 2), `run ${i}`);
+        const top = inputs[i].indexOf(Math.max(...inputs[i]));
+        assertEquals(Array.from(out.top.data as BigInt64Array), [BigInt(top)], `run ${i}`);
+      }
+      assertEquals(heldUntil, "the others started", "the other runs were computed while the first's readback waited");
+    } finally {
+      proto.mapAsync = mapAsync;
+      await fixture.release();
+    }
+  },
+});
