@@ -21,6 +21,12 @@ tests/testdata/pairs.onnx
   output y    float32 [n/2,2] = x reshaped into pairs: refuses a single value (the warm-up's zeros), takes an
                                 even number of them
 
+tests/testdata/mixed_outputs.onnx
+  input  a    float64 [N,2]
+  input  b    float32 [N,2]
+  output a2   float64 [N,2]   = a, reshaped (an output type ort-web cannot leave on the GPU)
+  output b2   float32 [N,2]   = b + b
+
 Run with Debian's interpreter (python3-onnx): /usr/bin/python3 scripts/make_test_models.py
 """
 
@@ -92,9 +98,21 @@ def pairs() -> onnx.ModelProto:
     return checked_model(graph)
 
 
+def mixed_outputs() -> onnx.ModelProto:
+    graph = helper.make_graph(
+        [helper.make_node("Reshape", ["a", "pair"], ["a2"]), helper.make_node("Add", ["b", "b"], ["b2"])],
+        "mixed_outputs",
+        [helper.make_tensor_value_info("a", TensorProto.DOUBLE, ["N", 2]),
+         helper.make_tensor_value_info("b", TensorProto.FLOAT, ["N", 2])],
+        [helper.make_tensor_value_info("a2", TensorProto.DOUBLE, ["N", 2]),
+         helper.make_tensor_value_info("b2", TensorProto.FLOAT, ["N", 2])],
+        initializer=[helper.make_tensor("pair", TensorProto.INT64, [2], [-1, 2])])
+    return checked_model(graph)
+
+
 if __name__ == "__main__":
     for name, make in [("batch1_multi_output", batch1_multi_output), ("batch1_scalar", batch1_scalar),
-                       ("slow_matmul", slow_matmul), ("pairs", pairs)]:
+                       ("slow_matmul", slow_matmul), ("pairs", pairs), ("mixed_outputs", mixed_outputs)]:
         path = os.path.join(ROOT, "tests", "testdata", f"{name}.onnx")
         onnx.save(make(), path)
         print(f"wrote {path}")

@@ -110,17 +110,16 @@ export interface OrtSessionOptions {
   gpuOutputs?: boolean;
 }
 
-/** Reads a run's outputs back from the GPU together (their readbacks overlap), freeing their GPU buffers. */
+/** Reads a run's outputs back from the GPU together (their readbacks overlap), freeing every GPU buffer of the run. */
 async function downloadAtOnce(out: InferenceSession.ReturnType): Promise<(readonly [string, unknown])[]> {
   const entries = Object.entries(out);
-  try {
-    return await Promise.all(
-      entries.map(async ([name, t]) => [name, t.location === "gpu-buffer" ? await t.getData(true) : t.data] as const),
-    );
-  } catch (err) {
-    for (const [, t] of entries) if (t.location === "gpu-buffer") t.dispose();
-    throw new Error(`reading the outputs back from the GPU failed: ${errorText(err)}`);
-  }
+  const read = await Promise.allSettled(
+    entries.map(async ([name, t]) => [name, t.location === "gpu-buffer" ? await t.getData(true) : t.data] as const),
+  );
+  const failed = read.find((r) => r.status === "rejected");
+  if (!failed) return read.map((r) => (r as PromiseFulfilledResult<readonly [string, unknown]>).value);
+  for (const [, t] of entries) if (t.location === "gpu-buffer") t.dispose(); // those not read back yet
+  throw new Error(`reading the outputs back from the GPU failed: ${errorText(failed.reason)}`);
 }
 
 /**

@@ -14,6 +14,7 @@
  * on the GPU until the run is done and are then read back together: each
  * readback costs at least 10 ms in Deno (docs/runtime-notes.md).
  */
+import type { InferenceSession } from "onnxruntime-common";
 import { errorText } from "../errors.ts";
 import type { Backend } from "./backend.ts";
 import { openOrtSession, type TensorConstructor } from "./ort_session.ts";
@@ -108,8 +109,16 @@ export async function createWebGpuBackend(options: WebGpuOptions = {}): Promise<
     description: `onnxruntime-web ${ort.env.versions.web} WebGPU on ${adapter}`,
     load(model, label) {
       return openOrtSession(
-        () =>
-          ort.InferenceSession.create(model, { executionProviders: ["webgpu"], preferredOutputLocation: "gpu-buffer" }),
+        async () => {
+          const create = (preferredOutputLocation: InferenceSession.SessionOptions["preferredOutputLocation"]) =>
+            ort.InferenceSession.create(model, { executionProviders: ["webgpu"], preferredOutputLocation });
+          const session = await create("gpu-buffer");
+          const outputs = session.outputMetadata;
+          if (outputs.every(staysOnGpu)) return session;
+          // ort-web can leave only some types on the GPU; a run would fail on the others: they come back as usual.
+          await session.release();
+          return await create(Object.fromEntries(outputs.map((o) => [o.name, staysOnGpu(o) ? "gpu-buffer" : "cpu"])));
+        },
         ort.Tensor as unknown as TensorConstructor,
         {
           backend: "webgpu",
@@ -121,4 +130,11 @@ export async function createWebGpuBackend(options: WebGpuOptions = {}): Promise<
       );
     },
   };
+}
+
+/** Output types onnxruntime-web can leave on the GPU (its isGpuBufferSupportedType, less the 4-bit ones). */
+const GPU_BUFFER_TYPES = new Set(["float32", "float16", "int32", "int64", "uint32", "uint8", "bool"]);
+
+function staysOnGpu(output: InferenceSession.ValueMetadata): boolean {
+  return output.isTensor && GPU_BUFFER_TYPES.has(output.type);
 }

@@ -203,3 +203,28 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "WebGPU serves a model with an output type ort-web cannot leave on the GPU (float64) beside one it can",
+  ignore: !adapter,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const webgpu = await createWebGpuBackend({ allowSoftwareAdapter: true });
+    const session = await webgpu.load(
+      await Deno.readFile(new URL("../testdata/mixed_outputs.onnx", import.meta.url)),
+      "mixed",
+    );
+    try {
+      const out = await session.run({
+        a: { type: "float64", data: new Float64Array([1.5, -2, 1e300, 0.1]), dims: [2, 2] },
+        b: { type: "float32", data: new Float32Array([1, 2, 3, 4]), dims: [2, 2] },
+      });
+      assertEquals(out.a2.type, "float64");
+      assertEquals([Array.from(out.a2.data as Float64Array), out.a2.dims], [[1.5, -2, 1e300, 0.1], [2, 2]]);
+      assertEquals([Array.from(out.b2.data as Float32Array), out.b2.dims], [[2, 4, 6, 8], [2, 2]]);
+    } finally {
+      await session.release();
+    }
+  },
+});
