@@ -8,15 +8,16 @@
  * no other runtime can make such a request noticeably faster (its HTTP and codec work take longer), native runs
  * on one session may overlap where ort-web's are serialised, and timing WASM first means starting ort-web's
  * runtime, a third of a second of start-up here (the demo: native 0.015 ms, WASM 0.027 ms per run).
- * With adaptive batching on, a GPU runtime that lost at one row is timed again, with the winner, at a batch of
- * BATCH_MAX_ROWS (at most LARGE_BATCH_ROWS); if it is faster there, it keeps the model too and runs the batches
- * from the size where the two cross (rows_split.ts): a GPU's run has a large fixed cost that only batches spread.
+ * With adaptive batching on, a GPU runtime that lost at one row is timed again at a batch of BATCH_MAX_ROWS (at
+ * most LARGE_BATCH_ROWS); if it is faster there than the winner (estimated), it keeps the model too and runs the
+ * batches from the size where the two cross (rows_split.ts): a GPU's run has a large fixed cost that only batches
+ * spread.
  */
 import type { BackendChoice } from "../config.ts";
 import { ConfigError, errorText } from "../errors.ts";
 import { type Backend, type ModelSession, withFigures } from "./backend.ts";
 import { type LargeBatches, largeFromRows, splitByRows } from "./rows_split.ts";
-import { createPlacedNativeBackend } from "./off_thread.ts";
+import { createPlacedNativeBackend, OFF_THREAD_MIN_MS } from "./off_thread.ts";
 import { createOrtWebWasmBackend } from "./ort_web.ts";
 import { timeRuns } from "./warmup.ts";
 import { createWebGpuBackend, gpuDevicesPresent } from "./webgpu.ts";
@@ -135,9 +136,13 @@ export function autoBackend(candidates: Backend[], log: (line: string) => void, 
 }
 
 /**
- * Times the one-row winner (`tried[0]`) and every batching runtime among the others at a batch of
- * min(BATCH_MAX_ROWS, LARGE_BATCH_ROWS) rows. The fastest of those there, if it beats the winner, is returned to
- * run the batches from where the two cross. Models whose batch dim is fixed are left alone.
+ * Times every batching runtime among the others at a batch of min(BATCH_MAX_ROWS, LARGE_BATCH_ROWS) rows, against
+ * the one-row winner's (`tried[0]`) time at one row times the rows: a CPU runtime's time grows about in step with
+ * the rows (native CPU on the H200: 110–140 images/s at any batch), and timing it would hold the serving thread
+ * for seconds where it runs there. The fastest there, if it beats the winner, is returned to run the batches from
+ * where the two cross. Where the winner runs on the serving thread, the smaller batches it keeps are bounded so
+ * that one blocks that thread no longer than OFF_THREAD_MIN_MS (the bound a single run has). Models whose batch dim
+ * is fixed are left alone.
  */
 async function timeLargeBatches(
   tried: readonly { session: ModelSession; ms: number }[],
@@ -150,28 +155,36 @@ async function timeLargeBatches(
   const gpus = others.filter((t) => batching.backends.includes(t.session.backend));
   const freeBatchDim = small.session.inputs.every((i) => !(typeof i.shape[0] === "number" && i.shape[0] > 0));
   if (gpus.length === 0 || rows < 2 || !freeBatchDim) return undefined;
-  const at = (s: ModelSession) => timeRuns(s.inputs, (feeds) => s.run(feeds), undefined, { rows, minRuns: 3 });
-  const ms: Record<string, number> = {};
+  const estimate = small.ms * rows;
+  const ms: Record<string, number> = { [small.session.backend]: Math.round(estimate * 1000) / 1000 };
   let best: typeof small | undefined;
-  for (const t of [small, ...gpus]) {
+  for (const t of gpus) {
     try {
-      ms[t.session.backend] = await at(t.session);
+      ms[t.session.backend] = await timeRuns(t.session.inputs, (feeds) => t.session.run(feeds), estimate, {
+        rows,
+        minRuns: 3,
+      });
     } catch (err) {
       log(`Model ${label}: backend ${t.session.backend} not timed at ${rows} rows: ${errorText(err)}`);
-      if (t === small) return undefined;
       continue;
     }
-    if (t !== small && (!best || ms[t.session.backend] < ms[best.session.backend])) best = t;
+    if (!best || ms[t.session.backend] < ms[best.session.backend]) best = t;
   }
-  const figures = Object.entries(ms).map(([name, m]) => `${name} ${m.toFixed(3)} ms`).join(", ");
-  const timesOf = (t: typeof small) => ({ at1: t.ms, atRows: ms[t.session.backend] });
-  const fromRows = best && largeFromRows(timesOf(small), timesOf(best), rows);
-  if (!best || fromRows === undefined) {
+  const figures = Object.entries(ms).map(([name, m]) => `${name} ${m.toFixed(3)} ms`).join(", ") +
+    ` (${small.session.backend}: ${rows} × its one-row time)`;
+  const crossing = best &&
+    largeFromRows({ at1: small.ms, atRows: estimate }, { at1: best.ms, atRows: ms[best.session.backend] }, rows);
+  if (!best || crossing === undefined) {
     log(`Model ${label}: median per run of ${rows} rows ${figures}; batches stay on ${small.session.backend}`);
     return undefined;
   }
+  const bound = small.session.offThread ? rows : Math.max(2, Math.floor(OFF_THREAD_MIN_MS / small.ms) + 1);
+  const fromRows = Math.min(crossing, bound);
+  const why = fromRows < crossing
+    ? ` (the lines cross at ${crossing}: fewer, so that a batch holds the serving thread at most ${OFF_THREAD_MIN_MS} ms)`
+    : "";
   log(
-    `Model ${label}: median per run of ${rows} rows ${figures}; runs of ${fromRows} rows or more go to ${best.session.backend}`,
+    `Model ${label}: median per run of ${rows} rows ${figures}; runs of ${fromRows} rows or more go to ${best.session.backend}${why}`,
   );
   return { session: best.session, largeBatches: { backend: best.session.backend, fromRows, timedRows: rows, ms } };
 }

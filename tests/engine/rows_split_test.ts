@@ -40,8 +40,11 @@ function counted(session: ModelSession) {
   return { session: wrapped, runs, released: () => released };
 }
 
-/** A backend named `name` over real native sessions whose runs first wait `delayMs(rows)`; its sessions counted. */
-async function standIn(name: string, delayMs: (rows: number) => number) {
+/**
+ * A backend named `name` over real native sessions whose runs first wait `delayMs(rows)`; its sessions counted.
+ * `offThread` marks them as running off the serving thread, as the native backend does with slow models.
+ */
+async function standIn(name: string, delayMs: (rows: number) => number, offThread = false) {
   const native = await createOrtNativeBackend({ threads: 1 });
   const sessions: ReturnType<typeof counted>[] = [];
   const backend: Backend = {
@@ -61,7 +64,7 @@ async function standIn(name: string, delayMs: (rows: number) => number) {
         release: () => real.release(),
       });
       sessions.push(c);
-      return c.session;
+      return { ...c.session, offThread };
     },
   };
   return { backend, sessions };
@@ -120,7 +123,7 @@ ortTest(
       assertEquals(large.backend, "gpu-like");
       assertEquals(large.timedRows, 32);
       assert(large.ms["cpu-like"] >= 64 && large.ms["gpu-like"] < large.ms["cpu-like"], JSON.stringify(large.ms));
-      // The lines cross at 1 + 10 × 31 / 62 = 6 rows with exact timers; late timers move it a little.
+      // The lines cross at 1 + 10 × 31 / 62 = 6 rows with exact timers (from 7); late timers move it a little.
       assert(large.fromRows >= 4 && large.fromRows <= 10, `from ${large.fromRows} rows`);
       assert(
         lines.some((l) => l.includes(`runs of ${large.fromRows} rows or more go to gpu-like`)),
@@ -150,14 +153,44 @@ ortTest("auto keeps batches on the one-row winner when the batching runtime is n
   try {
     assertEquals(session.backend, "cpu-like");
     assertEquals(session.largeBatches, undefined);
-    assert(
-      lines.some((l) => /median per run of 16 rows cpu-like .* ms, gpu-like .* ms; batches stay on cpu-like/.test(l)),
-    );
+    const stay =
+      /median per run of 16 rows cpu-like .* ms, gpu-like .* ms \(cpu-like: 16 × its one-row time\); batches stay/;
+    assert(lines.some((l) => stay.test(l)), lines.join("\n"));
     assertEquals(gpu.sessions[0].released(), 1, "the batching runtime's session is let go at once");
   } finally {
     await session.release();
   }
 });
+
+ortTest(
+  "a CPU batch kept on the serving thread holds it at most 50 ms: larger batches go to the GPU sooner",
+  async () => {
+    for (const offThread of [false, true]) {
+      // 20 ms a row against 100 ms a run: the lines cross at 1 + 80 × 31 / 620 = 5 rows (from 6).
+      const cpu = await standIn("cpu-like", (rows) => 20 * rows, offThread);
+      const gpu = await standIn("gpu-like", () => 100);
+      const lines: string[] = [];
+      const auto = autoBackend([cpu.backend, gpu.backend], (l) => lines.push(l), {
+        maxRows: 32,
+        backends: ["gpu-like"],
+      });
+      const session = await auto.load(await Deno.readFile(LINEAR), "linear");
+      try {
+        const { fromRows } = session.largeBatches!;
+        if (offThread) {
+          assert(fromRows >= 4 && fromRows <= 7, `off the serving thread: from ${fromRows} rows`);
+        } else {
+          // 2 rows of 20 ms fit in 50 ms, 3 do not (with late timers 2 may not fit either).
+          assert(fromRows === 2 || fromRows === 3, `on the serving thread: from ${fromRows} rows`);
+          const fewer = /the lines cross at \d+: fewer, so that a batch holds the serving thread at most 50 ms/;
+          assert(lines.some((l) => fewer.test(l)), lines.join("\n"));
+        }
+      } finally {
+        await session.release();
+      }
+    }
+  },
+);
 
 ortTest("served: a lone request runs on the one-row runtime, concurrent ones are batched onto the other", async () => {
   const cpu = await standIn("cpu-like", (rows) => 2 * rows);
