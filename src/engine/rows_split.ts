@@ -16,9 +16,9 @@ export interface LargeBatches {
   /** The runtime that runs batches of `fromRows` rows or more. */
   backend: string;
   fromRows: number;
-  /** The batch size both runtimes were timed at. */
+  /** The batch size the runtimes were compared at. */
   timedRows: number;
-  /** Median ms per run of `timedRows` rows, per runtime. */
+  /** Ms per run of `timedRows` rows, per runtime: a median as timed, the one-row winner's estimated (select.ts). */
   ms: Readonly<Record<string, number>>;
 }
 
