@@ -13,7 +13,15 @@ import type { Config } from "./config.ts";
 import { errorText } from "./errors.ts";
 import type { ModelSession } from "./engine/backend.ts";
 import { type BackendChoice, createBackend } from "./engine/select.ts";
-import { allocate, describeSpec, elementCount, type HostTensor, type TensorSpec } from "./engine/tensor.ts";
+import {
+  allocate,
+  concreteDims,
+  describeSpec,
+  elementCount,
+  fixedBatchDim,
+  type HostTensor,
+  type TensorSpec,
+} from "./engine/tensor.ts";
 import { probeWebGpu } from "./engine/webgpu.ts";
 import { DEMO_MODEL_URL } from "./pipeline/demo.ts";
 
@@ -68,7 +76,7 @@ export async function runBackends(config: Config): Promise<void> {
       continue;
     }
     try {
-      const fixed = fixedBatch(session.inputs);
+      const fixed = session.inputs[0] && fixedBatchDim(session.inputs[0]);
       const sizes = fixed === undefined ? batches : [fixed];
       if (reference === undefined) {
         console.log(`model ${typeof path === "string" ? path : "built-in demo"}: ${describeInputs(session.inputs)}`);
@@ -120,19 +128,13 @@ async function measure(
   return { backend, batch, p50Ms, rowsPerSecond: batch / p50Ms * 1000, maxAbsDiff, mismatches };
 }
 
-/** The batch size the model fixes (its inputs' first dim), if it does. */
-function fixedBatch(inputs: readonly TensorSpec[]): number | undefined {
-  const first = inputs[0]?.shape[0];
-  return typeof first === "number" && first > 0 ? first : undefined;
-}
-
 function describeInputs(inputs: readonly TensorSpec[]): string {
   return inputs.map((s) => `${s.name} ${describeSpec(s)}`).join(", ");
 }
 
 /** Inputs shaped like `spec` with `batch` rows (other symbolic dims 1), the same on every backend. */
 function pseudoRandom(spec: TensorSpec, batch: number): HostTensor {
-  const dims = spec.shape.map((d, i) => typeof d === "number" && d > 0 ? d : i === 0 ? batch : 1);
+  const dims = concreteDims(spec, batch);
   const n = elementCount(dims);
   const data = allocate(spec.type, n);
   let seed = 12345;

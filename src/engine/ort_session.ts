@@ -23,7 +23,6 @@ export class OrtSession implements ModelSession {
   readonly #session: InferenceSession;
   readonly #Tensor: TensorConstructor;
   readonly #serialise: boolean;
-  readonly #gpuOutputs: boolean;
   #tail: Promise<unknown> = Promise.resolve();
   /** Runs reading their outputs back: release waits for them. */
   readonly #collecting = new Set<Promise<unknown>>();
@@ -33,7 +32,6 @@ export class OrtSession implements ModelSession {
     this.#session = session;
     this.#Tensor = tensor;
     this.#serialise = options.serialise;
-    this.#gpuOutputs = options.gpuOutputs ?? false;
     this.backend = options.backend;
     this.inputs = session.inputMetadata.map(toSpec);
     this.outputs = session.outputMetadata.map(toSpec);
@@ -75,7 +73,7 @@ export class OrtSession implements ModelSession {
 
   /** A run's outputs as host tensors (read back from the GPU first where they were left there). */
   async #collect(out: InferenceSession.ReturnType): Promise<Record<string, HostTensor>> {
-    const outputs = this.#gpuOutputs
+    const outputs = Object.values(out).some((t) => t.location === "gpu-buffer")
       ? await downloadAtOnce(out)
       : Object.entries(out).map(([name, t]) => [name, t.data] as const);
     const result: Record<string, HostTensor> = {};
@@ -102,15 +100,13 @@ export interface OrtSessionOptions {
   backend: string;
   /** Runs wait for the one before (ort-web). */
   serialise: boolean;
-  /**
-   * The session leaves its outputs on the GPU (`preferredOutputLocation: "gpu-buffer"`): they are read back all
-   * at once. Deno resolves a GPU buffer's mapAsync no sooner than 10 ms after the GPU is done, and ort-web reads
-   * a run's outputs back one after another: a 2-output model paid that twice a run.
-   */
-  gpuOutputs?: boolean;
 }
 
-/** Reads a run's outputs back from the GPU together (their readbacks overlap), freeing every GPU buffer of the run. */
+/**
+ * Reads a run's outputs back from the GPU together (their readbacks overlap), freeing every GPU buffer of the run.
+ * Deno resolves a GPU buffer's mapAsync no sooner than 10 ms after the GPU is done, and ort-web reads the outputs
+ * it leaves on the CPU back one after another: a 2-output model paid that twice a run.
+ */
 async function downloadAtOnce(out: InferenceSession.ReturnType): Promise<(readonly [string, unknown])[]> {
   const entries = Object.entries(out);
   const read = await Promise.allSettled(

@@ -19,6 +19,7 @@ import { type Backend, type ModelSession, withFigures } from "./backend.ts";
 import { type LargeBatches, largeFromRows, splitByRows } from "./rows_split.ts";
 import { createPlacedNativeBackend, OFF_THREAD_MIN_MS } from "./off_thread.ts";
 import { createOrtWebWasmBackend } from "./ort_web.ts";
+import { fixedBatchDim } from "./tensor.ts";
 import { timeRuns } from "./warmup.ts";
 import { createWebGpuBackend, gpuDevicesPresent } from "./webgpu.ts";
 
@@ -153,7 +154,7 @@ async function timeLargeBatches(
   const [small, ...others] = tried;
   const rows = Math.min(batching.maxRows, LARGE_BATCH_ROWS);
   const gpus = others.filter((t) => batching.backends.includes(t.session.backend));
-  const freeBatchDim = small.session.inputs.every((i) => !(typeof i.shape[0] === "number" && i.shape[0] > 0));
+  const freeBatchDim = small.session.inputs.every((i) => fixedBatchDim(i) === undefined);
   if (gpus.length === 0 || rows < 2 || !freeBatchDim) return undefined;
   const estimate = small.ms * rows;
   const ms: Record<string, number> = { [small.session.backend]: Math.round(estimate * 1000) / 1000 };

@@ -77,6 +77,17 @@ export function elementCount(dims: readonly number[]): number {
   return n;
 }
 
+/** The batch size `spec` fixes (its first dim, when a positive number), if it does. */
+export function fixedBatchDim(spec: TensorSpec): number | undefined {
+  const first = spec.shape[0];
+  return typeof first === "number" && first > 0 ? first : undefined;
+}
+
+/** `spec`'s shape made concrete: `rows` in a free first (batch) dim, 1 in its other symbolic or unknown dims. */
+export function concreteDims(spec: TensorSpec, rows: number): number[] {
+  return spec.shape.map((d, i) => typeof d === "number" && d > 0 ? d : i === 0 ? rows : 1);
+}
+
 /** Renders a spec like `float32 [N,18]` for error messages and logs. */
 export function describeSpec(spec: TensorSpec): string {
   return `${spec.type} [${spec.shape.join(",")}]`;

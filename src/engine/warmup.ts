@@ -4,11 +4,11 @@
  * own shape: one row (or `rows` in a free batch dim), other symbolic dims
  * taken as 1.
  */
-import { allocate, elementCount, type HostTensor, type TensorSpec } from "./tensor.ts";
+import { allocate, concreteDims, elementCount, type HostTensor, type TensorSpec } from "./tensor.ts";
 
 /** A zero tensor shaped like `spec`: a free first (batch) dim of `rows`, other symbolic or unknown dims of 1. */
 export function allocateZeros(spec: TensorSpec, rows = 1): HostTensor {
-  const dims = spec.shape.map((d, i) => typeof d === "number" && d > 0 ? d : i === 0 ? rows : 1);
+  const dims = concreteDims(spec, rows);
   const data = allocate(spec.type, elementCount(dims));
   if (Array.isArray(data)) data.fill("");
   return { type: spec.type, data, dims };

@@ -123,7 +123,6 @@ export async function createWebGpuBackend(options: WebGpuOptions = {}): Promise<
         {
           backend: "webgpu",
           serialise: true,
-          gpuOutputs: true,
           runtime: "onnxruntime-web (webgpu)",
           label,
         },
