@@ -1,3 +1,4 @@
+import type { ModelSession } from "../../src/engine/backend.ts";
 import { createOrtNativeBackend } from "../../src/engine/ort_native.ts";
 import { classifyAdapter, createWebGpuBackend, gpuDevicesPresent, probeWebGpu } from "../../src/engine/webgpu.ts";
 import { DEMO_MODEL_URL } from "../../src/pipeline/demo.ts";
@@ -110,32 +111,45 @@ Deno.test({
   },
 });
 
+/** A WebGPU session (the software adapter allowed) of a model in tests/testdata. */
+async function webgpuSession(file: string): Promise<ModelSession> {
+  const webgpu = await createWebGpuBackend({ allowSoftwareAdapter: true });
+  return await webgpu.load(await Deno.readFile(new URL(`../testdata/${file}`, import.meta.url)), file);
+}
+
+/**
+ * Puts `wrap` around Deno's own GPUBuffer.mapAsync (every GPU readback); `wrap` calls the original through the
+ * function it is given. Returns the function that puts the original back.
+ */
+function aroundMapAsync(wrap: (mapAsync: () => Promise<undefined>) => Promise<undefined>): () => void {
+  const proto = (globalThis as unknown as { GPUBuffer: { prototype: GPUBuffer } }).GPUBuffer.prototype;
+  const mapAsync = proto.mapAsync;
+  proto.mapAsync = function (this: GPUBuffer, ...args: Parameters<GPUBuffer["mapAsync"]>) {
+    return wrap(() => mapAsync.apply(this, args));
+  };
+  return () => proto.mapAsync = mapAsync;
+}
+
 Deno.test({
   name: "WebGPU reads a run's outputs back together: Deno resolves each readback 10 ms after the GPU is done at best",
   ignore: !adapter,
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
-    const webgpu = await createWebGpuBackend({ allowSoftwareAdapter: true });
-    const fixture = await webgpu.load(
-      await Deno.readFile(new URL("../testdata/batch1_multi_output.onnx", import.meta.url)),
-      "fixture",
-    );
-    // Counts the readbacks in flight at once, around Deno's own GPUBuffer.mapAsync.
-    const proto = (globalThis as unknown as { GPUBuffer: { prototype: GPUBuffer } }).GPUBuffer.prototype;
-    const mapAsync = proto.mapAsync;
+    const fixture = await webgpuSession("batch1_multi_output.onnx");
+    // Counts the readbacks in flight at once.
     let inFlight = 0;
     let most = 0;
     let calls = 0;
-    proto.mapAsync = async function (this: GPUBuffer, ...args: Parameters<GPUBuffer["mapAsync"]>) {
+    const restore = aroundMapAsync(async (mapAsync) => {
       calls++;
       most = Math.max(most, ++inFlight);
       try {
-        return await mapAsync.apply(this, args);
+        return await mapAsync();
       } finally {
         inFlight--;
       }
-    };
+    });
     try {
       for (let i = 0; i < 3; i++) {
         const x = new Float32Array([0.5, 3, -1, 2 + i * 5]);
@@ -146,7 +160,7 @@ Deno.test({
       assertEquals(calls, 6, "one readback per output per run");
       assertEquals(most, 2, "the two outputs of a run are read back at the same time");
     } finally {
-      proto.mapAsync = mapAsync;
+      restore();
       await fixture.release();
     }
   },
@@ -158,21 +172,15 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
-    const webgpu = await createWebGpuBackend({ allowSoftwareAdapter: true });
-    const fixture = await webgpu.load(
-      await Deno.readFile(new URL("../testdata/batch1_multi_output.onnx", import.meta.url)),
-      "fixture",
-    );
+    const fixture = await webgpuSession("batch1_multi_output.onnx");
     // The first readback is held until the other runs' readbacks have started (or 10 s have passed): they can only
     // start if those runs were computed meanwhile.
-    const proto = (globalThis as unknown as { GPUBuffer: { prototype: GPUBuffer } }).GPUBuffer.prototype;
-    const mapAsync = proto.mapAsync;
     const RUNS = 4;
     let calls = 0;
     let heldUntil = "";
     let othersStarted!: () => void;
     const others = new Promise<void>((resolve) => othersStarted = resolve);
-    proto.mapAsync = async function (this: GPUBuffer, ...args: Parameters<GPUBuffer["mapAsync"]>) {
+    const restore = aroundMapAsync(async (mapAsync) => {
       const call = ++calls;
       if (call === 2 * RUNS) othersStarted();
       if (call === 1) {
@@ -183,8 +191,8 @@ Deno.test({
         ]);
         clearTimeout(timer);
       }
-      return await mapAsync.apply(this, args);
-    };
+      return await mapAsync();
+    });
     try {
       const inputs = Array.from({ length: RUNS }, (_, i) => new Float32Array([i, 3, -1, 2 * i]));
       const outs = await Promise.all(
@@ -198,7 +206,7 @@ Deno.test({
       }
       assertEquals(heldUntil, "the others started", "the other runs were computed while the first's readback waited");
     } finally {
-      proto.mapAsync = mapAsync;
+      restore();
       await fixture.release();
     }
   },
@@ -210,11 +218,7 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
-    const webgpu = await createWebGpuBackend({ allowSoftwareAdapter: true });
-    const session = await webgpu.load(
-      await Deno.readFile(new URL("../testdata/mixed_outputs.onnx", import.meta.url)),
-      "mixed",
-    );
+    const session = await webgpuSession("mixed_outputs.onnx");
     try {
       const out = await session.run({
         a: { type: "float64", data: new Float64Array([1.5, -2, 1e300, 0.1]), dims: [2, 2] },

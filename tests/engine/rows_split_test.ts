@@ -70,6 +70,26 @@ async function standIn(name: string, delayMs: (rows: number) => number, offThrea
   return { backend, sessions };
 }
 
+/**
+ * linear.onnx loaded by `auto` over a "cpu-like" stand-in (`cpuMsPerRow` a row, off the serving thread with
+ * `offThread`) and a "gpu-like" one (`gpuMsPerRun` a run), with batches of up to `maxRows` rows for the GPU stand-in.
+ */
+async function autoOverStandIns(
+  { cpuMsPerRow, gpuMsPerRun, maxRows, offThread = false }: {
+    cpuMsPerRow: number;
+    gpuMsPerRun: number;
+    maxRows: number;
+    offThread?: boolean;
+  },
+) {
+  const cpu = await standIn("cpu-like", (rows) => cpuMsPerRow * rows, offThread);
+  const gpu = await standIn("gpu-like", () => gpuMsPerRun);
+  const lines: string[] = [];
+  const auto = autoBackend([cpu.backend, gpu.backend], (l) => lines.push(l), { maxRows, backends: ["gpu-like"] });
+  const session = await auto.load(await Deno.readFile(LINEAR), "linear");
+  return { cpu, gpu, lines, session };
+}
+
 Deno.test("large batches go to the runtime that wins there, from the rows where the two lines cross", () => {
   // The H200 run: native CPU 9.2 ms at batch 1 and about 8 ms an image; WebGPU 43 ms at 1 and 159 ms at 64.
   assertEquals(largeFromRows({ at1: 9.2, atRows: 512 }, { at1: 43, atRows: 159 }, 64), 7);
@@ -112,11 +132,7 @@ ortTest(
 ortTest(
   "auto gives large batches to a batching runtime that is faster there, and keeps one-row runs where they are fastest",
   async () => {
-    const cpu = await standIn("cpu-like", (rows) => 2 * rows);
-    const gpu = await standIn("gpu-like", () => 12);
-    const lines: string[] = [];
-    const auto = autoBackend([cpu.backend, gpu.backend], (l) => lines.push(l), { maxRows: 32, backends: ["gpu-like"] });
-    const session = await auto.load(await Deno.readFile(LINEAR), "linear");
+    const { cpu, gpu, lines, session } = await autoOverStandIns({ cpuMsPerRow: 2, gpuMsPerRun: 12, maxRows: 32 });
     try {
       assertEquals(session.backend, "cpu-like");
       const large = session.largeBatches!;
@@ -145,11 +161,7 @@ ortTest(
 );
 
 ortTest("auto keeps batches on the one-row winner when the batching runtime is no faster at the batch", async () => {
-  const cpu = await standIn("cpu-like", (rows) => 2 * rows);
-  const gpu = await standIn("gpu-like", () => 80);
-  const lines: string[] = [];
-  const auto = autoBackend([cpu.backend, gpu.backend], (l) => lines.push(l), { maxRows: 16, backends: ["gpu-like"] });
-  const session = await auto.load(await Deno.readFile(LINEAR), "linear");
+  const { gpu, lines, session } = await autoOverStandIns({ cpuMsPerRow: 2, gpuMsPerRun: 80, maxRows: 16 });
   try {
     assertEquals(session.backend, "cpu-like");
     assertEquals(session.largeBatches, undefined);
@@ -167,14 +179,7 @@ ortTest(
   async () => {
     for (const offThread of [false, true]) {
       // 20 ms a row against 100 ms a run: the lines cross at 1 + 80 × 31 / 620 = 5 rows (from 6).
-      const cpu = await standIn("cpu-like", (rows) => 20 * rows, offThread);
-      const gpu = await standIn("gpu-like", () => 100);
-      const lines: string[] = [];
-      const auto = autoBackend([cpu.backend, gpu.backend], (l) => lines.push(l), {
-        maxRows: 32,
-        backends: ["gpu-like"],
-      });
-      const session = await auto.load(await Deno.readFile(LINEAR), "linear");
+      const { lines, session } = await autoOverStandIns({ cpuMsPerRow: 20, gpuMsPerRun: 100, maxRows: 32, offThread });
       try {
         const { fromRows } = session.largeBatches!;
         if (offThread) {
