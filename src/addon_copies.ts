@@ -4,7 +4,9 @@
  * loaded as the log code is imported; onnxruntime's binding) into $TMPDIR under a random name each time one loads,
  * and never removes it: 10 MB a start. Before any addon loads, this points TMPDIR at a folder of this process's own
  * ($TMPDIR/tern-addons-XXXX, mode 0700); `removeAddonCopies` empties it once the addons are loaded (they stay
- * mapped), and the folder goes at exit. Native libraries tern extracts itself stay in the original temp folder
+ * mapped), and the folder goes at exit. An addon can also load later, in a worker started after start-up (the log
+ * reader on the first `/logs` or Ops upload: libSQL, 9.7 MB; a model's thread after a pipeline swap: onnxruntime's
+ * binding): `sweepAddonCopies` removes those copies once they are LOADED_AFTER_MS old. Native libraries tern extracts itself stay in the original temp folder
  * (engine/embedded.ts). A temp folder outside /tmp, where the binary may not load native code, stops it (exit 2).
  * From source it does nothing.
  */
@@ -40,12 +42,32 @@ if (Deno.build.standalone) {
   }
 }
 
-/** Deletes the addon copies extracted so far; the addons stay loaded. */
-export function removeAddonCopies(): void {
+/**
+ * A copy is this old (ms since it was written) only once it is loaded: Deno writes a copy and loads it in the same
+ * synchronous call, so a sweep never takes one from under a thread about to load it.
+ */
+export const LOADED_AFTER_MS = 5_000;
+
+/** Deletes the addon copies extracted so far, or those at least `olderThanMs` old; loaded addons stay loaded. */
+export function removeAddonCopies(olderThanMs = 0): void {
   if (folder === undefined) return;
   for (const entry of Deno.readDirSync(folder)) {
+    const path = `${folder}/${entry.name}`;
     try {
-      Deno.removeSync(`${folder}/${entry.name}`, { recursive: true });
+      const written = olderThanMs > 0 ? Deno.statSync(path).mtime?.getTime() : undefined;
+      if (written !== undefined && Date.now() - written < olderThanMs) continue;
+      Deno.removeSync(path, { recursive: true });
     } catch { /* in use, or gone already */ }
   }
+}
+
+/**
+ * Every `everyMs`, deletes the copies later loads left that are LOADED_AFTER_MS old (a readdir of an empty folder
+ * when there are none). The timer does not keep the process alive; the returned function stops it.
+ */
+export function sweepAddonCopies(everyMs = LOADED_AFTER_MS): () => void {
+  if (folder === undefined) return () => {};
+  const timer = setInterval(() => removeAddonCopies(LOADED_AFTER_MS), everyMs);
+  Deno.unrefTimer(timer);
+  return () => clearInterval(timer);
 }

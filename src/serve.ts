@@ -15,7 +15,7 @@ import { fetchPipeline, parseReference, registrySource } from "./registry/mod.ts
 import { registrySettings } from "./registry_settings.ts";
 import { PipelineUpdater } from "./pipeline/updater.ts";
 import { type InferenceLog, type LogDurability, openInferenceLog } from "./logs/mod.ts";
-import { removeAddonCopies } from "./addon_copies.ts";
+import { removeAddonCopies, sweepAddonCopies } from "./addon_copies.ts";
 import { listen } from "./server/listen.ts";
 import { onStopSignals, stopInOrder } from "./shutdown.ts";
 
@@ -195,8 +195,10 @@ async function serveUntilStopped(config: Config, out: ServeOutput, warm: { settl
       `Pipeline failed to load: ${errorText(err)}`,
     );
   }
-  // Every native addon is loaded by now: Deno's copies of them can go (addon_copies.ts).
+  // Every native addon is loaded by now: Deno's copies of them can go (addon_copies.ts), and those of later loads
+  // once they are loaded.
   removeAddonCopies();
+  sweepAddonCopies();
   updater.start(config.pipelineUrl, servedDigest);
   loadSettled();
   await server.finished;

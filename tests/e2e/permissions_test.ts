@@ -7,6 +7,7 @@
 import { assert, assertEquals, assertMatch } from "../support/assert.ts";
 import { loadReference, recordsBody } from "../support/reference.ts";
 import { runTern, startTern } from "../support/tern_process.ts";
+import { until } from "../support/hub_process.ts";
 
 const ref = loadReference();
 const COMPILED = Deno.env.get("TERN_BIN") !== undefined;
@@ -91,6 +92,53 @@ Deno.test({
       }
       assertEquals(inodes[0], inodes[1], "the second start extracted the library again");
     } finally {
+      await Deno.remove(tmp, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "the binary removes the addon copies of later loads too: libSQL's for the log reader started by the first /logs, within seconds, while tern serves",
+  ignore: !COMPILED,
+  fn: async () => {
+    const tmp = await Deno.makeTempDir({ prefix: "tern-tmpdir-" });
+    const tern = await startTern({ env: { TMPDIR: tmp } });
+    try {
+      const [addons] = [...Deno.readDirSync(tmp)].map((e) => e.name).filter((n) => n.startsWith("tern-addons-"));
+      assert(addons, `no tern-addons-* folder in $TMPDIR`);
+      const copies = () => [...Deno.readDirSync(`${tmp}/${addons}`)].map((e) => e.name);
+      await until("start-up's copies removed", () => copies().length === 0);
+      const inferred = await fetch(`${tern.url}/infer`, {
+        method: "POST",
+        headers: { "content-type": "application/json; format=pandas-records" },
+        body: recordsBody(ref.inputs.slice(0, 1)),
+      });
+      assertEquals(inferred.status, 200);
+      await inferred.body?.cancel();
+      const res = await fetch(`${tern.url}/logs`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{}",
+      });
+      assertEquals(res.status, 200);
+      await res.body?.cancel();
+      // The reader worker loads libSQL from a copy of its own (9.7 MB), which nothing needs once it is loaded.
+      await until("the reader's copy", () => copies().length === 1);
+      await until("the late copy removed", () => copies().length === 0);
+      // Loaded addons stay loaded: the log still reads.
+      const again = await fetch(`${tern.url}/logs/status`);
+      assertEquals(again.status, 200);
+      await again.body?.cancel();
+      const logs = await fetch(`${tern.url}/logs`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{}",
+      });
+      assertEquals(logs.status, 200);
+      assertEquals((await logs.json()).length, 1);
+    } finally {
+      await tern.stop();
       await Deno.remove(tmp, { recursive: true });
     }
   },
