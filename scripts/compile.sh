@@ -29,7 +29,7 @@ libsql_pkg=$(ls -d node_modules/.deno/libsql@*/node_modules/libsql)
 # Permissions exactly as `deno task tern` runs the source.
 perms=$(deno eval --quiet 'const t = JSON.parse(Deno.readTextFileSync("deno.json")).tasks.tern.split(/\s+/); console.log(t.slice(2, -1).join(" "))')
 # Entry modules: the program and the workers it starts by URL (deno info does not follow `new Worker`).
-entries=(src/main.ts src/logs/store_worker.ts src/engine/native_worker.ts)
+entries=(src/main.ts src/logs/store_worker.ts src/engine/model_worker.ts)
 # Declared dependencies that never load: onnxruntime-node's install script's (adm-zip, global-agent) and the deps
 # of onnxruntime-web's onnxjs sources (its node build, dist/ort.node.min.mjs, imports only onnxruntime-common).
 never_loaded=(onnxruntime-node\>{adm-zip,global-agent} onnxruntime-web\>{flatbuffers,guid-typescript,long,platform,protobufjs})
@@ -101,7 +101,7 @@ compile() { # deno arch (x86_64 | aarch64), variant (full | wasm-only), output
     --include src/logs/migrations
     --include src/hub/migrations
     --include src/logs/store_worker.ts
-    --include src/engine/native_worker.ts
+    --include src/engine/model_worker.ts
     --include src/engine/ort_web_glue/ort-wasm-simd-threaded.mjs
     --include build/embed
     --include build/build_info.json

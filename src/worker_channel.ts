@@ -3,7 +3,7 @@
  * Request/reply over a module Worker: each call gets a numbered request and
  * resolves with the reply carrying its number. Once the worker dies, every
  * waiting and later call fails at once, naming why. Used by the log store
- * (logs/store.ts) and the native runtime's worker threads (engine/off_thread.ts);
+ * (logs/store.ts) and the models' worker threads (engine/off_thread.ts);
  * their workers answer with `answerRequests`.
  */
 

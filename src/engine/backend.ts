@@ -13,7 +13,7 @@ export interface ModelSession {
   readonly backend: string;
   /** Warm-up median ms per backend tried, when INFERENCE_BACKEND=auto chose it. */
   readonly warmupMs?: Readonly<Record<string, number>>;
-  /** Median ms per run, when the backend timed the model at load (native does, to choose its thread). */
+  /** Median ms per run, when the backend timed the model at load (placed backends do, to choose its thread). */
   readonly runMs?: number;
   /** Runs happen in a worker thread of the session's own, not on the thread serving HTTP. */
   readonly offThread?: boolean;
@@ -59,8 +59,11 @@ export interface Backend {
   readonly name: string;
   /** Human description, e.g. `onnxruntime-web 1.30.0 wasm, 2 threads`. */
   readonly description: string;
-  /** Loads an ONNX model; `label` names it in errors. */
-  load(model: Uint8Array, label: string): Promise<ModelSession>;
+  /**
+   * Loads an ONNX model; `label` names it in errors. A backend that times the model as it loads (`runMs`) may stop
+   * timing once it is clearly slower than `beatMs` (ms per run; `auto`'s leader so far).
+   */
+  load(model: Uint8Array, label: string, beatMs?: number): Promise<ModelSession>;
   /**
    * Starts what the next load needs before it is asked for (the native backend's worker thread), so that it
    * boots while the rest of start-up runs. Only for a process that will load a model next: what it starts

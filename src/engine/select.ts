@@ -17,11 +17,11 @@ import type { BackendChoice } from "../config.ts";
 import { ConfigError, errorText } from "../errors.ts";
 import { type Backend, type ModelSession, withFigures } from "./backend.ts";
 import { type LargeBatches, largeFromRows, splitByRows } from "./rows_split.ts";
-import { createPlacedNativeBackend, OFF_THREAD_MIN_MS } from "./off_thread.ts";
+import { createPlacedBackend, createPlacedNativeBackend, OFF_THREAD_MIN_MS, type Placement } from "./off_thread.ts";
 import { createOrtWebWasmBackend } from "./ort_web.ts";
 import { fixedBatchDim } from "./tensor.ts";
 import { timeRuns } from "./warmup.ts";
-import { createWebGpuBackend, gpuDevicesPresent } from "./webgpu.ts";
+import { createWebGpuBackend, gpuDevicesPresent, type WebGpuOptions } from "./webgpu.ts";
 
 export type { BackendChoice } from "../config.ts";
 
@@ -57,14 +57,14 @@ export async function createBackend(
 ): Promise<Backend> {
   switch (choice) {
     case "wasm":
-      return createOrtWebWasmBackend({ threads });
+      return placedWasm(threads);
     case "native":
     case "cuda":
       return await createPlacedNativeBackend({ threads, cuda: choice === "cuda", libDir }).catch((err) => {
         throw new ConfigError(`INFERENCE_BACKEND=${choice}: ${errorText(err)}`);
       });
     case "webgpu":
-      return await createWebGpuBackend({ allowSoftwareAdapter: webgpuAllowSoftware }).catch((err) => {
+      return await placedWebGpu({ allowSoftwareAdapter: webgpuAllowSoftware }).catch((err) => {
         throw new ConfigError(`INFERENCE_BACKEND=webgpu: ${errorText(err)}`);
       });
     case "auto": {
@@ -78,15 +78,25 @@ export async function createBackend(
       }
       if (gpuDevicesPresent()) {
         try {
-          candidates.push(await createWebGpuBackend());
+          candidates.push(await placedWebGpu({}, { prewarm: false }));
         } catch (err) {
           log(`Backend webgpu not used: ${errorText(err)}`);
         }
       }
-      candidates.push(createOrtWebWasmBackend({ threads }));
+      candidates.push(placedWasm(threads, { prewarm: false }));
       return autoBackend(candidates, log, batching);
     }
   }
+}
+
+/** ort-web's WASM runtime, slow models each in a worker thread of its own (off_thread.ts). */
+function placedWasm(threads: number, placement?: Placement): Backend {
+  return createPlacedBackend(createOrtWebWasmBackend({ threads }), { kind: "wasm", options: { threads } }, placement);
+}
+
+/** ort-web's WebGPU, slow models each in a worker thread (and on a GPU device) of their own (off_thread.ts). */
+async function placedWebGpu(options: WebGpuOptions, placement?: Placement): Promise<Backend> {
+  return createPlacedBackend(await createWebGpuBackend(options), { kind: "webgpu", options }, placement);
 }
 
 /** Per-run time under which `auto` keeps a model on native without timing the runtimes after it (module doc). */
@@ -112,7 +122,7 @@ export function autoBackend(candidates: Backend[], log: (line: string) => void, 
         }
         let session: ModelSession | undefined;
         try {
-          session = await backend.load(model, label);
+          session = await backend.load(model, label, leader?.ms);
           const run = session.run.bind(session);
           tried.push({ session, ms: session.runMs ?? await timeRuns(session.inputs, run, leader?.ms) });
         } catch (err) {

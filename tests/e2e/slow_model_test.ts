@@ -1,7 +1,8 @@
 /**
  * A slow model through the real process (and dist/tern with TERN_BIN): it runs
- * in a worker thread of its own, so `/health` answers while inferences are
- * still running instead of queueing behind them.
+ * in a worker thread of its own, on native onnxruntime and on onnxruntime-web's
+ * WASM alike, so `/health` answers while inferences are still running instead
+ * of queueing behind them.
  */
 import { assert, assertEquals, assertMatch } from "../support/assert.ts";
 import { startRegistry } from "../support/registry.ts";
@@ -10,15 +11,27 @@ import { publishModel } from "../support/publish.ts";
 
 const SLOW = new URL("../testdata/slow_matmul.onnx", import.meta.url).pathname;
 
-Deno.test("while a slow model works through queued inferences, /health answers at once", async () => {
+for (const backend of ["native", "wasm"]) {
+  Deno.test(`${backend}: while a slow model works through queued inferences, /health answers at once`, async () => {
+    await whileSlowModelWorks(backend);
+  });
+}
+
+async function whileSlowModelWorks(backend: string): Promise<void> {
   const registry = await startRegistry("none");
   try {
     const reference = `${registry.host}/pipelines/slow:v1`;
     const published = await publishModel(SLOW, "slow", reference);
     assertEquals(published.code, 0, published.stderr);
-    const tern = await startTern({ env: { PIPELINE_URL: reference, LOG_DURABILITY: "off" }, readyTimeoutMs: 60_000 });
+    const tern = await startTern({
+      env: { PIPELINE_URL: reference, LOG_DURABILITY: "off", INFERENCE_BACKEND: backend },
+      readyTimeoutMs: 60_000,
+    });
     try {
-      assertMatch(tern.output(), /Model slow_matmul: .*backend native \(runs in a worker thread of its own\)/);
+      assertMatch(
+        tern.output(),
+        new RegExp(`Model slow_matmul: .*backend ${backend} \\(runs in a worker thread of its own\\)`),
+      );
       const finished: string[] = [];
       const inferences = [1, 2].map(async (n) => {
         const res = await fetch(`${tern.url}/infer`, {
@@ -30,7 +43,8 @@ Deno.test("while a slow model works through queued inferences, /health answers a
         assertEquals((await res.json())[0].outputs[0].Float.data, [2 * 1024 * 1024]);
         finished.push(`inference ${n}`);
       });
-      await new Promise((r) => setTimeout(r, 20)); // both sent: one running (≈ 100 ms a run here), one queued
+      // Both sent: one running (about 100 ms a run here on native, 1 s on WASM), one queued.
+      await new Promise((r) => setTimeout(r, 20));
       const health = await fetch(`${tern.url}/health`);
       assertEquals(health.status, 200);
       await health.body?.cancel();
@@ -43,4 +57,4 @@ Deno.test("while a slow model works through queued inferences, /health answers a
   } finally {
     await registry.stop();
   }
-});
+}

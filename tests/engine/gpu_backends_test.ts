@@ -1,5 +1,6 @@
 import type { ModelSession } from "../../src/engine/backend.ts";
 import { createOrtNativeBackend } from "../../src/engine/ort_native.ts";
+import { createPlacedBackend } from "../../src/engine/off_thread.ts";
 import { classifyAdapter, createWebGpuBackend, gpuDevicesPresent, probeWebGpu } from "../../src/engine/webgpu.ts";
 import { DEMO_MODEL_URL } from "../../src/pipeline/demo.ts";
 import { assert, assertEquals, assertMatch, assertRejects } from "../support/assert.ts";
@@ -108,6 +109,41 @@ Deno.test({
       () => webgpu.load(Deno.readFileSync(DEMO_MODEL_URL), "demo"),
       /onnxruntime-web \(webgpu\) could not load it/,
     );
+  },
+});
+
+Deno.test({
+  name:
+    "WebGPU: a slow model runs in a worker thread (and on a GPU device) of its own, the serving thread's timers fire during its runs; through a worker the outputs are the same",
+  ignore: !adapter,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const options = { allowSoftwareAdapter: true };
+    const inProcess = await createWebGpuBackend(options);
+    const placed = (minMs?: number) => createPlacedBackend(inProcess, { kind: "webgpu", options }, { minMs });
+    // The CNN takes about 2 s a run on the software adapter; told a time to beat, the worker stops timing after two.
+    const cnn = await placed().load(await Deno.readFile(await cnnModelPath()), "cnn", 1);
+    const multi = await Deno.readFile(new URL("../testdata/batch1_multi_output.onnx", import.meta.url));
+    const through = await placed(0).load(multi, "multi"); // 0 ms: every model off the serving thread
+    const plain = await inProcess.load(multi, "multi");
+    try {
+      assertEquals([cnn.backend, cnn.offThread, through.offThread], ["webgpu", true, true]);
+      let ticks = 0;
+      const timer = setInterval(() => ticks++, 1);
+      const out = await cnn.run(cnnFeeds());
+      clearInterval(timer);
+      assertEquals(out.probs.dims, [1, 1001]);
+      // Deno's WebGPU waits for the GPU on the thread that reads back: on the serving thread, a 2 s run let no 1 ms
+      // timer fire.
+      assert(ticks >= 10, `only ${ticks} timer ticks during a ${cnn.runMs} ms run`);
+      const feeds = { x: { type: "float32" as const, data: new Float32Array([0.5, 3, -1, 2]), dims: [1, 4] } };
+      assertEquals(await through.run(feeds), await plain.run(feeds));
+    } finally {
+      await cnn.release();
+      await through.release();
+      await plain.release();
+    }
   },
 });
 

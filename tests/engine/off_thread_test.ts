@@ -1,11 +1,11 @@
 import { BadInput } from "../../src/errors.ts";
-import { createPlacedNativeBackend } from "../../src/engine/off_thread.ts";
+import { createPlacedBackend, createPlacedNativeBackend } from "../../src/engine/off_thread.ts";
 import { createOrtNativeBackend } from "../../src/engine/ort_native.ts";
 import { WARM_UP_MODEL } from "../../src/engine/warm_up_model.ts";
 import { DEMO_MODEL_URL } from "../../src/pipeline/demo.ts";
 import { assert, assertEquals, assertRejects } from "../support/assert.ts";
 import { loadReference, maxRelativeError } from "../support/reference.ts";
-import { ortTest } from "../support/backend.ts";
+import { ortTest, wasmBackend } from "../support/backend.ts";
 
 const SLOW = new URL("../testdata/slow_matmul.onnx", import.meta.url);
 const MULTI = new URL("../testdata/batch1_multi_output.onnx", import.meta.url);
@@ -106,5 +106,48 @@ ortTest("the warm-up model a prewarmed worker opens is a valid model: y = x", as
     assertEquals(Array.from(out.y.data as Float32Array), [4.5]);
   } finally {
     await session.release();
+  }
+});
+
+/** ort-web's WASM runtime, placed as INFERENCE_BACKEND=wasm places it (select.ts). */
+function placedWasm(minMs?: number) {
+  return createPlacedBackend(wasmBackend(), { kind: "wasm", options: { threads: 2 } }, { minMs });
+}
+
+ortTest(
+  "WASM: a slow model runs in a worker thread of its own, and the serving thread's timers fire during its runs",
+  async () => {
+    // slow_matmul takes about 1 s a run on WASM here; told a time to beat, the worker stops timing after two runs.
+    const session = await placedWasm().load(await Deno.readFile(SLOW), "slow", 1);
+    try {
+      assertEquals([session.backend, session.offThread], ["wasm", true]);
+      assert(session.runMs! >= 50, `runMs ${session.runMs}`);
+      let ticks = 0;
+      const timer = setInterval(() => ticks++, 1);
+      const out = await session.run({ x: { type: "float32", data: new Float32Array([2]), dims: [1, 1] } });
+      clearInterval(timer);
+      assertEquals(Array.from(out.s.data as Float32Array), [2 * 1024 * 1024]);
+      // ort-web computes on the thread that calls it: on the serving thread no timer fired during a run.
+      assert(ticks >= 10, `only ${ticks} timer ticks during a ${session.runMs} ms run`);
+    } finally {
+      await session.release();
+    }
+  },
+);
+
+ortTest("WASM: a fast model runs on the serving thread; through a worker the outputs are the same", async () => {
+  const bytes = await Deno.readFile(MULTI);
+  const fast = await placedWasm().load(bytes, "multi");
+  const through = await placedWasm(0).load(bytes, "multi"); // 0 ms: every model off the serving thread
+  try {
+    assertEquals([fast.offThread, through.offThread], [false, true]);
+    assert(fast.runMs! < 50);
+    const feeds = { x: { type: "float32" as const, data: new Float32Array([0.5, 3, -1, 2]), dims: [1, 4] } };
+    assertEquals(await through.run(feeds), await fast.run(feeds));
+    const wrong = { x: { type: "float32" as const, data: new Float32Array([1, 2]), dims: [1, 2] } };
+    await assertRejects(() => through.run(wrong), BadInput);
+  } finally {
+    await fast.release();
+    await through.release();
   }
 });
