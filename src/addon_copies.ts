@@ -6,9 +6,9 @@
  * ($TMPDIR/tern-addons-XXXX, mode 0700); `removeAddonCopies` empties it once the addons are loaded (they stay
  * mapped), and the folder goes at exit. An addon can also load later, in a worker started after start-up (the log
  * reader on the first `/logs` or Ops upload: libSQL, 9.7 MB; a model's thread after a pipeline swap: onnxruntime's
- * binding): `sweepAddonCopies` removes those copies once they are LOADED_AFTER_MS old. Native libraries tern extracts itself stay in the original temp folder
- * (engine/embedded.ts). A temp folder outside /tmp, where the binary may not load native code, stops it (exit 2).
- * From source it does nothing.
+ * binding): `sweepAddonCopies` removes those copies once they are LOADED_AFTER_MS old. Native libraries tern
+ * extracts itself stay in the original temp folder (engine/embedded.ts). A temp folder outside /tmp, where the
+ * binary may not load native code, stops it (exit 2). From source it does nothing.
  */
 import { ADDON_PREFIX, tempFolder } from "./engine/embedded.ts";
 
@@ -46,7 +46,7 @@ if (Deno.build.standalone) {
  * A copy is this old (ms since it was written) only once it is loaded: Deno writes a copy and loads it in the same
  * synchronous call, so a sweep never takes one from under a thread about to load it.
  */
-export const LOADED_AFTER_MS = 5_000;
+const LOADED_AFTER_MS = 5_000;
 
 /** Deletes the addon copies extracted so far, or those at least `olderThanMs` old; loaded addons stay loaded. */
 export function removeAddonCopies(olderThanMs = 0): void {
@@ -62,12 +62,10 @@ export function removeAddonCopies(olderThanMs = 0): void {
 }
 
 /**
- * Every `everyMs`, deletes the copies later loads left that are LOADED_AFTER_MS old (a readdir of an empty folder
- * when there are none). The timer does not keep the process alive; the returned function stops it.
+ * Every LOADED_AFTER_MS, deletes the copies later loads left that are that old (a readdir of an empty folder when
+ * there are none). The timer does not keep the process alive.
  */
-export function sweepAddonCopies(everyMs = LOADED_AFTER_MS): () => void {
-  if (folder === undefined) return () => {};
-  const timer = setInterval(() => removeAddonCopies(LOADED_AFTER_MS), everyMs);
-  Deno.unrefTimer(timer);
-  return () => clearInterval(timer);
+export function sweepAddonCopies(): void {
+  if (folder === undefined) return;
+  Deno.unrefTimer(setInterval(() => removeAddonCopies(LOADED_AFTER_MS), LOADED_AFTER_MS));
 }
