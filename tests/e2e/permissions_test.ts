@@ -12,6 +12,22 @@ import { until } from "../support/hub_process.ts";
 const ref = loadReference();
 const COMPILED = Deno.env.get("TERN_BIN") !== undefined;
 
+/** POSTs one demo row to `${url}/infer`; its status (the body is dropped). */
+async function inferOneRow(url: string): Promise<number> {
+  const res = await fetch(`${url}/infer`, {
+    method: "POST",
+    headers: { "content-type": "application/json; format=pandas-records" },
+    body: recordsBody(ref.inputs.slice(0, 1)),
+  });
+  await res.body?.cancel();
+  return res.status;
+}
+
+/** `POST ${url}/logs` with no filter. */
+function postLogs(url: string): Promise<Response> {
+  return fetch(`${url}/logs`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+}
+
 /** A fresh folder outside every folder tern may read or write (/var/tmp; tern may use /tmp). */
 async function outsideFolder(): Promise<string> {
   return await Deno.makeTempDir({ dir: "/var/tmp", prefix: "tern-outside-" });
@@ -70,13 +86,7 @@ Deno.test({
       for (const _run of [1, 2]) {
         const tern = await startTern({ env: { TMPDIR: tmp, INFERENCE_BACKEND: "native" } });
         try {
-          const res = await fetch(`${tern.url}/infer`, {
-            method: "POST",
-            headers: { "content-type": "application/json; format=pandas-records" },
-            body: recordsBody(ref.inputs.slice(0, 1)),
-          });
-          assertEquals(res.status, 200);
-          await res.body?.cancel();
+          assertEquals(await inferOneRow(tern.url), 200);
         } finally {
           await tern.stop();
         }
@@ -109,18 +119,8 @@ Deno.test({
       assert(addons, `no tern-addons-* folder in $TMPDIR`);
       const copies = () => [...Deno.readDirSync(`${tmp}/${addons}`)].map((e) => e.name);
       await until("start-up's copies removed", () => copies().length === 0);
-      const inferred = await fetch(`${tern.url}/infer`, {
-        method: "POST",
-        headers: { "content-type": "application/json; format=pandas-records" },
-        body: recordsBody(ref.inputs.slice(0, 1)),
-      });
-      assertEquals(inferred.status, 200);
-      await inferred.body?.cancel();
-      const res = await fetch(`${tern.url}/logs`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: "{}",
-      });
+      assertEquals(await inferOneRow(tern.url), 200);
+      const res = await postLogs(tern.url);
       assertEquals(res.status, 200);
       await res.body?.cancel();
       // The reader worker loads libSQL from a copy of its own (9.7 MB), which nothing needs once it is loaded.
@@ -130,11 +130,7 @@ Deno.test({
       const again = await fetch(`${tern.url}/logs/status`);
       assertEquals(again.status, 200);
       await again.body?.cancel();
-      const logs = await fetch(`${tern.url}/logs`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: "{}",
-      });
+      const logs = await postLogs(tern.url);
       assertEquals(logs.status, 200);
       assertEquals((await logs.json()).length, 1);
     } finally {

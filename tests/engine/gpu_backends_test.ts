@@ -5,6 +5,7 @@ import { classifyAdapter, createWebGpuBackend, gpuDevicesPresent, probeWebGpu } 
 import { DEMO_MODEL_URL } from "../../src/pipeline/demo.ts";
 import { assert, assertEquals, assertMatch, assertRejects } from "../support/assert.ts";
 import { cnnFeeds, cnnModelPath } from "../support/cnn.ts";
+import { timerTicksDuring } from "../support/timer_ticks.ts";
 import { runTern, startTern } from "../support/tern_process.ts";
 
 Deno.test("software WebGPU adapters are never used; hardware ones are", () => {
@@ -129,10 +130,7 @@ Deno.test({
     const plain = await inProcess.load(multi, "multi");
     try {
       assertEquals([cnn.backend, cnn.offThread, through.offThread], ["webgpu", true, true]);
-      let ticks = 0;
-      const timer = setInterval(() => ticks++, 1);
-      const out = await cnn.run(cnnFeeds());
-      clearInterval(timer);
+      const { value: out, ticks } = await timerTicksDuring(() => cnn.run(cnnFeeds()));
       assertEquals(out.probs.dims, [1, 1001]);
       // Deno's WebGPU waits for the GPU on the thread that reads back: on the serving thread, a 2 s run let no 1 ms
       // timer fire.

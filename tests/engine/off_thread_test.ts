@@ -6,31 +6,45 @@ import { DEMO_MODEL_URL } from "../../src/pipeline/demo.ts";
 import { assert, assertEquals, assertRejects } from "../support/assert.ts";
 import { loadReference, maxRelativeError } from "../support/reference.ts";
 import { ortTest, wasmBackend } from "../support/backend.ts";
+import { timerTicksDuring } from "../support/timer_ticks.ts";
 
 const SLOW = new URL("../testdata/slow_matmul.onnx", import.meta.url);
 const MULTI = new URL("../testdata/batch1_multi_output.onnx", import.meta.url);
 const ref = loadReference();
 
-ortTest(
-  "a slow model runs in a worker thread and the serving thread's event loop keeps turning meanwhile",
-  async () => {
-    const backend = await createPlacedNativeBackend({ threads: 2 });
-    const session = await backend.load(await Deno.readFile(SLOW), "slow");
-    try {
-      assertEquals(session.offThread, true);
-      assert(session.runMs! >= 50, `runMs ${session.runMs}`);
-      let ticks = 0;
-      const timer = setInterval(() => ticks++, 1);
-      const out = await session.run({ x: { type: "float32", data: new Float32Array([2]), dims: [1, 1] } });
-      clearInterval(timer);
-      assertEquals(Array.from(out.s.data as Float32Array), [2 * 1024 * 1024]);
-      // On the serving thread a synchronous run of ≥ 50 ms would let no 1 ms timer fire meanwhile.
-      assert(ticks >= 10, `only ${ticks} timer ticks during a ${session.runMs} ms run`);
-    } finally {
-      await session.release();
-    }
-  },
-);
+/** ort-web's WASM runtime, placed as INFERENCE_BACKEND=wasm places it (select.ts). */
+function placedWasm(minMs?: number) {
+  return createPlacedBackend(wasmBackend(), { kind: "wasm", options: { threads: 2 } }, { minMs });
+}
+
+const SLOW_RUNS = [
+  // onnxruntime-node runs a model synchronously on the thread that calls it.
+  { runtime: "native", placed: () => createPlacedNativeBackend({ threads: 2 }), beatMs: undefined },
+  // ort-web computes on the thread that calls it. slow_matmul takes about 1 s a run on WASM here; told a time to
+  // beat, the worker stops timing after two runs.
+  { runtime: "wasm", placed: () => placedWasm(), beatMs: 1 },
+];
+
+for (const { runtime, placed, beatMs } of SLOW_RUNS) {
+  ortTest(
+    `${runtime}: a slow model runs in a worker thread of its own, and the serving thread's timers fire during its runs`,
+    async () => {
+      const session = await (await placed()).load(await Deno.readFile(SLOW), "slow", beatMs);
+      try {
+        assertEquals([session.backend, session.offThread], [runtime, true]);
+        assert(session.runMs! >= 50, `runMs ${session.runMs}`);
+        const { value: out, ticks } = await timerTicksDuring(() =>
+          session.run({ x: { type: "float32", data: new Float32Array([2]), dims: [1, 1] } })
+        );
+        assertEquals(Array.from(out.s.data as Float32Array), [2 * 1024 * 1024]);
+        // On the serving thread a run of ≥ 50 ms would let no 1 ms timer fire meanwhile.
+        assert(ticks >= 10, `only ${ticks} timer ticks during a ${session.runMs} ms run`);
+      } finally {
+        await session.release();
+      }
+    },
+  );
+}
 
 ortTest("a fast model runs on the serving thread, with the same outputs as the plain native backend", async () => {
   const backend = await createPlacedNativeBackend({ threads: 2 });
@@ -108,32 +122,6 @@ ortTest("the warm-up model a prewarmed worker opens is a valid model: y = x", as
     await session.release();
   }
 });
-
-/** ort-web's WASM runtime, placed as INFERENCE_BACKEND=wasm places it (select.ts). */
-function placedWasm(minMs?: number) {
-  return createPlacedBackend(wasmBackend(), { kind: "wasm", options: { threads: 2 } }, { minMs });
-}
-
-ortTest(
-  "WASM: a slow model runs in a worker thread of its own, and the serving thread's timers fire during its runs",
-  async () => {
-    // slow_matmul takes about 1 s a run on WASM here; told a time to beat, the worker stops timing after two runs.
-    const session = await placedWasm().load(await Deno.readFile(SLOW), "slow", 1);
-    try {
-      assertEquals([session.backend, session.offThread], ["wasm", true]);
-      assert(session.runMs! >= 50, `runMs ${session.runMs}`);
-      let ticks = 0;
-      const timer = setInterval(() => ticks++, 1);
-      const out = await session.run({ x: { type: "float32", data: new Float32Array([2]), dims: [1, 1] } });
-      clearInterval(timer);
-      assertEquals(Array.from(out.s.data as Float32Array), [2 * 1024 * 1024]);
-      // ort-web computes on the thread that calls it: on the serving thread no timer fired during a run.
-      assert(ticks >= 10, `only ${ticks} timer ticks during a ${session.runMs} ms run`);
-    } finally {
-      await session.release();
-    }
-  },
-);
 
 ortTest("WASM: a fast model runs on the serving thread; through a worker the outputs are the same", async () => {
   const bytes = await Deno.readFile(MULTI);
