@@ -77,26 +77,69 @@ export function encodeRecordsReply(reply: InferenceReply): string {
   return `[${recordsEncoder(reply)(0, reply.input.rows)}]`;
 }
 
+/** How a large reply is built: `rowsPerChunk` records a turn, whole up to `wholeChars` characters. */
+export interface LargeReplyOptions {
+  rowsPerChunk: number;
+  wholeChars: number;
+  /** Resolves on a later turn of the event loop. */
+  turn: () => Promise<void>;
+  /** Called once a streamed reply is out or the client went away (not for a whole one). */
+  done: () => void;
+}
+
 /**
- * The same JSON as encodeRecordsReply, as a stream of UTF-8 chunks of `rowsPerChunk` records, each encoded
- * only when the client pulls it: a large reply never blocks the event loop for long, and is never held whole.
- * `done` is called once the last chunk is out or the client went away.
+ * The same JSON as encodeRecordsReply, encoded `rowsPerChunk` records at a time with a turn of the event loop
+ * between chunks, so a large reply never blocks the event loop for long. Up to `wholeChars` characters it comes
+ * back as one string, which Deno.serve sends in one write. Beyond that it is a stream of UTF-8 chunks, never held
+ * whole, that starts with what was built and encodes each further chunk when the client pulls it. A stream ends
+ * with small writes, and Deno.serve leaves Nagle's algorithm on (it offers no TCP_NODELAY): a small write waits
+ * for the client's delayed ACK of the one before, 40 ms on Linux. So only replies too large to hold are streamed.
  */
-export function streamRecordsReply(
+export async function buildLargeRecordsReply(
   reply: InferenceReply,
-  rowsPerChunk: number,
-  done: () => void = () => {},
-): ReadableStream<Uint8Array> {
+  { rowsPerChunk, wholeChars, turn, done }: LargeReplyOptions,
+): Promise<string | ReadableStream<Uint8Array>> {
+  const chunks = recordChunks(reply, rowsPerChunk);
+  const built: string[] = [];
+  let chars = 0;
+  for (let i = 0; i < chunks.count; i++) {
+    if (i > 0) await turn();
+    built.push(chunks.text(i));
+    chars += built[i].length;
+    if (chars > wholeChars && i + 1 < chunks.count) return chunkStream(built.join(""), chunks, i + 1, done);
+  }
+  return built.join("");
+}
+
+/** The reply's JSON text in `count` pieces of `rowsPerChunk` records, brackets included. */
+interface RecordChunks {
+  count: number;
+  text(i: number): string;
+}
+
+function recordChunks(reply: InferenceReply, rowsPerChunk: number): RecordChunks {
   const encode = recordsEncoder(reply);
-  const utf8 = new TextEncoder();
   const rows = reply.input.rows;
-  let next = 0;
+  return {
+    count: Math.max(1, Math.ceil(rows / rowsPerChunk)),
+    text(i) {
+      const from = i * rowsPerChunk;
+      const end = Math.min(rows, from + rowsPerChunk);
+      return (i === 0 ? "[" : ",") + encode(from, end) + (end === rows ? "]" : "");
+    },
+  };
+}
+
+/** A stream of `first`, then of chunks `from`… each encoded when pulled; `done` once all are out or on cancel. */
+function chunkStream(first: string, chunks: RecordChunks, from: number, done: () => void): ReadableStream<Uint8Array> {
+  const utf8 = new TextEncoder();
+  let pending: string | undefined = first;
+  let next = from;
   return new ReadableStream({
     pull(controller) {
-      const end = Math.min(rows, next + rowsPerChunk);
-      controller.enqueue(utf8.encode((next === 0 ? "[" : ",") + encode(next, end) + (end === rows ? "]" : "")));
-      next = end;
-      if (next === rows) {
+      controller.enqueue(utf8.encode(pending ?? chunks.text(next++)));
+      pending = undefined;
+      if (next === chunks.count) {
         controller.close();
         done();
       }

@@ -1,6 +1,6 @@
 import { tableFromIPC } from "apache-arrow";
 import { encodeArrowReply } from "../../src/codec/arrow_reply.ts";
-import { encodeRecordsReply, type InferenceReply, streamRecordsReply } from "../../src/codec/reply.ts";
+import { buildLargeRecordsReply, encodeRecordsReply, type InferenceReply } from "../../src/codec/reply.ts";
 import { assert, assertEquals } from "../support/assert.ts";
 import { pythonReads } from "../support/python_json.ts";
 
@@ -85,15 +85,29 @@ Deno.test("whole float outputs are written in float form, so Python's json reads
   );
 });
 
-Deno.test("a large reply streamed in chunks is byte for byte the one-piece reply, and says when it is done", async () => {
-  for (const [rows, perChunk] of [[7, 3], [6, 3], [1, 500], [1000, 500]]) {
+Deno.test("a large reply is built in chunks, a turn between each, and is byte for byte the one-piece reply: whole when short, else streamed", async () => {
+  for (const [rows, perChunk] of [[7, 3], [6, 3], [1, 500], [1000, 500], [0, 500]]) {
     const r = reply(
       [["y", { type: "float32", data: new Float32Array(rows).map((_, i) => i / 4), dims: [rows, 1] }]],
       rows,
     );
-    let done = 0;
-    const streamed = await new Response(streamRecordsReply(r, perChunk, () => done++)).text();
-    assertEquals(streamed, encodeRecordsReply(r));
-    assertEquals(done, 1);
+    const expected = encodeRecordsReply(r);
+    const chunks = Math.max(1, Math.ceil(rows / perChunk));
+    for (const wholeChars of [expected.length, 0]) {
+      let turns = 0;
+      let done = 0;
+      const body = await buildLargeRecordsReply(r, {
+        rowsPerChunk: perChunk,
+        wholeChars,
+        turn: () => Promise.resolve(void turns++),
+        done: () => done++,
+      });
+      const streamed = chunks > 1 && wholeChars === 0;
+      assertEquals(typeof body === "string", !streamed, `${rows} rows, whole up to ${wholeChars} chars`);
+      // A whole reply is built a chunk a turn; a streamed one stops turning once it streams (after its first chunk).
+      assertEquals(turns, streamed ? 0 : chunks - 1);
+      assertEquals(await new Response(body).text(), expected);
+      assertEquals(done, streamed ? 1 : 0);
+    }
   }
 });

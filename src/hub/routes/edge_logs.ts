@@ -3,12 +3,14 @@
  * `POST /edges/{name}/logs`: an edge's uploaded inference log, in the shapes
  * of the edge's own `POST /logs` (codec/log_records.ts makes both): pandas-
  * records JSON, or Arrow file/stream with `Accept: …arrow.file|stream`,
- * streamed a page at a time (constant memory however large the log).
+ * read a page at a time, sent in one piece up to WHOLE_REPLY_BYTES and streamed
+ * beyond (constant memory however large the log).
  */
 import { Hono } from "hono";
 import { parseLogQuery } from "../../codec/log_filter.ts";
 import { logArrowStream } from "../../codec/log_stream.ts";
 import { logJsonStream } from "../../codec/log_json.ts";
+import { gatherSmallBody } from "../../codec/gathered_body.ts";
 import { ARROW_MEDIA_TYPE, arrowReplyFormat, PANDAS_RECORDS } from "../../codec/media.ts";
 import { NotFound } from "../../errors.ts";
 import type { StoredLogRow } from "../../logs/query.ts";
@@ -27,11 +29,14 @@ export function edgeLogsRoutes(store: HubStore): Hono {
     const pages = readPages(store, edge.id, filter);
     const arrow = arrowReplyFormat(c.req.header("accept"));
     if (arrow) {
-      return new Response(logArrowStream(pages, arrow, "/edges/…/logs", JSON.parse(edge.logColumns)), {
+      const stream = logArrowStream(pages, arrow, "/edges/…/logs", JSON.parse(edge.logColumns));
+      return new Response(await gatherSmallBody(stream), {
         headers: { "content-type": ARROW_MEDIA_TYPE[arrow] },
       });
     }
-    return new Response(logJsonStream(pages, "/edges/…/logs"), { headers: { "content-type": PANDAS_RECORDS } });
+    return new Response(await gatherSmallBody(logJsonStream(pages, "/edges/…/logs")), {
+      headers: { "content-type": PANDAS_RECORDS },
+    });
   });
 }
 

@@ -13,7 +13,8 @@ import { tooManyRows } from "../../codec/decoded_input.ts";
 import { arrowCodecs } from "../../codec/arrow_codecs.ts";
 import { ARROW_MEDIA_TYPE, arrowReplyFormat, PANDAS_RECORDS, requestFormat } from "../../codec/media.ts";
 import { decodePandasRecords } from "../../codec/pandas_records.ts";
-import { encodeRecordsReply, type InferenceReply, streamRecordsReply } from "../../codec/reply.ts";
+import { WHOLE_REPLY_BYTES } from "../../codec/gathered_body.ts";
+import { buildLargeRecordsReply, encodeRecordsReply, type InferenceReply } from "../../codec/reply.ts";
 import { type LoadedPipeline, replyOf, runPipeline } from "../../pipeline/loaded.ts";
 import type { RouteDeps } from "../app.ts";
 
@@ -21,7 +22,8 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 const lenientUtf8 = new TextDecoder("utf-8");
 /**
  * Requests of this many rows or more let the event loop turn between building log rows and the reply, and get
- * their JSON reply streamed in chunks of REPLY_CHUNK_ROWS records, so /health and small requests get in between.
+ * their JSON reply built REPLY_CHUNK_ROWS records a turn, so /health and small requests get in between; one
+ * longer than WHOLE_REPLY_BYTES is streamed rather than held whole (buildLargeRecordsReply says why not sooner).
  */
 const YIELD_ROWS = 1_000;
 const REPLY_CHUNK_ROWS = 500;
@@ -131,16 +133,24 @@ export function inferRoutes(
     // /health and small requests get in between.
     if (rows >= YIELD_ROWS) await nextTurn();
     let response: Response;
-    const streamed = rows >= YIELD_ROWS && !arrow;
+    let streamed = false;
     try {
-      response = arrow
-        ? new Response(encodeArrowReply!(reply, arrow) as Uint8Array<ArrayBuffer>, {
+      if (arrow) {
+        response = new Response(encodeArrowReply!(reply, arrow) as Uint8Array<ArrayBuffer>, {
           headers: { "content-type": ARROW_MEDIA_TYPE[arrow] },
-        })
-        : new Response(
-          streamed ? streamRecordsReply(reply, REPLY_CHUNK_ROWS, release) : encodeRecordsReply(reply),
-          { headers: { "content-type": PANDAS_RECORDS } },
-        );
+        });
+      } else {
+        const body = rows >= YIELD_ROWS
+          ? await buildLargeRecordsReply(reply, {
+            rowsPerChunk: REPLY_CHUNK_ROWS,
+            wholeChars: WHOLE_REPLY_BYTES,
+            turn: nextTurn,
+            done: release,
+          })
+          : encodeRecordsReply(reply);
+        streamed = typeof body !== "string";
+        response = new Response(body, { headers: { "content-type": PANDAS_RECORDS } });
+      }
     } catch (err) {
       await logged?.catch(() => {}); // the encoding error is the one to report
       throw err;

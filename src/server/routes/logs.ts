@@ -1,8 +1,9 @@
 /**
  * @module
- * `POST /logs`: the inference log, streamed a page at a time (constant
- * memory), as pandas-records JSON or, with `Accept: …arrow.file|stream`, as
- * Arrow. Body `{}` returns every row; optional filters `start`, `end` (ms
+ * `POST /logs`: the inference log, read a page at a time, sent in one piece
+ * up to WHOLE_REPLY_BYTES and streamed beyond (constant memory), as
+ * pandas-records JSON or, with `Accept: …arrow.file|stream`, as Arrow.
+ * Body `{}` returns every row; optional filters `start`, `end` (ms
  * since epoch or ISO 8601), `after` (a row's `metadata.id`) and `limit`.
  * Any Content-Type is read as JSON, so the docs' doubled
  * `Content-Type: Content-Type: application/json; …` works.
@@ -14,6 +15,7 @@ import { Unavailable } from "../../errors.ts";
 import { parseLogQuery } from "../../codec/log_filter.ts";
 import { arrowCodecs } from "../../codec/arrow_codecs.ts";
 import { logJsonStream } from "../../codec/log_json.ts";
+import { gatherSmallBody } from "../../codec/gathered_body.ts";
 import { ARROW_MEDIA_TYPE, arrowReplyFormat, PANDAS_RECORDS } from "../../codec/media.ts";
 import type { AppDeps } from "../app.ts";
 
@@ -33,11 +35,11 @@ export function logsRoutes({ logs }: AppDeps): Hono {
       const extra = arrow && columns ? await columns() : [];
       if (arrow) {
         const { logArrowStream } = await arrowCodecs();
-        return new Response(logArrowStream(read(filter), arrow, "/logs", extra), {
+        return new Response(await gatherSmallBody(logArrowStream(read(filter), arrow, "/logs", extra)), {
           headers: { ...headers, "content-type": ARROW_MEDIA_TYPE[arrow] },
         });
       }
-      return new Response(logJsonStream(readJson(filter), "/logs"), {
+      return new Response(await gatherSmallBody(logJsonStream(readJson(filter), "/logs")), {
         headers: { ...headers, "content-type": PANDAS_RECORDS },
       });
     })
