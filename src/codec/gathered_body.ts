@@ -7,8 +7,12 @@
  * 40 ms on Linux, for a 2-row `/logs` read that takes 2 ms in one piece.
  */
 
-/** Replies up to this size are sent in one piece: 4 MiB held per request at most, to save a 40 ms stall. */
-export const WHOLE_REPLY_BYTES = 4 << 20;
+/**
+ * Log replies up to this size are sent in one piece, to save the 40 ms stall: at most this (plus a page and the
+ * copy that joins them) held per reading request, which no budget bounds, so kept small. Longer replies take their
+ * time on the wire anyway.
+ */
+export const WHOLE_LOG_REPLY_BYTES = 1 << 20;
 
 /**
  * Reads `stream` until it ends or holds more than `wholeBytes`: a stream that ended comes back as one body
@@ -17,7 +21,7 @@ export const WHOLE_REPLY_BYTES = 4 << 20;
  */
 export async function gatherSmallBody(
   stream: ReadableStream<Uint8Array>,
-  wholeBytes: number = WHOLE_REPLY_BYTES,
+  wholeBytes: number = WHOLE_LOG_REPLY_BYTES,
 ): Promise<Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array>> {
   const reader = stream.getReader();
   const read: Uint8Array[] = [];

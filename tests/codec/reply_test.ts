@@ -110,4 +110,19 @@ Deno.test("a large reply is built in chunks, a turn between each, and is byte fo
       assertEquals(done, streamed ? 1 : 0);
     }
   }
+  // A limit of exactly the first chunk's length keeps it whole; the second chunk takes the reply past it.
+  const r = reply([["y", { type: "float32", data: new Float32Array(7).map((_, i) => i / 4), dims: [7, 1] }]], 7);
+  const options = { rowsPerChunk: 3, turn: () => Promise.resolve(), done: () => {} };
+  const first = await (await buildLargeRecordsReply(r, { ...options, wholeChars: 0 }) as ReadableStream<Uint8Array>)
+    .getReader().read();
+  const firstChars = new TextDecoder().decode(first.value).length;
+  let turns = 0;
+  const body = await buildLargeRecordsReply(r, {
+    ...options,
+    wholeChars: firstChars,
+    turn: () => Promise.resolve(void turns++),
+  });
+  assert(typeof body !== "string", "past the limit after two chunks of three");
+  assertEquals(turns, 1);
+  assertEquals(await new Response(body).text(), encodeRecordsReply(r));
 });

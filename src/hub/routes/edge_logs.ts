@@ -3,7 +3,7 @@
  * `POST /edges/{name}/logs`: an edge's uploaded inference log, in the shapes
  * of the edge's own `POST /logs` (codec/log_records.ts makes both): pandas-
  * records JSON, or Arrow file/stream with `Accept: …arrow.file|stream`,
- * read a page at a time, sent in one piece up to WHOLE_REPLY_BYTES and streamed
+ * read a page at a time, sent in one piece up to WHOLE_LOG_REPLY_BYTES and streamed
  * beyond (constant memory however large the log).
  */
 import { Hono } from "hono";

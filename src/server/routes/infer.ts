@@ -13,7 +13,6 @@ import { tooManyRows } from "../../codec/decoded_input.ts";
 import { arrowCodecs } from "../../codec/arrow_codecs.ts";
 import { ARROW_MEDIA_TYPE, arrowReplyFormat, PANDAS_RECORDS, requestFormat } from "../../codec/media.ts";
 import { decodePandasRecords } from "../../codec/pandas_records.ts";
-import { WHOLE_REPLY_BYTES } from "../../codec/gathered_body.ts";
 import { buildLargeRecordsReply, encodeRecordsReply, type InferenceReply } from "../../codec/reply.ts";
 import { type LoadedPipeline, replyOf, runPipeline } from "../../pipeline/loaded.ts";
 import type { RouteDeps } from "../app.ts";
@@ -23,10 +22,12 @@ const lenientUtf8 = new TextDecoder("utf-8");
 /**
  * Requests of this many rows or more let the event loop turn between building log rows and the reply, and get
  * their JSON reply built REPLY_CHUNK_ROWS records a turn, so /health and small requests get in between; one
- * longer than WHOLE_REPLY_BYTES is streamed rather than held whole (buildLargeRecordsReply says why not sooner).
+ * longer than WHOLE_REPLY_CHARS is streamed rather than held whole (buildLargeRecordsReply says why not sooner).
  */
 const YIELD_ROWS = 1_000;
 const REPLY_CHUNK_ROWS = 500;
+/** The longest JSON reply held whole, in characters (bytes, but for non-ASCII strings in the data). */
+const WHOLE_REPLY_CHARS = 4 << 20;
 /** Bodies of this many bytes or more are decoded in a turn of the event loop of their own. */
 const YIELD_BYTES = 1 << 20;
 
@@ -129,6 +130,8 @@ export function inferRoutes(
     // Durable logging: the reply leaves only once its rows are committed (group commit); it is
     // encoded while the commit is under way.
     const logged = logs?.writer.append({ reply, pipelineVersion, modelSha });
+    // Awaited below, after the turns a large reply takes to build: a failure in between is not an unhandled rejection.
+    logged?.catch(() => {});
     // Large requests decode, build log rows and build the reply in turns of the event loop of their own, so
     // /health and small requests get in between.
     if (rows >= YIELD_ROWS) await nextTurn();
@@ -143,7 +146,7 @@ export function inferRoutes(
         const body = rows >= YIELD_ROWS
           ? await buildLargeRecordsReply(reply, {
             rowsPerChunk: REPLY_CHUNK_ROWS,
-            wholeChars: WHOLE_REPLY_BYTES,
+            wholeChars: WHOLE_REPLY_CHARS,
             turn: nextTurn,
             done: release,
           })

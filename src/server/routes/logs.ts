@@ -1,7 +1,7 @@
 /**
  * @module
  * `POST /logs`: the inference log, read a page at a time, sent in one piece
- * up to WHOLE_REPLY_BYTES and streamed beyond (constant memory), as
+ * up to WHOLE_LOG_REPLY_BYTES and streamed beyond (constant memory), as
  * pandas-records JSON or, with `Accept: …arrow.file|stream`, as Arrow.
  * Body `{}` returns every row; optional filters `start`, `end` (ms
  * since epoch or ISO 8601), `after` (a row's `metadata.id`) and `limit`.
