@@ -42,6 +42,9 @@ import { measureOneRowRatios } from "./ratios.ts";
 import { measureBareRun, startBareServer } from "./bare_spawn.ts";
 import { cpuTimes, stolenPercent, stolenWords } from "./cpu_steal.ts";
 
+// The WebGPU probe loads Mesa's Vulkan loader, whose Wayland client prints "XDG_RUNTIME_DIR is invalid or not set"
+// where no session set it: give the tern processes a private one, as scripts/test.sh does.
+if (!Deno.env.get("XDG_RUNTIME_DIR")) Deno.env.set("XDG_RUNTIME_DIR", await Deno.makeTempDir({ prefix: "bench-xdg-" }));
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 5);
 /** CPU time counters at the start: the record says how much the host took during the run (cpu_steal.ts). */
 const cpuAtStart = cpuTimes();
