@@ -6,6 +6,7 @@
  * closing `]`) waits for the client's delayed ACK of the write before it:
  * 40 ms on Linux, for a 2-row `/logs` read that takes 2 ms in one piece.
  */
+import { concatBytes } from "./bytes.ts";
 
 /**
  * Log replies up to this size are sent in one piece, to save the 40 ms stall: at most this (plus a page and the
@@ -28,11 +29,11 @@ export async function gatherSmallBody(
   let bytes = 0;
   while (bytes <= wholeBytes) {
     const next = await reader.read();
-    if (next.done) return concat(read, bytes);
+    if (next.done) return concatBytes(read, bytes);
     read.push(next.value);
     bytes += next.value.length;
   }
-  let head: Uint8Array | undefined = concat(read, bytes);
+  let head: Uint8Array | undefined = concatBytes(read, bytes);
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       if (head) {
@@ -48,15 +49,4 @@ export async function gatherSmallBody(
       return reader.cancel(reason);
     },
   });
-}
-
-/** The chunks as one array of `bytes` bytes. */
-export function concat(chunks: Uint8Array[], bytes: number): Uint8Array<ArrayBuffer> {
-  const whole = new Uint8Array(bytes);
-  let at = 0;
-  for (const chunk of chunks) {
-    whole.set(chunk, at);
-    at += chunk.length;
-  }
-  return whole;
 }

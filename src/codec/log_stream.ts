@@ -11,7 +11,7 @@ import { AsyncByteQueue, RecordBatchFileWriter, RecordBatchStreamWriter } from "
 import type { StoredLogRow } from "../logs/query.ts";
 import { logRecordBatch } from "./log_records.ts";
 import { nextPage } from "./log_json.ts";
-import { concat } from "./gathered_body.ts";
+import { concatBytes } from "./bytes.ts";
 
 /** Pages of log rows, oldest first. */
 export type LogPages = AsyncGenerator<StoredLogRow[]>;
@@ -53,14 +53,10 @@ export function logArrowStream(
 /** Collects what an Arrow writer emits (a few bytes a call), so each pull hands on one page's bytes in one piece. */
 class ChunkSink extends AsyncByteQueue {
   #chunks: Uint8Array[] = [];
-  #bytes = 0;
   override write(value: unknown): void {
     this.#chunks.push(value as Uint8Array);
-    this.#bytes += (value as Uint8Array).length;
   }
   take(): Uint8Array {
-    const page = concat(this.#chunks.splice(0), this.#bytes);
-    this.#bytes = 0;
-    return page;
+    return concatBytes(this.#chunks.splice(0));
   }
 }

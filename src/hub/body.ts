@@ -5,6 +5,7 @@
  * checked against the exact bytes.
  */
 import { PayloadTooLarge } from "../errors.ts";
+import { concatBytes } from "../codec/bytes.ts";
 
 /** The body's bytes. */
 export async function readBody(req: Request, maxBytes: number): Promise<Uint8Array> {
@@ -18,11 +19,5 @@ export async function readBody(req: Request, maxBytes: number): Promise<Uint8Arr
     if (length > maxBytes) throw new PayloadTooLarge(`the body is over ${maxBytes} bytes`);
     parts.push(part);
   }
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+  return concatBytes(parts, length);
 }
