@@ -8,7 +8,8 @@
 #
 # 1. the machine, the NVIDIA driver, CUDA libraries;
 # 2. `tern backends` on the demo, then on a ResNet-50-shaped CNN with a free batch dim at batch 1, 8, 32, 64:
-#    every runtime's time per run and how far its outputs are from native's (WebGPU on the hardware adapter);
+#    every runtime's time per run and how far its outputs are from native's (WebGPU on the hardware adapter, plain
+#    and with ort-web's graph capture), and the batch-1 target (WebGPU ≤ native CPU per run);
 # 3. through the real tern process (a local registry, scripts/gpu/registry.py; load from scripts/gpu/load.py):
 #    the CNN served on native CPU, on WebGPU with adaptive batching (BATCHING=auto), and on INFERENCE_BACKEND=auto
 #    (one-row runs on the winner at one row, large batches on a GPU runtime that wins there), at 1, 8 and 64
@@ -85,7 +86,14 @@ stop_tern() {
   "$tern" backends 2>&1
   echo "== tern backends $(basename "$model") (batch 1, 8, 32, 64)"
   cp "$model" "$work/model.onnx"
-  (cd "$work" && "$tern" backends model.onnx 2>&1)
+  (cd "$work" && "$tern" backends model.onnx 2>&1) | tee "$work/backends.txt"
+  echo "== target (issue 15): WebGPU at batch 1 no slower per run than native CPU (tern backends above)"
+  ms() { grep -oE "^  $1 batch 1: [0-9.]+" "$work/backends.txt" | awk '{print $NF}'; }
+  n=$(ms native) w=$(ms webgpu) c=$(ms webgpu-capture)
+  for pair in "webgpu:$w" "webgpu-capture:$c"; do
+    name=${pair%%:*} t=${pair#*:}
+    "$python" -c "n, t = '$n', '$t'; print('$name: ' + (f'{float(t):.3f} ms / native {float(n):.3f} ms = {float(t) / float(n):.2f} (goal ≤ 1): ' + ('met' if float(t) <= float(n) else 'not met') if n and t else 'n/a (a line is missing above)'))"
+  done
 
   echo "== through the real process: $(basename "$model") published to a local registry"
   # Its output to a file, not this block's pipe: tee would wait for it to close.

@@ -5,7 +5,9 @@
  * BATCH_MAX_ROWS). Every backend tern has (native CPU, CUDA, WebGPU, WASM)
  * runs the same pseudo-random inputs; each line gives the median time per run,
  * the rows per second that makes, and how far its outputs are from the first
- * backend's (native's when it runs). A backend that is not available says why.
+ * backend's (native's when it runs), on the timed inputs and on a second set run
+ * once after. WebGPU with graph capture (webgpu_capture.ts) is measured beside
+ * them, not served. A backend that is not available says why.
  * Needs nothing but the binary, so it is how a GPU machine without network or
  * Deno is checked (scripts/gpu-check.sh). Without MODEL, the built-in demo model.
  */
@@ -54,7 +56,7 @@ export async function runBackends(config: Config): Promise<void> {
   const adapter = await probeWebGpu();
   console.log(`WebGPU adapter: ${adapter.usable ? `${adapter.description} (hardware)` : adapter.description}`);
   const batches = [...new Set([...BATCHES.filter((b) => b < config.batchMaxRows), config.batchMaxRows])];
-  let reference: Map<number, Record<string, HostTensor>> | undefined;
+  let reference: References | undefined;
   const figures: BackendFigure[] = [];
   for (const choice of CHOICES) {
     if (choice === "webgpu" && !adapter.usable && !config.webgpuAllowSoftware) {
@@ -82,39 +84,84 @@ export async function runBackends(config: Config): Promise<void> {
         console.log(`model ${typeof path === "string" ? path : "built-in demo"}: ${describeInputs(session.inputs)}`);
         reference = new Map();
       }
-      for (const batch of sizes) {
-        const figure = await measure(session, choice, batch, reference);
-        figures.push(figure);
-        console.log(
-          `  ${choice} batch ${batch}: ${figure.p50Ms.toFixed(3)} ms per run, ${
-            figure.rowsPerSecond.toFixed(1)
-          } rows/s, max |Δ| ${figure.maxAbsDiff.toExponential(2)}, ${figure.mismatches} non-float mismatches`,
-        );
-      }
+      for (const batch of sizes) figures.push(printed(await measure(session, choice, batch, reference)));
     } catch (err) {
       console.log(`  ${choice}: failed: ${errorText(err)}`);
     } finally {
       await session.release().catch(() => {});
     }
   }
+  if (adapter.usable || (config.webgpuAllowSoftware && adapter.adapter)) {
+    figures.push(...await measureCaptured(model, batches, reference));
+  }
   for (const batch of batches) {
-    const at = figures.filter((f) => f.batch === batch).sort((a, b) => b.rowsPerSecond - a.rowsPerSecond);
+    const at = figures.filter((f) => f.batch === batch && f.backend !== "webgpu-capture").sort((a, b) =>
+      b.rowsPerSecond - a.rowsPerSecond
+    );
     if (at.length > 0) console.log(`fastest at batch ${batch}: ${at[0].backend}`);
   }
 }
 
-/** Times `session` at `batch` rows on the inputs of that batch, comparing outputs with the reference's. */
+/** Each batch size's outputs on the reference backend: of the timed inputs, then of a second set run once after. */
+type References = Map<number, [Record<string, HostTensor>, Record<string, HostTensor>]>;
+
+/**
+ * WebGPU with graph capture (webgpu_capture.ts), a session per batch size as a captured graph runs one shape:
+ * measured beside plain WebGPU, not served, and left out of the "fastest" lines.
+ */
+async function measureCaptured(
+  model: Uint8Array,
+  batches: readonly number[],
+  reference: References | undefined,
+): Promise<BackendFigure[]> {
+  const { createCapturedWebGpuBackend } = await import("./engine/webgpu_capture.ts");
+  const figures: BackendFigure[] = [];
+  try {
+    const backend = await createCapturedWebGpuBackend({ allowSoftwareAdapter: true });
+    let session: ModelSession | undefined = await backend.load(model, "model");
+    console.log(`webgpu-capture: ${backend.description}`);
+    const fixed = session.inputs[0] && fixedBatchDim(session.inputs[0]);
+    for (const batch of fixed === undefined ? batches : [fixed]) {
+      try {
+        session ??= await backend.load(model, "model");
+        figures.push(printed(await measure(session, "webgpu-capture", batch, reference ?? new Map())));
+      } catch (err) {
+        console.log(`  webgpu-capture batch ${batch}: failed: ${errorText(err)}`);
+      } finally {
+        await session?.release().catch(() => {});
+        session = undefined;
+      }
+    }
+  } catch (err) {
+    console.log(`webgpu-capture: not available: ${errorText(err)}`);
+  }
+  return figures;
+}
+
+/** Prints one backend's line for one batch size. */
+function printed(figure: BackendFigure): BackendFigure {
+  console.log(
+    `  ${figure.backend} batch ${figure.batch}: ${figure.p50Ms.toFixed(3)} ms per run, ${
+      figure.rowsPerSecond.toFixed(1)
+    } rows/s, max |Δ| ${figure.maxAbsDiff.toExponential(2)}, ${figure.mismatches} non-float mismatches`,
+  );
+  return figure;
+}
+
+/**
+ * Times `session` at `batch` rows, then runs a second set of inputs once: both runs' outputs are compared with
+ * the reference's (a runtime that kept answering for the first inputs would show there).
+ */
 async function measure(
   session: ModelSession,
   backend: string,
   batch: number,
-  reference: Map<number, Record<string, HostTensor>>,
+  reference: References,
 ): Promise<BackendFigure> {
-  const feeds = Object.fromEntries(session.inputs.map((spec) => [spec.name, pseudoRandom(spec, batch)]));
+  const inputs = (seed: number) =>
+    Object.fromEntries(session.inputs.map((spec) => [spec.name, pseudoRandom(spec, batch, seed)]));
+  const feeds = inputs(12345);
   const first = await session.run(feeds);
-  const expected = reference.get(batch);
-  if (!expected) reference.set(batch, first);
-  const { maxAbsDiff, mismatches } = expected ? compare(first, expected) : { maxAbsDiff: 0, mismatches: 0 };
   const times: number[] = [];
   let spent = 0;
   while (times.length < MIN_RUNS || (spent < MIN_TIMED_MS && times.length < MAX_RUNS)) {
@@ -124,20 +171,30 @@ async function measure(
     times.push(ms);
     spent += ms;
   }
-  const p50Ms = times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
-  return { backend, batch, p50Ms, rowsPerSecond: batch / p50Ms * 1000, maxAbsDiff, mismatches };
+  const second = await session.run(inputs(54321));
+  const expected = reference.get(batch);
+  if (!expected) reference.set(batch, [first, second]);
+  const [a, b] = expected ? [compare(first, expected[0]), compare(second, expected[1])] : [undefined, undefined];
+  const p50Ms = times.sort((x, y) => x - y)[Math.floor(times.length / 2)];
+  return {
+    backend,
+    batch,
+    p50Ms,
+    rowsPerSecond: batch / p50Ms * 1000,
+    maxAbsDiff: Math.max(a?.maxAbsDiff ?? 0, b?.maxAbsDiff ?? 0),
+    mismatches: (a?.mismatches ?? 0) + (b?.mismatches ?? 0),
+  };
 }
 
 function describeInputs(inputs: readonly TensorSpec[]): string {
   return inputs.map((s) => `${s.name} ${describeSpec(s)}`).join(", ");
 }
 
-/** Inputs shaped like `spec` with `batch` rows (other symbolic dims 1), the same on every backend. */
-function pseudoRandom(spec: TensorSpec, batch: number): HostTensor {
+/** Inputs shaped like `spec` with `batch` rows (other symbolic dims 1), the same on every backend for a seed. */
+function pseudoRandom(spec: TensorSpec, batch: number, seed: number): HostTensor {
   const dims = concreteDims(spec, batch);
   const n = elementCount(dims);
   const data = allocate(spec.type, n);
-  let seed = 12345;
   const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
   for (let i = 0; i < n; i++) {
     if (Array.isArray(data)) data[i] = "";

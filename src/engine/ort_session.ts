@@ -42,10 +42,10 @@ export class OrtSession implements ModelSession {
    * outside the queue, so the next run is computed while this one waits for its readback (10 ms at least).
    */
   async run(feeds: Record<string, HostTensor>): Promise<Record<string, HostTensor>> {
-    if (!this.#serialise) return this.#collect(await this.#runtimeRun(feeds));
+    if (!this.#serialise) return collectOutputs(await this.#runtimeRun(feeds));
     const ran = this.#tail.then(() => this.#runtimeRun(feeds));
     this.#tail = ran.catch(() => {});
-    const collected = ran.then((out) => this.#collect(out));
+    const collected = ran.then((out) => collectOutputs(out));
     this.#collecting.add(collected);
     try {
       return await collected;
@@ -62,29 +62,8 @@ export class OrtSession implements ModelSession {
       }
       return await this.#session.run(ortFeeds);
     } catch (err) {
-      // A WASM trap or abort is the runtime failing, not the request: report it as such (500).
-      if (err instanceof WebAssembly.RuntimeError || /abort/i.test(errorText(err))) {
-        throw new Error(`${this.backend} runtime failed while running the model: ${errorText(err)}`);
-      }
-      // Otherwise ort refused the tensors (shape checks inside the graph): the caller's data.
-      throw new BadInput(`the model rejected the input: ${errorText(err)}`, "model_rejected_input");
+      throw runError(this.backend, err);
     }
-  }
-
-  /** A run's outputs as host tensors (read back from the GPU first where they were left there). */
-  async #collect(out: InferenceSession.ReturnType): Promise<Record<string, HostTensor>> {
-    const outputs = Object.values(out).some((t) => t.location === "gpu-buffer")
-      ? await downloadAtOnce(out)
-      : Object.entries(out).map(([name, t]) => [name, t.data] as const);
-    const result: Record<string, HostTensor> = {};
-    for (const [name, value] of outputs) {
-      const t = out[name];
-      let data = value as HostTensor["data"] | Float16Array;
-      // HostTensor keeps float16 as raw bits; ort hands out a Float16Array where one exists.
-      if (data instanceof Float16Array) data = new Uint16Array(data.buffer, data.byteOffset, data.length);
-      result[name] = { type: t.type as DType, data, dims: [...t.dims] };
-    }
-    return result;
   }
 
   async release(): Promise<void> {
@@ -100,6 +79,31 @@ export interface OrtSessionOptions {
   backend: string;
   /** Runs wait for the one before (ort-web). */
   serialise: boolean;
+}
+
+/** A runtime's run failure, sorted: a WASM trap or abort is the runtime failing (500), anything else ort refusing the tensors (400). */
+export function runError(backend: string, err: unknown): Error {
+  if (err instanceof WebAssembly.RuntimeError || /abort/i.test(errorText(err))) {
+    return new Error(`${backend} runtime failed while running the model: ${errorText(err)}`);
+  }
+  // Shape checks inside the graph: the caller's data.
+  return new BadInput(`the model rejected the input: ${errorText(err)}`, "model_rejected_input");
+}
+
+/** A run's outputs as host tensors, read back from the GPU first where they were left there. */
+export async function collectOutputs(out: InferenceSession.ReturnType): Promise<Record<string, HostTensor>> {
+  const outputs = Object.values(out).some((t) => t.location === "gpu-buffer")
+    ? await downloadAtOnce(out)
+    : Object.entries(out).map(([name, t]) => [name, t.data] as const);
+  const result: Record<string, HostTensor> = {};
+  for (const [name, value] of outputs) {
+    const t = out[name];
+    let data = value as HostTensor["data"] | Float16Array;
+    // HostTensor keeps float16 as raw bits; ort hands out a Float16Array where one exists.
+    if (data instanceof Float16Array) data = new Uint16Array(data.buffer, data.byteOffset, data.length);
+    result[name] = { type: t.type as DType, data, dims: [...t.dims] };
+  }
+  return result;
 }
 
 /**
@@ -141,7 +145,8 @@ export async function openOrtSession(
   }
 }
 
-function toSpec(meta: InferenceSession.ValueMetadata): TensorSpec {
+/** A runtime's input or output as a TensorSpec; throws for what tern cannot serve. */
+export function toSpec(meta: InferenceSession.ValueMetadata): TensorSpec {
   if (!meta.isTensor) {
     throw new Error(`'${meta.name}' is not a tensor (a sequence or map); tern serves tensor inputs and outputs`);
   }

@@ -85,25 +85,42 @@ export interface WebGpuOptions {
   allowSoftwareAdapter?: boolean;
 }
 
-/** Creates the WebGPU backend; throws with the reason when no hardware adapter is there. */
-export async function createWebGpuBackend(options: WebGpuOptions = {}): Promise<Backend> {
+/** ort-web's WebGPU build, configured once per thread, and the adapter it runs on. */
+export interface WebGpuRuntime {
+  ort: typeof import("onnxruntime-web/webgpu");
+  /** The adapter, as `description` names it. */
+  adapter: string;
+}
+
+let runtime: Promise<typeof import("onnxruntime-web/webgpu")> | undefined;
+
+/** Probes the adapter and configures ort-web's WebGPU build; throws with the reason when no hardware adapter is there. */
+export async function webGpuRuntime(options: WebGpuOptions = {}): Promise<WebGpuRuntime> {
   const report = await probeWebGpu();
   if (!report.usable && !(options.allowSoftwareAdapter && report.adapter)) {
     throw new Error(`WebGPU unavailable: ${report.description}`);
   }
-  const ort = await import("onnxruntime-web/webgpu");
-  // More threads would start pthread workers through the unpatched glue (docs/runtime-notes.md).
-  ort.env.wasm.numThreads = 1;
-  // The folder of its asyncify glue; the WASM is handed over as bytes (the object form of wasmPaths, `{ wasm }`,
-  // fails to fetch it in Deno).
-  const dist = new URL("./", import.meta.resolve("onnxruntime-web/webgpu"));
-  ort.env.wasm.wasmPaths = dist.href;
-  ort.env.wasm.wasmBinary = await runtimeFileBytes(
-    new URL("ort-wasm-simd-threaded.asyncify.wasm", dist),
-    "ort-wasm-simd-threaded.asyncify.wasm",
-  );
-  ort.env.logLevel = "error";
-  const adapter = report.usable ? report.description : `${report.adapter} (software, WEBGPU_ALLOW_SOFTWARE)`;
+  const ort = await (runtime ??= (async () => {
+    const ort = await import("onnxruntime-web/webgpu");
+    // More threads would start pthread workers through the unpatched glue (docs/runtime-notes.md).
+    ort.env.wasm.numThreads = 1;
+    // The folder of its asyncify glue; the WASM is handed over as bytes (the object form of wasmPaths, `{ wasm }`,
+    // fails to fetch it in Deno).
+    const dist = new URL("./", import.meta.resolve("onnxruntime-web/webgpu"));
+    ort.env.wasm.wasmPaths = dist.href;
+    ort.env.wasm.wasmBinary = await runtimeFileBytes(
+      new URL("ort-wasm-simd-threaded.asyncify.wasm", dist),
+      "ort-wasm-simd-threaded.asyncify.wasm",
+    );
+    ort.env.logLevel = "error";
+    return ort;
+  })());
+  return { ort, adapter: report.usable ? report.description : `${report.adapter} (software, WEBGPU_ALLOW_SOFTWARE)` };
+}
+
+/** Creates the WebGPU backend; throws with the reason when no hardware adapter is there. */
+export async function createWebGpuBackend(options: WebGpuOptions = {}): Promise<Backend> {
+  const { ort, adapter } = await webGpuRuntime(options);
   return {
     name: "webgpu",
     description: `onnxruntime-web ${ort.env.versions.web} WebGPU on ${adapter}`,
@@ -134,6 +151,6 @@ export async function createWebGpuBackend(options: WebGpuOptions = {}): Promise<
 /** Output types onnxruntime-web can leave on the GPU (its isGpuBufferSupportedType, less the 4-bit ones). */
 const GPU_BUFFER_TYPES = new Set(["float32", "float16", "int32", "int64", "uint32", "uint8", "bool"]);
 
-function staysOnGpu(output: InferenceSession.ValueMetadata): boolean {
+export function staysOnGpu(output: InferenceSession.ValueMetadata): boolean {
   return output.isTensor && GPU_BUFFER_TYPES.has(output.type);
 }

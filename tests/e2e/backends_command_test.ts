@@ -5,15 +5,18 @@
  */
 import { assert, assertEquals, assertMatch } from "../support/assert.ts";
 import { runTern } from "../support/tern_process.ts";
+import { probeWebGpu } from "../../src/engine/webgpu.ts";
 
 const FIXED_BATCH_MODEL = new URL("../testdata/batch1_multi_output.onnx", import.meta.url);
+
+const LINEAR_MODEL = new URL("../testdata/pipeline/linear.onnx", import.meta.url);
 
 /** `backend batch N` lines: backend → batch → [ms, rows/s, max |Δ|, mismatches]. */
 function figures(stdout: string): Map<string, Map<number, number[]>> {
   const found = new Map<string, Map<number, number[]>>();
   for (
     const m of stdout.matchAll(
-      /^ {2}(\w+) batch (\d+): ([\d.]+) ms per run, ([\d.]+) rows\/s, max \|Δ\| ([\d.e+-]+), (\d+) non-float/gm,
+      /^ {2}([\w-]+) batch (\d+): ([\d.]+) ms per run, ([\d.]+) rows\/s, max \|Δ\| ([\d.e+-]+), (\d+) non-float/gm,
     )
   ) {
     if (!found.has(m[1])) found.set(m[1], new Map());
@@ -70,4 +73,38 @@ Deno.test("tern backends names a model file it cannot read and exits 1", async (
   const { code, stderr } = await runTern(["backends", "/tmp/no-such-model.onnx"]);
   assertEquals(code, 1);
   assertMatch(stderr, /no-such-model\.onnx/);
+});
+
+Deno.test({
+  name:
+    "tern backends measures WebGPU with graph capture beside plain WebGPU, a session per batch size, outputs checked on two input sets; it is never named fastest",
+  // No WebGPU adapter at all (not even a software one): nothing to measure.
+  ignore: !(await probeWebGpu()).adapter,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "tern-backends-" });
+    try {
+      const model = `${dir}/linear.onnx`;
+      await Deno.copyFile(LINEAR_MODEL, model);
+      const { code, stdout, stderr } = await runTern(["backends", model, "--batch-max-rows", "8"], {
+        WEBGPU_ALLOW_SOFTWARE: "true",
+      }, { timeoutMs: 180_000 });
+      assertEquals(code, 0, stderr);
+      assertMatch(
+        stdout,
+        /^webgpu-capture: onnxruntime-web [\d.]+ WebGPU with graph capture on .*one input shape per session/m,
+      );
+      const found = figures(stdout);
+      for (const backend of ["webgpu", "webgpu-capture"]) {
+        assertEquals([...found.get(backend)?.keys() ?? []], [1, 8], `${backend} lines:\n${stdout}`);
+        // Prices in the hundreds of thousands: float32 rounding differs by runtime, a stale output by far more.
+        for (const [batch, [, , maxAbsDiff, mismatches]] of found.get(backend)!) {
+          assert(maxAbsDiff < 1, `${backend} batch ${batch} differs from native by ${maxAbsDiff}:\n${stdout}`);
+          assertEquals(mismatches, 0);
+        }
+      }
+      assertEquals([...stdout.matchAll(/^fastest at batch \d+: (.*)$/gm)].filter((m) => m[1] === "webgpu-capture"), []);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });

@@ -2,6 +2,7 @@ import type { ModelSession } from "../../src/engine/backend.ts";
 import { createOrtNativeBackend } from "../../src/engine/ort_native.ts";
 import { createPlacedBackend } from "../../src/engine/off_thread.ts";
 import { classifyAdapter, createWebGpuBackend, gpuDevicesPresent, probeWebGpu } from "../../src/engine/webgpu.ts";
+import { createCapturedWebGpuBackend } from "../../src/engine/webgpu_capture.ts";
 import { DEMO_MODEL_URL } from "../../src/pipeline/demo.ts";
 import { assert, assertEquals, assertMatch, assertRejects } from "../support/assert.ts";
 import { cnnFeeds, cnnModelPath } from "../support/cnn.ts";
@@ -264,5 +265,47 @@ Deno.test({
     } finally {
       await session.release();
     }
+  },
+});
+
+Deno.test({
+  name:
+    "WebGPU graph capture (measured by tern backends): replays follow each run's new inputs; another shape is refused by name",
+  ignore: !adapter,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const captured = await (await createCapturedWebGpuBackend({ allowSoftwareAdapter: true })).load(
+      await Deno.readFile(new URL("../testdata/batch1_multi_output.onnx", import.meta.url)),
+      "batch1_multi_output.onnx",
+    );
+    try {
+      assertEquals(captured.backend, "webgpu-capture");
+      // The first runs warm up and capture; the later ones replay the captured commands on the new inputs.
+      for (let i = 0; i < 4; i++) {
+        const x = new Float32Array([0.5, 3, -1, 2 + i * 5]);
+        const out = await captured.run({ x: { type: "float32", data: x, dims: [1, 4] } });
+        assertEquals(Array.from(out.y.data as Float32Array), Array.from(x, (v) => v * 2), `run ${i}`);
+        assertEquals(Array.from(out.top.data as BigInt64Array), [i === 0 ? 1n : 3n], `run ${i}`);
+      }
+      await assertRejects(
+        () => captured.run({ x: { type: "float32", data: new Float32Array(8), dims: [2, 4] } }),
+        /a captured graph runs the input shape of its first run: 'x' was \[1,4\], now \[2,4\]/,
+      );
+    } finally {
+      await captured.release();
+    }
+  },
+});
+
+Deno.test({
+  name: "WebGPU graph capture refuses a model with operators WebGPU lacks, naming the model",
+  ignore: !adapter,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const backend = await createCapturedWebGpuBackend({ allowSoftwareAdapter: true });
+    const demo = await Deno.readFile(DEMO_MODEL_URL);
+    await assertRejects(() => backend.load(demo, "demo"), /model demo: WebGPU graph capture could not load it: /);
   },
 });
