@@ -7,8 +7,8 @@
  * software adapter (docs/runtime-notes.md), are why it is measured before it is served:
  * - every input must be a GPU buffer (written from the host on each run here), and every output stays on the GPU;
  * - one input shape per session: replays under another `gpu_graph_id` came back with the first shape's outputs;
- * - a run of another WebGPU session in between made a captured session's next output the one of its run before.
- * So each session here serves one shape, and runs alone.
+ * - on ort-web's default device, a run of another WebGPU session in between made a captured session's next output
+ *   the one of its run before; so each session here has a device of its own.
  */
 import type { InferenceSession, Tensor } from "onnxruntime-common";
 import { errorText } from "../errors.ts";

@@ -270,7 +270,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "WebGPU graph capture (measured by tern backends): replays follow each run's new inputs; another shape is refused by name",
+    "WebGPU graph capture (measured by tern backends): replays follow each run's new inputs, with a plain WebGPU session's runs in between; another shape is refused by name",
   ignore: !adapter,
   sanitizeOps: false,
   sanitizeResources: false,
@@ -279,6 +279,9 @@ Deno.test({
       await Deno.readFile(new URL("../testdata/batch1_multi_output.onnx", import.meta.url)),
       "batch1_multi_output.onnx",
     );
+    // On ort-web's default device, such runs in between made a captured session's next output its run before's;
+    // the captured session has a device of its own.
+    const plain = await webgpuSession("batch1_multi_output.onnx");
     try {
       assertEquals(captured.backend, "webgpu-capture");
       // The first runs warm up and capture; the later ones replay the captured commands on the new inputs.
@@ -287,6 +290,7 @@ Deno.test({
         const out = await captured.run({ x: { type: "float32", data: x, dims: [1, 4] } });
         assertEquals(Array.from(out.y.data as Float32Array), Array.from(x, (v) => v * 2), `run ${i}`);
         assertEquals(Array.from(out.top.data as BigInt64Array), [i === 0 ? 1n : 3n], `run ${i}`);
+        await plain.run({ x: { type: "float32", data: new Float32Array([9, 8, 7, 6]), dims: [1, 4] } });
       }
       await assertRejects(
         () => captured.run({ x: { type: "float32", data: new Float32Array(8), dims: [2, 4] } }),
@@ -294,6 +298,7 @@ Deno.test({
       );
     } finally {
       await captured.release();
+      await plain.release();
     }
   },
 });
