@@ -55,10 +55,27 @@ export async function createCapturedWebGpuBackend(options: WebGpuOptions = {}): 
 async function ownDevice(): Promise<GPUDevice> {
   const adapter = await navigator.gpu.requestAdapter({ powerPreference: "high-performance" });
   if (!adapter) throw new Error("no WebGPU adapter");
+  // Deno 2.7.11 panics (wgpu-core: "Adapter does not exist") when an adapter is collected while a device of it is in
+  // use: the adapters are kept for the process's life.
+  ADAPTERS.push(adapter);
   const limits = adapter.limits as unknown as Record<string, number>;
   const requiredLimits = Object.fromEntries(LIMITS.filter((k) => k in limits).map((k) => [k, limits[k]]));
-  return await adapter.requestDevice({ requiredFeatures: [...adapter.features] as GPUFeatureName[], requiredLimits });
+  const all = [...adapter.features] as GPUFeatureName[];
+  try {
+    return await adapter.requestDevice({ requiredFeatures: all, requiredLimits });
+  } catch {
+    // Every feature an adapter lists may be asked for, by the spec; should a runtime refuse one, the ones
+    // onnxruntime's kernels use are enough.
+    const used = all.filter((f) => (FEATURES as readonly string[]).includes(f));
+    return await adapter.requestDevice({ requiredFeatures: used, requiredLimits });
+  }
 }
+
+/** The adapters of the devices created here (ownDevice). */
+const ADAPTERS: GPUAdapter[] = [];
+
+/** Features onnxruntime's WebGPU EP takes where the adapter has them. */
+const FEATURES = ["shader-f16", "timestamp-query", "subgroups"] as const;
 
 /** Limits onnxruntime's WebGPU kernels depend on, raised to the adapter's (as it does for a device of its own). */
 const LIMITS = [
@@ -156,8 +173,7 @@ class CapturedSession implements ModelSession {
     await this.#tail;
     await this.#session.release();
     for (const { buffer } of this.#buffers?.values() ?? []) buffer.destroy();
-    // Its device is left to the garbage collector: destroying it here panics Deno 2.7.11 (wgpu-core: "Adapter does
-    // not exist").
+    this.#device.destroy(); // its own (ownDevice), with the GPU memory of its graph
   }
 }
 
