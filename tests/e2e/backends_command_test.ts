@@ -11,6 +11,24 @@ const FIXED_BATCH_MODEL = new URL("../testdata/batch1_multi_output.onnx", import
 
 const LINEAR_MODEL = new URL("../testdata/pipeline/linear.onnx", import.meta.url);
 
+/**
+ * `tern backends` on a copy of `url` named `name` in a temporary folder under /tmp (which tern may read), with
+ * BATCH_MAX_ROWS 8 and the software WebGPU adapter allowed; the folder is gone when this returns.
+ */
+async function backendsOnCopy(url: URL, name: string, timeoutMs: number) {
+  const dir = await Deno.makeTempDir({ prefix: "tern-backends-" });
+  try {
+    const model = `${dir}/${name}`;
+    await Deno.copyFile(url, model);
+    const out = await runTern(["backends", model, "--batch-max-rows", "8"], { WEBGPU_ALLOW_SOFTWARE: "true" }, {
+      timeoutMs,
+    });
+    return { model, ...out };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 /** `backend batch N` lines: backend → batch → [ms, rows/s, max |Δ|, mismatches]. */
 function figures(stdout: string): Map<string, Map<number, number[]>> {
   const found = new Map<string, Map<number, number[]>>();
@@ -48,25 +66,16 @@ Deno.test("tern backends times native and WASM on the demo at batch 1, 8, 32 and
 });
 
 Deno.test("tern backends on a model file with a fixed batch of 1 measures that batch only; BATCH_MAX_ROWS bounds the sizes; WebGPU runs when allowed", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "tern-backends-" }); // under /tmp, which tern may read
-  try {
-    const model = `${dir}/model.onnx`;
-    await Deno.copyFile(FIXED_BATCH_MODEL, model);
-    const { code, stdout, stderr } = await runTern(["backends", model, "--batch-max-rows", "8"], {
-      WEBGPU_ALLOW_SOFTWARE: "true",
-    }, { timeoutMs: 120_000 });
-    assertEquals(code, 0, stderr);
-    const found = figures(stdout);
-    assertEquals([...found.get("native")!.keys()], [1], stdout);
-    assertMatch(stdout, new RegExp(`^model ${model}: x float32 \\[1,4\\]`, "m"));
-    // Float and int64 outputs, the same on every runtime that ran.
-    for (const [backend, byBatch] of found) {
-      assertEquals(byBatch.get(1)?.slice(2), [0, 0], `${backend}: ${stdout}`);
-    }
-    assert(found.has("webgpu") || /^webgpu: not available/m.test(stdout), stdout);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+  const { model, code, stdout, stderr } = await backendsOnCopy(FIXED_BATCH_MODEL, "model.onnx", 120_000);
+  assertEquals(code, 0, stderr);
+  const found = figures(stdout);
+  assertEquals([...found.get("native")!.keys()], [1], stdout);
+  assertMatch(stdout, new RegExp(`^model ${model}: x float32 \\[1,4\\]`, "m"));
+  // Float and int64 outputs, the same on every runtime that ran.
+  for (const [backend, byBatch] of found) {
+    assertEquals(byBatch.get(1)?.slice(2), [0, 0], `${backend}: ${stdout}`);
   }
+  assert(found.has("webgpu") || /^webgpu: not available/m.test(stdout), stdout);
 });
 
 Deno.test("tern backends names a model file it cannot read and exits 1", async () => {
@@ -81,30 +90,21 @@ Deno.test({
   // No WebGPU adapter at all (not even a software one): nothing to measure.
   ignore: !(await probeWebGpu()).adapter,
   fn: async () => {
-    const dir = await Deno.makeTempDir({ prefix: "tern-backends-" });
-    try {
-      const model = `${dir}/linear.onnx`;
-      await Deno.copyFile(LINEAR_MODEL, model);
-      const { code, stdout, stderr } = await runTern(["backends", model, "--batch-max-rows", "8"], {
-        WEBGPU_ALLOW_SOFTWARE: "true",
-      }, { timeoutMs: 180_000 });
-      assertEquals(code, 0, stderr);
-      assertMatch(
-        stdout,
-        /^webgpu-capture: onnxruntime-web [\d.]+ WebGPU with graph capture on .*one input shape per session/m,
-      );
-      const found = figures(stdout);
-      for (const backend of ["webgpu", "webgpu-capture"]) {
-        assertEquals([...found.get(backend)?.keys() ?? []], [1, 8], `${backend} lines:\n${stdout}`);
-        // Prices in the hundreds of thousands: float32 rounding differs by runtime, a stale output by far more.
-        for (const [batch, [, , maxAbsDiff, mismatches]] of found.get(backend)!) {
-          assert(maxAbsDiff < 1, `${backend} batch ${batch} differs from native by ${maxAbsDiff}:\n${stdout}`);
-          assertEquals(mismatches, 0);
-        }
+    const { code, stdout, stderr } = await backendsOnCopy(LINEAR_MODEL, "linear.onnx", 180_000);
+    assertEquals(code, 0, stderr);
+    assertMatch(
+      stdout,
+      /^webgpu-capture: onnxruntime-web [\d.]+ WebGPU with graph capture on .*one input shape per session/m,
+    );
+    const found = figures(stdout);
+    for (const backend of ["webgpu", "webgpu-capture"]) {
+      assertEquals([...found.get(backend)?.keys() ?? []], [1, 8], `${backend} lines:\n${stdout}`);
+      // Prices in the hundreds of thousands: float32 rounding differs by runtime, a stale output by far more.
+      for (const [batch, [, , maxAbsDiff, mismatches]] of found.get(backend)!) {
+        assert(maxAbsDiff < 1, `${backend} batch ${batch} differs from native by ${maxAbsDiff}:\n${stdout}`);
+        assertEquals(mismatches, 0);
       }
-      assertEquals([...stdout.matchAll(/^fastest at batch \d+: (.*)$/gm)].filter((m) => m[1] === "webgpu-capture"), []);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
     }
+    assertEquals([...stdout.matchAll(/^fastest at batch \d+: (.*)$/gm)].filter((m) => m[1] === "webgpu-capture"), []);
   },
 });
