@@ -123,6 +123,8 @@ const SETTLED = Promise.resolve();
 /**
  * Runs `input` through every step. A/B variants are chosen with `random` (or
  * the split's key); a model whose batch dim is fixed at 1 runs row by row.
+ * Hold the pipeline until the run's `settled`; when a step fails, this throws
+ * only once the shadow runs it started are done.
  */
 export async function runPipeline(
   pipeline: LoadedPipeline,
@@ -135,20 +137,27 @@ export async function runPipeline(
   let served = pipeline.steps[0].variants[0].model;
   let outputs: [string, HostTensor][] = [];
   const pending: Promise<ShadowOutputs | undefined>[] = [];
-  for (const step of pipeline.steps) {
-    const t0 = performance.now();
-    const chosen = step.variants[chooseVariant(step.weights, step.splitKey, input, random)];
-    const feeds = feedsFor(chosen, available);
-    const result = runModel(pipeline, chosen.model, feeds, rows, true);
-    for (const shadow of step.shadows) {
-      if (shadow.inflight >= SHADOW_MAX_INFLIGHT) continue;
-      pending.push(runShadow(pipeline, shadow, feedsFor(shadow, available), rows));
+  try {
+    for (const step of pipeline.steps) {
+      const t0 = performance.now();
+      const chosen = step.variants[chooseVariant(step.weights, step.splitKey, input, random)];
+      const feeds = feedsFor(chosen, available);
+      const result = runModel(pipeline, chosen.model, feeds, rows, true);
+      for (const shadow of step.shadows) {
+        if (shadow.inflight >= SHADOW_MAX_INFLIGHT) continue;
+        pending.push(runShadow(pipeline, shadow, feedsFor(shadow, available), rows));
+      }
+      const out = await result;
+      stepNs.push(Math.round((performance.now() - t0) * 1e6));
+      served = chosen.model;
+      outputs = chosen.model.session.outputs.map((o) => [o.name, out[o.name]]);
+      available = out;
     }
-    const out = await result;
-    stepNs.push(Math.round((performance.now() - t0) * 1e6));
-    served = chosen.model;
-    outputs = chosen.model.session.outputs.map((o) => [o.name, out[o.name]]);
-    available = out;
+  } catch (err) {
+    // The caller gives the pipeline back once this throws, and a retired one is then freed: the shadow runs
+    // started (they never reject) must be done with its models first.
+    await Promise.all(pending);
+    throw err;
   }
   const checks = pipeline.validations?.run(available, input.tensors, rows);
   const settled = pending.length ? Promise.all(pending).then(() => {}) : SETTLED;

@@ -73,6 +73,45 @@ Deno.test("shadows: same input, outputs in shadow_data shaped as outputs; a fail
   await pipelines.close();
 });
 
+Deno.test("a failed request whose shadow still runs holds a retired pipeline's models until that run is done", async () => {
+  const backend = new FakeBackend();
+  const pipelines = new PipelineManager(backend);
+  const slow: Script = { add: 100 };
+  await pipelines.load({
+    name: "shadowed",
+    version: VERSION,
+    steps: [{
+      variants: [{
+        model: await backend.model("champion", "c", { add: 0, fails: "Gather: index out of range" }),
+        weight: 1,
+      }],
+      shadows: [await backend.model("slow", "slow", slow)],
+    }],
+  });
+  const held = gate();
+  slow.gate = held.wait;
+  const reply = post(pipelines, [{ tensor: [1] }]);
+  await until(() => held.waiting() === 1);
+  const drained = pipelines.swap(
+    await pipelines.prepare({
+      name: "next",
+      version: VERSION,
+      steps: [{ variants: [{ model: await backend.model("champion", "c2", { add: 1 }), weight: 1 }] }],
+    }),
+  );
+  // The champion has failed; the retired version stays loaded while its shadow runs (a freed session under a run
+  // is a use-after-free in native onnxruntime).
+  for (let i = 0; i < 50; i++) await new Promise((r) => setTimeout(r, 0));
+  assertEquals(backend.releases, []);
+  held.open();
+  const response = await reply;
+  assertEquals(response.status, 500);
+  assert((await response.text()).includes("Gather: index out of range"));
+  await drained;
+  assertEquals(backend.releases.sort(), ["c", "slow"]);
+  await pipelines.close();
+});
+
 /** FNV-1a 32 over UTF-8, written out here from its definition (docs/pipeline-artifact.md names it). */
 function fnv(text: string): number {
   let h = 2166136261;

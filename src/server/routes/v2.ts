@@ -98,6 +98,8 @@ export function v2Routes(deps: RouteDeps): Hono {
       onInference?.(pipeline, reply);
       // Logged as /infer logs: the reply leaves once its rows are committed (LOG_DURABILITY).
       const logged = logs?.writer.append({ reply, pipelineVersion: pipeline.version, modelSha: run.served.sha256 });
+      // Awaited after the encoding: should that throw first, the log's failure is not an unhandled rejection.
+      logged?.catch(() => {});
       const body = encodeV2Reply({
         modelName: pipeline.name,
         modelVersion: pipeline.version,
