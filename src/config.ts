@@ -8,7 +8,7 @@
 import { parseArgs } from "node:util";
 import { ConfigError } from "./errors.ts";
 import { type EdgeBundle, parseEdgeBundle } from "./ops/edge_bundle.ts";
-import { opsBaseUrl } from "./ops/protocol.ts";
+import { MAX_PAGE_ROWS, opsBaseUrl } from "./ops/protocol.ts";
 import { HUB_OPTIONS, type HubConfig, parseHubConfig } from "./hub/config.ts";
 import { type OptionDef, OPTIONS } from "./config_options.ts";
 import {
@@ -256,7 +256,7 @@ export function parseConfig(
     opsCheckinIntervalSeconds: checkinInterval,
     opsPlainHttp,
     localInferenceStorageBytes: storage === undefined ? undefined : parseStorageCap(storage),
-    plateauPageSize: pageSize === undefined ? undefined : parseCount("PLATEAU_PAGE_SIZE", pageSize, "rows"),
+    plateauPageSize: pageSize === undefined ? undefined : parsePageSize(pageSize),
     configCpus: parseCpus(get("CONFIG_CPUS"), machine.cpus),
     debug: parseBool("DEBUG", get("DEBUG")),
     persistentVolumeDir: get("PERSISTENT_VOLUME_DIR") ??
@@ -366,4 +366,13 @@ function publishArgs(name: string | undefined, models: string[], operands: strin
     throw new ConfigError("tern publish: give a pipeline spec (file or folder) or --name and --model FILE");
   }
   return { spec: operands[0], models: [], reference: operands[1] };
+}
+
+/** PLATEAU_PAGE_SIZE: rows per Ops upload page, at most what Ops takes in one page. */
+function parsePageSize(text: string): number {
+  const rows = parseCount("PLATEAU_PAGE_SIZE", text, "rows");
+  if (rows > MAX_PAGE_ROWS) {
+    throw new ConfigError(`PLATEAU_PAGE_SIZE='${text}' is more rows than Ops takes in one page (${MAX_PAGE_ROWS})`);
+  }
+  return rows;
 }

@@ -33,6 +33,15 @@ Deno.test("LOCAL_INFERENCE_STORAGE and PLATEAU_PAGE_SIZE come together", () => {
     () => parseConfig([], { LOCAL_INFERENCE_STORAGE: "1Gi", PLATEAU_PAGE_SIZE: "0" }, MACHINE),
     /PLATEAU_PAGE_SIZE='0'/,
   );
+  // Ops takes at most 100,000 rows a page: a larger size would have every full page refused.
+  assertEquals(
+    parseConfig([], { LOCAL_INFERENCE_STORAGE: "1Gi", PLATEAU_PAGE_SIZE: "100000" }, MACHINE).plateauPageSize,
+    100_000,
+  );
+  assertThrows(
+    () => parseConfig([], { LOCAL_INFERENCE_STORAGE: "1Gi", PLATEAU_PAGE_SIZE: "100001" }, MACHINE),
+    /PLATEAU_PAGE_SIZE='100001' is more rows than Ops takes in one page \(100000\)/,
+  );
 });
 
 Deno.test("sizes: Ki/Mi/Gi/Ti and plain bytes; other units are refused by name", () => {

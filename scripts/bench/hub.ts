@@ -182,7 +182,7 @@ async function benchStore(store: string, state: { stateDir: string } | { databas
     await pool(
       edges.map((e) => async () => {
         for (let p = 0; p < PAGES; p++) {
-          await e.client.upload(e.key, e.id, uploadPage(page(e.name, p * PAGE_ROWS + 1), PAGE_ROWS));
+          await e.client.upload(e.key, e.id, uploadPage(page(e.name, p * PAGE_ROWS + 1), PAGE_ROWS, e.name));
           if (p < PAGES - 1) await timed(loaded, () => e.client.checkIn(e.key, CHECK_IN));
         }
       }),

@@ -10,11 +10,8 @@
 import { tableFromIPC } from "apache-arrow";
 import { verifyArrowBody } from "../codec/arrow_verify.ts";
 import { BadInput } from "../errors.ts";
-import { pageKey } from "../ops/protocol.ts";
+import { MAX_PAGE_ROWS, pageKey } from "../ops/protocol.ts";
 import type { HubLogRow } from "./store.ts";
-
-/** Most rows one page may hold. */
-export const MAX_PAGE_ROWS = 100_000;
 
 const COLUMNS = [
   "time",

@@ -24,8 +24,11 @@ export { LogWriter } from "./writer.ts";
 
 /** What the Ops uploader reads and marks (src/ops/uploader.ts). */
 export interface UploadLog {
-  /** The next Ops upload page: up to `limit` rows not yet uploaded with id > `after`, encoded; absent when none. */
-  pendingPage(after: number, limit: number): Promise<UploadPage | undefined>;
+  /**
+   * The next Ops upload page: up to `limit` rows not yet uploaded with id > `after`, encoded as from the edge named
+   * `partition`; absent when none.
+   */
+  pendingPage(after: number, limit: number, partition: string): Promise<UploadPage | undefined>;
   /** Marks rows `firstId`…`lastId` uploaded (they are evicted first under the storage cap). */
   markUploaded(firstId: number, lastId: number): Promise<number>;
   /** Rows not yet uploaded. */

@@ -121,8 +121,11 @@ export interface LogPages {
   pageJson: JsonPageSource;
   /** The Arrow `/logs` columns beyond the fixed ones that rows have had (`anomaly.<name>`, `shadow_data`). */
   columns(): Promise<string[]>;
-  /** The next Ops upload page: up to `limit` rows not yet uploaded with id > `after`, encoded; absent when none. */
-  pendingPage(after: number, limit: number): Promise<UploadPage | undefined>;
+  /**
+   * The next Ops upload page: up to `limit` rows not yet uploaded with id > `after`, encoded as from the edge named
+   * `partition`; absent when none.
+   */
+  pendingPage(after: number, limit: number, partition: string): Promise<UploadPage | undefined>;
   /** Rows not yet uploaded. */
   backlog(): Promise<number>;
   close(): Promise<void>;
@@ -160,7 +163,7 @@ export function openLogPages(dir: string): LogPages {
       return { value: reply.json ?? "", rows: reply.count ?? 0, lastId: reply.lastId ?? after };
     },
     columns: async () => (await call({ op: "columns" })).columns ?? [],
-    pendingPage: async (after, limit) => (await call({ op: "pendingPage", after, limit })).page,
+    pendingPage: async (after, limit, partition) => (await call({ op: "pendingPage", after, limit, partition })).page,
     backlog: async () => (await call({ op: "backlog" })).count ?? 0,
     close: async () => {
       closed = true; // a call after this (an Ops tick racing the stop) starts no new worker

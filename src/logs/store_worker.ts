@@ -46,7 +46,7 @@ export type StoreRequest =
   | { id: number; op: "commit"; records: LogRecord[]; checkpoint?: boolean; journalSeq?: number }
   | { id: number; op: "enforceCap" }
   | { id: number; op: "usedBytes" }
-  | { id: number; op: "pendingPage"; after: number; limit: number }
+  | { id: number; op: "pendingPage"; after: number; limit: number; partition: string }
   | { id: number; op: "backlog" }
   | { id: number; op: "markUploaded"; firstId: number; lastId: number }
   | { id: number; op: "close" };
@@ -116,7 +116,7 @@ async function handle(request: StoreRequest): Promise<Omit<StoreReply, "id">> {
       if (rows.length === 0) return {};
       // Loaded on the first page: apache-arrow is not needed here without Ops.
       const { uploadPage } = await import("../ops/page.ts");
-      return { page: uploadPage(rows, request.limit) };
+      return { page: uploadPage(rows, request.limit, request.partition) };
     }
     case "backlog":
       return { count: await backlogRows(opened()) };

@@ -293,6 +293,7 @@ export function startOpsAgent(options: OpsAgentOptions): OpsAgent {
             if (!signal.aborted) status.lastError = errorText(err);
             throw err;
           }),
+        partition: name,
         pageRows: o.pageRows,
         lingerMs: o.lingerMs ?? 1000,
         idleMs: o.checkinIntervalMs,

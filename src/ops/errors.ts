@@ -21,9 +21,12 @@ export class OpsRefused extends Error {
 
 /** Ops could not be reached or did not accept the request this time: retried. */
 export class OpsUnavailable extends Error {
-  constructor(message: string) {
+  /** The HTTP status Ops (or a proxy before it) answered with, when it answered. */
+  readonly status?: number;
+  constructor(message: string, status?: number) {
     super(message);
     this.name = "OpsUnavailable";
+    this.status = status;
   }
 }
 

@@ -25,7 +25,8 @@ export function withinBytes(rows: StoredLogRow[], maxBytes = MAX_PAGE_BYTES): St
   let bytes = 0;
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i];
-    bytes += r.inJson.length + r.outJson.length + r.lastModel.length + r.elapsedJson.length + r.droppedJson.length + 64;
+    bytes += r.inJson.length + r.outJson.length + (r.shadowJson?.length ?? 0) + (r.anomalyJson?.length ?? 0) +
+      r.lastModel.length + r.elapsedJson.length + r.droppedJson.length + 64;
     if (bytes > maxBytes && i > 0) return rows.slice(0, i);
   }
   return rows;
@@ -41,9 +42,13 @@ export interface UploadPage {
   full: boolean;
 }
 
-/** The page Ops gets for `rows` (not empty, in id order), read for a page of `pageRows`. */
-export function uploadPage(rows: StoredLogRow[], pageRows: number): UploadPage {
-  const sent = withinBytes(rows);
+/**
+ * The page Ops gets for `rows` (not empty, in id order), read for a page of `pageRows`, from the edge named
+ * `partition`: Ops takes only rows of that partition, and a row logged before the edge joined (partition: the
+ * host's name) or under an earlier EDGE_NAME is this edge's too.
+ */
+export function uploadPage(rows: StoredLogRow[], pageRows: number, partition: string): UploadPage {
+  const sent = withinBytes(rows).map((r) => r.partition === partition ? r : { ...r, partition });
   return {
     body: encodePage(sent),
     firstId: sent[0].id,

@@ -38,6 +38,8 @@ export const LOG_PAGE_MEDIA_TYPE = "application/vnd.apache.arrow.stream";
 export const MAX_OPS_BODY_BYTES = 64 * 2 ** 20;
 /** Rows per upload page when PLATEAU_PAGE_SIZE is unset. */
 export const DEFAULT_PAGE_ROWS = 1000;
+/** Most rows one page may hold (the largest PLATEAU_PAGE_SIZE). */
+export const MAX_PAGE_ROWS = 100_000;
 
 /** Claims of a request token beyond the registered ones (iss, sub, aud, jti, iat, exp). */
 export interface RequestClaims {

@@ -6,12 +6,14 @@
  * (logs/upload.ts) only after Ops acknowledged it, so a crash between the two
  * sends the page again and Ops, which stores each (edge, row id) once, keeps
  * it once. While Ops is unreachable it retries with exponential backoff and
- * jitter; serving never waits on it.
+ * jitter; serving never waits on it. A page refused as too large (413, from
+ * Ops or a proxy before it) is sent again at half the rows, down to one, and
+ * later pages keep that size.
  */
 import { errorText } from "../errors.ts";
 import type { UploadLog } from "../logs/mod.ts";
 import { type Backoff, sleep } from "./backoff.ts";
-import { OpsRefused } from "./errors.ts";
+import { OpsRefused, OpsUnavailable } from "./errors.ts";
 import type { UploadPage } from "./page.ts";
 import type { UploadReply } from "./protocol.ts";
 
@@ -20,6 +22,8 @@ export interface UploaderOptions {
   log: UploadLog;
   /** Sends one page (OpsClient.upload with the session's key). */
   send(page: UploadPage): Promise<UploadReply>;
+  /** The edge's name: every row is sent as this partition's. */
+  partition: string;
   pageRows: number;
   /** How long a partial page waits for more rows. */
   lingerMs: number;
@@ -63,18 +67,19 @@ export class LogUploader {
     const o = this.#o;
     let after = 0;
     let failing = false;
+    let pageRows = o.pageRows;
     while (!o.signal.aborted) {
       let page: UploadPage | undefined;
       try {
         this.#woken = false;
-        page = await o.log.pendingPage(after, o.pageRows);
+        page = await o.log.pendingPage(after, pageRows, o.partition);
         if (!page) {
           await this.#waitForWake(o.idleMs);
           continue;
         }
         if (!page.full) {
           await sleep(o.lingerMs, o.signal);
-          page = await o.log.pendingPage(after, o.pageRows);
+          page = await o.log.pendingPage(after, pageRows, o.partition);
           if (!page || o.signal.aborted) continue;
         }
       } catch (err) {
@@ -102,6 +107,11 @@ export class LogUploader {
           return;
         }
         if (o.signal.aborted) return;
+        if (err instanceof OpsUnavailable && err.status === 413 && page.rows > 1) {
+          pageRows = Math.ceil(page.rows / 2);
+          o.error(`Ops upload: a page of ${page.rows} rows was too large (413); sending pages of ${pageRows} rows`);
+          continue;
+        }
         if (!failing) {
           o.error(
             `Ops upload failed: ${errorText(err)}; retrying with backoff (serving goes on, rows stay in the log)`,

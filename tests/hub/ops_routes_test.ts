@@ -38,7 +38,7 @@ async function edgeKey(): Promise<EdgeKey> {
 }
 
 /** `rows` as one upload page, as the edge's log worker builds it. */
-const asPage = (rows: StoredLogRow[]) => uploadPage(rows, rows.length);
+const asPage = (rows: StoredLogRow[]) => uploadPage(rows, rows.length, rows[0].partition);
 
 function client(hub: TestHub, edgeName: string): OpsClient {
   return new OpsClient({ base: new URL("http://hub.test"), edgeName, fetch: hub.fetch, now: hub.now });

@@ -35,14 +35,14 @@ Deno.test("pending pages, marks and the backlog; the upload cursor survives a re
     assertEquals(ids(pendingRows(reader, 12, 3)), [13, 14, 15]);
     assertEquals(await log.upload.backlog(), 15);
     // The pages the uploader sends, encoded in the reading worker: full when they hold what was asked for.
-    const full = await log.upload.pendingPage(0, 10);
+    const full = await log.upload.pendingPage(0, 10, "edge-1");
     assertEquals([full?.firstId, full?.lastId, full?.rows, full?.full], [11, 20, 10, true]);
-    const partial = (await log.upload.pendingPage(20, 10))!;
+    const partial = (await log.upload.pendingPage(20, 10, "edge-1"))!;
     assertEquals([partial.firstId, partial.lastId, partial.rows, partial.full], [21, 25, 5, false]);
     const sent = tableFromIPC(partial.body);
     assertEquals(sent.getChild("metadata.id")!.toArray(), BigInt64Array.from([21n, 22n, 23n, 24n, 25n]));
     assertEquals(sent.getChild("metadata.partition")!.get(0), "edge-1");
-    assertEquals(await log.upload.pendingPage(25, 10), undefined);
+    assertEquals(await log.upload.pendingPage(25, 10, "edge-1"), undefined);
     await log.close();
 
     log = await openInferenceLog(settings, { durability: "durable", partition: "edge-1" });

@@ -210,3 +210,66 @@ Deno.test("every log row reaches the hub exactly once, in pages of at most pageR
   });
   await hub.close();
 });
+
+Deno.test("rows logged before the edge joined (the host's partition) reach the hub as the edge's, and stay so on /logs here", async () => {
+  const hub = await openTestHub();
+  await withDirs(async (tempDir) => {
+    const dir = await tempDir();
+    const bundle = await hub.addEdge("edge-1");
+    const settings = { dir, sync: "normal" as const, walLimitBytes: 1 << 20 };
+    // Served without EDGE_BUNDLE first: tern stamps rows with the host's name.
+    let log = await openInferenceLog(settings, { durability: "durable", partition: "host-7" });
+    for (let i = 0; i < 3; i++) await log.writer.append(demoEntry(i * 100, 100));
+    await log.close();
+    log = await openInferenceLog(settings, { durability: "durable", partition: "edge-1" });
+    await log.writer.append(demoEntry(300, 100));
+    const lines: string[] = [];
+    const a = agent(hub, bundle, dir, { log, lines });
+    await until("the backlog uploaded", async () => (await log.upload.backlog()) === 0);
+    await a.stop();
+    const local = [];
+    for await (const page of log.read({ after: 299, limit: 2 })) local.push(...page.map((r) => r.partition));
+    assertEquals(local, ["host-7", "edge-1"]);
+    await log.close();
+    const rows = await (await hub.fetch("http://hub.test/edges/edge-1/logs", { method: "POST", body: "{}" })).json();
+    assertEquals(rows.length, 400);
+    assert(rows.every((r: { metadata: { partition: string } }) => r.metadata.partition === "edge-1"));
+    assertEquals(lines.filter((l) => /upload failed/.test(l)), []);
+  });
+  await hub.close();
+});
+
+Deno.test("a page a proxy before Ops refuses as too large (413) is sent again in halves, and later pages keep that size", async () => {
+  const hub = await openTestHub();
+  await withDirs(async (tempDir) => {
+    const dir = await tempDir();
+    const bundle = await hub.addEdge("edge-1");
+    const log = await openInferenceLog({ dir, sync: "normal", walLimitBytes: 1 << 20 }, {
+      durability: "durable",
+      partition: "edge-1",
+    });
+    for (let i = 0; i < 3; i++) await log.writer.append(demoEntry(i * 100, 100));
+    // As nginx's client_max_body_size: bodies over 40 % of the first full page are refused before Ops sees them.
+    let limit = 0;
+    const proxy: typeof fetch = async (input, init) => {
+      const size = (init?.body as Uint8Array | undefined)?.length ?? 0;
+      if (new URL(new Request(input).url).pathname === "/v1/logs") {
+        limit ||= size * 0.4;
+        if (size > limit) return new Response("<html>413 Request Entity Too Large</html>", { status: 413 });
+      }
+      return await hub.fetch(input, init);
+    };
+    const lines: string[] = [];
+    const a = agent(hub, bundle, dir, { log, lines, fetch: proxy, pageRows: 100 });
+    await until("the backlog uploaded", async () => (await log.upload.backlog()) === 0);
+    await a.stop();
+    await log.close();
+    const [edge] = (await (await hub.fetch("http://hub.test/edges")).json()).edges;
+    assertEquals([edge.rows_received, edge.largest_page_rows], [300, 25]);
+    assertEquals(lines.filter((l) => /413/.test(l)), [
+      "Ops upload: a page of 100 rows was too large (413); sending pages of 50 rows",
+      "Ops upload: a page of 50 rows was too large (413); sending pages of 25 rows",
+    ]);
+  });
+  await hub.close();
+});

@@ -56,4 +56,12 @@ Deno.test("a page is cut short before its JSON passes the byte bound, but always
   assertEquals(withinBytes(rows, 1000).map((r) => r.id), [1, 2]);
   assertEquals(withinBytes([row(1, 5000), row(2, 1)], 1000).map((r) => r.id), [1]);
   assertEquals(withinBytes(rows).length, 3);
+  // Shadow outputs and validation results travel in the page too, and count.
+  const shadowed = rows.map((r) => ({
+    ...r,
+    inJson: "{}",
+    shadowJson: `{"s":"${"b".repeat(400)}"}`,
+    anomalyJson: "{}",
+  }));
+  assertEquals(withinBytes(shadowed, 1000).map((r) => r.id), [1, 2]);
 });
