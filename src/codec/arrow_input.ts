@@ -152,7 +152,7 @@ function originalRows(
 ): { value(row: number): unknown; json(row: number): string } {
   const readers = table.schema.fields.map((field, i): ColumnReader => {
     const column = table.getChildAt(i)!;
-    const t = tensors[field.name];
+    const t = Object.hasOwn(tensors, field.name) ? tensors[field.name] : undefined; // a `toString` column is no tensor
     const layout = numericLayout(column.type);
     if (t && layout && !layout.list && layout.dims.length === 1 && layout.dtype === t.type && t.type !== "float16") {
       const width = layout.dims[0];

@@ -141,7 +141,7 @@ function inputColumns(input: DecodedInput): InputColumn[] {
     sent.table.schema.fields.forEach((field, i) => {
       if (seen.has(field.name)) return;
       seen.add(field.name);
-      const tensor = tensors[field.name];
+      const tensor = Object.hasOwn(tensors, field.name) ? tensors[field.name] : undefined; // e.g. a `constructor` column
       out.push(tensor ? { name: field.name, tensor } : { field, data: sent.table.getChildAt(i)!.data.slice() });
     });
     return out;
@@ -151,7 +151,7 @@ function inputColumns(input: DecodedInput): InputColumn[] {
     for (const name of Object.keys(record)) {
       if (seen.has(name)) continue;
       seen.add(name);
-      const tensor = tensors[name];
+      const tensor = Object.hasOwn(tensors, name) ? tensors[name] : undefined;
       if (tensor) {
         out.push({ name, tensor });
       } else {

@@ -201,3 +201,22 @@ Deno.test("the per-row columns say what the pandas-records reply says: checks fa
   assertEquals(values(table, "model_name")[rows - 1], "modèle ünïcode");
   assertEquals(values(table, "elapsed"), records.map((r: { elapsed: number[] }) => r.elapsed.map(BigInt)));
 });
+
+Deno.test("columns named as an object's inherited members (constructor, toString) come back as sent, JSON or Arrow in", () => {
+  const records = [{ tensor: [1, 2], constructor: 1, toString: "a", hasOwnProperty: true }];
+  const fromJson = replyTable(decodePandasRecords(JSON.stringify(records), SPEC));
+  assertEquals(fields(fromJson).slice(1, 5), [
+    "in.tensor: FixedSizeList[2]<Float32>",
+    "in.constructor: Int64",
+    "in.toString: Utf8",
+    "in.hasOwnProperty: Bool",
+  ]);
+  assertEquals(values(fromJson, "in.toString"), ["a"]);
+  const sent = new Table({
+    tensor: vectorFromArray([[1, 2]], new FixedSizeList(2, new Field("item", new Float32()))),
+    toString: vectorFromArray(["b"], new Utf8()),
+  });
+  const fromArrow = replyTable(decodeArrow(tableToIPC(sent, "file"), SPEC));
+  assertEquals(values(fromArrow, "in.toString"), ["b"]);
+  assertEquals(values(fromArrow, "out.y"), [[10]]);
+});
