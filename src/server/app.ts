@@ -66,7 +66,8 @@ export interface RouteDeps extends AppDeps {
 
 /** Builds the edge API app. */
 export function createApp(appDeps: AppDeps): Hono {
-  const app = new Hono();
+  // Not strict: `/infer/` is `/infer`, as clients that add a slash expect.
+  const app = new Hono({ strict: false });
   const metrics = appDeps.metrics === false ? undefined : new EdgeMetrics({
     pipelines: appDeps.pipelines,
     now: appDeps.now,

@@ -91,6 +91,34 @@ ortTest("a known path with the wrong method gets 405 and Allow; an unknown path 
   assertEquals((await a.request("/models", { method: "HEAD" })).status, 200);
 });
 
+ortTest(
+  "a trailing slash names the same route: /infer/ infers, /pipelines/ lists, GET /infer/ is 405 with POST",
+  async () => {
+    const pipelines = new PipelineManager(wasmBackend());
+    await pipelines.load(await demoPipeline());
+    try {
+      const a = app(pipelines);
+      for (const path of ["/infer/", "/pipelines/house-price-estimator/"]) {
+        const res = await a.request(path, {
+          method: "POST",
+          headers: { "content-type": JSON_TYPE },
+          body: recordsBody([new Array(18).fill(1)]),
+        });
+        assertEquals([path, res.status], [path, 200]);
+        assertEquals((await res.json())[0].model_name, "house-price-estimator");
+      }
+      assertEquals(await (await a.request("/pipelines/")).json(), {
+        pipelines: [{ id: "house-price-estimator", status: "Running" }],
+      });
+      const getInfer = await a.request("/infer/");
+      assertEquals([getInfer.status, getInfer.headers.get("allow")], [405, "POST"]);
+      assertEquals((await getInfer.json()).error, "/infer does not take GET; it takes POST");
+    } finally {
+      await pipelines.close();
+    }
+  },
+);
+
 ortTest("every route that reads a body honours MAX_REQUEST_SIZE: POST /logs too, declared or chunked", async () => {
   const pipelines = new PipelineManager(wasmBackend());
   const a = createApp({ pipelines, now: () => 1234, maxBodyBytes: 1024 });
