@@ -49,9 +49,15 @@ export function parseLogQuery(text: string): LogQuery {
   };
 }
 
+/**
+ * ISO 8601 as clients write it (JavaScript's toISOString, Python's isoformat): a date, then optionally a time with
+ * seconds and a fraction, then optionally `Z` or an offset. Date.parse alone would take `"1"` as the year 2001.
+ */
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?$/i;
+
 function time(name: string, v: unknown): number | undefined {
   if (v === undefined || v === null) return undefined;
-  const ms = typeof v === "number" ? v : typeof v === "string" ? Date.parse(v) : NaN;
+  const ms = typeof v === "number" ? v : typeof v === "string" && ISO_8601.test(v) ? Date.parse(v) : NaN;
   if (!Number.isFinite(ms)) {
     throw new BadInput(
       `'${name}' must be ms since the epoch or an ISO 8601 time, got ${JSON.stringify(v)}`,
