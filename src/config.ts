@@ -12,6 +12,7 @@ import { MAX_PAGE_ROWS, opsBaseUrl } from "./ops/protocol.ts";
 import { HUB_OPTIONS, type HubConfig, parseHubConfig } from "./hub/config.ts";
 import { type OptionDef, OPTIONS } from "./config_options.ts";
 import {
+  parseBearerToken,
   parseBool,
   parseChoice,
   parseCount,
@@ -285,7 +286,7 @@ export function parseConfig(
     ),
     metrics: parseBool("METRICS", getOrDefault("METRICS")),
     logFormat: parseChoice("LOG_FORMAT", getOrDefault("LOG_FORMAT"), LOG_FORMATS),
-    apiToken: readSecret("API_TOKEN", get("API_TOKEN"), get("API_TOKEN_FILE")),
+    apiToken: parseBearerToken("API_TOKEN", readSecret("API_TOKEN", get("API_TOKEN"), get("API_TOKEN_FILE"))),
     tls: tlsFiles(get("TLS_CERT"), get("TLS_KEY")),
   };
 }

@@ -62,7 +62,8 @@ export function parseCount(name: string, text: string, what: string): number {
 
 /**
  * CONFIG_CPUS: a positive decimal, as container CPU limits are written (`1.0`, `1.25`, `2`);
- * the engine's threads are its whole part, at least 1. Unset: every core.
+ * the engine's threads are its whole part, at least 1 and at most the machine's cores (more only contend:
+ * `1000` on 2 cores took the demo 38 s to load). Unset: every core.
  */
 export function parseCpus(text: string | undefined, cpus: number): number {
   if (text === undefined) return cpus;
@@ -70,7 +71,7 @@ export function parseCpus(text: string | undefined, cpus: number): number {
   if (!(value > 0)) {
     throw new ConfigError(`CONFIG_CPUS='${text}' must be a positive number of CPUs, e.g. 1, 1.0 or 2.5`);
   }
-  return Math.max(1, Math.floor(value));
+  return Math.min(cpus, Math.max(1, Math.floor(value)));
 }
 
 export function parseBool(name: string, text: string | undefined): boolean {
@@ -88,4 +89,14 @@ export function parsePort(text: string): number {
     );
   }
   return Number(text);
+}
+
+/** A bearer token (API_TOKEN, HUB_API_TOKEN): one word, as `Authorization: Bearer <token>` carries it. */
+export function parseBearerToken(name: string, token: string | undefined): string | undefined {
+  if (token !== undefined && /\s/.test(token)) {
+    throw new ConfigError(
+      `${name} holds whitespace: a bearer token is one word (Authorization: Bearer <token>), so no request could carry it`,
+    );
+  }
+  return token;
 }

@@ -4,7 +4,7 @@
  * `deno task start`, the compiled binary and the tests): it may write only its
  * state folders and the temp folder. A configured folder outside them would
  * fail deep in the log store with a bare permission error; this names the
- * variable at start-up instead (exit 2), before anything is written. (The binary's temp folder is checked
+ * variable at start-up instead (exit 2), before anything is written, as it does for a folder that is a file. (The binary's temp folder is checked
  * earlier, in addon_copies.ts, since native addons load as modules are imported.)
  */
 import type { Config } from "./config.ts";
@@ -43,7 +43,10 @@ export function mayWrite(path: string): boolean {
   return Deno.permissions.querySync({ name: "write", path }).state === "granted";
 }
 
-/** Throws a ConfigError naming the variable when a folder tern would write is outside the permission set. */
+/**
+ * Throws a ConfigError naming the variable when a folder tern would write is outside the permission set or is a
+ * file, or when ONNXRUNTIME_LIB_DIR holds no onnxruntime.
+ */
 export function checkFolders(config: Config): void {
   const folders: [string, string | undefined][] = [];
   if (config.command === "serve" || config.command === "pull") {
@@ -60,5 +63,26 @@ export function checkFolders(config: Config): void {
         }, and folders inside them): use one of them (mount the volume there)`,
       );
     }
+    if (path !== undefined) notAFile(name, path);
   }
+  const libDir = config.onnxruntimeLibDir;
+  if (libDir !== undefined && (config.command === "serve" || config.command === "backends")) {
+    try {
+      Deno.statSync(`${libDir.replace(/\/+$/, "")}/libonnxruntime.so.1`);
+    } catch (err) {
+      // Under INFERENCE_BACKEND=auto this would only drop native and CUDA, and serve on WASM, several times slower.
+      throw new ConfigError(`ONNXRUNTIME_LIB_DIR='${libDir}' holds no libonnxruntime.so.1 (${(err as Error).name})`);
+    }
+  }
+}
+
+/** Throws a ConfigError naming the variable when its folder is a file (it is made when missing). */
+function notAFile(name: string, path: string): void {
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.statSync(path);
+  } catch {
+    return; // missing (made later) or not readable: the store says which, with the path
+  }
+  if (!info.isDirectory) throw new ConfigError(`${name}='${path}' is a file, not a folder`);
 }

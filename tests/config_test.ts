@@ -1,4 +1,5 @@
 import { OPTIONS, parseConfig, parseSize } from "../src/config.ts";
+import { parseHubConfig } from "../src/hub/config.ts";
 import { ConfigError } from "../src/errors.ts";
 import { assertEquals, assertThrows } from "./support/assert.ts";
 
@@ -80,9 +81,9 @@ Deno.test("commands: serve by default, help and version by flag or word", () => 
   assertThrows(() => parseConfig(["serve", "extra"], {}, MACHINE), /unexpected argument 'extra'/);
 });
 
-Deno.test("CONFIG_CPUS takes a positive decimal as container limits write it; threads are its whole part, at least 1", () => {
+Deno.test("CONFIG_CPUS takes a positive decimal as container limits write it; threads are its whole part, at least 1, at most the cores", () => {
   const cpus = (v: string) => parseConfig([], { CONFIG_CPUS: v }, MACHINE).configCpus;
-  assertEquals(["1", "1.0", "1.25", "2.0", "2.5", "0.5", " 3 ", "4."].map(cpus), [1, 1, 1, 2, 2, 1, 3, 4]);
+  assertEquals(["1", "1.0", "1.25", "2.0", "2.5", "0.5", " 3 ", "4.", "1000"].map(cpus), [1, 1, 1, 2, 2, 1, 3, 4, 4]);
   for (const bad of ["0", "0.0", "-1", "abc", "1e3", "1,5", "Infinity"]) {
     assertThrows(() => cpus(bad), new RegExp(`CONFIG_CPUS='${bad}' must be a positive number of CPUs`));
   }
@@ -108,6 +109,23 @@ Deno.test("OCI_PASSWORD_FILE: the password is read from the file, its trailing n
     () => parseConfig([], { OCI_PASSWORD_FILE: "/no/such/secret" }, MACHINE),
     /OCI_PASSWORD_FILE='\/no\/such\/secret' cannot be read \(NotFound\)/,
   );
+});
+
+Deno.test("API_TOKEN (inline or from its file) and HUB_API_TOKEN are one word: whitespace inside is refused by name, unshown", async () => {
+  assertEquals(parseConfig([], { API_TOKEN: "t0k-3n" }, MACHINE).apiToken, "t0k-3n");
+  assertEquals(parseConfig([], { API_TOKEN: "" }, MACHINE).apiToken, undefined, "empty counts as unset");
+  assertThrows(() => parseConfig([], { API_TOKEN: "my token" }, MACHINE), {
+    message:
+      "API_TOKEN holds whitespace: a bearer token is one word (Authorization: Bearer <token>), so no request could carry it",
+  });
+  const file = await Deno.makeTempFile();
+  try {
+    await Deno.writeTextFile(file, "t0k-3n \n");
+    assertThrows(() => parseConfig([], { API_TOKEN_FILE: file }, MACHINE), /^ConfigError: API_TOKEN holds whitespace/);
+  } finally {
+    await Deno.remove(file);
+  }
+  assertThrows(() => parseHubConfig(["serve"], { HUB_API_TOKEN: "a\tb" }), /HUB_API_TOKEN holds whitespace/);
 });
 
 Deno.test("config is the one place tern's settings are read: no other source file reads one of its variables", () => {

@@ -10,7 +10,7 @@
  */
 import { parseArgs } from "node:util";
 import { ConfigError } from "../errors.ts";
-import { parseBool, parsePort } from "../config_values.ts";
+import { parseBearerToken, parseBool, parsePort } from "../config_values.ts";
 
 /** The hub's commands. */
 export type HubCommand = "serve" | "add-edge" | "remove-edge" | "set-pipeline" | "edges" | "help";
@@ -160,7 +160,7 @@ export function parseHubConfig(
     workspace: get("workspace") ?? "default",
     debug: parseBool("DEBUG", get("debug")),
     clockOffsetMs: clockOffset(env.TERN_HUB_TEST_CLOCK_OFFSET_MS),
-    apiToken: get("api-token"),
+    apiToken: parseBearerToken("HUB_API_TOKEN", get("api-token")),
   };
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
     throw new ConfigError("HUB_TLS_CERT and HUB_TLS_KEY come together: set both to serve HTTPS, or neither");

@@ -6,10 +6,10 @@
  * the new certificate takes the same port at once: renewing a certificate
  * needs no restart and ends no request. (Deno's SO_REUSEPORT for TLS, which
  * would close the moment in between, is unstable; a connection attempted in
- * it is refused and retried by the client.) Files that do not read keep the
- * certificate in use, and say so.
+ * it is refused and retried by the client.) Files that do not read, or are
+ * not a PEM certificate and its key, keep the certificate in use, and say so.
  */
-import { errorText } from "../errors.ts";
+import { ConfigError, errorText } from "../errors.ts";
 
 /** What listen needs. */
 export interface ListenOptions {
@@ -32,16 +32,46 @@ export interface Listener {
 /** How many times (10 ms apart) a reload tries to take the port back. */
 const REBIND_TRIES = 500;
 
-/** Reads the PEM pair; throws naming the file that does not read (never its content). */
+/**
+ * Reads the PEM pair and has rustls take it, as Deno.serve will; throws a ConfigError naming the file that does not
+ * read, or both when they are not a certificate and its key (never their content).
+ */
 function readPair(tls: { certFile: string; keyFile: string }): { cert: string; key: string } {
   const read = (name: string, file: string) => {
     try {
       return Deno.readTextFileSync(file);
     } catch (err) {
-      throw new Error(`${name}='${file}' cannot be read (${(err as Error).name})`);
+      throw new ConfigError(`${name}='${file}' cannot be read (${(err as Error).name})`);
     }
   };
-  return { cert: read("TLS_CERT", tls.certFile), key: read("TLS_KEY", tls.keyFile) };
+  const pair = { cert: read("TLS_CERT", tls.certFile), key: read("TLS_KEY", tls.keyFile) };
+  try {
+    Deno.listenTls({ hostname: "127.0.0.1", port: 0, ...pair }).close();
+  } catch (err) {
+    if (!(err instanceof Deno.errors.InvalidData)) throw err;
+    throw new ConfigError(
+      `TLS_CERT='${tls.certFile}' and TLS_KEY='${tls.keyFile}' are not a PEM certificate (chain) and its private key: ${err.message}`,
+    );
+  }
+  return pair;
+}
+
+/** A start-up listen failure, naming the setting to change (a ConfigError) where one is wrong. */
+function listenError(err: unknown, host: string, port: number): Error {
+  const why = errorText(err);
+  if (err instanceof Deno.errors.AddrInUse) {
+    return new Error(`cannot listen on ${host}:${port}: the port is in use by another process (${why})`);
+  }
+  if (err instanceof Deno.errors.AddrNotAvailable) {
+    return new ConfigError(`HOST='${host}' is not an address of this machine (${why})`);
+  }
+  if (err instanceof Deno.errors.PermissionDenied) {
+    return new ConfigError(
+      `PORT=${port}: this process may not listen on it (${why}); ports below 1024 need privileges`,
+    );
+  }
+  if (/failed to lookup address/.test(why)) return new ConfigError(`HOST='${host}' does not resolve (${why})`);
+  return err instanceof Error ? err : new Error(why);
 }
 
 /** Starts listening; with TLS, SIGHUP reloads the certificate. */
@@ -56,10 +86,17 @@ export function listen(options: ListenOptions): Listener {
       ...pair,
       onListen: (addr) => {
         port = addr.port;
-        if (announce) options.info(`Listening on ${scheme}://${addr.hostname}:${addr.port}`);
+        const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname; // IPv6 as a URL writes it
+        if (announce) options.info(`Listening on ${scheme}://${host}:${addr.port}`);
       },
     }, options.handler);
-  let server = start(tls && readPair(tls), true);
+  let server: Deno.HttpServer;
+  const pair = tls && readPair(tls);
+  try {
+    server = start(pair, true);
+  } catch (err) {
+    throw listenError(err, options.host, port);
+  }
   let stopped = false;
   let done!: () => void;
   const finished = new Promise<void>((resolve) => done = resolve);

@@ -29,6 +29,11 @@ Deno.test("tern --version names the version", async () => {
   assertMatch(stdout, /^tern \d+\.\d+\.\d+ \(deno 2\.7\.11\)/);
 });
 
+/** A file where a folder or a PEM file is expected. */
+const NOT_PEM = Deno.makeTempFileSync({ prefix: "tern-cli-not-pem-" });
+Deno.writeTextFileSync(NOT_PEM, "not a PEM file\n");
+globalThis.addEventListener("unload", () => Deno.removeSync(NOT_PEM));
+
 const BAD: [string, Record<string, string>, string[], RegExp][] = [
   [
     "storage without page size",
@@ -62,6 +67,17 @@ const BAD: [string, Record<string, string>, string[], RegExp][] = [
   ["bad flag value", {}, ["--config-cpus", "-3"], /CONFIG_CPUS='-3'|config-cpus/],
   ["unknown flag", {}, ["--no-such-flag"], /no-such-flag/],
   ["unknown command", {}, ["frobnicate"], /unknown command 'frobnicate'/],
+  ["HOST that does not resolve", { HOST: "not_a_host" }, [], /HOST='not_a_host' does not resolve/],
+  ["HOST not of this machine", { HOST: "10.254.254.254" }, [], /HOST='10\.254\.254\.254' is not an address of this/],
+  ["PERSISTENT_VOLUME_DIR a file", { PERSISTENT_VOLUME_DIR: NOT_PEM }, [], /PERSISTENT_VOLUME_DIR='[^']+' is a file/],
+  [
+    "TLS files that are no PEM pair",
+    { TLS_CERT: NOT_PEM, TLS_KEY: NOT_PEM },
+    [],
+    /TLS_CERT='[^']+' and TLS_KEY='[^']+' are not a PEM certificate \(chain\) and its private key/,
+  ],
+  ["API_TOKEN with a space", { API_TOKEN: "my token" }, [], /API_TOKEN holds whitespace/],
+  ["ONNXRUNTIME_LIB_DIR without onnxruntime", { ONNXRUNTIME_LIB_DIR: "/tmp" }, [], /holds no libonnxruntime\.so\.1/],
 ];
 
 for (const [name, env, args, message] of BAD) {
@@ -71,6 +87,18 @@ for (const [name, env, args, message] of BAD) {
     assertMatch(stderr, message);
   });
 }
+
+Deno.test("a port another process holds stops start-up with exit 1 (it may come free) naming the address", async () => {
+  const held = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const { port } = held.addr as Deno.NetAddr;
+    const { code, stderr } = await runTern([], { HOST: "127.0.0.1", PORT: String(port) });
+    assertEquals(code, 1, stderr);
+    assertMatch(stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: the port is in use by another process`));
+  } finally {
+    held.close();
+  }
+});
 
 Deno.test("a flag wins over its environment variable", async () => {
   // The environment's CONFIG_CPUS is invalid; the flag's value is used instead, so start-up passes.

@@ -124,10 +124,15 @@ Deno.test("TLS: HTTPS with TLS_CERT and TLS_KEY, and tern health over it; after 
         200,
       );
 
-      // A key file that does not read keeps the certificate in use.
+      // A key file that does not read keeps the certificate in use; so does one that reads but holds no key (a
+      // renewal that copied the certificate over it), which used to stop tern.
       await Deno.remove(live.keyFile);
       Deno.kill(watched.child.pid, "SIGHUP");
       await until("the refusal", () => watched.output().includes("the TLS certificate was not reloaded"));
+      assertEquals(await fetchTrusting(second.ca, `${url}/health`), 200);
+      await Deno.copyFile(second.certFile, live.keyFile);
+      Deno.kill(watched.child.pid, "SIGHUP");
+      await until("the second refusal", () => /not reloaded.*are not a PEM certificate/.test(watched.output()));
       assertEquals(await fetchTrusting(second.ca, `${url}/health`), 200);
       for (const secret of [TOKEN, second.key.split("\n")[1], first.key.split("\n")[1]]) {
         assert(!watched.output().includes(secret), "no secret or key material printed");

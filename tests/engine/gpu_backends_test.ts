@@ -45,9 +45,15 @@ Deno.test("INFERENCE_BACKEND=cuda without CUDA provider libraries stops start-up
   try {
     const empty = await runTern([], { INFERENCE_BACKEND: "cuda", ONNXRUNTIME_LIB_DIR: dir, PORT: "0" });
     assertEquals(empty.code, 2);
-    assertMatch(empty.stderr, new RegExp(`ONNXRUNTIME_LIB_DIR=${dir} has no libonnxruntime_providers_cuda.so`));
+    assertMatch(empty.stderr, new RegExp(`ONNXRUNTIME_LIB_DIR='${dir}' holds no libonnxruntime.so.1 \\(NotFound\\)`));
+    // Under auto too: a folder without onnxruntime would only have dropped native for WASM.
+    assertEquals((await runTern([], { ONNXRUNTIME_LIB_DIR: dir, PORT: "0" })).code, 2);
+    await Deno.writeFile(`${dir}/libonnxruntime.so.1`, new Uint8Array());
+    const cpuOnly = await runTern([], { INFERENCE_BACKEND: "cuda", ONNXRUNTIME_LIB_DIR: dir, PORT: "0" });
+    assertEquals(cpuOnly.code, 2);
+    assertMatch(cpuOnly.stderr, new RegExp(`ONNXRUNTIME_LIB_DIR=${dir} has no libonnxruntime_providers_cuda.so`));
   } finally {
-    await Deno.remove(dir);
+    await Deno.remove(dir, { recursive: true });
   }
 });
 
