@@ -134,13 +134,15 @@ export function startOpsAgent(options: OpsAgentOptions): OpsAgent {
   };
 
   /** Saves the session after any save under way (check-ins and uploads both write it). */
-  const save = () => {
+  /** Writes the session; a failure is reported, or, `mustWrite`, thrown to the caller instead. */
+  const save = (mustWrite = false) => {
     const snapshot = { ...session };
     savedAt = o.now();
-    saving = saving.then(() => saveSession(o.dir, snapshot)).catch((err) =>
-      o.error(`Ops: writing the session file failed: ${errorText(err)}`)
-    );
-    return saving;
+    const written = saving.then(() => saveSession(o.dir, snapshot));
+    saving = written.catch((err) => {
+      if (!mustWrite) o.error(`Ops: writing the session file failed: ${errorText(err)}`);
+    });
+    return mustWrite ? written : saving;
   };
   const contact = (always: boolean) => {
     session.lastContact = o.now();
@@ -278,7 +280,13 @@ export function startOpsAgent(options: OpsAgentOptions): OpsAgent {
         joinedAt: null,
         lastContact: null,
       };
-      await save();
+      // The join binds the token to this key for good: a key that was not kept would lock the edge out.
+      await save(true).catch((err) => {
+        throw new Error(
+          `Ops: the edge's key could not be written to ${o.dir} (${errorText(err)}); ` +
+            "not joining, so the JOIN_TOKEN stays unused for a start that can write it",
+        );
+      });
     }
     const key: EdgeKey = { key: await signingKey(session), publicJwk: session.publicJwk };
     if (session.edgeId === null && !await join(key)) return;

@@ -60,20 +60,28 @@ export async function loadSession(dir: string): Promise<OpsSession | undefined> 
   return session;
 }
 
-/** Writes the session atomically (temporary file, fsync, rename), readable by the owner only. */
+/** Writes the session atomically (temporary file, fsync, rename, folder fsync), readable by the owner only. */
 export async function saveSession(dir: string, session: OpsSession): Promise<void> {
   await Deno.mkdir(dir, { recursive: true });
   const path = sessionPath(dir);
   const temp = `${path}.tmp`;
   const file = await Deno.open(temp, { write: true, create: true, truncate: true, mode: 0o600 });
   try {
-    await file.write(new TextEncoder().encode(JSON.stringify(session, null, 2) + "\n"));
+    const bytes = new TextEncoder().encode(JSON.stringify(session, null, 2) + "\n");
+    for (let at = 0; at < bytes.length;) at += await file.write(bytes.subarray(at));
     await file.syncData();
   } finally {
     file.close();
   }
   await Deno.chmod(temp, 0o600);
   await Deno.rename(temp, path);
+  // The rename itself is durable once the folder is synced.
+  const folder = await Deno.open(dir);
+  try {
+    await folder.sync();
+  } finally {
+    folder.close();
+  }
 }
 
 /** A new Ed25519 key pair as JWKs. */

@@ -92,6 +92,33 @@ Deno.test("joins once (attestation line, 0600 session without the token); a rest
   await hub.close();
 });
 
+Deno.test("an edge that cannot keep its key does not join: the join token stays unused for a start that can", async () => {
+  const hub = await openTestHub();
+  await withDirs(async (tempDir) => {
+    const dir = await tempDir();
+    const bundle = await hub.addEdge("edge-1");
+    // The session's temporary file cannot be made (a folder is in its place: refused even to root).
+    await Deno.mkdir(`${dir}/${SESSION_FILE}.tmp`);
+    const lines: string[] = [];
+    const blocked = agent(hub, bundle, dir, { lines });
+    const failed = await blocked.firstContact;
+    await blocked.stop();
+    assertMatch(
+      String(failed?.message),
+      /the edge's key could not be written to .*; not joining, so the JOIN_TOKEN stays/,
+    );
+    assertEquals(hub.requests.get("/v1/join"), undefined);
+    assert(!lines.includes(ATTESTATION_LINE));
+
+    await Deno.remove(`${dir}/${SESSION_FILE}.tmp`);
+    const next = agent(hub, bundle, dir, { lines });
+    assertEquals(await next.firstContact, undefined, "the token was still unused");
+    await next.stop();
+    assert(lines.includes(ATTESTATION_LINE));
+  });
+  await hub.close();
+});
+
 Deno.test("start-up refusals: a second fresh install with the same bundle, an expired join token; each says to create a new bundle", async () => {
   const hub = await openTestHub();
   await withDirs(async (tempDir) => {
