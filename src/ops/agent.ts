@@ -121,6 +121,8 @@ export function startOpsAgent(options: OpsAgentOptions): OpsAgent {
   let uploader: LogUploader | undefined;
   const uploadStop = new AbortController();
   let assigned: string | null | undefined;
+  /** The follow of an assigned pipeline under way. */
+  let following: Promise<void> | undefined;
   const status: OpsSyncStatus = {
     edgeName: name,
     opsHost: o.bundle.OPSCENTER_HOST,
@@ -164,14 +166,18 @@ export function startOpsAgent(options: OpsAgentOptions): OpsAgent {
     else o.error(`${message}. Serving goes on without Ops sync.`);
   };
   const noteAssignment = (pipelineUrl: string | null) => {
-    if (pipelineUrl === assigned) return;
-    assigned = pipelineUrl;
     const serving = o.state().pipelineUrl;
-    if (pipelineUrl && pipelineUrl !== serving) {
+    const news = pipelineUrl !== assigned;
+    assigned = pipelineUrl;
+    if (!pipelineUrl || pipelineUrl === serving || following) return;
+    if (news) {
       o.info(`Ops assigns pipeline ${pipelineUrl} to edge '${name}' (serving ${serving ?? "the built-in demo"})`);
-      // Pulled, loaded and swapped in beside the serving one; a failure leaves the old one serving.
-      o.follow?.(pipelineUrl).catch((err) => o.error(`following the pipeline Ops assigned: ${errorText(err)}`));
     }
+    // Pulled, loaded and swapped in beside the serving one; a failure leaves the old one serving, and the next
+    // check-in asks again (the updater does not pull again a version that failed to load).
+    following = o.follow?.(pipelineUrl)
+      .catch((err) => o.error(`following the pipeline Ops assigned: ${errorText(err)}`))
+      .finally(() => following = undefined);
   };
 
   /** Joins with the bundle's token (retrying while Ops is unreachable). */

@@ -36,7 +36,7 @@ export function startEdgeOps(config: Config, parts: EdgeOpsParts): OpsAgent {
     state: () => ({
       status: pipelines.status,
       pipelineName: pipelines.name ?? null,
-      pipelineUrl: pipelines.updater?.url ?? (config.pipelineUrl || null),
+      pipelineUrl: pipelines.updater?.servingUrl ?? (config.pipelineUrl || null),
       pipelineVersion: pipelines.current?.version ?? null,
     }),
     follow: (url) => parts.loaded.then(() => pipelines.updater?.follow(url)),

@@ -52,6 +52,8 @@ export interface UpdateFailure {
 export interface PipelineFollower {
   /** The PIPELINE_URL followed (undefined: the built-in demo). */
   readonly url: string | undefined;
+  /** The URL of the pipeline serving: `url` once it serves. */
+  readonly servingUrl: string | undefined;
   /** Serves the pipeline at `url` from now on (pull, load, swap); resolves once it serves or has failed. */
   follow(url: string): Promise<void>;
 }

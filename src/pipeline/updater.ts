@@ -6,11 +6,13 @@
  * When the tag names another manifest, the new version is pulled, loaded and
  * warmed beside the one serving (PipelineManager.prepare) and swapped in at
  * once; requests under way finish on the old one, which is then released. A
- * version that fails to pull or load leaves the old one serving, is reported
- * (`/pipelines`, `/models`, a log line) and is not tried again until the tag
- * moves. Ops hands over new URLs with `follow(url)`; a model whose worker
- * thread died is loaded again by the same path (`reload`). One update runs
- * at a time.
+ * version that fails to pull or load leaves the old one serving and is
+ * reported (`/pipelines`, `/models`, a log line); one that failed to load is
+ * not tried again until the tag moves, one that failed to pull (the registry
+ * away, a layer that fails its digest) is tried again at the next check. Ops
+ * hands over URLs with `follow(url)`, again at each check-in until that URL
+ * serves; a model whose worker thread died is loaded again by the same path
+ * (`reload`). One update runs at a time.
  */
 import { errorText } from "../errors.ts";
 import type { PipelineFollower, PipelineManager } from "./manager.ts";
@@ -40,6 +42,8 @@ export interface UpdaterOptions {
 export class PipelineUpdater implements PipelineFollower {
   readonly #o: UpdaterOptions;
   #url: string | undefined;
+  /** The URL of the pipeline serving, which differs from `#url` while a new one is not (yet) pulled and loaded. */
+  #servingUrl: string | undefined;
   /** Digest of the manifest serving (as the registry named it when pulled). */
   #servedDigest: string | undefined;
   /** A digest that failed to load: not tried again until the tag names another. */
@@ -60,9 +64,14 @@ export class PipelineUpdater implements PipelineFollower {
     return this.#url;
   }
 
+  /** The URL of the pipeline serving (what Ops is told is in use; undefined: the built-in demo). */
+  get servingUrl(): string | undefined {
+    return this.#servingUrl;
+  }
+
   /** Follows `url` (whose manifest `digest` now serves), checking a tag every interval. */
   start(url: string | undefined, digest?: string): void {
-    this.#url = url;
+    this.#url = this.#servingUrl = url;
     this.#servedDigest = digest;
     this.#schedule();
   }
@@ -80,6 +89,9 @@ export class PipelineUpdater implements PipelineFollower {
         this.#failedDigest = undefined;
         this.#o.info(`Following pipeline ${url}`);
         await this.#update(url, undefined);
+      } else if (url !== this.#servingUrl && this.#o.source.pinned(url)) {
+        // Not serving yet: it failed to pull (tried again) or to load (not, as a digest never changes).
+        if (this.#failedDigest !== url.slice(url.lastIndexOf("@") + 1)) await this.#update(url, undefined);
       } else {
         await this.#check();
       }
@@ -173,6 +185,7 @@ export class PipelineUpdater implements PipelineFollower {
       return;
     }
     const drained = pipelines.swap(next);
+    this.#servingUrl = url;
     this.#servedDigest = definition.source?.digest ?? digest;
     this.#failedDigest = undefined;
     this.#o.info(

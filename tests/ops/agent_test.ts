@@ -20,7 +20,15 @@ function agent(
   hub: TestHub,
   bundle: EdgeBundle,
   dir: string,
-  options: { log?: InferenceLog; lines?: string[]; now?: () => number; fetch?: typeof fetch; pageRows?: number } = {},
+  options: {
+    log?: InferenceLog;
+    lines?: string[];
+    now?: () => number;
+    fetch?: typeof fetch;
+    pageRows?: number;
+    state?: Parameters<typeof startOpsAgent>[0]["state"];
+    follow?: (url: string) => Promise<void>;
+  } = {},
 ): OpsAgent {
   const lines = options.lines ?? [];
   return startOpsAgent({
@@ -32,7 +40,8 @@ function agent(
     lingerMs: 20,
     log: options.log?.upload,
     onCommit: options.log ? (l) => options.log!.writer.onCommit(l) : undefined,
-    state: () => ({ status: "Running", pipelineName: "p", pipelineUrl: null, pipelineVersion: "v" }),
+    state: options.state ?? (() => ({ status: "Running", pipelineName: "p", pipelineUrl: null, pipelineVersion: "v" })),
+    follow: options.follow,
     evictedRows: () => 0,
     version: "test",
     fetch: options.fetch ?? hub.fetch,
@@ -297,6 +306,39 @@ Deno.test("a page a proxy before Ops refuses as too large (413) is sent again in
       "Ops upload: a page of 100 rows was too large (413); sending pages of 50 rows",
       "Ops upload: a page of 50 rows was too large (413); sending pages of 25 rows",
     ]);
+  });
+  await hub.close();
+});
+
+Deno.test("a pipeline Ops assigns is asked for again at each check-in until it serves; Ops hears it is in use only then", async () => {
+  const hub = await openTestHub();
+  await withDirs(async (tempDir) => {
+    const bundle = await hub.addEdge("edge-1");
+    const assigned = "reg.example/p@sha256:2";
+    await hub.store.setPipeline("edge-1", assigned);
+    let serving = "reg.example/p:1";
+    const asked: string[] = [];
+    const lines: string[] = [];
+    const a = agent(hub, bundle, await tempDir(), {
+      lines,
+      state: () => ({ status: "Running", pipelineName: "p", pipelineUrl: serving, pipelineVersion: "v" }),
+      // The first two pulls fail (the registry away): the old pipeline serves on.
+      follow: (url) => {
+        asked.push(url);
+        if (asked.length === 3) serving = url;
+        return Promise.resolve();
+      },
+    });
+    assertEquals(await a.firstContact, undefined);
+    const inUse = async () => (await (await hub.fetch("http://hub.test/edges")).json()).edges[0].pipeline_in_use;
+    await until("a check-in while it does not serve yet", async () => await inUse() === "reg.example/p:1");
+    await until("the assignment serving", () => serving === assigned);
+    await until("Ops told", async () => await inUse() === assigned);
+    const asks = asked.length;
+    await new Promise((r) => setTimeout(r, 600)); // three more check-ins
+    await a.stop();
+    assertEquals([asks, asked.length], [3, 3], "once it serves it is not asked for again");
+    assertEquals(lines.filter((l) => l.startsWith("Ops assigns pipeline")).length, 1);
   });
   await hub.close();
 });

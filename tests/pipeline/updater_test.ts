@@ -169,3 +169,31 @@ Deno.test("a model whose worker thread died is answered 503 and loaded again by 
   await updater.stop();
   await pipelines.close();
 });
+
+Deno.test("a pinned URL from Ops that fails to pull is tried again when Ops asks again; servingUrl names what serves meanwhile", async () => {
+  const { pipelines, registry, updater, lines, version, served } = setUp();
+  await version("sha256:1", 1);
+  registry.names.set(TAG, "sha256:1");
+  await pipelines.load(await registry.fetch(TAG));
+  updater.start(TAG, "sha256:1");
+  const assigned = "registry.example/pipelines/prices@sha256:2";
+  // The registry does not have it yet (or is away): the old one serves on, and is what Ops is told is in use.
+  await updater.follow(assigned);
+  assertEquals([updater.url, updater.servingUrl, await served()], [assigned, TAG, 1]);
+  assertMatch(lines.join("\n"), /Update to .*@sha256:2 failed: cannot pull it/);
+  await version("sha256:2", 2);
+  await updater.follow(assigned); // the next check-in
+  assertEquals([updater.servingUrl, await served()], [assigned, 2]);
+  const fetches = registry.fetches;
+  await updater.follow(assigned);
+  assertEquals(registry.fetches, fetches, "a pinned URL that serves is not pulled again");
+
+  // One that fails to load is not pulled again: a digest never changes.
+  const broken = "registry.example/pipelines/prices@sha256:bad";
+  await version("sha256:bad", 9, { add: 9, refusesLoad: "Protobuf parsing failed" });
+  await updater.follow(broken);
+  await updater.follow(broken);
+  assertEquals([registry.fetches, updater.servingUrl, await served()], [fetches + 1, assigned, 2]);
+  await updater.stop();
+  await pipelines.close();
+});

@@ -24,7 +24,7 @@ export function statusRoutes(deps: AppDeps, metrics?: EdgeMetrics): Hono {
         version: pipelines.current?.version,
         status: pipelines.status,
         error: pipelines.error,
-        url: pipelines.updater?.url,
+        url: pipelines.updater?.servingUrl,
         updateError: pipelines.updateFailure?.error,
       },
       models: pipelines.models,
