@@ -19,6 +19,8 @@ export interface EdgeView {
   status: string | null;
   pipeline_in_use: string | null;
   backlog_rows: number;
+  /** Rows the edge's storage cap evicted before it uploaded them: they never arrive. */
+  evicted_rows: number;
   rows_received: number;
   pages_received: number;
   duplicate_rows: number;
@@ -37,6 +39,7 @@ export function edgeView(e: EdgeRecord): EdgeView {
     status: e.status,
     pipeline_in_use: e.pipelineInUse,
     backlog_rows: Number(e.backlogRows),
+    evicted_rows: Number(e.evictedRows),
     rows_received: Number(e.rowsReceived),
     pages_received: Number(e.pagesReceived),
     duplicate_rows: Number(e.duplicateRows),
@@ -48,7 +51,7 @@ export function edgeView(e: EdgeRecord): EdgeView {
 export function edgesTable(edges: EdgeView[], now: number): string {
   const when = (t: number | null) => t === null ? "never" : `${new Date(t).toISOString()} (${ago(t, now)})`;
   const rows = [
-    ["NAME", "LAST CONTACT", "STATUS", "PIPELINE", "BACKLOG", "ROWS RECEIVED"],
+    ["NAME", "LAST CONTACT", "STATUS", "PIPELINE", "BACKLOG", "ROWS RECEIVED", "ROWS LOST TO CAP"],
     ...edges.map((e) => [
       e.name,
       e.joined_at === null ? "not joined" : when(e.last_contact),
@@ -56,6 +59,7 @@ export function edgesTable(edges: EdgeView[], now: number): string {
       pipelineText(e),
       String(e.backlog_rows),
       String(e.rows_received),
+      String(e.evicted_rows),
     ]),
   ];
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));

@@ -49,6 +49,7 @@ export function FleetPage(props: { edges: EdgeView[]; now: number; version: stri
                 <th>last contact</th>
                 <th class="num">backlog</th>
                 <th class="num">rows received</th>
+                <th class="num" title="rows its storage cap evicted before they were uploaded">lost to cap</th>
                 <th class="num">pages</th>
               </tr>
             </thead>
@@ -68,6 +69,7 @@ export function FleetPage(props: { edges: EdgeView[]; now: number; version: stri
                     <td class="last-contact">{e.joined_at === null ? "not joined" : ago(e.last_contact, now)}</td>
                     <td class="num backlog">{count(e.backlog_rows)}</td>
                     <td class="num rows">{count(e.rows_received)}</td>
+                    <td class="num evicted">{count(e.evicted_rows)}</td>
                     <td class="num pages">{count(e.pages_received)}</td>
                   </tr>
                 );

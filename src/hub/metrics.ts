@@ -81,6 +81,11 @@ export class HubMetrics {
       "Log rows an edge reported not yet uploaded, at its last check-in",
       (e) => e.backlog_rows,
     );
+    perEdge(
+      "tern_hub_edge_evicted_rows",
+      "Log rows an edge's storage cap evicted before it uploaded them (never to arrive), at its last check-in",
+      (e) => e.evicted_rows,
+    );
     perEdge("tern_hub_edge_rows_received_total", "Log rows stored for an edge", (e) => e.rows_received, true);
     perEdge("tern_hub_edge_pages_received_total", "Log pages an edge uploaded", (e) => e.pages_received, true);
     perEdge(

@@ -30,6 +30,8 @@ export const edges = pgTable("edges", {
   status: text("status"),
   pipelineInUse: text("pipeline_in_use"),
   backlogRows: bigint("backlog_rows", { mode: "number" }).notNull().default(0),
+  /** Rows the edge's storage cap evicted before they were uploaded (its last check-in): they never arrive. */
+  evictedRows: bigint("evicted_rows", { mode: "number" }).notNull().default(0),
   rowsReceived: bigint("rows_received", { mode: "number" }).notNull().default(0),
   pagesReceived: bigint("pages_received", { mode: "number" }).notNull().default(0),
   duplicateRows: bigint("duplicate_rows", { mode: "number" }).notNull().default(0),

@@ -30,6 +30,8 @@ export const edges = sqliteTable("edges", {
   status: text("status"),
   pipelineInUse: text("pipeline_in_use"),
   backlogRows: integer("backlog_rows").notNull().default(0),
+  /** Rows the edge's storage cap evicted before they were uploaded (its last check-in): they never arrive. */
+  evictedRows: integer("evicted_rows").notNull().default(0),
   rowsReceived: integer("rows_received").notNull().default(0),
   pagesReceived: integer("pages_received").notNull().default(0),
   duplicateRows: integer("duplicate_rows").notNull().default(0),

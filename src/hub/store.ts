@@ -25,6 +25,7 @@ export interface EdgeRecord {
   status: string | null;
   pipelineInUse: string | null;
   backlogRows: number;
+  evictedRows: number;
   rowsReceived: number;
   pagesReceived: number;
   duplicateRows: number;
@@ -63,6 +64,7 @@ export interface CheckInRecord {
   status: string;
   pipelineInUse: string | null;
   backlogRows: number;
+  evictedRows: number;
   now: number;
 }
 

@@ -85,7 +85,13 @@ export async function openSqliteHubStore(dir: string): Promise<HubStore> {
     checkIn: (edgeId, r) =>
       serial(async () => {
         await db.update(edges)
-          .set({ status: r.status, pipelineInUse: r.pipelineInUse, backlogRows: r.backlogRows, lastContact: r.now })
+          .set({
+            status: r.status,
+            pipelineInUse: r.pipelineInUse,
+            backlogRows: r.backlogRows,
+            evictedRows: r.evictedRows,
+            lastContact: r.now,
+          })
           .where(eq(edges.id, edgeId));
       }),
     claimTokenId: (jti, expiresAt) =>

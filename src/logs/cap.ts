@@ -8,7 +8,8 @@
  * commit (the documented margin). The WAL beside it is checkpointed and
  * truncated after each eviction, and otherwise bounded by wal_autocheckpoint
  * (db.ts). Every eviction is counted, in rows, in `log_counters` and survives
- * restarts.
+ * restarts; so are, apart, the rows evicted before Ops had them (`evicted_unsent`:
+ * with Ops away longer than the cap holds, rows Ops will never get).
  */
 import type { Client } from "@libsql/client";
 import { PENDING, UPLOADED } from "./upload.ts";
@@ -36,6 +37,11 @@ export function evictedTotal(client: Client): Promise<number> {
   return counter(client, "evicted");
 }
 
+/** Rows evicted before Ops had them (not marked uploaded), since the log was created. */
+export function evictedUnsentTotal(client: Client): Promise<number> {
+  return counter(client, "evicted_unsent");
+}
+
 /** The last journal frame the database holds (journal.ts), 0 when none. */
 export function journalSeq(client: Client): Promise<number> {
   return counter(client, "journal_seq");
@@ -56,15 +62,20 @@ export async function enforceCap(client: Client, capBytes: number): Promise<numb
       // Uploaded records first, then the oldest: each DELETE walks its partial index (upload.ts) in id order.
       let deleted = 0;
       let rows = 0;
+      let unsent = 0;
       for (const which of [UPLOADED, PENDING]) {
         if (deleted >= count) break;
+        // A record's `uploaded` counts its rows Ops has, from its first (entry.ts).
         const gone = (await tx.execute({
           sql: "DELETE FROM inference_batch WHERE id IN " +
-            `(SELECT id FROM inference_batch WHERE ${which} ORDER BY id LIMIT ?) RETURNING rows`,
+            `(SELECT id FROM inference_batch WHERE ${which} ORDER BY id LIMIT ?) RETURNING rows, uploaded`,
           args: [count - deleted],
         })).rows;
         deleted += gone.length;
-        for (const r of gone) rows += Number(r[0]);
+        for (const r of gone) {
+          rows += Number(r[0]);
+          unsent += Math.max(0, Number(r[0]) - Number(r[1]));
+        }
       }
       // The marks of minutes whose first records went fold into the latest of them, pointing at the oldest record
       // kept: a read from any of those minutes still starts at or before every record of them (schema.ts).
@@ -74,11 +85,13 @@ export async function enforceCap(client: Client, capBytes: number): Promise<numb
           `WHERE minute = (SELECT max(minute) FROM log_time_marks WHERE first_id < ${oldest})`,
       );
       await tx.execute(`DELETE FROM log_time_marks WHERE first_id < ${oldest}`);
-      await tx.execute({
-        sql: "INSERT INTO log_counters (name, value) VALUES ('evicted', ?) " +
-          "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
-        args: [rows],
-      });
+      for (const [name, value] of [["evicted", rows], ["evicted_unsent", unsent]] as const) {
+        await tx.execute({
+          sql: "INSERT INTO log_counters (name, value) VALUES (?, ?) " +
+            "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
+          args: [name, value],
+        });
+      }
       await tx.commit();
       evicted += rows;
     } finally {

@@ -33,6 +33,8 @@ export interface UploadLog {
   markUploaded(firstId: number, lastId: number): Promise<number>;
   /** Rows not yet uploaded. */
   backlog(): Promise<number>;
+  /** Rows the storage cap evicted before Ops had them, since the log was created. */
+  evictedUnsent(): Promise<number>;
 }
 
 /** An open inference log. */
@@ -89,6 +91,7 @@ export async function openInferenceLog(
       pendingPage: pages.pendingPage,
       markUploaded: store.markUploaded,
       backlog: () => settled(pages.backlog),
+      evictedUnsent: () => settled(pages.evictedUnsent),
     },
     close: async () => {
       await writer.close();

@@ -128,6 +128,8 @@ export interface LogPages {
   pendingPage(after: number, limit: number, partition: string): Promise<UploadPage | undefined>;
   /** Rows not yet uploaded. */
   backlog(): Promise<number>;
+  /** Rows the storage cap evicted before Ops had them, since the log was created. */
+  evictedUnsent(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -165,6 +167,7 @@ export function openLogPages(dir: string): LogPages {
     columns: async () => (await call({ op: "columns" })).columns ?? [],
     pendingPage: async (after, limit, partition) => (await call({ op: "pendingPage", after, limit, partition })).page,
     backlog: async () => (await call({ op: "backlog" })).count ?? 0,
+    evictedUnsent: async () => (await call({ op: "evictedUnsent" })).count ?? 0,
     close: async () => {
       closed = true; // a call after this (an Ops tick racing the stop) starts no new worker
       const worker = await opening?.catch(() => undefined);

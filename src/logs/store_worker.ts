@@ -13,7 +13,7 @@
  */
 import { errorText } from "../errors.ts";
 import { LogAppender } from "./appender.ts";
-import { enforceCap, evictedTotal, journalSeq, usedBytes } from "./cap.ts";
+import { enforceCap, evictedTotal, evictedUnsentTotal, journalSeq, usedBytes } from "./cap.ts";
 import { closeLogDb, type LogDb, type OpenLogOptions } from "./db.ts";
 import { openLogDb, openLogReader } from "./db_open.ts";
 import { type LogFilter, readExtraColumns, readPage, type StoredLogRow } from "./query.ts";
@@ -48,6 +48,7 @@ export type StoreRequest =
   | { id: number; op: "usedBytes" }
   | { id: number; op: "pendingPage"; after: number; limit: number; partition: string }
   | { id: number; op: "backlog" }
+  | { id: number; op: "evictedUnsent" }
   | { id: number; op: "markUploaded"; firstId: number; lastId: number }
   | { id: number; op: "close" };
 
@@ -65,7 +66,7 @@ export interface StoreReply {
   /** `pageJson`: the page's rows as JSON list items, how many (`count`) and the last one's id. */
   json?: string;
   lastId?: number;
-  /** Rows counted (`backlog`) or marked (`markUploaded`). */
+  /** Rows counted (`backlog`, `evictedUnsent`) or marked (`markUploaded`). */
   count?: number;
   /** Extra Arrow columns (`columns`). */
   columns?: string[];
@@ -120,6 +121,8 @@ async function handle(request: StoreRequest): Promise<Omit<StoreReply, "id">> {
     }
     case "backlog":
       return { count: await backlogRows(opened()) };
+    case "evictedUnsent":
+      return { count: await evictedUnsentTotal(opened().client) };
     case "markUploaded":
       return { count: await markUploaded(opened(), request.firstId, request.lastId) };
     case "close":

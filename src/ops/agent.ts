@@ -47,7 +47,6 @@ export interface OpsAgentOptions {
   state(): EdgeState;
   /** Serves the PIPELINE_URL Ops assigns (the pipeline updater's `follow`); resolves once it serves or failed. */
   follow?: (pipelineUrl: string) => Promise<void>;
-  evictedRows(): number;
   version: string;
   fetch: typeof fetch;
   now: () => number;
@@ -216,15 +215,25 @@ export function startOpsAgent(options: OpsAgentOptions): OpsAgent {
     return false;
   };
 
+  /** Rows the storage cap evicted before Ops had them, as last read. */
+  let lostToCap = 0;
   const checkInRequest = async (): Promise<CheckInRequest> => {
     const state = o.state();
+    const evicted = o.log ? await o.log.evictedUnsent() : 0;
+    if (evicted > lostToCap) {
+      o.error(
+        `Ops: LOCAL_INFERENCE_STORAGE evicted ${evicted - lostToCap} log rows before Ops had them (${evicted} since ` +
+          "the log was created): they will not reach Ops; raise the cap, or bring the link to Ops back sooner",
+      );
+    }
+    lostToCap = evicted;
     return {
       status: state.status,
       pipeline_name: state.pipelineName,
       pipeline_url: state.pipelineUrl,
       pipeline_version: state.pipelineVersion,
       backlog_rows: o.log ? await o.log.backlog() : 0,
-      evicted_rows: o.evictedRows(),
+      evicted_rows: evicted,
       tern_version: o.version,
     };
   };

@@ -40,7 +40,6 @@ export function startEdgeOps(config: Config, parts: EdgeOpsParts): OpsAgent {
       pipelineVersion: pipelines.current?.version ?? null,
     }),
     follow: (url) => parts.loaded.then(() => pipelines.updater?.follow(url)),
-    evictedRows: () => logs?.writer.evictedRows ?? 0,
     version: denoJson.version,
     fetch: globalThis.fetch,
     now: Date.now,

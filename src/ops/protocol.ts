@@ -78,6 +78,7 @@ export interface CheckInRequest {
   pipeline_url: string | null;
   pipeline_version: string | null;
   backlog_rows: number;
+  /** Rows the edge's storage cap evicted before Ops had them, since its log was created: rows Ops will never get. */
   evicted_rows: number;
   tern_version: string;
 }

@@ -75,8 +75,9 @@ async function contract(a: HubStore, b: HubStore): Promise<void> {
   assertEquals((await b.readRows("id-1", {}, 1999, 1))[0], rows(2000, 1)[0]);
   assertEquals((await a.edgeByName("edge-1"))!.logColumns, '["anomaly.too_high","shadow_data"]');
 
-  await b.checkIn("id-1", { status: "Running", pipelineInUse: "reg/p:1", backlogRows: 42, now: 4000 });
-  assertEquals([(await a.edges())[0].backlogRows, (await a.edges())[0].lastContact], [42, 4000]);
+  await b.checkIn("id-1", { status: "Running", pipelineInUse: "reg/p:1", backlogRows: 42, evictedRows: 7, now: 4000 });
+  const [checked] = await a.edges();
+  assertEquals([checked.backlogRows, checked.evictedRows, checked.lastContact], [42, 7, 4000]);
   assertEquals(await a.setPipeline("edge-1", "reg/p:2"), true);
   assertEquals((await b.edgeByName("edge-1"))?.pipelineUrl, "reg/p:2");
   assertEquals(await a.setPipeline("nobody", "x"), false);

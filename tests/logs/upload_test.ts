@@ -78,6 +78,7 @@ Deno.test("under the storage cap, rows marked uploaded are evicted before older 
     assertEquals(left.slice(0, 2000), Array.from({ length: 2000 }, (_, i) => i + 1), "rows not uploaded are kept");
     const all = (await reader.client.execute("SELECT min(id) FROM inference_batch WHERE uploaded > 0")).rows[0][0];
     assert(all === null || Number(all) > 2001, "the oldest uploaded rows went first");
+    assertEquals(await log.upload.evictedUnsent(), 0, "no row went before Ops had it");
     closeLogDb(reader);
     await log.close();
   } finally {

@@ -42,7 +42,6 @@ function agent(
     onCommit: options.log ? (l) => options.log!.writer.onCommit(l) : undefined,
     state: options.state ?? (() => ({ status: "Running", pipelineName: "p", pipelineUrl: null, pipelineVersion: "v" })),
     follow: options.follow,
-    evictedRows: () => 0,
     version: "test",
     fetch: options.fetch ?? hub.fetch,
     now: options.now ?? Date.now,
@@ -339,6 +338,43 @@ Deno.test("a pipeline Ops assigns is asked for again at each check-in until it s
     await a.stop();
     assertEquals([asks, asked.length], [3, 3], "once it serves it is not asked for again");
     assertEquals(lines.filter((l) => l.startsWith("Ops assigns pipeline")).length, 1);
+  });
+  await hub.close();
+});
+
+Deno.test("rows the storage cap evicts before Ops had them are said once each, and Ops is told: received + lost = all", async () => {
+  const hub = await openTestHub();
+  await withDirs(async (tempDir) => {
+    const dir = await tempDir();
+    const bundle = await hub.addEdge("edge-1");
+    const CAP = 512 * 1024;
+    const log = await openInferenceLog({ dir, sync: "normal", walLimitBytes: CAP / 8, capBytes: CAP }, {
+      durability: "durable",
+      partition: "edge-1",
+    });
+    const lines: string[] = [];
+    const a = agent(hub, bundle, dir, { log, lines });
+    assertEquals(await a.firstContact, undefined);
+    hub.down = true; // a long outage: the cap fills with rows Ops never had
+    let entries = 0;
+    while (await log.upload.evictedUnsent() === 0) await log.writer.append(demoEntry(entries++ * 100, 100));
+    for (let i = 0; i < 10; i++) await log.writer.append(demoEntry(entries++ * 100, 100));
+    const lost = await log.upload.evictedUnsent();
+    hub.down = false;
+    const edge = async () => (await (await hub.fetch("http://hub.test/edges")).json()).edges[0];
+    await until("the backlog uploaded and Ops told", async () => {
+      const e = await edge();
+      return await log.upload.backlog() === 0 && e.evicted_rows === lost;
+    });
+    await a.stop();
+    await log.close();
+    const e = await edge();
+    assertEquals(e.rows_received + e.evicted_rows, entries * 100, "every row either arrived or is counted lost");
+    const said = lines.filter((l) => l.includes("LOCAL_INFERENCE_STORAGE evicted"));
+    assert(said.length >= 1, lines.join("\n"));
+    const sum = said.reduce((n, l) => n + Number(/evicted (\d+) log rows/.exec(l)![1]), 0);
+    assertEquals(sum, lost, `each lost row is said once:\n${said.join("\n")}`);
+    assertMatch(said.at(-1)!, new RegExp(`\\(${lost} since the log was created\\): they will not reach Ops`));
   });
   await hub.close();
 });

@@ -93,12 +93,16 @@ export function opsRoutes({ store, now, log }: OpsRouteDeps): Hono {
       if (!STATUSES.includes(status)) {
         throw new BadInput(`'status' must be one of ${STATUSES.join(", ")}`, "bad_request");
       }
-      const backlog = request.backlog_rows;
-      if (typeof backlog !== "number" || !Number.isSafeInteger(backlog) || backlog < 0) {
-        throw new BadInput("'backlog_rows' must be a whole number ≥ 0", "bad_request");
-      }
+      const count = (name: string, value: unknown = request[name]) => {
+        if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+          throw new BadInput(`'${name}' must be a whole number ≥ 0`, "bad_request");
+        }
+        return value;
+      };
+      const backlogRows = count("backlog_rows");
+      const evictedRows = count("evicted_rows", request.evicted_rows ?? 0); // absent from edges before it was counted
       const pipelineInUse = typeof request.pipeline_url === "string" ? request.pipeline_url : null;
-      await store.checkIn(edge.id, { status, pipelineInUse, backlogRows: backlog, now: t });
+      await store.checkIn(edge.id, { status, pipelineInUse, backlogRows, evictedRows, now: t });
       const reply: CheckInReply = {
         pipeline_url: edge.pipelineUrl,
         session_expires_at: t + SESSION_TTL_MS,

@@ -1,0 +1,1 @@
+ALTER TABLE "edges" ADD COLUMN "evicted_rows" bigint DEFAULT 0 NOT NULL;

@@ -1,0 +1,1 @@
+ALTER TABLE `edges` ADD `evicted_rows` integer DEFAULT 0 NOT NULL;
