@@ -108,6 +108,10 @@ export class PipelineManager {
   get models(): readonly ModelStatus[] {
     return this.#models;
   }
+  /** A model of the pipeline serving whose session stopped (its worker thread died), until it is loaded again. */
+  get stoppedModel(): string | undefined {
+    return this.#current?.models.find((m) => m.session.failed)?.name;
+  }
   /** The last version that failed to replace the one serving, until another one serves. */
   get updateFailure(): UpdateFailure | undefined {
     return this.#updateFailure;

@@ -12,7 +12,9 @@
  * away, a layer that fails its digest) is tried again at the next check. Ops
  * hands over URLs with `follow(url)`, again at each check-in until that URL
  * serves; a model whose worker thread died is loaded again by the same path
- * (`reload`). One update runs at a time.
+ * (`reload`), and when that fails, not again before RELOAD_BACKOFF_MS (doubling
+ * to RELOAD_BACKOFF_MAX_MS): each request to the dead model would otherwise ask
+ * for another whole load. One update runs at a time.
  */
 import { errorText } from "../errors.ts";
 import type { PipelineFollower, PipelineManager } from "./manager.ts";
@@ -28,12 +30,19 @@ export interface PipelineSource {
   fetch(url: string | undefined): Promise<PipelineDefinition>;
 }
 
+/** The first wait after a reload that failed; each failure after it doubles the wait. */
+export const RELOAD_BACKOFF_MS = 5_000;
+/** The longest wait between reloads that fail. */
+export const RELOAD_BACKOFF_MAX_MS = 5 * 60_000;
+
 /** What the updater needs. */
 export interface UpdaterOptions {
   pipelines: PipelineManager;
   source: PipelineSource;
   /** ms between checks of a tag; 0: never. */
   intervalMs: number;
+  /** The clock of the reload backoff, ms (default performance.now). */
+  now?: () => number;
   info(line: string): void;
   error(line: string): void;
 }
@@ -53,6 +62,9 @@ export class PipelineUpdater implements PipelineFollower {
   #queue: Promise<void> = Promise.resolve();
   #timer: number | undefined;
   #reloading = false;
+  /** No reload before this time (ms, `now`), after one failed; and the wait that set it. */
+  #reloadAfter = 0;
+  #reloadWait = 0;
   #stopped = false;
 
   constructor(options: UpdaterOptions) {
@@ -110,15 +122,24 @@ export class PipelineUpdater implements PipelineFollower {
    */
   reload(why: string): Promise<void> {
     if (this.#reloading) return this.#queue;
+    if (this.#stopped) return Promise.resolve(); // shutting down: the models are being closed
+    const now = this.#o.now ?? performance.now.bind(performance);
+    if (now() < this.#reloadAfter) return Promise.resolve();
     this.#reloading = true;
     this.#o.error(`${why}: loading pipeline ${this.#url ?? "(built-in demo)"} again`);
     return this.#serial(async () => {
       this.#reloading = false;
-      await this.#update(this.#url, undefined);
+      if (await this.#update(this.#url, undefined)) {
+        this.#reloadWait = 0;
+        return;
+      }
+      this.#reloadWait = Math.min(RELOAD_BACKOFF_MAX_MS, Math.max(RELOAD_BACKOFF_MS, 2 * this.#reloadWait));
+      this.#reloadAfter = now() + this.#reloadWait;
+      this.#o.error(`The reload failed: the next one waits ${this.#reloadWait / 1000} s (a request to it asks again)`);
     });
   }
 
-  /** Stops checking (at shutdown); an update under way finishes. */
+  /** Stops checking and reloading (at shutdown); an update under way finishes. */
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
@@ -159,8 +180,8 @@ export class PipelineUpdater implements PipelineFollower {
     await this.#update(url, digest);
   }
 
-  /** Pulls, loads and swaps in the pipeline at `url`; a failure leaves the one serving. */
-  async #update(url: string | undefined, digest: string | undefined): Promise<void> {
+  /** Pulls, loads and swaps in the pipeline at `url`; a failure leaves the one serving. True when it serves. */
+  async #update(url: string | undefined, digest: string | undefined): Promise<boolean> {
     const { pipelines } = this.#o;
     const old = pipelines.current;
     const serving = old ? `; still serving ${old.name} version ${old.version}` : "";
@@ -172,7 +193,7 @@ export class PipelineUpdater implements PipelineFollower {
       if (old) pipelines.failUpdate(`cannot pull ${url}: ${message}`, url);
       else pipelines.fail(`cannot pull ${url}: ${message}`);
       this.#o.error(`Update to ${url} failed: cannot pull it: ${message}${serving}`);
-      return;
+      return false;
     }
     const what = `${definition.name} version ${definition.version}`;
     const started = performance.now();
@@ -182,7 +203,7 @@ export class PipelineUpdater implements PipelineFollower {
     } catch (err) {
       this.#failedDigest = definition.source?.digest ?? digest;
       this.#o.error(`Update to ${url ?? "the built-in demo"} (${what}) failed to load: ${errorText(err)}${serving}`);
-      return;
+      return false;
     }
     const drained = pipelines.swap(next);
     this.#servingUrl = url;
@@ -196,5 +217,6 @@ export class PipelineUpdater implements PipelineFollower {
     if (old && old !== next) {
       void drained.then(() => this.#o.info(`Released ${old.name} version ${old.version}`));
     }
+    return true;
   }
 }

@@ -36,7 +36,7 @@ class FakeRegistry {
   };
 }
 
-function setUp() {
+function setUp(now?: () => number) {
   const backend = new FakeBackend();
   const pipelines = new PipelineManager(backend);
   const registry = new FakeRegistry();
@@ -45,6 +45,7 @@ function setUp() {
     pipelines,
     source: registry,
     intervalMs: 0,
+    now,
     info: (l) => lines.push(l),
     error: (l) => lines.push(`error: ${l}`),
   });
@@ -68,7 +69,11 @@ function setUp() {
     const body = await res.json();
     return res.status === 200 ? body[0].outputs[0].Float.data[0] : `${res.status} ${body.error}`;
   };
-  return { backend, pipelines, registry, updater, lines, version, served };
+  const ready = async () => {
+    const res = await createApp({ pipelines, now: Date.now, maxBodyBytes: 1 << 20 }).request("/health/ready");
+    return `${res.status} ${(await res.json()).error ?? ""}`.trim();
+  };
+  return { backend, pipelines, registry, updater, lines, version, served, ready };
 }
 
 Deno.test("a tag naming a new manifest is pulled and swapped in; an unchanged one costs one manifest request", async () => {
@@ -151,17 +156,19 @@ Deno.test("a digest is never checked; follow(url) from Ops switches to another p
 });
 
 Deno.test("a model whose worker thread died is answered 503 and loaded again by the update path", async () => {
-  const { backend, pipelines, registry, updater, lines, version, served } = setUp();
+  const { backend, pipelines, registry, updater, lines, version, served, ready } = setUp();
   await version("sha256:1", 1);
   registry.names.set(TAG, "sha256:1");
   await pipelines.load(await registry.fetch(TAG));
   updater.start(TAG, "sha256:1");
   const loads = backend.loads.length;
   backend.kill("v1");
+  assertEquals(await ready(), "503 not ready: model m stopped; it is being loaded again");
   assertMatch(String(await served()), /^503 model m stopped .*it is being restarted/);
   await updater.check(); // queued behind the reload
   assertEquals(backend.loads.length, loads + 1);
   assertEquals(await served(), 1);
+  assertEquals(await ready(), "200");
   assert(
     lines.some((l) => /error: Model m's worker thread stopped: loading pipeline .* again/.test(l)),
     lines.join("\n"),
@@ -194,6 +201,37 @@ Deno.test("a pinned URL from Ops that fails to pull is tried again when Ops asks
   await updater.follow(broken);
   await updater.follow(broken);
   assertEquals([registry.fetches, updater.servingUrl, await served()], [fetches + 1, assigned, 2]);
+  await updater.stop();
+  await pipelines.close();
+});
+
+Deno.test("a reload that fails is not asked for again by every request: it waits 5 s, then twice as long", async () => {
+  let clock = 0;
+  const { backend, pipelines, registry, updater, lines, version, served } = setUp(() => clock);
+  await version("sha256:1", 1);
+  registry.names.set(TAG, "sha256:1");
+  await pipelines.load(await registry.fetch(TAG));
+  updater.start(TAG, "sha256:1");
+  const manifest = registry.manifests.get("sha256:1")!;
+  registry.manifests.set("sha256:1", new Error("the registry is away and the cache was lost"));
+  backend.kill("v1");
+  const reloads = () => lines.filter((l) => /loading pipeline .* again/.test(l)).length;
+  assertMatch(String(await served()), /^503 model m stopped/);
+  await updater.check(); // queued behind the reload, which fails
+  assertEquals(reloads(), 1);
+  assertMatch(lines.join("\n"), /The reload failed: the next one waits 5 s/);
+  for (let i = 0; i < 20; i++) assertMatch(String(await served()), /^503 model m stopped/);
+  assertEquals(reloads(), 1, "requests within the wait ask for no reload");
+  clock += 5_000;
+  await served();
+  await updater.check();
+  assertEquals(reloads(), 2);
+  assertMatch(lines.join("\n"), /The reload failed: the next one waits 10 s/);
+  registry.manifests.set("sha256:1", manifest);
+  clock += 10_000;
+  await served();
+  await updater.check();
+  assertEquals([reloads(), await served()], [3, 1]);
   await updater.stop();
   await pipelines.close();
 });

@@ -1,7 +1,8 @@
 /**
  * @module
  * `GET /health` (liveness: the process answers) and `GET /health/ready`
- * (readiness: 200 only once the pipeline is loaded and serving).
+ * (readiness: 200 only once the pipeline is loaded and serving, and not while
+ * a model of it has stopped: its worker thread died and it is being loaded again).
  */
 import { Hono } from "hono";
 import { Unavailable } from "../../errors.ts";
@@ -18,6 +19,8 @@ export function healthRoutes({ pipelines }: AppDeps): Hono {
           `not ready: pipeline is ${pipelines.status}${why}`,
         );
       }
+      const stopped = pipelines.stoppedModel;
+      if (stopped) throw new Unavailable(`not ready: model ${stopped} stopped; it is being loaded again`);
       return c.json({ status: "ready", pipeline: pipelines.name });
     });
 }

@@ -118,7 +118,7 @@ export function v2Routes(deps: RouteDeps): Hono {
     .get("/v2", (c) => c.json(server))
     .get("/v2/health/live", (c) => c.json({ live: true }))
     .get("/v2/health/ready", (c) => {
-      const isReady = pipelines.status === "Running";
+      const isReady = pipelines.status === "Running" && pipelines.stoppedModel === undefined;
       return c.json({ ready: isReady }, isReady ? 200 : 400);
     })
     .get("/v2/models/:model", metadata)
