@@ -268,6 +268,7 @@ export function parseConfig(
       parseSize("MAX_REQUEST_SIZE", getOrDefault("MAX_REQUEST_SIZE")),
       parseCount("MAX_REQUEST_ROWS", getOrDefault("MAX_REQUEST_ROWS"), "rows"),
       parseSize("MAX_INFLIGHT_SIZE", getOrDefault("MAX_INFLIGHT_SIZE")),
+      get("MAX_INFLIGHT_SIZE") === undefined,
     ),
     inferenceBackend: parseChoice("INFERENCE_BACKEND", getOrDefault("INFERENCE_BACKEND"), BACKEND_CHOICES),
     onnxruntimeLibDir: get("ONNXRUNTIME_LIB_DIR"),
@@ -298,6 +299,7 @@ function requestLimits(
   maxRequestBytes: number,
   maxRequestRows: number,
   maxInflightBytes: number,
+  inflightDefault: boolean,
 ): Pick<Config, "maxRequestBytes" | "maxRequestRows" | "maxInflightBytes"> {
   if (maxRequestRows > MAX_REQUEST_ROWS_LIMIT) {
     throw new ConfigError(
@@ -306,7 +308,10 @@ function requestLimits(
   }
   if (maxInflightBytes < maxRequestBytes) {
     throw new ConfigError(
-      `MAX_INFLIGHT_SIZE (${maxInflightBytes} bytes) is below MAX_REQUEST_SIZE (${maxRequestBytes} bytes): no request of the largest size could run`,
+      `MAX_INFLIGHT_SIZE (${maxInflightBytes} bytes${
+        inflightDefault ? ", its default" : ""
+      }) is below MAX_REQUEST_SIZE (${maxRequestBytes} bytes): no request of the largest size could run; ` +
+        "raise MAX_INFLIGHT_SIZE with it",
     );
   }
   return { maxRequestBytes, maxRequestRows, maxInflightBytes };

@@ -31,6 +31,7 @@ export function parseSize(name: string, text: string): number {
   if (bytes < 1) {
     throw new ConfigError(`${name}='${text}' must be larger than 0`);
   }
+  if (!Number.isSafeInteger(bytes)) throw new ConfigError(`${name}='${text}' is too large`);
   return bytes;
 }
 

@@ -169,6 +169,14 @@ Deno.test("request limits: MAX_REQUEST_ROWS stays within the log's queue bound; 
     () => parseConfig([], { MAX_REQUEST_SIZE: "32Mi", MAX_INFLIGHT_SIZE: "16Mi" }, MACHINE),
     /MAX_INFLIGHT_SIZE \(16777216 bytes\) is below MAX_REQUEST_SIZE/,
   );
+  // Raising MAX_REQUEST_SIZE alone: the message says the other one is at its default, and what to do.
+  assertThrows(
+    () => parseConfig([], { MAX_REQUEST_SIZE: "100Mi" }, MACHINE),
+    /MAX_INFLIGHT_SIZE \(67108864 bytes, its default\) is below MAX_REQUEST_SIZE .*raise MAX_INFLIGHT_SIZE with it/,
+  );
+  assertThrows(() => parseConfig([], { MAX_REQUEST_SIZE: "99999999999999Ti" }, MACHINE), {
+    message: "MAX_REQUEST_SIZE='99999999999999Ti' is too large",
+  });
 });
 
 Deno.test("BATCHING: auto by default (GPU runtimes only), true/false or the --batching flag force it; other values are refused by name", () => {

@@ -60,9 +60,29 @@ function isArrow(body: Uint8Array): boolean {
     body[3] === 0xff);
 }
 
-/** The Arrow format the client asked for in Accept, if any. */
+/**
+ * The Arrow format the client prefers in Accept, if any: the highest `q` among the Arrow types and JSON wins, an
+ * explicit type before a wildcard (`*\/*`, `application/*`) of the same `q`, then the first listed; `q=0` refuses a type.
+ */
 export function arrowReplyFormat(accept: string | undefined): "file" | "stream" | undefined {
   if (!accept) return undefined;
   const a = accept.toLowerCase();
-  return a.includes(ARROW_FILE) ? "file" : a.includes(ARROW_STREAM) ? "stream" : undefined;
+  if (!a.includes("arrow")) return undefined; // the common case: no parse
+  let best: { format: "file" | "stream" | "json"; rank: number } | undefined;
+  for (const range of a.split(",")) {
+    const [type, ...params] = range.split(";").map((p) => p.trim());
+    const q = Number(params.find((p) => p.startsWith("q="))?.slice(2) ?? 1);
+    if (!(q > 0)) continue;
+    const wildcard = type === "*/*" || type === "application/*";
+    const format = type === ARROW_FILE
+      ? "file"
+      : type === ARROW_STREAM
+      ? "stream"
+      : wildcard || type.includes("json")
+      ? "json"
+      : undefined;
+    const rank = q * 1000 + (wildcard ? 0 : 0.5); // q has at most three decimals
+    if (format && (!best || rank > best.rank)) best = { format, rank };
+  }
+  return best?.format === "json" ? undefined : best?.format;
 }

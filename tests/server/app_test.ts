@@ -119,6 +119,32 @@ ortTest(
   },
 );
 
+ortTest(
+  "a compressed body (Content-Encoding: gzip) is a 415 naming the encoding, not a puzzling invalid_json",
+  async () => {
+    const pipelines = new PipelineManager(wasmBackend());
+    await pipelines.load(await demoPipeline());
+    try {
+      const body = await new Response(
+        new Blob([recordsBody([new Array(18).fill(1)])]).stream().pipeThrough(new CompressionStream("gzip")),
+      ).arrayBuffer();
+      const res = await app(pipelines).request("/infer", {
+        method: "POST",
+        headers: { "content-type": JSON_TYPE, "content-encoding": "gzip" },
+        body,
+      });
+      assertEquals(res.status, 415);
+      assertEquals(await res.json(), {
+        error: "Content-Encoding 'gzip' is not supported: send the body uncompressed (an Arrow file may compress its " +
+          "buffers with LZ4 or ZSTD itself)",
+        code: "unsupported_media_type",
+      });
+    } finally {
+      await pipelines.close();
+    }
+  },
+);
+
 ortTest("every route that reads a body honours MAX_REQUEST_SIZE: POST /logs too, declared or chunked", async () => {
   const pipelines = new PipelineManager(wasmBackend());
   const a = createApp({ pipelines, now: () => 1234, maxBodyBytes: 1024 });

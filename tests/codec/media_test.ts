@@ -1,0 +1,29 @@
+/**
+ * Content negotiation: the reply is Arrow when the client's Accept prefers an Arrow type over JSON, weighing `q` as
+ * HTTP does; a type it refuses with `q=0` is never chosen.
+ */
+import { arrowReplyFormat } from "../../src/codec/media.ts";
+import { assertEquals } from "../support/assert.ts";
+
+const FILE = "application/vnd.apache.arrow.file";
+const STREAM = "application/vnd.apache.arrow.stream";
+
+Deno.test("Accept: Arrow when it is preferred, JSON when JSON is or Arrow is refused (q=0)", () => {
+  const cases: [string | undefined, "file" | "stream" | undefined][] = [
+    [undefined, undefined],
+    ["*/*", undefined],
+    ["application/json", undefined],
+    [FILE, "file"],
+    [STREAM, "stream"],
+    [`${FILE}, */*`, "file"],
+    [`*/*, ${FILE}`, "file"], // an explicit type before a wildcard of the same q
+    [`${FILE};q=0, application/json`, undefined],
+    [`${FILE};q=0`, undefined],
+    [`application/json;q=0.5, ${STREAM}`, "stream"],
+    [`${FILE};q=0.5, application/json`, undefined],
+    [`${FILE};q=0.9, */*;q=1`, undefined], // anything, JSON too, is preferred
+    [`application/json, ${FILE}`, undefined], // the first of equals
+    [`${STREAM.toUpperCase()}; Q=1`, "stream"],
+  ];
+  for (const [accept, format] of cases) assertEquals([accept, arrowReplyFormat(accept)], [accept, format]);
+});
