@@ -46,6 +46,12 @@ export function requestFormat(
     if (isArrow(body)) return "arrow";
     const first = body.find((b) => b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09);
     if (first === 0x5b || first === 0x7b) return "pandas-records";
+    throw new UnsupportedMediaType(
+      `${
+        type === "" ? "without a Content-Type" : `with Content-Type '${contentType}'`
+      } the body's first bytes decide, ` +
+        `and these are neither Arrow (ARROW1 or a stream marker) nor JSON ('[' or '{'): send ${ACCEPTED}`,
+    );
   }
   throw new UnsupportedMediaType(
     `unsupported Content-Type '${contentType ?? ""}': send ${ACCEPTED}` +

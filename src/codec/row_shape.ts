@@ -28,17 +28,20 @@ export class RowShape {
     }
   }
 
-  /** Checks one row's observed shape; resolves symbolic dims on the first row. */
-  accept(observed: readonly number[], row: number, column: string): void {
+  /**
+   * Checks one row's observed shape; resolves symbolic dims on the first row. `sent` names a row that is no list
+   * nor number (`null`, a string, an object) for the error.
+   */
+  accept(observed: readonly number[], row: number, column: string, sent?: string): void {
     if (this.dims) {
       if (
         elementCount(observed) === this.size &&
         sameSqueezed(observed, this.dims)
       ) return;
-      throw this.#mismatch(observed, row, column);
+      throw this.#mismatch(observed, row, column, sent);
     }
     const resolved = unify(this.#declared, observed);
-    if (!resolved) throw this.#mismatch(observed, row, column);
+    if (!resolved) throw this.#mismatch(observed, row, column, sent);
     this.dims = resolved;
     this.size = elementCount(resolved);
   }
@@ -52,13 +55,15 @@ export class RowShape {
     observed: readonly number[],
     row: number,
     column: string,
+    sent?: string,
   ): BadInput {
     const count = elementCount(observed);
     const perRow = this.dims ? `[${this.dims.join(",")}]` : `[${this.#declared.join(",")}]`;
+    const got = sent ?? `${count} value${count === 1 ? "" : "s"} (shape [${observed.join(",")}])`;
     return new BadInput(
-      `column '${column}', row ${row}: got ${count} value${count === 1 ? "" : "s"} (shape [${
-        observed.join(",")
-      }]); model input '${this.spec.name}' takes ${describeSpec(this.spec)}, i.e. ${perRow} per row`,
+      `column '${column}', row ${row}: got ${got}; model input '${this.spec.name}' takes ${
+        describeSpec(this.spec)
+      }, i.e. ${perRow} per row`,
       "wrong_shape",
     );
   }

@@ -2,8 +2,8 @@
  * Content negotiation: the reply is Arrow when the client's Accept prefers an Arrow type over JSON, weighing `q` as
  * HTTP does; a type it refuses with `q=0` is never chosen.
  */
-import { arrowReplyFormat } from "../../src/codec/media.ts";
-import { assertEquals } from "../support/assert.ts";
+import { arrowReplyFormat, requestFormat } from "../../src/codec/media.ts";
+import { assertEquals, assertThrows } from "../support/assert.ts";
 
 const FILE = "application/vnd.apache.arrow.file";
 const STREAM = "application/vnd.apache.arrow.stream";
@@ -26,4 +26,19 @@ Deno.test("Accept: Arrow when it is preferred, JSON when JSON is or Arrow is ref
     [`${STREAM.toUpperCase()}; Q=1`, "stream"],
   ];
   for (const [accept, format] of cases) assertEquals([accept, arrowReplyFormat(accept)], [accept, format]);
+});
+
+Deno.test("without a Content-Type, or octet-stream, the first bytes decide; a body that is neither says so (415)", () => {
+  const bytes = (text: string) => new TextEncoder().encode(text);
+  assertEquals(requestFormat(undefined, bytes(' \n[{"tensor": [1]}]')), "pandas-records");
+  assertEquals(requestFormat("application/octet-stream", bytes("ARROW1\0\0")), "arrow");
+  assertThrows(() => requestFormat(undefined, bytes("tensor=1")), {
+    name: "UnsupportedMediaType",
+    message: "without a Content-Type the body's first bytes decide, and these are neither Arrow (ARROW1 or a " +
+      "stream marker) nor JSON ('[' or '{'): send application/json; format=pandas-records, " +
+      "application/vnd.apache.arrow.file or application/vnd.apache.arrow.stream",
+  });
+  assertThrows(() => requestFormat("application/octet-stream", bytes("\x1f\x8b")), {
+    message: /^with Content-Type 'application\/octet-stream' the body's first bytes decide, and these are neither/,
+  });
 });

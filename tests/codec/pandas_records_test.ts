@@ -61,6 +61,21 @@ Deno.test("errors are BadInput with codes clients can branch on", () => {
   assertEquals(code('[{"tensor": [1,2,3,"4"]}]'), "wrong_dtype");
 });
 
+Deno.test("a row that is no list says what it is: null, a string, an object; a lone number says how many values", () => {
+  const message = (row: string) => {
+    try {
+      decodePandasRecords(`[{"tensor": [1,2,3,4]}, {"tensor": ${row}}]`, [f32]);
+    } catch (err) {
+      return (err as Error).message;
+    }
+  };
+  const takes = "; model input 'tensor' takes float32 [N,4], i.e. [4] per row";
+  assertEquals(message("null"), `column 'tensor', row 1: got null${takes}`);
+  assertEquals(message('"1,2,3,4"'), `column 'tensor', row 1: got a string ("1,2,3,4")${takes}`);
+  assertEquals(message('{"a": 1}'), `column 'tensor', row 1: got an object${takes}`);
+  assertEquals(message("7"), `column 'tensor', row 1: got 1 value (shape [])${takes}`);
+});
+
 Deno.test("a symbolic dim beside a fixed 1 takes a flat row; deep nesting and inherited names are refused", () => {
   const seq: TensorSpec = { name: "x", type: "float32", shape: ["N", "seq", 1] };
   assertEquals(decodePandasRecords('[{"x": [1, 2, 3]}]', [seq]).tensors.x.dims, [1, 3, 1]);
