@@ -21,8 +21,19 @@ export interface LogQuery {
 
 const KEYS = new Set(["start", "end", "after", "limit"]);
 
-/** Reads the query; an empty body is `{}`; anything else is a 400 `bad_filter` (or `invalid_json`) naming it. */
-export function parseLogQuery(text: string): LogQuery {
+/**
+ * Reads the query from the body; an empty body is `{}`; anything else is a 400 `bad_filter` (or `invalid_json`)
+ * naming it, as are filters in the URL's query string `search` (they would otherwise be ignored).
+ */
+export function parseLogQuery(text: string, search = ""): LogQuery {
+  const inUrl = [...new URLSearchParams(search).keys()];
+  if (inUrl.length) {
+    throw new BadInput(
+      `log filters are read from the JSON body, not the query string (${inUrl.map((k) => `'${k}'`).join(", ")}): ` +
+        `send e.g. {"limit": 100}`,
+      "bad_filter",
+    );
+  }
   if (text.trim() === "") return {};
   let body: unknown;
   try {

@@ -27,3 +27,13 @@ Deno.test("log query times: text that is not ISO 8601 is a bad_filter naming the
     });
   }
 });
+
+Deno.test("filters in the query string are refused by name, not ignored", () => {
+  assertEquals(parseLogQuery("", ""), {});
+  assertThrows(() => parseLogQuery("", "?limit=2&start=x"), {
+    name: "BadInput",
+    code: "bad_filter",
+    message:
+      `log filters are read from the JSON body, not the query string ('limit', 'start'): send e.g. {"limit": 100}`,
+  });
+});

@@ -23,7 +23,7 @@ const PAGE_ROWS = 1000;
 export function edgeLogsRoutes(store: HubStore): Hono {
   return new Hono().post("/edges/:name/logs", async (c) => {
     const name = c.req.param("name");
-    const filter = parseLogQuery(await c.req.text());
+    const filter = parseLogQuery(await c.req.text(), new URL(c.req.url).search);
     const edge = await store.edgeByName(name);
     if (!edge) throw new NotFound(`no edge named '${name}'`);
     const pages = readPages(store, edge.id, filter);

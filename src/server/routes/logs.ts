@@ -28,7 +28,7 @@ export function logsRoutes({ logs }: AppDeps): Hono {
   return new Hono()
     .post("/logs", async (c) => {
       const { read, readJson, writer, columns } = open();
-      const filter = parseLogQuery(await c.req.text());
+      const filter = parseLogQuery(await c.req.text(), new URL(c.req.url).search);
       const headers = { "x-tern-log-evicted": String(writer.evictedRows) };
       const arrow = arrowReplyFormat(c.req.header("accept"));
       // Arrow: one schema for every page, so the validation and shadow columns the log has ever held.
