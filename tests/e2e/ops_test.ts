@@ -175,7 +175,7 @@ Deno.test("10,000 inferences while the hub is stopped for part of the run: the h
 
       // The fleet commands work beside the serving hub; pandas reads the fleet's log as it reads an edge's.
       const listed = await runToExit(["hub", "edges", "--state-dir", state.stateDir], {});
-      assertMatch(listed.stdout, /^edge-1 +\S+ \(\d+ s ago\) +Running +- +0 +10000$/m);
+      assertMatch(listed.stdout, /^edge-1 +\S+ \(\d+ s ago\) +Running +- +0 +10000 +0$/m);
       await requireSystemPackage("python3-pandas");
       const file = `${dir}/fleet.json`;
       await Deno.writeFile(
