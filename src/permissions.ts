@@ -65,13 +65,19 @@ export function checkFolders(config: Config): void {
     }
     if (path !== undefined) notAFile(name, path);
   }
+  // Under INFERENCE_BACKEND=auto a folder without onnxruntime would only drop native and CUDA, and serve on WASM,
+  // several times slower. (`tern backends` reports it as it is: it is how one looks into such a setting.)
   const libDir = config.onnxruntimeLibDir;
-  if (libDir !== undefined && (config.command === "serve" || config.command === "backends")) {
+  if (libDir !== undefined && config.command === "serve" && config.inferenceBackend !== "wasm") {
+    const library = `${libDir.replace(/\/+$/, "")}/libonnxruntime.so.1`;
     try {
-      Deno.statSync(`${libDir.replace(/\/+$/, "")}/libonnxruntime.so.1`);
+      Deno.statSync(library);
     } catch (err) {
-      // Under INFERENCE_BACKEND=auto this would only drop native and CUDA, and serve on WASM, several times slower.
-      throw new ConfigError(`ONNXRUNTIME_LIB_DIR='${libDir}' holds no libonnxruntime.so.1 (${(err as Error).name})`);
+      throw new ConfigError(
+        err instanceof Deno.errors.NotCapable
+          ? `ONNXRUNTIME_LIB_DIR='${libDir}' is outside the folders tern may read (${READABLE_FOLDERS.join(", ")})`
+          : `ONNXRUNTIME_LIB_DIR='${libDir}' holds no libonnxruntime.so.1 (${(err as Error).name})`,
+      );
     }
   }
 }

@@ -61,10 +61,11 @@ export function parseLogQuery(text: string, search = ""): LogQuery {
 }
 
 /**
- * ISO 8601 as clients write it (JavaScript's toISOString, Python's isoformat): a date, then optionally a time with
- * seconds and a fraction, then optionally `Z` or an offset. Date.parse alone would take `"1"` as the year 2001.
+ * ISO 8601 as clients write it (JavaScript's toISOString, Python's isoformat): a date (UTC midnight), or a date and a
+ * time, optionally with seconds and a fraction, then optionally `Z` or an offset: the forms Date.parse reads as ISO.
+ * Date.parse alone would take `"1"` as the year 2001.
  */
-const ISO_8601 = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?$/i;
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[Zz]|[+-]\d{2}:?\d{2})?)?$/;
 
 function time(name: string, v: unknown): number | undefined {
   if (v === undefined || v === null) return undefined;

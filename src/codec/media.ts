@@ -66,29 +66,40 @@ function isArrow(body: Uint8Array): boolean {
     body[3] === 0xff);
 }
 
+/** The reply formats, in the order a tie between them is settled (Arrow first, as a client naming it expects). */
+const REPLY_FORMATS = [["file", ARROW_FILE], ["stream", ARROW_STREAM], ["json", "application/json"]] as const;
+
 /**
- * The Arrow format the client prefers in Accept, if any: the highest `q` among the Arrow types and JSON wins, an
- * explicit type before a wildcard (`*\/*`, `application/*`) of the same `q`, then the first listed; `q=0` refuses a type.
+ * The Arrow format the client prefers in Accept, if any. Each format takes the `q` of the most specific range naming
+ * it (JSON: a JSON type, else `application/*`, else `*\/*`; an Arrow type only when named), `q=0` refuses it, and the
+ * highest `q` wins, a tie going to Arrow.
  */
 export function arrowReplyFormat(accept: string | undefined): "file" | "stream" | undefined {
   if (!accept) return undefined;
   const a = accept.toLowerCase();
   if (!a.includes("arrow")) return undefined; // the common case: no parse
-  let best: { format: "file" | "stream" | "json"; rank: number } | undefined;
-  for (const range of a.split(",")) {
+  const ranges = a.split(",").map((range) => {
     const [type, ...params] = range.split(";").map((p) => p.trim());
-    const q = Number(params.find((p) => p.startsWith("q="))?.slice(2) ?? 1);
-    if (!(q > 0)) continue;
-    const wildcard = type === "*/*" || type === "application/*";
-    const format = type === ARROW_FILE
-      ? "file"
-      : type === ARROW_STREAM
-      ? "stream"
-      : wildcard || type.includes("json")
-      ? "json"
-      : undefined;
-    const rank = q * 1000 + (wildcard ? 0 : 0.5); // q has at most three decimals
-    if (format && (!best || rank > best.rank)) best = { format, rank };
+    return { type, q: Number(params.find((p) => p.startsWith("q="))?.slice(2) ?? 1) };
+  });
+  let best: (typeof REPLY_FORMATS)[number][0] | undefined;
+  let bestQ = 0;
+  for (const [format, media] of REPLY_FORMATS) {
+    let q: number | undefined;
+    let specificity = -1;
+    for (const range of ranges) {
+      const s = range.type === media || (format === "json" && range.type.includes("json"))
+        ? 2
+        : format !== "json"
+        ? -1
+        : range.type === "application/*"
+        ? 1
+        : range.type === "*/*"
+        ? 0
+        : -1;
+      if (s > specificity) [specificity, q] = [s, range.q];
+    }
+    if (q !== undefined && q > bestQ) [best, bestQ] = [format, q];
   }
-  return best?.format === "json" ? undefined : best?.format;
+  return best === "json" ? undefined : best;
 }

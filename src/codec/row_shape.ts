@@ -29,19 +29,19 @@ export class RowShape {
   }
 
   /**
-   * Checks one row's observed shape; resolves symbolic dims on the first row. `sent` names a row that is no list
-   * nor number (`null`, a string, an object) for the error.
+   * Checks one row's observed shape; resolves symbolic dims on the first row. `value`, the row itself, lets the error
+   * name a row that is no list nor number (`null`, a string, an object).
    */
-  accept(observed: readonly number[], row: number, column: string, sent?: string): void {
+  accept(observed: readonly number[], row: number, column: string, value?: unknown): void {
     if (this.dims) {
       if (
         elementCount(observed) === this.size &&
         sameSqueezed(observed, this.dims)
       ) return;
-      throw this.#mismatch(observed, row, column, sent);
+      throw this.#mismatch(observed, row, column, value);
     }
     const resolved = unify(this.#declared, observed);
-    if (!resolved) throw this.#mismatch(observed, row, column, sent);
+    if (!resolved) throw this.#mismatch(observed, row, column, value);
     this.dims = resolved;
     this.size = elementCount(resolved);
   }
@@ -55,9 +55,10 @@ export class RowShape {
     observed: readonly number[],
     row: number,
     column: string,
-    sent?: string,
+    value: unknown,
   ): BadInput {
     const count = elementCount(observed);
+    const sent = observed.length === 0 ? notANumber(value) : undefined;
     const perRow = this.dims ? `[${this.dims.join(",")}]` : `[${this.#declared.join(",")}]`;
     const got = sent ?? `${count} value${count === 1 ? "" : "s"} (shape [${observed.join(",")}])`;
     return new BadInput(
@@ -99,4 +100,14 @@ function unify(declared: readonly (number | string)[], observed: readonly number
   if (!matched) return undefined;
   let k = 0;
   return declared.map((d) => d === 1 ? 1 : matched[k++]);
+}
+
+/** What a row that is no list names in an error: `null`, a string or an object (undefined for a number). */
+function notANumber(value: unknown): string | undefined {
+  if (value === null || value === undefined) return "null";
+  if (typeof value === "string") {
+    return `a string (${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)})`;
+  }
+  if (typeof value === "object") return "an object";
+  return undefined;
 }

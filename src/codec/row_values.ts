@@ -21,7 +21,7 @@ export function tensorFromRowValues(
   for (let r = 0; r < rows; r++) {
     values[r] = valueAt(r);
     observed[r] = observeShape(values[r], column, r);
-    shape.accept(observed[r], r, column, observed[r].length === 0 ? notANumber(values[r]) : undefined);
+    shape.accept(observed[r], r, column, values[r]);
   }
   const data = allocate(spec.type, rows * shape.size);
   const write = elementWriter(spec.type);
@@ -37,16 +37,6 @@ export function tensorFromRowValues(
     if (end !== start + shape.size) throw ragged(column, r);
   }
   return { type: spec.type, data, dims: shape.tensorDims(rows) };
-}
-
-/** What a row that is no list names in an error: `null`, a string or an object (undefined for a number). */
-function notANumber(value: unknown): string | undefined {
-  if (value === null || value === undefined) return "null";
-  if (typeof value === "string") {
-    return `a string (${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)})`;
-  }
-  if (typeof value === "object") return "an object";
-  return undefined;
 }
 
 /** Deepest list nesting accepted in a row (deeper bodies would only exhaust the stack). */

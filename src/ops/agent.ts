@@ -134,8 +134,10 @@ export function startOpsAgent(options: OpsAgentOptions): OpsAgent {
     refused: null,
   };
 
-  /** Saves the session after any save under way (check-ins and uploads both write it). */
-  /** Writes the session; a failure is reported, or, `mustWrite`, thrown to the caller instead. */
+  /**
+   * Saves the session after any save under way (check-ins and uploads both write it); a failure is reported, or,
+   * `mustWrite`, thrown to the caller instead.
+   */
   const save = (mustWrite = false) => {
     const snapshot = { ...session };
     savedAt = o.now();
@@ -168,10 +170,11 @@ export function startOpsAgent(options: OpsAgentOptions): OpsAgent {
     const serving = o.state().pipelineUrl;
     const news = pipelineUrl !== assigned;
     assigned = pipelineUrl;
-    if (!pipelineUrl || pipelineUrl === serving || following) return;
+    if (!pipelineUrl || pipelineUrl === serving) return;
     if (news) {
       o.info(`Ops assigns pipeline ${pipelineUrl} to edge '${name}' (serving ${serving ?? "the built-in demo"})`);
     }
+    if (following) return; // the next check-in asks again
     // Pulled, loaded and swapped in beside the serving one; a failure leaves the old one serving, and the next
     // check-in asks again (the updater does not pull again a version that failed to load).
     following = o.follow?.(pipelineUrl)
@@ -215,12 +218,12 @@ export function startOpsAgent(options: OpsAgentOptions): OpsAgent {
     return false;
   };
 
-  /** Rows the storage cap evicted before Ops had them, as last read. */
-  let lostToCap = 0;
+  /** Rows the storage cap evicted before Ops had them, as last read (those before this start were said then). */
+  let lostToCap: number | undefined;
   const checkInRequest = async (): Promise<CheckInRequest> => {
     const state = o.state();
     const evicted = o.log ? await o.log.evictedUnsent() : 0;
-    if (evicted > lostToCap) {
+    if (lostToCap !== undefined && evicted > lostToCap) {
       o.error(
         `Ops: LOCAL_INFERENCE_STORAGE evicted ${evicted - lostToCap} log rows before Ops had them (${evicted} since ` +
           "the log was created): they will not reach Ops; raise the cap, or bring the link to Ops back sooner",

@@ -75,13 +75,10 @@ export async function saveSession(dir: string, session: OpsSession): Promise<voi
   }
   await Deno.chmod(temp, 0o600);
   await Deno.rename(temp, path);
-  // The rename itself is durable once the folder is synced.
-  const folder = await Deno.open(dir);
-  try {
-    await folder.sync();
-  } finally {
-    folder.close();
-  }
+  // The rename itself is durable once the folder is synced (where the file system can: some network ones cannot).
+  const folder = await Deno.open(dir).catch(() => undefined);
+  await folder?.sync().catch(() => {});
+  folder?.close();
 }
 
 /** A new Ed25519 key pair as JWKs. */

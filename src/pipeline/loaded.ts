@@ -137,6 +137,7 @@ export async function runPipeline(
   let served = pipeline.steps[0].variants[0].model;
   let outputs: [string, HostTensor][] = [];
   const pending: Promise<ShadowOutputs | undefined>[] = [];
+  let checks: PipelineRun["checks"];
   try {
     for (const step of pipeline.steps) {
       const t0 = performance.now();
@@ -153,13 +154,13 @@ export async function runPipeline(
       outputs = chosen.model.session.outputs.map((o) => [o.name, out[o.name]]);
       available = out;
     }
+    checks = pipeline.validations?.run(available, input.tensors, rows);
   } catch (err) {
     // The caller gives the pipeline back once this throws, and a retired one is then freed: the shadow runs
     // started (they never reject) must be done with its models first.
     await Promise.all(pending);
     throw err;
   }
-  const checks = pipeline.validations?.run(available, input.tensors, rows);
   const settled = pending.length ? Promise.all(pending).then(() => {}) : SETTLED;
   return { outputs, stepNs, served, checks, shadows: await shadowsInTime(pending), settled };
 }

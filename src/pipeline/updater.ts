@@ -12,9 +12,11 @@
  * away, a layer that fails its digest) is tried again at the next check. Ops
  * hands over URLs with `follow(url)`, again at each check-in until that URL
  * serves; a model whose worker thread died is loaded again by the same path
- * (`reload`), and when that fails, not again before RELOAD_BACKOFF_MS (doubling
- * to RELOAD_BACKOFF_MAX_MS): each request to the dead model would otherwise ask
- * for another whole load. One update runs at a time.
+ * (`reload`, from the URL serving), and when that fails, again by itself after
+ * RELOAD_BACKOFF_MS (doubling to RELOAD_BACKOFF_MAX_MS) and not sooner: each
+ * request to the dead model would otherwise ask for another whole load, and
+ * with tern not ready meanwhile, no request may come to ask. One update runs
+ * at a time.
  */
 import { errorText } from "../errors.ts";
 import type { PipelineFollower, PipelineManager } from "./manager.ts";
@@ -41,8 +43,8 @@ export interface UpdaterOptions {
   source: PipelineSource;
   /** ms between checks of a tag; 0: never. */
   intervalMs: number;
-  /** The clock of the reload backoff, ms (default performance.now). */
-  now?: () => number;
+  /** The first wait after a failed reload (default RELOAD_BACKOFF_MS). */
+  reloadBackoffMs?: number;
   info(line: string): void;
   error(line: string): void;
 }
@@ -62,8 +64,8 @@ export class PipelineUpdater implements PipelineFollower {
   #queue: Promise<void> = Promise.resolve();
   #timer: number | undefined;
   #reloading = false;
-  /** No reload before this time (ms, `now`), after one failed; and the wait that set it. */
-  #reloadAfter = 0;
+  /** After a failed reload: the next one, due after `#reloadWait` ms. */
+  #reloadTimer: number | undefined;
   #reloadWait = 0;
   #stopped = false;
 
@@ -123,19 +125,21 @@ export class PipelineUpdater implements PipelineFollower {
   reload(why: string): Promise<void> {
     if (this.#reloading) return this.#queue;
     if (this.#stopped) return Promise.resolve(); // shutting down: the models are being closed
-    const now = this.#o.now ?? performance.now.bind(performance);
-    if (now() < this.#reloadAfter) return Promise.resolve();
+    if (this.#reloadTimer !== undefined) return Promise.resolve(); // the next try is set
     this.#reloading = true;
-    this.#o.error(`${why}: loading pipeline ${this.#url ?? "(built-in demo)"} again`);
+    const url = this.#servingUrl;
+    this.#o.error(`${why}: loading pipeline ${url ?? "(built-in demo)"} again`);
     return this.#serial(async () => {
       this.#reloading = false;
-      if (await this.#update(this.#url, undefined)) {
-        this.#reloadWait = 0;
-        return;
-      }
-      this.#reloadWait = Math.min(RELOAD_BACKOFF_MAX_MS, Math.max(RELOAD_BACKOFF_MS, 2 * this.#reloadWait));
-      this.#reloadAfter = now() + this.#reloadWait;
-      this.#o.error(`The reload failed: the next one waits ${this.#reloadWait / 1000} s (a request to it asks again)`);
+      this.#reloadTimer = undefined;
+      if (await this.#update(url, undefined)) return;
+      const first = this.#o.reloadBackoffMs ?? RELOAD_BACKOFF_MS;
+      this.#reloadWait = Math.min(RELOAD_BACKOFF_MAX_MS, Math.max(first, 2 * this.#reloadWait));
+      this.#o.error(`The reload failed: the next one in ${this.#reloadWait / 1000} s`);
+      this.#reloadTimer = setTimeout(() => {
+        this.#reloadTimer = undefined;
+        if (this.#o.pipelines.stoppedModel !== undefined) void this.reload(why);
+      }, this.#reloadWait);
     });
   }
 
@@ -143,6 +147,7 @@ export class PipelineUpdater implements PipelineFollower {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
+    clearTimeout(this.#reloadTimer);
     await this.#queue;
   }
 
@@ -207,6 +212,10 @@ export class PipelineUpdater implements PipelineFollower {
     }
     const drained = pipelines.swap(next);
     this.#servingUrl = url;
+    // A reload's backoff was for the pipeline that served: this one starts afresh.
+    clearTimeout(this.#reloadTimer);
+    this.#reloadTimer = undefined;
+    this.#reloadWait = 0;
     this.#servedDigest = definition.source?.digest ?? digest;
     this.#failedDigest = undefined;
     this.#o.info(

@@ -113,7 +113,8 @@ export function createApp(appDeps: AppDeps): Hono {
 /** Refuses a compressed body by name (415): read as it is, a gzip body was a puzzling `invalid_json`. */
 const identityBodies: MiddlewareHandler = async (c, next) => {
   const encoding = c.req.header("content-encoding");
-  if (encoding !== undefined && encoding.trim().toLowerCase() !== "identity") {
+  const coding = encoding?.trim().toLowerCase();
+  if (coding && coding !== "identity") {
     throw new UnsupportedMediaType(
       `Content-Encoding '${encoding}' is not supported: send the body uncompressed (an Arrow file may compress its ` +
         "buffers with LZ4 or ZSTD itself)",

@@ -16,10 +16,13 @@ Deno.test("log query times: ms, toISOString, isoformat with microseconds and an 
   assertEquals(parseLogQuery(`{"start": "2026-12-03T13:30:15.250123+01:00"}`).start, at);
   assertEquals(parseLogQuery(`{"start": "2026-12-03"}`).start, Date.UTC(2026, 11, 3));
   assertEquals(parseLogQuery(`{"end": "2026-12-03T12:30Z"}`).end, Date.UTC(2026, 11, 3, 12, 30));
+  assertEquals(parseLogQuery(`{"end": "2026-12-03t13:30+0100"}`).end, Date.UTC(2026, 11, 3, 12, 30));
 });
 
 Deno.test("log query times: text that is not ISO 8601 is a bad_filter naming the filter, never a guessed year", () => {
-  for (const text of ["1", "x 2030", "hello 5", "1796301094685", "Dec 3 2026", "2026-13-01", ""]) {
+  for (
+    const text of ["1", "x 2030", "hello 5", "1796301094685", "Dec 3 2026", "2026-13-01", "", "2026-12-03+01:00"]
+  ) {
     assertThrows(() => parseLogQuery(JSON.stringify({ start: text })), {
       name: "BadInput",
       code: "bad_filter",

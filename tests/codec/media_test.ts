@@ -16,13 +16,15 @@ Deno.test("Accept: Arrow when it is preferred, JSON when JSON is or Arrow is ref
     [FILE, "file"],
     [STREAM, "stream"],
     [`${FILE}, */*`, "file"],
-    [`*/*, ${FILE}`, "file"], // an explicit type before a wildcard of the same q
+    [`*/*, ${FILE}`, "file"],
     [`${FILE};q=0, application/json`, undefined],
     [`${FILE};q=0`, undefined],
     [`application/json;q=0.5, ${STREAM}`, "stream"],
     [`${FILE};q=0.5, application/json`, undefined],
     [`${FILE};q=0.9, */*;q=1`, undefined], // anything, JSON too, is preferred
-    [`application/json, ${FILE}`, undefined], // the first of equals
+    [`application/json, ${FILE}`, "file"], // a tie goes to Arrow, as before q was weighed
+    [`${STREAM}, ${FILE}`, "file"],
+    [`application/json;q=0, */*;q=0.5, ${FILE};q=0.2`, "file"], // JSON refused by name
     [`${STREAM.toUpperCase()}; Q=1`, "stream"],
   ];
   for (const [accept, format] of cases) assertEquals([accept, arrowReplyFormat(accept)], [accept, format]);

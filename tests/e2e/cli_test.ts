@@ -67,7 +67,7 @@ const BAD: [string, Record<string, string>, string[], RegExp][] = [
   ["bad flag value", {}, ["--config-cpus", "-3"], /CONFIG_CPUS='-3'|config-cpus/],
   ["unknown flag", {}, ["--no-such-flag"], /no-such-flag/],
   ["unknown command", {}, ["frobnicate"], /unknown command 'frobnicate'/],
-  ["HOST that does not resolve", { HOST: "not_a_host" }, [], /HOST='not_a_host' does not resolve/],
+  ["HOST that does not resolve", { HOST: "no-such-host.invalid" }, [], /HOST='no-such-host\.invalid' does not resolve/],
   ["HOST not of this machine", { HOST: "10.254.254.254" }, [], /HOST='10\.254\.254\.254' is not an address of this/],
   ["PERSISTENT_VOLUME_DIR a file", { PERSISTENT_VOLUME_DIR: NOT_PEM }, [], /PERSISTENT_VOLUME_DIR='[^']+' is a file/],
   [

@@ -68,22 +68,24 @@ export function inferRoutes(
         `pipeline is ${pipelines.status}${pipelines.error ? `: ${pipelines.error}` : ""}`,
       );
     }
-    let run;
+    let ran;
     try {
-      run = await decodeAndRun(pipeline, time, body, contentType, name);
+      ran = await decodeAndRun(pipeline, body, contentType, name);
     } catch (err) {
       pipelines.release(pipeline);
       throw err;
     }
+    const { run, input, decodeNs } = ran;
     // Held until the shadows this request started are done, which may be after the reply.
     void run.settled.then(() => pipelines.release(pipeline));
-    return await respond(run.reply, pipeline.version, run.modelSha, release, accept);
+    const reply = replyOf(pipeline, run, input, time, decodeNs);
+    onInference?.(pipeline, reply);
+    return await respond(reply, pipeline.version, run.served.sha256, release, accept);
   };
 
-  /** Decodes the body and runs it through `pipeline`; the reply to build, and the served model's sha. */
+  /** Decodes the body and runs it through `pipeline`; hold the pipeline until the run's `settled`. */
   const decodeAndRun = async (
     pipeline: LoadedPipeline,
-    time: number,
     body: Uint8Array,
     contentType?: string,
     name?: string,
@@ -109,10 +111,7 @@ export function inferRoutes(
     if (input.rows > maxRequestRows) throw tooManyRows(input.rows, maxRequestRows);
     const decodeNs = Math.round((performance.now() - t0) * 1e6);
     if (input.rows >= YIELD_ROWS) await nextTurn();
-    const run = await runPipeline(pipeline, input, random);
-    const reply = replyOf(pipeline, run, input, time, decodeNs);
-    onInference?.(pipeline, reply);
-    return { reply, modelSha: run.served.sha256, settled: run.settled };
+    return { run: await runPipeline(pipeline, input, random), input, decodeNs };
   };
 
   /** Logs the reply and encodes it; `release` gives the request's MAX_INFLIGHT_SIZE share back. */
