@@ -8,9 +8,9 @@
  * const app = createApp({ pipelines, now: Date.now, maxBodyBytes: 64 << 20 });
  * Deno.serve({ port: 8080 }, app.fetch);
  */
-import { Hono, type MiddlewareHandler } from "hono";
+import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { MethodNotAllowed, NotFound, PayloadTooLarge, UnsupportedMediaType } from "../errors.ts";
+import { MethodNotAllowed, NotFound, PayloadTooLarge } from "../errors.ts";
 import type { PipelineManager } from "../pipeline/manager.ts";
 import { errorResponse } from "./error_response.ts";
 import { catalogRoutes } from "./routes/catalog.ts";
@@ -89,7 +89,6 @@ export function createApp(appDeps: AppDeps): Hono {
   // Every route that reads a body reads at most MAX_REQUEST_SIZE of it (chunked bodies are counted as they arrive).
   const tooLarge = new PayloadTooLarge(`request body is larger than the limit of ${deps.maxBodyBytes} bytes`);
   app.use(bodyLimit({ maxSize: deps.maxBodyBytes, onError: () => errorResponse(tooLarge) }));
-  app.use(identityBodies);
   app.route("/", healthRoutes(deps));
   app.route("/", catalogRoutes(deps));
   app.route("/", inferRoutes(deps));
@@ -109,19 +108,6 @@ export function createApp(appDeps: AppDeps): Hono {
   app.onError((err) => errorResponse(err));
   return app;
 }
-
-/** Refuses a compressed body by name (415): read as it is, a gzip body was a puzzling `invalid_json`. */
-const identityBodies: MiddlewareHandler = async (c, next) => {
-  const encoding = c.req.header("content-encoding");
-  const coding = encoding?.trim().toLowerCase();
-  if (coding && coding !== "identity") {
-    throw new UnsupportedMediaType(
-      `Content-Encoding '${encoding}' is not supported: send the body uncompressed (an Arrow file may compress its ` +
-        "buffers with LZ4 or ZSTD itself)",
-    );
-  }
-  await next();
-};
 
 /** For a path, the methods its routes answer (GET brings HEAD, as Hono answers HEAD with GET's route). */
 function allowedMethods(app: Hono): (path: string) => string[] {

@@ -139,6 +139,14 @@ ortTest(
           "buffers with LZ4 or ZSTD itself)",
         code: "unsupported_media_type",
       });
+      for (const path of ["/logs", "/v2/models/house-price-estimator/infer"]) {
+        const other = await app(pipelines).request(path, {
+          method: "POST",
+          headers: { "content-encoding": "br" },
+          body,
+        });
+        assertEquals([path, other.status, (await other.json()).code], [path, 415, "unsupported_media_type"]);
+      }
     } finally {
       await pipelines.close();
     }

@@ -12,6 +12,7 @@ import { BadInput, NotFound, Unavailable } from "../../errors.ts";
 import { tooManyRows } from "../../codec/decoded_input.ts";
 import { arrowCodecs } from "../../codec/arrow_codecs.ts";
 import { ARROW_MEDIA_TYPE, arrowReplyFormat, PANDAS_RECORDS, requestFormat } from "../../codec/media.ts";
+import { refuseEncodedBody } from "../plain_body.ts";
 import { decodePandasRecords } from "../../codec/pandas_records.ts";
 import { buildLargeRecordsReply, encodeRecordsReply, type InferenceReply } from "../../codec/reply.ts";
 import { type LoadedPipeline, replyOf, runPipeline } from "../../pipeline/loaded.ts";
@@ -163,6 +164,7 @@ export function inferRoutes(
   };
 
   const handle = async (req: Request, name?: string) => {
+    refuseEncodedBody(req);
     const release = await budget.takeFor(req, maxBodyBytes);
     try {
       const response = await infer(

@@ -16,6 +16,7 @@ import { parseLogQuery } from "../../codec/log_filter.ts";
 import { arrowCodecs } from "../../codec/arrow_codecs.ts";
 import { logJsonStream } from "../../codec/log_json.ts";
 import { gatherSmallBody } from "../../codec/gathered_body.ts";
+import { refuseEncodedBody } from "../plain_body.ts";
 import { ARROW_MEDIA_TYPE, arrowReplyFormat, PANDAS_RECORDS } from "../../codec/media.ts";
 import type { AppDeps } from "../app.ts";
 
@@ -27,6 +28,7 @@ export function logsRoutes({ logs }: AppDeps): Hono {
   };
   return new Hono()
     .post("/logs", async (c) => {
+      refuseEncodedBody(c.req.raw);
       const { read, readJson, writer, columns } = open();
       const filter = parseLogQuery(await c.req.text(), new URL(c.req.url).search);
       const headers = { "x-tern-log-evicted": String(writer.evictedRows) };

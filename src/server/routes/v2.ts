@@ -16,6 +16,7 @@ import denoJson from "../../../deno.json" with { type: "json" };
 import { NotFound, Unavailable } from "../../errors.ts";
 import { decodeV2Request, encodeV2Reply, v2TensorMetadata } from "../../codec/v2.ts";
 import type { TensorSpec } from "../../engine/tensor.ts";
+import { refuseEncodedBody } from "../plain_body.ts";
 import { type LoadedPipeline, replyOf, runPipeline } from "../../pipeline/loaded.ts";
 import type { RouteDeps } from "../app.ts";
 
@@ -76,6 +77,7 @@ export function v2Routes(deps: RouteDeps): Hono {
 
   const infer = async (c: Context) => {
     const req = c.req.raw;
+    refuseEncodedBody(req);
     const release = await budget.takeFor(req, maxBodyBytes);
     try {
       const time = now();
