@@ -68,6 +68,12 @@ export interface CheckInRecord {
   now: number;
 }
 
+/** The edge columns a check-in sets (both stores' `edges` tables name them alike). */
+export function checkInColumns(r: CheckInRecord) {
+  const { status, pipelineInUse, backlogRows, evictedRows } = r;
+  return { status, pipelineInUse, backlogRows, evictedRows, lastContact: r.now };
+}
+
 /** The outcome of storing one page. */
 export interface IngestResult {
   storedRows: number;

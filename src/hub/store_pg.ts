@@ -14,7 +14,7 @@ import { migrate } from "drizzle-orm/postgres-js/migrator";
 import { fileURLToPath } from "node:url";
 import { Conflict } from "../errors.ts";
 import { edges, logRows, seenTokens, uploads } from "./schema_pg.ts";
-import { chunks, type HubStore } from "./store.ts";
+import { checkInColumns, chunks, type HubStore } from "./store.ts";
 import { extraColumnsOf } from "../codec/extra_columns.ts";
 
 /** drizzle-kit's output, embedded in the compiled binary. */
@@ -82,13 +82,7 @@ export async function openPgHubStore(url: string): Promise<HubStore> {
     checkIn: (edgeId, r) =>
       serial(async () => {
         await db.update(edges)
-          .set({
-            status: r.status,
-            pipelineInUse: r.pipelineInUse,
-            backlogRows: r.backlogRows,
-            evictedRows: r.evictedRows,
-            lastContact: r.now,
-          })
+          .set(checkInColumns(r))
           .where(eq(edges.id, edgeId));
       }),
     claimTokenId: (jti, expiresAt) =>

@@ -16,7 +16,7 @@ import { migrate } from "drizzle-orm/libsql/migrator";
 import { fileURLToPath } from "node:url";
 import { Conflict } from "../errors.ts";
 import { edges, logRows, seenTokens, uploads } from "./schema_sqlite.ts";
-import { chunks, type HubStore } from "./store.ts";
+import { checkInColumns, chunks, type HubStore } from "./store.ts";
 import { extraColumnsOf } from "../codec/extra_columns.ts";
 
 /** drizzle-kit's output, embedded in the compiled binary. */
@@ -85,13 +85,7 @@ export async function openSqliteHubStore(dir: string): Promise<HubStore> {
     checkIn: (edgeId, r) =>
       serial(async () => {
         await db.update(edges)
-          .set({
-            status: r.status,
-            pipelineInUse: r.pipelineInUse,
-            backlogRows: r.backlogRows,
-            evictedRows: r.evictedRows,
-            lastContact: r.now,
-          })
+          .set(checkInColumns(r))
           .where(eq(edges.id, edgeId));
       }),
     claimTokenId: (jti, expiresAt) =>
