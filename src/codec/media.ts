@@ -82,24 +82,25 @@ export function arrowReplyFormat(accept: string | undefined): "file" | "stream" 
     const [type, ...params] = range.split(";").map((p) => p.trim());
     return { type, q: Number(params.find((p) => p.startsWith("q="))?.slice(2) ?? 1) };
   });
-  let best: (typeof REPLY_FORMATS)[number][0] | undefined;
+  let best: ReplyFormat | undefined;
   let bestQ = 0;
   for (const [format, media] of REPLY_FORMATS) {
     let q: number | undefined;
-    let specificity = -1;
+    let most = -1;
     for (const range of ranges) {
-      const s = range.type === media || (format === "json" && range.type.includes("json"))
-        ? 2
-        : format !== "json"
-        ? -1
-        : range.type === "application/*"
-        ? 1
-        : range.type === "*/*"
-        ? 0
-        : -1;
-      if (s > specificity) [specificity, q] = [s, range.q];
+      const s = specificity(format, media, range.type);
+      if (s > most) [most, q] = [s, range.q];
     }
     if (q !== undefined && q > bestQ) [best, bestQ] = [format, q];
   }
   return best === "json" ? undefined : best;
+}
+
+type ReplyFormat = (typeof REPLY_FORMATS)[number][0];
+
+/** How specifically a media range names a format: 2 by its type, 1 `application/*`, 0 `*\/*`, -1 not at all. */
+function specificity(format: ReplyFormat, media: string, type: string): number {
+  if (type === media || (format === "json" && type.includes("json"))) return 2;
+  if (format !== "json") return -1; // an Arrow type counts only when named
+  return type === "application/*" ? 1 : type === "*/*" ? 0 : -1;
 }
