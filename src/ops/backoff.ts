@@ -2,7 +2,8 @@
  * @module
  * Exponential backoff with jitter for requests to Ops: the n-th delay in a row
  * is drawn between half and all of min(cap, base × 2ⁿ), so edges that lost
- * Ops together do not all come back in the same instant.
+ * Ops together do not all come back in the same instant. (The pipeline
+ * updater's reloads wait by it too, without jitter.)
  */
 
 /** Delays between retries; `reset` after a success. */
@@ -12,7 +13,7 @@ export class Backoff {
   readonly #random: () => number;
   #failures = 0;
 
-  /** `random` returns [0, 1) (Math.random; injectable for tests). */
+  /** `random` returns [0, 1] (Math.random; injectable for tests; `() => 1`: the whole step, no jitter). */
   constructor(baseMs: number, capMs: number, random: () => number = Math.random) {
     this.#baseMs = baseMs;
     this.#capMs = Math.max(baseMs, capMs);

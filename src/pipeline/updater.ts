@@ -19,13 +19,14 @@
  * at a time.
  */
 import { errorText } from "../errors.ts";
+import { Backoff } from "../ops/backoff.ts";
 import type { PipelineFollower, PipelineManager } from "./manager.ts";
 import type { PipelineDefinition } from "./spec.ts";
 
 /** Where pipelines come from (serve.ts: the registry and its cache, or the built-in demo). */
 export interface PipelineSource {
-  /** True when `url` pins a digest: it never changes, so it is never checked. */
-  pinned(url: string): boolean;
+  /** The digest `url` pins, undefined for a tag: a digest never changes, so it is never checked. */
+  pinnedDigest(url: string): string | undefined;
   /** The digest of the manifest `url` names now (one request). */
   digest(url: string): Promise<string>;
   /** The pipeline at `url`, pulled; undefined: the built-in demo. */
@@ -64,13 +65,15 @@ export class PipelineUpdater implements PipelineFollower {
   #queue: Promise<void> = Promise.resolve();
   #timer: number | undefined;
   #reloading = false;
-  /** After a failed reload: the next one, due after `#reloadWait` ms. */
+  /** After a failed reload: the next one. */
   #reloadTimer: number | undefined;
-  #reloadWait = 0;
+  /** The waits between reloads that fail: doubling, without jitter (this process alone reloads). */
+  readonly #reloadBackoff: Backoff;
   #stopped = false;
 
   constructor(options: UpdaterOptions) {
     this.#o = options;
+    this.#reloadBackoff = new Backoff(options.reloadBackoffMs ?? RELOAD_BACKOFF_MS, RELOAD_BACKOFF_MAX_MS, () => 1);
   }
 
   /** The PIPELINE_URL followed (undefined: the built-in demo). */
@@ -103,11 +106,11 @@ export class PipelineUpdater implements PipelineFollower {
         this.#failedDigest = undefined;
         this.#o.info(`Following pipeline ${url}`);
         await this.#update(url, undefined);
-      } else if (url !== this.#servingUrl && this.#o.source.pinned(url)) {
-        // Not serving yet: it failed to pull (tried again) or to load (not, as a digest never changes).
-        if (this.#failedDigest !== url.slice(url.lastIndexOf("@") + 1)) await this.#update(url, undefined);
       } else {
-        await this.#check();
+        const pinned = this.#o.source.pinnedDigest(url);
+        if (!pinned || url === this.#servingUrl) await this.#check();
+        // A pinned URL not serving yet failed to pull (tried again) or to load (not: a digest never changes).
+        else if (this.#failedDigest !== pinned) await this.#update(url, undefined);
       }
       this.#schedule();
     });
@@ -133,13 +136,12 @@ export class PipelineUpdater implements PipelineFollower {
       this.#reloading = false;
       this.#reloadTimer = undefined;
       if (await this.#update(url, undefined)) return;
-      const first = this.#o.reloadBackoffMs ?? RELOAD_BACKOFF_MS;
-      this.#reloadWait = Math.min(RELOAD_BACKOFF_MAX_MS, Math.max(first, 2 * this.#reloadWait));
-      this.#o.error(`The reload failed: the next one in ${this.#reloadWait / 1000} s`);
+      const wait = this.#reloadBackoff.next();
+      this.#o.error(`The reload failed: the next one in ${wait / 1000} s`);
       this.#reloadTimer = setTimeout(() => {
         this.#reloadTimer = undefined;
         if (this.#o.pipelines.stoppedModel !== undefined) void this.reload(why);
-      }, this.#reloadWait);
+      }, wait);
     });
   }
 
@@ -160,7 +162,7 @@ export class PipelineUpdater implements PipelineFollower {
   #schedule(): void {
     clearTimeout(this.#timer);
     const url = this.#url;
-    if (this.#stopped || !url || this.#o.intervalMs <= 0 || this.#o.source.pinned(url)) return;
+    if (this.#stopped || !url || this.#o.intervalMs <= 0 || this.#o.source.pinnedDigest(url)) return;
     this.#timer = setTimeout(() => {
       void this.check().finally(() => this.#schedule());
     }, this.#o.intervalMs);
@@ -168,7 +170,7 @@ export class PipelineUpdater implements PipelineFollower {
 
   async #check(): Promise<void> {
     const url = this.#url;
-    if (!url || this.#o.source.pinned(url)) return;
+    if (!url || this.#o.source.pinnedDigest(url)) return;
     let digest: string;
     try {
       digest = await this.#o.source.digest(url);
@@ -215,7 +217,7 @@ export class PipelineUpdater implements PipelineFollower {
     // A reload's backoff was for the pipeline that served: this one starts afresh.
     clearTimeout(this.#reloadTimer);
     this.#reloadTimer = undefined;
-    this.#reloadWait = 0;
+    this.#reloadBackoff.reset();
     this.#servedDigest = definition.source?.digest ?? digest;
     this.#failedDigest = undefined;
     this.#o.info(

@@ -97,7 +97,7 @@ export function registrySource(
 ): PipelineSource {
   const clients = new Map<string, RegistryClient>();
   return {
-    pinned: (url) => parseReference(url, settings.defaultRegistry).digest !== undefined,
+    pinnedDigest: (url) => parseReference(url, settings.defaultRegistry).digest,
     digest: (url) => {
       const ref = parseReference(url, settings.defaultRegistry);
       let client = clients.get(ref.registry);

@@ -20,7 +20,7 @@ class FakeRegistry {
   readonly manifests = new Map<string, PipelineDefinition | Error>();
   digestCalls = 0;
   fetches = 0;
-  pinned = (url: string) => url.includes("@sha256:");
+  pinnedDigest = (url: string) => url.includes("@sha256:") ? url.split("@")[1] : undefined;
   digest = (url: string) => {
     this.digestCalls++;
     const d = this.names.get(url);

@@ -38,7 +38,7 @@ const released: string[] = [];
 const updater = new PipelineUpdater({
   pipelines,
   source: {
-    pinned: () => false,
+    pinnedDigest: () => undefined,
     digest: () => Promise.resolve(`sha256:${++checks}`),
     fetch: (): Promise<PipelineDefinition> =>
       Promise.resolve({
