@@ -51,6 +51,16 @@ function agent(
   });
 }
 
+/** The hub's view of its only edge (`GET /edges`). */
+async function hubEdge(hub: TestHub) {
+  return (await (await hub.fetch("http://hub.test/edges")).json()).edges[0];
+}
+
+/** The log rows the hub holds for edge-1 (`POST /edges/edge-1/logs`). */
+async function hubRows(hub: TestHub) {
+  return await (await hub.fetch("http://hub.test/edges/edge-1/logs", { method: "POST", body: "{}" })).json();
+}
+
 async function until(what: string, check: () => Promise<boolean> | boolean): Promise<void> {
   for (let i = 0; i < 3000; i++) {
     if (await check()) return;
@@ -94,7 +104,7 @@ Deno.test("joins once (attestation line, 0600 session without the token); a rest
     assertEquals(hub.requests.get("/v1/join"), 1, "the restart did not join again");
     assert(!again.includes(ATTESTATION_LINE));
     assertMatch(again.join("\n"), /resumes its session .* the join token is not sent again/);
-    const [edge] = (await (await hub.fetch("http://hub.test/edges")).json()).edges;
+    const edge = await hubEdge(hub);
     assertEquals(edge.status, "Running");
   });
   await hub.close();
@@ -230,11 +240,11 @@ Deno.test("every log row reaches the hub exactly once, in pages of at most pageR
     await a.stop();
     await log.close();
 
-    const [edge] = (await (await hub.fetch("http://hub.test/edges")).json()).edges;
+    const edge = await hubEdge(hub);
     assertEquals(edge.rows_received, 2500);
     assert(edge.duplicate_rows >= 1, "the page whose reply was lost was sent again");
     assert(edge.largest_page_rows <= 100, `a page of ${edge.largest_page_rows} rows`);
-    const rows = await (await hub.fetch("http://hub.test/edges/edge-1/logs", { method: "POST", body: "{}" })).json();
+    const rows = await hubRows(hub);
     assertEquals(
       rows.map((r: { metadata: { id: number } }) => r.metadata.id),
       Array.from({ length: 2500 }, (_, i) => i + 1),
@@ -266,7 +276,7 @@ Deno.test("rows logged before the edge joined (the host's partition) reach the h
     for await (const page of log.read({ after: 299, limit: 2 })) local.push(...page.map((r) => r.partition));
     assertEquals(local, ["host-7", "edge-1"]);
     await log.close();
-    const rows = await (await hub.fetch("http://hub.test/edges/edge-1/logs", { method: "POST", body: "{}" })).json();
+    const rows = await hubRows(hub);
     assertEquals(rows.length, 400);
     assert(rows.every((r: { metadata: { partition: string } }) => r.metadata.partition === "edge-1"));
     assertEquals(lines.filter((l) => /upload failed/.test(l)), []);
@@ -299,7 +309,7 @@ Deno.test("a page a proxy before Ops refuses as too large (413) is sent again in
     await until("the backlog uploaded", async () => (await log.upload.backlog()) === 0);
     await a.stop();
     await log.close();
-    const [edge] = (await (await hub.fetch("http://hub.test/edges")).json()).edges;
+    const edge = await hubEdge(hub);
     assertEquals([edge.rows_received, edge.largest_page_rows], [300, 25]);
     assertEquals(lines.filter((l) => /413/.test(l)), [
       "Ops upload: a page of 100 rows was too large (413); sending pages of 50 rows",
@@ -329,7 +339,7 @@ Deno.test("a pipeline Ops assigns is asked for again at each check-in until it s
       },
     });
     assertEquals(await a.firstContact, undefined);
-    const inUse = async () => (await (await hub.fetch("http://hub.test/edges")).json()).edges[0].pipeline_in_use;
+    const inUse = async () => (await hubEdge(hub)).pipeline_in_use;
     await until("a check-in while it does not serve yet", async () => await inUse() === "reg.example/p:1");
     await until("the assignment serving", () => serving === assigned);
     await until("Ops told", async () => await inUse() === assigned);
@@ -361,14 +371,13 @@ Deno.test("rows the storage cap evicts before Ops had them are said once each, a
     for (let i = 0; i < 10; i++) await log.writer.append(demoEntry(entries++ * 100, 100));
     const lost = await log.upload.evictedUnsent();
     hub.down = false;
-    const edge = async () => (await (await hub.fetch("http://hub.test/edges")).json()).edges[0];
     await until("the backlog uploaded and Ops told", async () => {
-      const e = await edge();
+      const e = await hubEdge(hub);
       return await log.upload.backlog() === 0 && e.evicted_rows === lost;
     });
     await a.stop();
     await log.close();
-    const e = await edge();
+    const e = await hubEdge(hub);
     assertEquals(e.rows_received + e.evicted_rows, entries * 100, "every row either arrived or is counted lost");
     const said = lines.filter((l) => l.includes("LOCAL_INFERENCE_STORAGE evicted"));
     assert(said.length >= 1, lines.join("\n"));

@@ -7,7 +7,7 @@
 import { createApp } from "../../src/server/app.ts";
 import { PipelineManager } from "../../src/pipeline/manager.ts";
 import { SHADOW_MAX_INFLIGHT } from "../../src/pipeline/loaded.ts";
-import type { PipelineDefinition } from "../../src/pipeline/spec.ts";
+import type { ModelArtifact, PipelineDefinition } from "../../src/pipeline/spec.ts";
 import { assert, assertEquals } from "../support/assert.ts";
 import { FakeBackend, gate, type Script } from "../support/fake_backend.ts";
 
@@ -21,6 +21,11 @@ function post(pipelines: PipelineManager, records: unknown[], random?: () => num
   });
 }
 
+/** A one-step pipeline serving `champion`, with `shadows` beside it. */
+function oneStep(name: string, champion: ModelArtifact, shadows: ModelArtifact[] = []): PipelineDefinition {
+  return { name, version: VERSION, steps: [{ variants: [{ model: champion, weight: 1 }], shadows }] };
+}
+
 async function until(done: () => boolean): Promise<void> {
   for (let i = 0; i < 10_000 && !done(); i++) await new Promise((r) => setTimeout(r, 0));
   assert(done(), "the condition never held");
@@ -30,18 +35,11 @@ Deno.test("shadows: same input, outputs in shadow_data shaped as outputs; a fail
   const backend = new FakeBackend();
   const pipelines = new PipelineManager(backend);
   const slow: Script = { add: 100 };
-  await pipelines.load({
-    name: "shadowed",
-    version: VERSION,
-    steps: [{
-      variants: [{ model: await backend.model("champion", "c", { add: 1 }), weight: 1 }],
-      shadows: [
-        await backend.model("challenger", "ok", { add: 10 }),
-        await backend.model("broken", "bad", { add: 0, fails: "Gather: index out of range" }),
-        await backend.model("slow", "slow", slow),
-      ],
-    }],
-  });
+  await pipelines.load(oneStep("shadowed", await backend.model("champion", "c", { add: 1 }), [
+    await backend.model("challenger", "ok", { add: 10 }),
+    await backend.model("broken", "bad", { add: 0, fails: "Gather: index out of range" }),
+    await backend.model("slow", "slow", slow),
+  ]));
   const held = gate();
   slow.gate = held.wait;
 
@@ -59,11 +57,7 @@ Deno.test("shadows: same input, outputs in shadow_data shaped as outputs; a fail
 
   // Swapped out, the old version is released only once its shadow runs are done.
   const drained = pipelines.swap(
-    await pipelines.prepare({
-      name: "next",
-      version: VERSION,
-      steps: [{ variants: [{ model: await backend.model("champion", "c2", { add: 1 }), weight: 1 }] }],
-    }),
+    await pipelines.prepare(oneStep("next", await backend.model("champion", "c2", { add: 1 }))),
   );
   await until(() => backend.loads.includes("c2"));
   assertEquals(backend.releases, []);
@@ -77,27 +71,17 @@ Deno.test("a failed request whose shadow still runs holds a retired pipeline's m
   const backend = new FakeBackend();
   const pipelines = new PipelineManager(backend);
   const slow: Script = { add: 100 };
-  await pipelines.load({
-    name: "shadowed",
-    version: VERSION,
-    steps: [{
-      variants: [{
-        model: await backend.model("champion", "c", { add: 0, fails: "Gather: index out of range" }),
-        weight: 1,
-      }],
-      shadows: [await backend.model("slow", "slow", slow)],
-    }],
-  });
+  await pipelines.load(
+    oneStep("shadowed", await backend.model("champion", "c", { add: 0, fails: "Gather: index out of range" }), [
+      await backend.model("slow", "slow", slow),
+    ]),
+  );
   const held = gate();
   slow.gate = held.wait;
   const reply = post(pipelines, [{ tensor: [1] }]);
   await until(() => held.waiting() === 1);
   const drained = pipelines.swap(
-    await pipelines.prepare({
-      name: "next",
-      version: VERSION,
-      steps: [{ variants: [{ model: await backend.model("champion", "c2", { add: 1 }), weight: 1 }] }],
-    }),
+    await pipelines.prepare(oneStep("next", await backend.model("champion", "c2", { add: 1 }))),
   );
   // The champion has failed; the retired version stays loaded while its shadow runs (a freed session under a run
   // is a use-after-free in native onnxruntime).

@@ -54,21 +54,26 @@ ortTest("a pipeline that failed to load reports Error with the reason, and infer
   assertMatch((await infer.json()).error, /pipeline is Error: model house-price-estimator: onnxruntime-web could not/);
 });
 
-ortTest("inference time comes from the injected clock", async () => {
+/** Runs `use` on the app over the demo pipeline (on WASM), closing the pipeline after. */
+async function withDemo(use: (a: ReturnType<typeof app>) => Promise<void>): Promise<void> {
   const pipelines = new PipelineManager(wasmBackend());
   await pipelines.load(await demoPipeline());
   try {
-    const res = await app(pipelines).request("/infer", {
-      method: "POST",
-      headers: { "content-type": JSON_TYPE },
-      body: recordsBody([new Array(18).fill(1)]),
-    });
-    assertEquals(res.status, 200);
-    assertEquals((await res.json())[0].time, 1234);
+    await use(app(pipelines));
   } finally {
     await pipelines.close();
   }
-});
+}
+
+/** One demo row, as `/infer` takes it. */
+const DEMO_ROW = recordsBody([new Array(18).fill(1)]);
+
+ortTest("inference time comes from the injected clock", () =>
+  withDemo(async (a) => {
+    const res = await a.request("/infer", { method: "POST", headers: { "content-type": JSON_TYPE }, body: DEMO_ROW });
+    assertEquals(res.status, 200);
+    assertEquals((await res.json())[0].time, 1234);
+  }));
 
 ortTest("a known path with the wrong method gets 405 and Allow; an unknown path 404", async () => {
   const a = app(new PipelineManager(wasmBackend()));
@@ -93,17 +98,10 @@ ortTest("a known path with the wrong method gets 405 and Allow; an unknown path 
 
 ortTest(
   "a trailing slash names the same route: /infer/ infers, /pipelines/ lists, GET /infer/ is 405 with POST",
-  async () => {
-    const pipelines = new PipelineManager(wasmBackend());
-    await pipelines.load(await demoPipeline());
-    try {
-      const a = app(pipelines);
+  () =>
+    withDemo(async (a) => {
       for (const path of ["/infer/", "/pipelines/house-price-estimator/"]) {
-        const res = await a.request(path, {
-          method: "POST",
-          headers: { "content-type": JSON_TYPE },
-          body: recordsBody([new Array(18).fill(1)]),
-        });
+        const res = await a.request(path, { method: "POST", headers: { "content-type": JSON_TYPE }, body: DEMO_ROW });
         assertEquals([path, res.status], [path, 200]);
         assertEquals((await res.json())[0].model_name, "house-price-estimator");
       }
@@ -113,22 +111,16 @@ ortTest(
       const getInfer = await a.request("/infer/");
       assertEquals([getInfer.status, getInfer.headers.get("allow")], [405, "POST"]);
       assertEquals((await getInfer.json()).error, "/infer does not take GET; it takes POST");
-    } finally {
-      await pipelines.close();
-    }
-  },
+    }),
 );
 
 ortTest(
   "a compressed body (Content-Encoding: gzip) is a 415 naming the encoding, not a puzzling invalid_json",
-  async () => {
-    const pipelines = new PipelineManager(wasmBackend());
-    await pipelines.load(await demoPipeline());
-    try {
-      const body = await new Response(
-        new Blob([recordsBody([new Array(18).fill(1)])]).stream().pipeThrough(new CompressionStream("gzip")),
-      ).arrayBuffer();
-      const res = await app(pipelines).request("/infer", {
+  () =>
+    withDemo(async (a) => {
+      const body = await new Response(new Blob([DEMO_ROW]).stream().pipeThrough(new CompressionStream("gzip")))
+        .arrayBuffer();
+      const res = await a.request("/infer", {
         method: "POST",
         headers: { "content-type": JSON_TYPE, "content-encoding": "gzip" },
         body,
@@ -140,17 +132,10 @@ ortTest(
         code: "unsupported_media_type",
       });
       for (const path of ["/logs", "/v2/models/house-price-estimator/infer"]) {
-        const other = await app(pipelines).request(path, {
-          method: "POST",
-          headers: { "content-encoding": "br" },
-          body,
-        });
+        const other = await a.request(path, { method: "POST", headers: { "content-encoding": "br" }, body });
         assertEquals([path, other.status, (await other.json()).code], [path, 415, "unsupported_media_type"]);
       }
-    } finally {
-      await pipelines.close();
-    }
-  },
+    }),
 );
 
 ortTest("every route that reads a body honours MAX_REQUEST_SIZE: POST /logs too, declared or chunked", async () => {
