@@ -116,7 +116,31 @@ export class ConfigError extends Error {
   }
 }
 
-/** An error's message (anything thrown, as text). */
+/**
+ * An error's message (anything thrown, as text). A failed database query is told by its cause (disk full,
+ * connection refused): drizzle's own message holds every parameter of the query, which are inference rows and keys.
+ */
 export function errorText(err: unknown): string {
+  if (isFailedQuery(err)) {
+    return `database query failed: ${err.cause === undefined ? "no cause given" : errorText(err.cause)}`;
+  }
   return err instanceof Error ? err.message : String(err);
+}
+
+/** drizzle's DrizzleQueryError (`Failed query: <sql>\nparams: <every parameter>`), with the driver's error as cause. */
+interface FailedQuery extends Error {
+  query: string;
+  params: unknown;
+}
+
+function isFailedQuery(err: unknown): err is FailedQuery {
+  return err instanceof Error && typeof (err as Partial<FailedQuery>).query === "string" && "params" in err;
+}
+
+/** An unexpected error for a log line: its stack, or for a failed query its cause's stack and its SQL. */
+export function internalErrorLine(err: unknown): string {
+  if (isFailedQuery(err)) {
+    return `database query failed: ${internalErrorLine(err.cause)} (query: ${err.query.slice(0, 300)})`;
+  }
+  return err instanceof Error && err.stack ? err.stack : String(err);
 }

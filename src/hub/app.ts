@@ -14,6 +14,7 @@ import { edgeView } from "./edges_view.ts";
 import { edgeLogsRoutes } from "./routes/edge_logs.ts";
 import { opsRoutes } from "./routes/ops.ts";
 import type { HubStore } from "./store.ts";
+import { guardStore } from "./store_guard.ts";
 import { HubMetrics } from "./metrics.ts";
 import { fleetRoutes } from "./routes/fleet.tsx";
 import { metricsRoutes } from "../server/routes/metrics.ts";
@@ -37,17 +38,18 @@ export interface HubAppDeps {
 /** Builds the hub's app. */
 export function createHubApp(deps: HubAppDeps): Hono {
   const app = new Hono();
+  const store = guardStore(deps.store, deps.log);
   // First, so it times and counts every reply, errors included.
-  const metrics = new HubMetrics(deps.store, deps.now);
+  const metrics = new HubMetrics(store, deps.now);
   app.use(metrics.http.middleware);
   if (deps.debugLog) app.use(requestLines(deps.debugLog));
   if (deps.apiToken !== undefined) app.use(apiTokenGuard(deps.apiToken, isHubOpenPath));
   app.get("/health", (c) => c.json({ status: "ok" }));
-  app.route("/", fleetRoutes(deps.store, deps.now));
+  app.route("/", fleetRoutes(store, deps.now));
   app.route("/", metricsRoutes(metrics.registry));
-  app.get("/edges", async (c) => c.json({ edges: (await deps.store.edges()).map(edgeView) }));
-  app.route("/", edgeLogsRoutes(deps.store));
-  app.route("/", opsRoutes(deps));
+  app.get("/edges", async (c) => c.json({ edges: (await store.edges()).map(edgeView) }));
+  app.route("/", edgeLogsRoutes(store));
+  app.route("/", opsRoutes({ ...deps, store }));
   app.notFound((c) => errorResponse(new NotFound(`no route ${c.req.method} ${c.req.path}`)));
   app.onError((err) => errorResponse(err, deps.log));
   return app;

@@ -8,6 +8,7 @@ import { errorText } from "../errors.ts";
 import { createHubApp } from "./app.ts";
 import type { HubConfig } from "./config.ts";
 import { describeStore, openHubStore } from "./open_store.ts";
+import { isLoopbackHost } from "../ops/protocol.ts";
 
 /** Where the hub writes its lines. */
 export interface HubOutput {
@@ -18,6 +19,17 @@ export interface HubOutput {
 /** How often expired request-token ids are deleted. */
 const PURGE_MS = 60_000;
 
+/**
+ * The warning for a hub that serves its read routes (the fleet, every edge's uploaded inputs and outputs, metrics)
+ * without HUB_API_TOKEN on an address other hosts reach; undefined when it has the token or listens on loopback.
+ */
+export function openReadsWarning(config: Pick<HubConfig, "host" | "apiToken">): string | undefined {
+  if (config.apiToken !== undefined || config.host === "::1" || isLoopbackHost(config.host)) return undefined;
+  return `warning: HUB_API_TOKEN is not set, so the fleet page, /edges, /metrics and every edge's uploaded log ` +
+    `(its inputs and outputs) are open to whoever reaches ${config.host}; set HUB_API_TOKEN, or listen on ` +
+    `loopback (HUB_HOST=127.0.0.1) behind a proxy that authenticates`;
+}
+
 /** Serves until a signal stops it. */
 export async function serveHub(config: HubConfig, out: HubOutput): Promise<void> {
   const now = () => Date.now() + config.clockOffsetMs;
@@ -26,6 +38,8 @@ export async function serveHub(config: HubConfig, out: HubOutput): Promise<void>
       `warning: TERN_HUB_TEST_CLOCK_OFFSET_MS shifts this hub's clock by ${config.clockOffsetMs} ms (tests only)`,
     );
   }
+  const open = openReadsWarning(config);
+  if (open) out.error(open);
   const store = await openHubStore(config);
   const app = createHubApp({
     store,

@@ -2,9 +2,9 @@
  * @module
  * The one mapping from errors to HTTP replies: a TernError keeps its status,
  * code and headers; anything else is a 500 `internal` (and is logged, since it is a
- * bug). Every error body is `{"error": message, "code": code}`.
+ * bug; a failed query without its parameters). Every error body is `{"error": message, "code": code}`.
  */
-import { errorText, TernError } from "../errors.ts";
+import { errorText, internalErrorLine, TernError } from "../errors.ts";
 
 /** Builds the JSON error reply for `err`; `log` receives unexpected errors. */
 export function errorResponse(
@@ -17,12 +17,9 @@ export function errorResponse(
       headers: err.headers,
     });
   }
-  const message = errorText(err);
-  log(
-    `internal error: ${err instanceof Error && err.stack ? err.stack : message}`,
-  );
+  log(`internal error: ${internalErrorLine(err)}`);
   return Response.json({
-    error: `internal error: ${message}`,
+    error: `internal error: ${errorText(err)}`,
     code: "internal",
   }, { status: 500 });
 }

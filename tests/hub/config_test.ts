@@ -4,7 +4,8 @@
  */
 import { parseConfig } from "../../src/config.ts";
 import { parseHubConfig } from "../../src/hub/config.ts";
-import { assertEquals, assertThrows } from "../support/assert.ts";
+import { assertEquals, assertMatch, assertThrows } from "../support/assert.ts";
+import { openReadsWarning } from "../../src/hub/serve.ts";
 
 Deno.test("tern hub commands, flags and environment", () => {
   const serve = parseHubConfig(["serve"], {});
@@ -52,4 +53,19 @@ Deno.test("tern hub goes through the one config entry; edge Ops options are chec
     true,
   );
   assertThrows(() => parseConfig([], { OPS_CHECKIN_INTERVAL: "604800" }, machine), /above 86400 seconds/);
+});
+
+Deno.test("tern hub serve warns when its read routes are open to other hosts: no HUB_API_TOKEN and not on loopback", () => {
+  const warning = openReadsWarning(parseHubConfig(["serve"], {}));
+  assertMatch(
+    warning ?? "",
+    /HUB_API_TOKEN is not set.*every edge's uploaded log .* open to whoever reaches 0\.0\.0\.0/,
+  );
+  for (const host of ["127.0.0.1", "localhost", "::1"]) {
+    assertEquals(openReadsWarning(parseHubConfig(["serve"], { HUB_HOST: host })), undefined, host);
+  }
+  assertEquals(
+    openReadsWarning(parseHubConfig(["serve"], { HUB_API_TOKEN: "a-long-enough-token-0123456789" })),
+    undefined,
+  );
 });

@@ -16,6 +16,8 @@ import { signRequestToken } from "../../src/ops/request_token.ts";
 import { newKeyPair, signingKey } from "../../src/ops/session.ts";
 import { assert, assertEquals, assertMatch, assertRejects } from "../support/assert.ts";
 import { openTestHub, type TestHub } from "../support/hub.ts";
+import { createClient } from "@libsql/client";
+import { HUB_DB_FILE, openSqliteHubStore } from "../../src/hub/store_sqlite.ts";
 
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
@@ -349,5 +351,36 @@ Deno.test("a hub that is down or answers 5xx is OpsUnavailable (retried), never 
     await assertRejects(async () => broken.join(await edgeKey(), joinRequest(bundle)), /answered join with 503/);
   } finally {
     await hub.close();
+  }
+});
+
+Deno.test("a database failure is 503 unavailable (retried by the edge), logged with its cause and SQL, never with the rows or keys it carried", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tern-hub-test-" });
+  const lines: string[] = [];
+  const hub = await openTestHub(await openSqliteHubStore(dir), (line) => lines.push(line));
+  try {
+    const bundle = await hub.addEdge("edge-1");
+    const key = await edgeKey();
+    const edge = client(hub, "edge-1");
+    const { edge_id } = await edge.join(key, joinRequest(bundle));
+    // The table the rows go to is gone (as good as a full disk or a database that went away, and reproducible).
+    const other = createClient({ url: `file:${dir}/${HUB_DB_FILE}` });
+    await other.execute("DROP TABLE log_rows");
+    other.close();
+    const page = rows(1, 3, "edge-1");
+    const err = await edge.upload(key, edge_id, asPage(page)).catch((e) => e);
+    assert(err instanceof OpsUnavailable, String(err));
+    assertEquals(err.status, 503);
+    assertMatch(err.message, /unavailable: Ops cannot use its database now/);
+    assert(!/log_rows|no such table/.test(err.message), err.message); // nothing of the schema for the caller
+    const logged = lines.join("\n");
+    assertMatch(logged, /hub database: ingest failed: database query failed: .*no such table: log_rows/);
+    assertMatch(logged, /\(query: insert into "log_rows"/);
+    for (const secret of [page[0].inJson, page[1].outJson, edge_id]) assert(!logged.includes(secret), logged);
+    // The rest of the hub keeps answering.
+    assertEquals((await hub.fetch("http://hub.test/health")).status, 200);
+  } finally {
+    await hub.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });

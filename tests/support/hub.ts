@@ -28,12 +28,12 @@ export interface TestHub {
   close(): Promise<void>;
 }
 
-/** Starts a hub app on `store` (default: libSQL in a fresh temporary folder). */
-export async function openTestHub(store?: HubStore): Promise<TestHub> {
+/** Starts a hub app on `store` (default: libSQL in a fresh temporary folder); `log` gets the hub's log lines. */
+export async function openTestHub(store?: HubStore, log: (line: string) => void = () => {}): Promise<TestHub> {
   const dir = store ? undefined : await Deno.makeTempDir({ prefix: "tern-hub-test-" });
   const s = store ?? await openSqliteHubStore(dir!);
   let clock = Date.now();
-  const app = createHubApp({ store: s, now: () => clock, log: () => {} });
+  const app = createHubApp({ store: s, now: () => clock, log });
   const requests = new Map<string, number>();
   const hub: TestHub = {
     store: s,
