@@ -11,9 +11,7 @@
 FROM scratch AS base
 ENV PERSISTENT_VOLUME_DIR=/persist
 USER 10001:10001
-WORKDIR /persist
 EXPOSE 8080
-VOLUME /persist
 # A scratch image has no curl: tern asks itself (GET /health/ready on PORT).
 HEALTHCHECK --interval=10s --timeout=6s --start-period=60s --retries=3 CMD ["/usr/local/bin/tern", "health"]
 # SIGTERM: tern stops accepting, finishes what is in flight, flushes the log and exits 0 (docker stop waits 10 s).
@@ -29,8 +27,17 @@ RUN apt-get update && apt-get install -y --no-install-recommends zstd && rm -rf 
 COPY . .
 RUN TERN_COMMIT=$TERN_COMMIT bash scripts/compile.sh x86_64 && bash scripts/rootfs.sh dist/tern /rootfs
 
+# COPY makes root own what it copies, and keeps the owner of a folder that is already there: /persist comes alone and
+# last, tern's, so that a volume Docker or podman creates on it (`-v tern-data:/persist`, or none: the VOLUME) is
+# tern's too and tern can write its log there. (WORKDIR and VOLUME follow: either would make /persist root's first.)
 FROM base AS host
-COPY build/rootfs/ /
+COPY build/rootfs/fs/ /
+COPY --chown=10001:10001 build/rootfs/persist /persist
+WORKDIR /persist
+VOLUME /persist
 
 FROM base AS runtime
-COPY --from=build /rootfs/ /
+COPY --from=build /rootfs/fs/ /
+COPY --from=build --chown=10001:10001 /rootfs/persist /persist
+WORKDIR /persist
+VOLUME /persist

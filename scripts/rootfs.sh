@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# Lays out the root file system of tern's scratch container image (the Dockerfile's runtime stage copies it):
+# Lays out the root file system of tern's scratch container image (the Dockerfile's runtime stages copy it):
 #   bash scripts/rootfs.sh BINARY OUT
-# OUT/usr/local/bin/tern, exactly the shared libraries that the binary and the native libraries it loads at run time
-# link (ldd: glibc, libgcc_s, and libstdc++ for onnxruntime), /tmp (where the native libraries are extracted), an
-# empty /persist, and /etc/passwd and /etc/group naming the user tern (10001).
+# OUT/fs: /usr/local/bin/tern, exactly the shared libraries that the binary and the native libraries it loads at run
+# time link (ldd: glibc, libgcc_s, and libstdc++ for onnxruntime), /tmp (where the native libraries are extracted), and
+# /etc/passwd and /etc/group naming the user tern (10001); OUT/persist: the empty /persist, apart, since the
+# Dockerfile copies it as tern's (COPY gives root what it copies).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${1:?usage: rootfs.sh BINARY OUT} out=${2:?usage: rootfs.sh BINARY OUT}
 arch=$(uname -m | sed 's/x86_64/x64/; s/aarch64/arm64/')
 rm -rf "$out"
-mkdir -p "$out/usr/local/bin" "$out/tmp" "$out/persist" "$out/etc"
+mkdir -p "$out/persist"
+chown 10001:10001 "$out/persist" 2>/dev/null || true
+out="$out/fs"
+mkdir -p "$out/usr/local/bin" "$out/tmp" "$out/etc"
 cp "$bin" "$out/usr/local/bin/tern"
 # The native libraries tern loads: libSQL's addon, and onnxruntime's binding, whose ldd also resolves the
 # onnxruntime library beside it (RUNPATH $ORIGIN) and what that links. Those two files travel inside the binary,
@@ -28,5 +32,4 @@ echo "root:x:0:0:root:/:/sbin/nologin" >"$out/etc/passwd"
 echo "tern:x:10001:10001:tern:/persist:/sbin/nologin" >>"$out/etc/passwd"
 printf 'root:x:0:\ntern:x:10001:\n' >"$out/etc/group"
 chmod 1777 "$out/tmp"
-chown 10001:10001 "$out/persist" 2>/dev/null || true
 find "$out" -type f | sort

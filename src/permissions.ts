@@ -4,7 +4,8 @@
  * `deno task start`, the compiled binary and the tests): it may write only its
  * state folders and the temp folder. A configured folder outside them would
  * fail deep in the log store with a bare permission error; this names the
- * variable at start-up instead (exit 2), before anything is written, as it does for a folder that is a file. (The binary's temp folder is checked
+ * variable at start-up instead (exit 2), before anything is written, as it does for a folder that is a file or that
+ * this process cannot write. (The binary's temp folder is checked
  * earlier, in addon_copies.ts, since native addons load as modules are imported.)
  */
 import type { Config } from "./config.ts";
@@ -63,7 +64,7 @@ export function checkFolders(config: Config): void {
         }, and folders inside them): use one of them (mount the volume there)`,
       );
     }
-    if (path !== undefined) notAFile(name, path);
+    if (path !== undefined) writableFolder(name, path);
   }
   // Under INFERENCE_BACKEND=auto a folder without onnxruntime would only drop native and CUDA, and serve on WASM,
   // several times slower. (`tern backends` reports it as it is: it is how one looks into such a setting.)
@@ -82,8 +83,12 @@ export function checkFolders(config: Config): void {
   }
 }
 
-/** Throws a ConfigError naming the variable when its folder is a file (it is made when missing). */
-function notAFile(name: string, path: string): void {
+/**
+ * Throws a ConfigError naming the variable when its folder is a file, or a folder this process cannot write (a volume
+ * owned by root, a read-only mount): the log store would fail later with a bare SQLite code. A missing folder is made
+ * later.
+ */
+function writableFolder(name: string, path: string): void {
   let info: Deno.FileInfo;
   try {
     info = Deno.statSync(path);
@@ -91,4 +96,15 @@ function notAFile(name: string, path: string): void {
     return; // missing (made later) or not readable: the store says which, with the path
   }
   if (!info.isDirectory) throw new ConfigError(`${name}='${path}' is a file, not a folder`);
+  let probe: string;
+  try {
+    probe = Deno.makeTempFileSync({ dir: path, prefix: ".tern-write-check-" });
+  } catch (err) {
+    const why = err instanceof Error ? err.message.replace(/\s*\(os error \d+\)[\s\S]*$/, "") : String(err);
+    throw new ConfigError(
+      `${name}='${path}' is a folder this process (uid ${Deno.uid() ?? "?"}) cannot write (${why}): give it to ` +
+        `that user (in a container: chown 10001:10001 the host folder or volume) or mount it read-write`,
+    );
+  }
+  Deno.removeSync(probe);
 }

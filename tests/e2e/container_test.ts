@@ -3,8 +3,9 @@
  * dist/tern's scratch image in a real container runtime (podman with runc here; docker where installed): built by
  * scripts/image.sh from the binary under test, run in the seed's `docker run` form (environment variables,
  * `-v ./data:/persist`, port 8080), restarted with its log kept, checked by its HEALTHCHECK (`tern health`),
- * stopped with exit code 0, and brought up by compose.yaml with podman-compose (or docker compose). Runs with
- * TERN_BIN only; without a container runtime it says so and skips.
+ * stopped with exit code 0; on a volume the runtime creates (tern's, as the image's /persist is); and brought up by
+ * compose.yaml with podman-compose (or docker compose). Runs with TERN_BIN only; without a container runtime it says
+ * so and skips.
  */
 import { assert, assertEquals, assertMatch } from "../support/assert.ts";
 import { findContainerRuntime, giveToImageUser, run, waitReady } from "../support/container.ts";
@@ -107,6 +108,45 @@ Deno.test({
     } finally {
       await run([engine, "rm", "-f", name], { env });
       await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "a named volume on /persist, or none (the image's VOLUME), is writable by tern; a read-only one stops it with exit 2 naming PERSISTENT_VOLUME_DIR",
+  ignore: runtime === undefined,
+  fn: async () => {
+    await buildImage();
+    const { engine, env } = runtime!;
+    const id = crypto.randomUUID().slice(0, 8);
+    const volume = `tern-e2e-${id}`;
+    const names: string[] = [];
+    try {
+      for (const mount of [["-v", `${volume}:/persist`], []]) {
+        const name = `tern-e2e-${id}-${names.length}`;
+        names.push(name);
+        const port = freePort();
+        const started = await run([engine, "run", "-d", "--name", name, ...mount, "-p", `${port}:8080`, IMAGE], {
+          env,
+        });
+        assertEquals(started.code, 0, started.out);
+        await waitReady(`http://127.0.0.1:${port}/health/ready`).catch(async (err) => {
+          throw new Error(`${err.message}\n${(await run([engine, "logs", name], { env })).out}`);
+        });
+        await infer(`http://127.0.0.1:${port}`);
+        assertEquals(await loggedRows(`http://127.0.0.1:${port}`), 1);
+        assertEquals((await run([engine, "stop", name], { env })).code, 0);
+      }
+      const readOnly = await run([engine, "run", "--rm", "-v", `${volume}:/persist:ro`, IMAGE], { env });
+      assertEquals(readOnly.code, 2, readOnly.out);
+      assertMatch(
+        readOnly.out,
+        /PERSISTENT_VOLUME_DIR='\/persist' is a folder this process \(uid 10001\) cannot write/,
+      );
+    } finally {
+      for (const name of names) await run([engine, "rm", "-f", "-v", name], { env });
+      await run([engine, "volume", "rm", "-f", volume], { env });
     }
   },
 });
