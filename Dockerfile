@@ -25,7 +25,9 @@ WORKDIR /src
 # zstd compresses the runtime files the binary carries (scripts/pack_embedded.sh).
 RUN apt-get update && apt-get install -y --no-install-recommends zstd && rm -rf /var/lib/apt/lists/*
 COPY . .
-RUN TERN_COMMIT=$TERN_COMMIT bash scripts/compile.sh x86_64 && bash scripts/rootfs.sh dist/tern /rootfs
+# The binary for the platform being built (docker buildx --platform linux/arm64 builds dist/tern-aarch64).
+RUN arch=$(uname -m) && bin=dist/tern && if [ "$arch" = aarch64 ]; then bin=dist/tern-aarch64; fi && \
+    TERN_COMMIT=$TERN_COMMIT bash scripts/compile.sh "$arch" && bash scripts/rootfs.sh "$bin" /rootfs
 
 # COPY makes root own what it copies, and keeps the owner of a folder that is already there: /persist comes alone and
 # last, tern's, so that a volume Docker or podman creates on it (`-v tern-data:/persist`, or none: the VOLUME) is

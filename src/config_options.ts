@@ -95,7 +95,7 @@ export const OPTIONS: readonly OptionDef[] = [
     flag: "config-cpus",
     env: "CONFIG_CPUS",
     help:
-      "CPUs the inference engine may use, a positive decimal as container limits write it (1.0, 2.5); threads = its whole part, at least 1, at most the cores",
+      "CPUs the inference engine may use, a positive decimal as container limits write it (1.0, 2.5, 1500m); threads = its whole part, at least 1, at most the cores",
     default: "all cores",
   },
   {

@@ -62,15 +62,17 @@ export function parseCount(name: string, text: string, what: string): number {
 }
 
 /**
- * CONFIG_CPUS: a positive decimal, as container CPU limits are written (`1.0`, `1.25`, `2`);
+ * CONFIG_CPUS: a positive decimal, as container CPU limits are written (`1.0`, `1.25`, `2`, `1500m`);
  * the engine's threads are its whole part, at least 1 and at most the machine's cores (more only contend:
  * `1000` on 2 cores took the demo 38 s to load). Unset: every core.
  */
 export function parseCpus(text: string | undefined, cpus: number): number {
   if (text === undefined) return cpus;
-  const value = /^\s*(\d+(\.\d*)?|\.\d+)\s*$/.test(text) ? Number(text) : NaN;
+  // A number as container limits write it: 2, 1.0, 2.5, or Kubernetes' millicores (1500m).
+  const m = /^\s*(\d+(?:\.\d*)?|\.\d+)(m?)\s*$/.exec(text);
+  const value = m ? Number(m[1]) / (m[2] ? 1000 : 1) : NaN;
   if (!(value > 0)) {
-    throw new ConfigError(`CONFIG_CPUS='${text}' must be a positive number of CPUs, e.g. 1, 1.0 or 2.5`);
+    throw new ConfigError(`CONFIG_CPUS='${text}' must be a positive number of CPUs, e.g. 1, 1.0, 2.5 or 1500m`);
   }
   return Math.min(cpus, Math.max(1, Math.floor(value)));
 }

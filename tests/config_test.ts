@@ -81,10 +81,12 @@ Deno.test("commands: serve by default, help and version by flag or word", () => 
   assertThrows(() => parseConfig(["serve", "extra"], {}, MACHINE), /unexpected argument 'extra'/);
 });
 
-Deno.test("CONFIG_CPUS takes a positive decimal as container limits write it; threads are its whole part, at least 1, at most the cores", () => {
+Deno.test("CONFIG_CPUS takes a positive decimal or millicores as container limits write them; threads are its whole part, at least 1, at most the cores", () => {
   const cpus = (v: string) => parseConfig([], { CONFIG_CPUS: v }, MACHINE).configCpus;
   assertEquals(["1", "1.0", "1.25", "2.0", "2.5", "0.5", " 3 ", "4.", "1000"].map(cpus), [1, 1, 1, 2, 2, 1, 3, 4, 4]);
-  for (const bad of ["0", "0.0", "-1", "abc", "1e3", "1,5", "Infinity"]) {
+  // Kubernetes' millicores, as a chart's resources.limits.cpu may be written.
+  assertEquals(["1500m", "2000m", "500m", "250.5m"].map(cpus), [1, 2, 1, 1]);
+  for (const bad of ["0", "0.0", "-1", "abc", "1e3", "1,5", "Infinity", "0m", "m", "1500M", "1.5 m"]) {
     assertThrows(() => cpus(bad), new RegExp(`CONFIG_CPUS='${bad}' must be a positive number of CPUs`));
   }
 });

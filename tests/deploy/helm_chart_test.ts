@@ -5,7 +5,7 @@
  * seed's values (ociRegistry.registry/username/password, edgeBundle) reach the container, the password and bundle
  * only through a Secret, /persist is a PersistentVolumeClaim, and the probes are /health and /health/ready.
  */
-import { assert, assertEquals } from "../support/assert.ts";
+import { assert, assertEquals, assertMatch } from "../support/assert.ts";
 import { renderChart, type RenderContext } from "../support/helm_render.ts";
 import { requireSystemPackage } from "../support/system_packages.ts";
 import { runPython } from "../support/python.ts";
@@ -124,4 +124,48 @@ Deno.test("with no credentials and no bundle there is no Secret and no secret va
   assertEquals(of("Secret"), []);
   const env = of("Deployment")[0].spec.template.spec.containers[0].env.map((e: { name: string }) => e.name);
   assertEquals(env.filter((name: string) => /OCI_|EDGE_BUNDLE|PIPELINE_URL/.test(name)), []);
+});
+
+Deno.test("a changed password, bundle or API token changes the pod template (Kubernetes restarts the pod); the same values render the same", async () => {
+  await requireSystemPackage("python3-yaml");
+  const checksum = async (values: Record<string, unknown>) =>
+    (await render(values)).of("Deployment")[0].spec.template.metadata.annotations["checksum/secret"];
+  const seed = await checksum(SEED);
+  assertEquals(await checksum(SEED), seed);
+  assertMatch(seed, /^[0-9a-f]{64}$/);
+  const changed = [
+    { ...SEED, ociRegistry: { ...SEED.ociRegistry, password: "rotated" } },
+    { ...SEED, edgeBundle: "ZXhwb3J0IEVER0VfTkFNRT1lZGdlLTIK" },
+    { ...SEED, apiToken: "a-new-api-token-0123456789" },
+  ];
+  for (const values of changed) assert(await checksum(values) !== seed, JSON.stringify(values));
+});
+
+Deno.test("the pod meets Pod Security 'restricted'; the log cap, page size, API token (from the Secret), plain HTTP and extraEnv reach the container", async () => {
+  await requireSystemPackage("python3-yaml");
+  const plain = (await render({})).of("Deployment")[0].spec.template.spec;
+  const env = (pod: typeof plain) =>
+    Object.fromEntries(pod.containers[0].env.map((e: { name: string }) => [e.name, e]));
+  // By default the log is capped below the volume's 10Gi (and so needs its page size): it never fills the volume.
+  assertEquals([env(plain).LOCAL_INFERENCE_STORAGE.value, env(plain).PLATEAU_PAGE_SIZE.value], ["8Gi", "1000"]);
+  assertEquals([env(plain).API_TOKEN, env(plain).OCI_PLAIN_HTTP], [undefined, undefined]);
+  assertEquals(plain.securityContext.seccompProfile, { type: "RuntimeDefault" });
+  assertEquals(plain.securityContext.runAsNonRoot, true);
+  const container = plain.containers[0].securityContext;
+  assertEquals([container.allowPrivilegeEscalation, container.capabilities.drop], [false, ["ALL"]]);
+
+  const { of } = await render({
+    apiToken: "api-token-0123456789abcdef",
+    ociRegistry: { plainHttp: true },
+    localInferenceStorage: "2Gi",
+    extraEnv: [{ name: "LOG_FORMAT", value: "json" }, { name: "OCI_TIMEOUT", value: "60" }],
+  });
+  const pod = of("Deployment")[0].spec.template.spec;
+  const [secret] = of("Secret");
+  const set = env(pod);
+  assertEquals(secret.stringData?.[set.API_TOKEN.valueFrom.secretKeyRef.key], "api-token-0123456789abcdef");
+  assertEquals(
+    [set.OCI_PLAIN_HTTP.value, set.LOCAL_INFERENCE_STORAGE.value, set.LOG_FORMAT.value, set.OCI_TIMEOUT.value],
+    ["true", "2Gi", "json", "60"],
+  );
 });

@@ -54,6 +54,8 @@ Deno.test("systemd-analyze verify accepts tern.service as install.sh installs it
     }
     assertMatch(unit, /^Restart=on-failure$/m);
     assertMatch(unit, /^EnvironmentFile=-\/etc\/tern\/tern\.env$/m);
+    // The state folder is a flag, which wins over the environment (tests/config_test.ts), so tern.env cannot move it.
+    assertMatch(unit, /^ExecStart=\/usr\/local\/bin\/tern --persistent-volume-dir=\/var\/lib\/tern$/m);
   } finally {
     await cleanup();
   }
@@ -68,5 +70,22 @@ Deno.test("installing again replaces the binary and the unit but keeps /etc/tern
     assertEquals(Deno.readTextFileSync(`${root}/etc/tern/tern.env`), "PIPELINE_URL=registry.example.com/p/m:v1\n");
   } finally {
     await cleanup();
+  }
+});
+
+Deno.test("install.sh on the machine itself refuses a binary built for another architecture, before installing anything", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tern-install-arch-" });
+  try {
+    // An ELF header for the other architecture (e_machine at byte 18: 62 x86-64, 183 AArch64).
+    const other = Deno.build.arch === "x86_64" ? 183 : 62;
+    const header = new Uint8Array(64);
+    header.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]);
+    header[18] = other;
+    await Deno.writeFile(`${dir}/tern`, header, { mode: 0o755 });
+    const result = await sh(["bash", "scripts/install.sh", `${dir}/tern`]);
+    assertEquals(result.code, 1, result.out);
+    assertMatch(result.out, /is not built for this machine \((x86_64|aarch64)\): use dist\/tern on x86_64/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

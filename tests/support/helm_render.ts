@@ -2,10 +2,12 @@
  * @module
  * Renders a Helm chart's templates for the chart test (no helm binary on these machines), implementing the part of
  * Go templates and Helm's functions deploy/helm/tern uses: `{{ .Values.a.b }}`, `.Release.*`, `.Chart.*`, `if` /
- * `else` / `end`, `define` and `include`, whitespace trimming (`{{-`, `-}}`), pipelines and the functions quote,
- * default, or, not, toYaml, indent and nindent. Anything else is an error, so the chart cannot quietly use more. It
+ * `else` / `end`, `define` and `include`, comments, whitespace trimming (`{{-`, `-}}`), pipelines and the functions
+ * quote, default, or, not, toYaml, indent, nindent and sha256sum. Anything else is an error, so the chart cannot quietly use more. It
  * records which values the templates read.
  */
+
+import { createHash } from "node:crypto";
 
 type Node =
   | { kind: "text"; text: string }
@@ -84,6 +86,7 @@ function parse(tokens: Token[], defines: Map<string, Node[]>, file: string): Nod
       }
       const body = token.body;
       if (body === "end" || body === "else") return { nodes, end: body };
+      if (body.startsWith("/*") && body.endsWith("*/")) continue;
       const define = body.match(/^define "([^"]+)"$/);
       if (define) {
         const inner = block();
@@ -195,6 +198,7 @@ const FUNCTIONS: Record<string, (state: State, ...args: unknown[]) => unknown> =
   not: (_s, value) => !truthy(value),
   toYaml: (_s, value) => toYaml(value, 0).replace(/\n$/, ""),
   indent: (_s, n, text) => String(text).split("\n").map((l) => " ".repeat(n as number) + l).join("\n"),
+  sha256sum: (_s, text) => createHash("sha256").update(String(text)).digest("hex"),
   nindent: (_s, n, text) => "\n" + String(text).split("\n").map((l) => " ".repeat(n as number) + l).join("\n"),
 };
 
