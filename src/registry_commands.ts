@@ -42,7 +42,7 @@ export async function runPublish(config: Config): Promise<void> {
   const target = args.reference ?? spec.name;
   const tagged = /[:@][^/]*$/.test(target.replace(/^[^/]*\//, "")) ? target : `${target}:${version}`;
   const ref = parseReference(tagged, config.ociRegistry);
-  const client = clientFor(ref, registrySettings(config), console.log);
+  const client = clientFor(ref, registrySettings(config, ref.registry), console.log);
   console.log(
     `Publishing pipeline ${spec.name} (${spec.steps.length} step${spec.steps.length === 1 ? "" : "s"}) to ${
       formatReference(ref)

@@ -6,14 +6,28 @@
  */
 import type { Config } from "./config.ts";
 import type { RegistrySettings } from "./registry/mod.ts";
+import { parseReference } from "./registry/reference.ts";
 
-/** The OCI_* settings. */
-export function registrySettings(config: Config): RegistrySettings {
+/**
+ * The OCI_* settings. Without OCI_REGISTRY the credentials belong to `target`'s host (the registry `tern publish`
+ * pushes to), else to that of the PIPELINE_URL given at start (`tern serve`, `tern pull`).
+ */
+export function registrySettings(config: Config, target?: string): RegistrySettings {
   return {
     defaultRegistry: config.ociRegistry,
+    credentialsRegistry: target ?? startRegistry(config),
     username: config.ociUsername,
     password: config.ociPassword,
     plainHttp: config.ociPlainHttp,
     timeoutSeconds: config.ociTimeoutSeconds,
   };
+}
+
+function startRegistry(config: Config): string | undefined {
+  if (config.pipelineUrl === undefined) return undefined;
+  try {
+    return parseReference(config.pipelineUrl).registry;
+  } catch {
+    return undefined; // a malformed PIPELINE_URL stops start-up with its own message
+  }
 }

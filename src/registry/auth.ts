@@ -43,14 +43,14 @@ export function basicHeader(c: Credentials): string {
 /**
  * Fetches a Bearer token for `scope` from the challenge's realm; throws with
  * the server's words (never the password). Credentials go only to an HTTPS
- * realm, unless `plainHttpAllowed` (loopback or OCI_PLAIN_HTTP).
+ * realm, or a plain-HTTP one `plainHttpRealm` accepts.
  */
 export async function fetchToken(
   challenge: Challenge,
   scope: string,
   credentials: Credentials | undefined,
   fetcher: typeof fetch,
-  plainHttpAllowed: boolean,
+  plainHttpRealm: (realm: URL) => boolean,
   signal?: AbortSignal,
 ): Promise<{ token: string; expiresAt: number }> {
   const realm = challenge.params.realm;
@@ -61,7 +61,7 @@ export async function fetchToken(
   } catch {
     throw new RegistryError(`the registry named a token realm that is not a URL: ${printable(realm)}`);
   }
-  if (credentials && url.protocol !== "https:" && !plainHttpAllowed) {
+  if (credentials && url.protocol !== "https:" && !plainHttpRealm(url)) {
     throw new RegistryError(`refusing to send credentials to the plain-HTTP token realm ${url.origin}`);
   }
   if (challenge.params.service) url.searchParams.set("service", challenge.params.service);

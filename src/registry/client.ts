@@ -11,7 +11,7 @@
 import { errorText } from "../errors.ts";
 import { createHash } from "node:crypto";
 import { AuthError, basicHeader, type Challenge, type Credentials, fetchToken, parseChallenge } from "./auth.ts";
-import { printable, RegistryError } from "./errors.ts";
+import { printable, RegistryError, retryableStatus } from "./errors.ts";
 import { DIGEST, isLoopback } from "./reference.ts";
 
 export { RegistryError } from "./errors.ts";
@@ -102,7 +102,12 @@ export class RegistryClient {
       );
     }
     await this.#expectOk(res, `fetching manifest ${repository}:${reference}`);
-    const bytes = new Uint8Array(await res.arrayBuffer());
+    const what = `manifest ${repository}:${reference}`;
+    const body = await readAtMost(res, MAX_MANIFEST_BYTES, this.#options.idleTimeoutMs ?? 30_000).catch((err) => {
+      throw new RegistryError(`${what}: ${this.registry} ${errorText(err)}`, { unavailable: true });
+    });
+    if (!body.whole) throw new RegistryError(`${what} is larger than ${MAX_MANIFEST_BYTES} bytes: refused`);
+    const bytes = body.bytes;
     const digest = sha256Digest(bytes);
     const claimed = DIGEST.test(reference) ? reference : res.headers.get("docker-content-digest");
     if (claimed && claimed !== digest) {
@@ -147,13 +152,17 @@ export class RegistryClient {
       let have = await Deno.stat(partial).then((s) => s.size).catch(() => 0);
       if (have > size) have = await restart(partial);
       const controller = new AbortController();
-      const idle = new IdleTimer(controller, this.#options.idleTimeoutMs ?? 30_000);
+      let idle: IdleTimer | undefined;
       try {
         if (have === size) {
           // Complete before a crash or cut: verify and keep it.
           if (await fileDigest(partial) === digest) return await Deno.rename(partial, dest);
           have = await restart(partial);
         }
+        // What is here already is hashed before the request and its idle timer: gigabytes on an SD card take longer
+        // than the timer allows, and every attempt would be cut off while hashing.
+        const seeded = have > 0 ? await fileHash(partial) : undefined;
+        idle = new IdleTimer(controller, this.#options.idleTimeoutMs ?? 30_000);
         const res = await this.#send("GET", `/v2/${repository}/blobs/${digest}`, repository, "pull", {
           headers: have > 0 ? { range: `bytes=${have}-` } : {},
           once: true,
@@ -176,7 +185,7 @@ export class RegistryClient {
           await restart(partial);
           throw new NetworkCut(`blob ${digest}: the registry resumed at the wrong offset; starting over`);
         }
-        const hash = resumed ? await fileHash(partial) : createHash("sha256");
+        const hash = resumed && seeded ? seeded : createHash("sha256");
         const file = await Deno.open(partial, { write: true, create: true, truncate: !resumed, append: resumed });
         let written = resumed ? have : 0;
         try {
@@ -212,7 +221,7 @@ export class RegistryClient {
         }
         await this.#backoff(attempt);
       } finally {
-        idle.stop();
+        idle?.stop();
       }
     }
   }
@@ -250,8 +259,8 @@ export class RegistryClient {
 
   /**
    * Sends one request (a path on the registry, or an absolute URL it handed
-   * out) with auth, answering a 401 challenge once; retries GET/HEAD on 5xx
-   * and network errors unless `once`.
+   * out) with auth, answering a 401 challenge once; retries GET/HEAD on 5xx, 429
+   * and 408 (waiting as Retry-After asks, up to 10 s) and network errors unless `once`.
    */
   async #send(method: string, target: string, repository: string, actions: string, init: SendInit = {}) {
     const scope = `repository:${repository}:${actions}`;
@@ -278,9 +287,10 @@ export class RegistryClient {
             throw new AuthError(this.#options.credentials, this.registry, missing);
           }
         }
-        if (res.status >= 500 && attempt < attempts) {
+        if (retryableStatus(res.status) && attempt < attempts) {
+          const asked = retryAfterMs(res.headers.get("retry-after"));
           await res.body?.cancel();
-          await this.#backoff(attempt);
+          await this.#backoff(attempt, asked);
           continue;
         }
         if (res.ok && !this.#announcedLogin && this.#options.credentials && (this.#useBasic || this.#tokens.size)) {
@@ -326,7 +336,9 @@ export class RegistryClient {
           scope,
           this.#options.credentials,
           this.#fetch,
-          this.#plainHttpAllowed,
+          // Cleartext credentials only to loopback, or to the registry's own host when plain HTTP was allowed for
+          // it: a challenge cannot send them over the network to a host nobody opted in.
+          (realm) => isLoopback(realm.host) || (this.#plainHttpAllowed && realm.host === this.registry),
           signal ? AbortSignal.any([signal, controller.signal]) : controller.signal,
         );
       } catch (err) {
@@ -377,16 +389,67 @@ export class RegistryClient {
     }
   }
 
-  /** Waits before attempt `attempt + 1`: backoffMs, doubled per attempt. */
-  #backoff(attempt: number): Promise<void> {
-    return delay((this.#options.backoffMs ?? 200) * 2 ** (attempt - 1));
+  /** Waits before attempt `attempt + 1`: backoffMs, doubled per attempt, or longer when the registry `asked` to. */
+  #backoff(attempt: number, asked = 0): Promise<void> {
+    return delay(Math.max((this.#options.backoffMs ?? 200) * 2 ** (attempt - 1), Math.min(asked, MAX_RETRY_AFTER_MS)));
   }
 
   async #expectOk(res: Response, what: string): Promise<void> {
     if (res.ok) return;
-    const text = printable((await res.text().catch(() => "")).slice(0, 300));
+    const start = await readAtMost(res, 300, this.#options.idleTimeoutMs ?? 30_000).catch(() => undefined);
+    const text = printable(new TextDecoder().decode(start?.bytes ?? new Uint8Array()));
     throw new RegistryError(`${what}: ${this.registry} answered ${res.status} ${text}`.trim(), { status: res.status });
   }
+}
+
+/** The largest manifest taken: the OCI distribution spec's limit a registry must accept (4 MiB). */
+const MAX_MANIFEST_BYTES = 4 * 2 ** 20;
+
+/**
+ * Up to `max` bytes of a body (`whole`: all of it), then the rest is cancelled; a body that sends nothing for
+ * `idleMs` fails (`no data for … ms`): after the headers, a stalled body would otherwise hang start-up for good.
+ */
+async function readAtMost(res: Response, max: number, idleMs: number): Promise<{ bytes: Uint8Array; whole: boolean }> {
+  const reader = res.body?.getReader();
+  if (!reader) return { bytes: new Uint8Array(), whole: true };
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  let whole = false;
+  try {
+    while (size <= max) {
+      let timer: number | undefined;
+      const stalled = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`sent no data for ${idleMs} ms`)), idleMs);
+      });
+      const next = await Promise.race([reader.read(), stalled]).finally(() => clearTimeout(timer));
+      if (next.done) {
+        whole = true;
+        break;
+      }
+      chunks.push(next.value);
+      size += next.value.length;
+    }
+  } finally {
+    if (!whole) await reader.cancel().catch(() => {});
+  }
+  const bytes = new Uint8Array(Math.min(size, max));
+  let at = 0;
+  for (const chunk of chunks) {
+    const part = chunk.subarray(0, bytes.length - at);
+    bytes.set(part, at);
+    at += part.length;
+  }
+  return { bytes, whole: whole && size <= max };
+}
+
+/** The longest Retry-After honoured: past it the attempts run out and, at start-up, the cache serves. */
+const MAX_RETRY_AFTER_MS = 10_000;
+
+/** A Retry-After header (seconds, or an HTTP date) in ms; 0 when absent or unreadable. */
+function retryAfterMs(header: string | null): number {
+  if (header === null) return 0;
+  const seconds = /^\s*\d+\s*$/.test(header) ? Number(header) : (Date.parse(header) - Date.now()) / 1000;
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 0;
 }
 
 /** A transfer that ended early or must start over; retried. */

@@ -14,8 +14,16 @@ export class RegistryError extends Error {
     super(message);
     this.name = "RegistryError";
     this.status = options.status;
-    this.unavailable = options.unavailable ?? (options.status !== undefined && options.status >= 500);
+    this.unavailable = options.unavailable ?? (options.status !== undefined && retryableStatus(options.status));
   }
+}
+
+/**
+ * A status that says "not now" rather than "no": 5xx, 429 (rate limited: a fleet rebooting at once against Docker Hub
+ * or GHCR) and 408. Retried, and at start-up the cache serves meanwhile.
+ */
+export function retryableStatus(status: number): boolean {
+  return status >= 500 || status === 429 || status === 408;
 }
 
 /** Printable text from a registry-supplied string: no control characters (no ANSI, no fake lines). */

@@ -25,6 +25,11 @@ export { formatReference, type ImageReference, parseReference } from "./referenc
 export interface RegistrySettings {
   /** OCI_REGISTRY: default host, and the host the credentials belong to. */
   defaultRegistry?: string;
+  /**
+   * Where the credentials go without OCI_REGISTRY: the host of the reference given (`tern pull`, `tern publish`) or of
+   * the PIPELINE_URL tern started with; a pipeline Ops assigns later on another host does not get them.
+   */
+  credentialsRegistry?: string;
   username?: string;
   password?: string;
   plainHttp: boolean;
@@ -33,21 +38,24 @@ export interface RegistrySettings {
 }
 
 /**
- * A client for `ref`'s registry. The credentials go along only when that is
- * OCI_REGISTRY's host (or OCI_REGISTRY is unset): a PIPELINE_URL naming
- * another host never receives them.
+ * The credentials for `ref`'s registry: only when that is OCI_REGISTRY's host, or without OCI_REGISTRY the host they
+ * were given for (`credentialsRegistry`); a PIPELINE_URL naming another host never receives them.
  */
+export function credentialsFor(ref: ImageReference, settings: RegistrySettings): Credentials | undefined {
+  const home = settings.defaultRegistry ?? settings.credentialsRegistry;
+  if (home === undefined || normaliseRegistry(home) !== ref.registry) return undefined;
+  return settings.username !== undefined && settings.password !== undefined
+    ? { username: settings.username, password: settings.password }
+    : undefined;
+}
+
+/** A client for `ref`'s registry, with the credentials when they are that registry's (credentialsFor). */
 export function clientFor(
   ref: ImageReference,
   settings: RegistrySettings,
   log: (line: string) => void,
 ): RegistryClient {
-  const home = settings.defaultRegistry && normaliseRegistry(settings.defaultRegistry);
-  const ours = !home || home === ref.registry;
-  const credentials: Credentials | undefined =
-    ours && settings.username !== undefined && settings.password !== undefined
-      ? { username: settings.username, password: settings.password }
-      : undefined;
+  const credentials = credentialsFor(ref, settings);
   return new RegistryClient({
     registry: ref.registry,
     credentials,

@@ -233,37 +233,43 @@ Deno.test("a flaky link: a 503 is retried and the model transfer cut halfway res
     }
   }));
 
-Deno.test("a registry behind a 503-ing load balancer: tern starts from its cache", () =>
-  withRegistry("none", async (registry, persist) => {
-    const proxy = startFlakyProxy(registry.host, "down");
-    try {
-      await publish(`${registry.host}/pipelines/house-price:v1`);
-      const reference = `${proxy.host}/pipelines/house-price:v1`;
-      // Fill the cache under the proxy's reference straight from the registry's storage.
-      const direct = await runTern(["pull", `${registry.host}/pipelines/house-price:v1`], {
-        PERSISTENT_VOLUME_DIR: persist,
-      });
-      assertEquals(direct.code, 0, direct.stderr);
-      const refs = `${persist}/oci/refs`;
-      const [saved] = [...Deno.readDirSync(refs)];
-      const manifest = JSON.parse(Deno.readTextFileSync(`${refs}/${saved.name}`)).manifest;
-      const key = Array.from(
-        new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(reference))),
-        (b) => b.toString(16).padStart(2, "0"),
-      ).join("");
-      Deno.writeTextFileSync(`${refs}/${key}.json`, JSON.stringify({ reference, manifest }));
-
-      const tern = await startTern({ env: { PERSISTENT_VOLUME_DIR: persist, PIPELINE_URL: reference } });
+for (const [mode, status] of [["down", 503], ["limited", 429]] as const) {
+  Deno.test(`a registry behind a load balancer answering ${status}: tern starts from its cache`, () =>
+    withRegistry("none", async (registry, persist) => {
+      const proxy = startFlakyProxy(registry.host, mode);
       try {
-        assertMatch(tern.output(), /answered 503.*starting from the cached pipeline/);
-        assert(maxRelativeError([await inferOne(tern.url)], ref.predictions.slice(0, 1)) <= 1e-4);
+        await publish(`${registry.host}/pipelines/house-price:v1`);
+        const reference = `${proxy.host}/pipelines/house-price:v1`;
+        // Fill the cache under the proxy's reference straight from the registry's storage.
+        const direct = await runTern(["pull", `${registry.host}/pipelines/house-price:v1`], {
+          PERSISTENT_VOLUME_DIR: persist,
+        });
+        assertEquals(direct.code, 0, direct.stderr);
+        const refs = `${persist}/oci/refs`;
+        const [saved] = [...Deno.readDirSync(refs)];
+        const manifest = JSON.parse(Deno.readTextFileSync(`${refs}/${saved.name}`)).manifest;
+        const key = Array.from(
+          new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(reference))),
+          (b) => b.toString(16).padStart(2, "0"),
+        ).join("");
+        Deno.writeTextFileSync(`${refs}/${key}.json`, JSON.stringify({ reference, manifest }));
+
+        const tern = await startTern({ env: { PERSISTENT_VOLUME_DIR: persist, PIPELINE_URL: reference } });
+        try {
+          assertMatch(tern.output(), new RegExp(`answered ${status}.*starting from the cached pipeline`));
+          assert(maxRelativeError([await inferOne(tern.url)], ref.predictions.slice(0, 1)) <= 1e-4);
+          // Retried; after a 429 no sooner than its Retry-After (1 s) asked.
+          const [first, second] = proxy.arrivals;
+          assert(second !== undefined, "the manifest was asked for once, not retried");
+          if (status === 429) assert(second - first >= 900, `retried ${Math.round(second - first)} ms after a 429`);
+        } finally {
+          await tern.stop();
+        }
       } finally {
-        await tern.stop();
+        await proxy.stop();
       }
-    } finally {
-      await proxy.stop();
-    }
-  }));
+    }));
+}
 
 Deno.test("credentials go only to OCI_REGISTRY's host; a complete leftover .partial is kept; shared model files pull once", () =>
   withRegistry("basic", async (registry, persist) => {
