@@ -387,3 +387,90 @@ Deno.test("rows the storage cap evicts before Ops had them are said once each, a
   });
   await hub.close();
 });
+
+/** A proxy before the hub that refuses (with `refusal`) every log page whose ids include `row`. */
+function refusingRow(hub: TestHub, row: number, refusal: () => Response): typeof fetch {
+  return async (input, init) => {
+    const req = new Request(input, init);
+    if (new URL(req.url).pathname === "/v1/logs") {
+      const [first, last] = (req.headers.get("idempotency-key") ?? "").split(":").pop()!.split("-").map(Number);
+      if (first <= row && row <= last) return refusal();
+    }
+    return await hub.fetch(req);
+  };
+}
+
+for (
+  const [status, refusal] of [
+    [413, () => new Response("<html>413 Request Entity Too Large</html>", { status: 413 })],
+    [400, () => Response.json({ error: "a column of the wrong type", code: "bad_page" }, { status: 400 })],
+  ] as const
+) {
+  Deno.test(`one row Ops never takes (${status} at one row) is passed over, said, and kept here: every other row is uploaded`, async () => {
+    const hub = await openTestHub();
+    await withDirs(async (tempDir) => {
+      const dir = await tempDir();
+      const bundle = await hub.addEdge("edge-1");
+      const log = await openInferenceLog({ dir, sync: "normal", walLimitBytes: 1 << 20 }, {
+        durability: "durable",
+        partition: "edge-1",
+      });
+      for (let i = 0; i < 3; i++) await log.writer.append(demoEntry(i * 100, 100));
+      const lines: string[] = [];
+      const a = agent(hub, bundle, dir, { log, lines, fetch: refusingRow(hub, 150, refusal), pageRows: 100 });
+      try {
+        await until("the backlog uploaded or passed over", async () => (await log.upload.backlog()) === 0);
+      } finally {
+        await a.stop();
+      }
+      let kept = 0;
+      for await (const page of log.read({})) kept += page.length;
+      await log.close();
+      assertEquals(kept, 300);
+      const ids = (await hubRows(hub)).map((r: { id: number }) => r.id);
+      assertEquals(ids.includes(150), false);
+      assertEquals(ids.length, 299);
+      const passedOver = lines.filter((l) => /will not take log row/.test(l));
+      assertEquals(passedOver.length, 1, lines.join("\n"));
+      assertMatch(
+        passedOver[0],
+        new RegExp(`will not take log row 150 \\(.*${status}.*\\); it is passed over`),
+      );
+      // A malformed page only narrows the pages until the row is found; too large ones stay small.
+      if (status === 400) assertEquals((await hubEdge(hub)).largest_page_rows, 100);
+    });
+    await hub.close();
+  });
+}
+
+Deno.test("an upload reply that does not acknowledge the page (a catch-all route answering {}) marks nothing uploaded", async () => {
+  const hub = await openTestHub();
+  await withDirs(async (tempDir) => {
+    const dir = await tempDir();
+    const bundle = await hub.addEdge("edge-1");
+    const log = await openInferenceLog({ dir, sync: "normal", walLimitBytes: 1 << 20 }, {
+      durability: "durable",
+      partition: "edge-1",
+    });
+    await log.writer.append(demoEntry(0, 10));
+    let catchAll = true;
+    const gateway: typeof fetch = async (input, init) => {
+      const req = new Request(input, init);
+      if (catchAll && new URL(req.url).pathname === "/v1/logs") return Response.json({});
+      return await hub.fetch(req);
+    };
+    const lines: string[] = [];
+    const a = agent(hub, bundle, dir, { log, lines, fetch: gateway });
+    try {
+      await until("the reply refused", () => lines.some((l) => /does not acknowledge them/.test(l)));
+      assertEquals(await log.upload.backlog(), 10);
+      catchAll = false;
+      await until("the backlog uploaded", async () => (await log.upload.backlog()) === 0);
+    } finally {
+      await a.stop();
+    }
+    await log.close();
+    assertEquals((await hubEdge(hub)).rows_received, 10);
+  });
+  await hub.close();
+});
