@@ -153,12 +153,13 @@ export function startOpsAgent(options: OpsAgentOptions): OpsAgent {
     status.lastError = null;
     if (always || o.now() - savedAt >= CONTACT_SAVE_MS) void save();
   };
-  const refuse = async (err: OpsRefused) => {
+  /** `byOps`: Ops said it (kept in the session file); else the edge's own clock did, which may be wrong at boot. */
+  const refuse = async (err: OpsRefused, byOps = true) => {
     if (refused) return;
     refused = true;
     status.refused = err.code;
     uploadStop.abort();
-    if (err.code === "session_expired" || err.code === "unknown_edge") {
+    if (byOps && (err.code === "session_expired" || err.code === "unknown_edge")) {
       session.refused = err.code;
       await save();
     }
@@ -279,7 +280,8 @@ export function startOpsAgent(options: OpsAgentOptions): OpsAgent {
         return await refuse(new OpsRefused("this session was refused before", stored.refused as "session_expired"));
       }
       if (sessionExpired(stored, o.now())) {
-        return await refuse(new OpsRefused("no contact for over 7 days (edge clock)", "session_expired"));
+        // Not kept: a clock far ahead at boot (before NTP) must not end a session Ops would still take.
+        return await refuse(new OpsRefused("no contact for over 7 days (edge clock)", "session_expired"), false);
       }
       o.info(
         `Ops: edge '${name}' resumes its session with ${base.host} (joined ${

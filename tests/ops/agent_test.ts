@@ -184,7 +184,7 @@ Deno.test("an expired session is refused: by Ops after 7 days without contact, t
   await hub.close();
 });
 
-Deno.test("a session whose last contact is over 7 days old on the edge's clock is refused without asking Ops", async () => {
+Deno.test("a session whose last contact is over 7 days old on the edge's clock is refused without asking Ops, but not for good: a corrected clock resumes it", async () => {
   const hub = await openTestHub();
   await withDirs(async (tempDir) => {
     const dir = await tempDir();
@@ -197,6 +197,11 @@ Deno.test("a session whose last contact is over 7 days old on the edge's clock i
     assertMatch(String((await later.firstContact)?.message), /expired.*7 days/);
     await later.stop();
     assertEquals(hub.requests.get("/v1/checkin") ?? 0, checkIns);
+    // The clock was wrong (a board's RTC before NTP): the next start, with the right time, resumes the session.
+    const corrected = agent(hub, bundle, dir);
+    assertEquals(await corrected.firstContact, undefined);
+    await corrected.stop();
+    assert((hub.requests.get("/v1/checkin") ?? 0) > checkIns, "the resumed session did not check in");
   });
   await hub.close();
 });
