@@ -126,16 +126,18 @@ async function importKey(thumbprint: string, publicKey: string): Promise<VerifyK
 
 /**
  * Authenticates a check-in or upload: the edge named by the token, joined,
- * within 7 days of its last contact, and the token verified, bound and unused.
- * Returns the edge.
+ * within 7 days of its last contact, and the token verified, bound to the body
+ * and unused. The body is read (`readBody`) only once the token's signature
+ * holds, so no stranger makes the hub hold a large one. Returns the edge and
+ * the body.
  */
 export async function verifyRequest(
   store: HubStore,
   header: string | undefined,
   op: OpsOperation,
-  body: Uint8Array,
+  readBody: () => Promise<Uint8Array>,
   nowMs: number,
-): Promise<EdgeRecord> {
+): Promise<{ edge: EdgeRecord; body: Uint8Array }> {
   const token = bearerToken(header);
   let sub: string | undefined;
   try {
@@ -162,9 +164,10 @@ export async function verifyRequest(
   } catch (err) {
     throw new Unauthorized(`the request token does not verify: ${(err as Error).message}`);
   }
+  const body = await readBody();
   await checkBinding(payload, op, body);
   await claimOnce(store, payload);
-  return edge;
+  return { edge, body };
 }
 
 /** Parses a JSON body into an object, or BadInput (`bad_request`). */

@@ -384,3 +384,40 @@ Deno.test("a database failure is 503 unavailable (retried by the edge), logged w
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a stranger cannot make the hub hold a large body: an upload's token is checked before its body is read; join and check-in take 64 KiB", async () => {
+  const hub = await openTestHub();
+  try {
+    const bundle = await hub.addEdge("edge-1");
+    const key = await edgeKey();
+    await client(hub, "edge-1").join(key, joinRequest(bundle));
+    let pulled = 0;
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled += 1 << 20;
+        controller.enqueue(new Uint8Array(1 << 20));
+      },
+    });
+    const forged = `${btoa(JSON.stringify({ alg: "EdDSA" }))}.${btoa(JSON.stringify({ sub: "edge-1" }))}.c2ln`;
+    const res = await hub.fetch("http://hub.test/v1/logs", {
+      method: "POST",
+      headers: { authorization: `Bearer ${forged}`, "content-type": "application/vnd.apache.arrow.stream" },
+      body: endless,
+    });
+    assertEquals([res.status, (await res.json()).code], [401, "unauthorized"]);
+    await endless.cancel().catch(() => {});
+    assert(pulled <= 2 << 20, `the hub read ${pulled} bytes of an unauthenticated body`);
+    for (const path of ["/v1/join", "/v1/checkin"]) {
+      const big = await hub.fetch(`http://hub.test${path}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${forged}`, "content-type": "application/json" },
+        body: JSON.stringify({ edge_name: "edge-1", pad: "x".repeat(100_000) }),
+      });
+      const code = (await big.json()).code;
+      // join reads its small body first; check-in refuses the token before reading anything.
+      assertEquals([big.status, code], path === "/v1/join" ? [413, "payload_too_large"] : [401, "unauthorized"]);
+    }
+  } finally {
+    await hub.close();
+  }
+});

@@ -21,7 +21,7 @@ import {
 import { bearerToken, joinKeyThumbprint, jsonBody, verifyJoin, verifyRequest } from "../auth.ts";
 import { readBody } from "../body.ts";
 import { decodePage } from "../page.ts";
-import type { EdgeRecord, HubStore } from "../store.ts";
+import type { HubStore } from "../store.ts";
 
 /** What the routes need. */
 export interface OpsRouteDeps {
@@ -34,11 +34,14 @@ export interface OpsRouteDeps {
 
 const STATUSES: readonly EdgeStatus[] = ["Loading", "Running", "Error"];
 
+/** Join and check-in bodies are a few short fields: more is refused before it is held (64 KiB). */
+const MAX_SMALL_BODY_BYTES = 64 * 2 ** 10;
+
 /** The three endpoints. */
 export function opsRoutes({ store, now, log }: OpsRouteDeps): Hono {
   return new Hono()
     .post(OPS_PATHS.join, async (c) => {
-      const body = await readBody(c.req.raw, MAX_OPS_BODY_BYTES);
+      const body = await readBody(c.req.raw, MAX_SMALL_BODY_BYTES);
       const request = jsonBody(body);
       const name = text(request, "edge_name");
       const joinToken = text(request, "join_token");
@@ -85,9 +88,14 @@ export function opsRoutes({ store, now, log }: OpsRouteDeps): Hono {
       return c.json(reply);
     })
     .post(OPS_PATHS.checkin, async (c) => {
-      const body = await readBody(c.req.raw, MAX_OPS_BODY_BYTES);
       const t = now();
-      const edge = await verifyRequest(store, c.req.header("authorization"), "checkin", body, t);
+      const { edge, body } = await verifyRequest(
+        store,
+        c.req.header("authorization"),
+        "checkin",
+        () => readBody(c.req.raw, MAX_SMALL_BODY_BYTES),
+        t,
+      );
       const request = jsonBody(body);
       const status = text(request, "status") as EdgeStatus;
       if (!STATUSES.includes(status)) {
@@ -111,9 +119,14 @@ export function opsRoutes({ store, now, log }: OpsRouteDeps): Hono {
       return c.json(reply);
     })
     .post(OPS_PATHS.logs, async (c) => {
-      const body = await readBody(c.req.raw, MAX_OPS_BODY_BYTES);
       const t = now();
-      const edge: EdgeRecord = await verifyRequest(store, c.req.header("authorization"), "logs", body, t);
+      const { edge, body } = await verifyRequest(
+        store,
+        c.req.header("authorization"),
+        "logs",
+        () => readBody(c.req.raw, MAX_OPS_BODY_BYTES),
+        t,
+      );
       const key = c.req.header(IDEMPOTENCY_KEY_HEADER);
       const rows = decodePage(body, edge.id, edge.name, key);
       const result = await store.ingest(edge.id, key!, rows, t);
