@@ -5,6 +5,7 @@
  * arrived. Never the token hash or the key.
  */
 import { SESSION_TTL_MS } from "../ops/protocol.ts";
+import { printable } from "../registry/errors.ts";
 import { ago } from "../time_ago.ts";
 import type { EdgeRecord } from "./store.ts";
 
@@ -68,7 +69,8 @@ export function edgesTable(edges: EdgeView[], now: number): string {
 
 /** The pipeline an edge is assigned, and the one it serves when that differs. */
 export function pipelineText(e: EdgeView): string {
+  // What the edge reports is printed without its control characters: no terminal escapes from an edge.
   return e.pipeline_in_use && e.pipeline_in_use !== e.pipeline_url
-    ? `${e.pipeline_url ?? "-"} (serving ${e.pipeline_in_use})`
+    ? `${e.pipeline_url ?? "-"} (serving ${printable(e.pipeline_in_use)})`
     : e.pipeline_url ?? "-";
 }

@@ -7,9 +7,9 @@
  * `shadow_data`, when sent) JSON objects (they are spliced into `/edges/{name}/logs` replies as they are),
  * and the idempotency key naming this edge and the page's first and last id.
  */
-import { tableFromIPC } from "apache-arrow";
+import { type Table, tableFromIPC } from "apache-arrow";
 import { verifyArrowBody } from "../codec/arrow_verify.ts";
-import { BadInput } from "../errors.ts";
+import { BadInput, errorText, TernError } from "../errors.ts";
 import { MAX_PAGE_ROWS, pageKey } from "../ops/protocol.ts";
 import type { HubLogRow } from "./store.ts";
 
@@ -38,7 +38,12 @@ export function decodePage(body: Uint8Array, edgeId: string, edgeName: string, k
   } catch (err) {
     throw bad(`the page is not a valid Arrow IPC stream: ${(err as Error).message}`);
   }
-  const table = tableFromIPC(body);
+  let table: Table;
+  try {
+    table = tableFromIPC(body);
+  } catch (err) {
+    throw bad(`the page is not a readable Arrow IPC stream: ${errorText(err)}`);
+  }
   const missing = COLUMNS.filter((c) => !table.getChild(c));
   if (missing.length) throw bad(`the page lacks the column(s) ${missing.join(", ")}`);
   const n = table.numRows;
@@ -62,7 +67,7 @@ export function decodePage(body: Uint8Array, edgeId: string, edgeName: string, k
     if (partition.get(i) !== edgeName) {
       throw bad(`row ${i}: metadata.partition must be the edge name '${edgeName}'`);
     }
-    rows[i] = {
+    const row = (): HubLogRow => ({
       rowId,
       time: Number(time.get(i)),
       inJson: jsonObject(inn.get(i), i, "in"),
@@ -81,7 +86,14 @@ export function decodePage(body: Uint8Array, edgeId: string, edgeName: string, k
         })))
         : "{}",
       shadowJson: shadows ? jsonObject(shadows.get(i) ?? "{}", i, "shadow_data") : "{}",
-    };
+    });
+    try {
+      rows[i] = row();
+    } catch (err) {
+      // A column of another type than the protocol's (text where a list belongs…): the page's fault, not the hub's.
+      if (err instanceof TernError) throw err;
+      throw bad(`row ${i}: a column does not have the protocol's type (${errorText(err)})`);
+    }
     if (!Number.isFinite(rows[i].time)) throw bad(`row ${i}: time is not a number`);
   }
   const expected = pageKey(edgeId, rows[0].rowId, rows[n - 1].rowId);

@@ -385,6 +385,24 @@ Deno.test("a database failure is 503 unavailable (retried by the edge), logged w
   }
 });
 
+Deno.test("a check-in reporting a pipeline reference over 2,048 characters is refused (bad_request)", async () => {
+  const hub = await openTestHub();
+  try {
+    const bundle = await hub.addEdge("edge-1");
+    const key = await edgeKey();
+    const edge = client(hub, "edge-1");
+    await edge.join(key, joinRequest(bundle));
+    await edge.checkIn(key, { ...CHECK_IN, pipeline_url: `reg.example.com/p/a:${"v".repeat(100)}` });
+    const err = await edge.checkIn(key, { ...CHECK_IN, pipeline_url: `reg.example.com/p/${"a".repeat(3000)}:v1` })
+      .catch((e) => e);
+    assert(err instanceof OpsUnavailable, String(err));
+    assertEquals(err.status, 400);
+    assertMatch(err.message, /'pipeline_url' is longer than 2048 characters/);
+  } finally {
+    await hub.close();
+  }
+});
+
 Deno.test("a stranger cannot make the hub hold a large body: an upload's token is checked before its body is read; join and check-in take 64 KiB", async () => {
   const hub = await openTestHub();
   try {

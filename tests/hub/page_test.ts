@@ -9,8 +9,9 @@ import { decodePage } from "../../src/hub/page.ts";
 import type { StoredLogRow } from "../../src/logs/query.ts";
 import { encodePage } from "../../src/ops/page.ts";
 import { pageKey } from "../../src/ops/protocol.ts";
-import { assertEquals } from "../support/assert.ts";
-import { tableFromIPC } from "apache-arrow";
+import { assert, assertEquals, assertMatch } from "../support/assert.ts";
+import { Table, tableFromIPC, tableToIPC, vectorFromArray } from "apache-arrow";
+import { BadInput } from "../../src/errors.ts";
 
 function row(id: number, extra: Partial<StoredLogRow> = {}): StoredLogRow {
   return {
@@ -74,4 +75,25 @@ Deno.test("a row that lacks a validation another row of the page has reaches the
     { too_high: false },
     {},
   ]);
+});
+
+Deno.test("a page whose column has another type than the protocol's is bad_page (400, which the edge narrows down), not a 500 it would retry forever", () => {
+  const sent = tableFromIPC(encodePage([row(1)]));
+  const columns = Object.fromEntries(
+    sent.schema.fields.map((f) => [
+      f.name,
+      f.name === "metadata.elapsed" ? vectorFromArray(["[10,20]"]) : sent.getChild(f.name)!,
+    ]),
+  );
+  const page = tableToIPC(new Table(columns), "stream");
+  const err = (() => {
+    try {
+      decodePage(page, "e", "edge-1", pageKey("e", 1, 1));
+    } catch (e) {
+      return e;
+    }
+  })();
+  assert(err instanceof BadInput, String(err));
+  assertEquals(err.code, "bad_page");
+  assertMatch(err.message, /row 0: a column does not have the protocol's type/);
 });

@@ -37,6 +37,9 @@ const STATUSES: readonly EdgeStatus[] = ["Loading", "Running", "Error"];
 /** Join and check-in bodies are a few short fields: more is refused before it is held (64 KiB). */
 const MAX_SMALL_BODY_BYTES = 64 * 2 ** 10;
 
+/** The longest pipeline reference a check-in may report (an OCI reference is far shorter). */
+const MAX_REFERENCE_LENGTH = 2048;
+
 /** The three endpoints. */
 export function opsRoutes({ store, now, log }: OpsRouteDeps): Hono {
   return new Hono()
@@ -110,6 +113,9 @@ export function opsRoutes({ store, now, log }: OpsRouteDeps): Hono {
       const backlogRows = count("backlog_rows");
       const evictedRows = count("evicted_rows", request.evicted_rows ?? 0); // absent from edges before it was counted
       const pipelineInUse = typeof request.pipeline_url === "string" ? request.pipeline_url : null;
+      if (pipelineInUse !== null && pipelineInUse.length > MAX_REFERENCE_LENGTH) {
+        throw new BadInput(`'pipeline_url' is longer than ${MAX_REFERENCE_LENGTH} characters`, "bad_request");
+      }
       await store.checkIn(edge.id, { status, pipelineInUse, backlogRows, evictedRows, now: t });
       const reply: CheckInReply = {
         pipeline_url: edge.pipelineUrl,
