@@ -8,6 +8,7 @@
  * token's id seen once) is a constraint or a conditional UPDATE in the
  * database, never a check in process memory.
  */
+import { NotFound } from "../errors.ts";
 
 /** A registered edge, as stored. Times are ms since the epoch. */
 export interface EdgeRecord {
@@ -118,6 +119,11 @@ export interface HubStore {
   /** Up to `limit` rows of an edge with row id > `after` matching `filter`, in row id order. */
   readRows(edgeId: string, filter: HubLogFilter, after: number, limit: number): Promise<HubLogRow[]>;
   close(): Promise<void>;
+}
+
+/** An upload for an edge removed meanwhile: refused as Ops refuses any request of a removed edge. */
+export function removedEdge(): NotFound {
+  return new NotFound("the edge was removed from this Ops", "unknown_edge");
 }
 
 /** Rows per INSERT statement (well inside both databases' parameter limits). */

@@ -14,7 +14,7 @@ import { migrate } from "drizzle-orm/postgres-js/migrator";
 import { fileURLToPath } from "node:url";
 import { Conflict } from "../errors.ts";
 import { edges, logRows, seenTokens, uploads } from "./schema_pg.ts";
-import { checkInColumns, chunks, type HubStore } from "./store.ts";
+import { checkInColumns, chunks, type HubStore, removedEdge } from "./store.ts";
 import { extraColumnsOf } from "../codec/extra_columns.ts";
 
 /** drizzle-kit's output, embedded in the compiled binary. */
@@ -99,6 +99,10 @@ export async function openPgHubStore(url: string): Promise<HubStore> {
     ingest: (edgeId, key, rows, now) =>
       serial(() =>
         db.transaction(async (tx) => {
+          // The edge may have been removed since its request was authenticated (remove-edge is another process):
+          // its rows would be stored under an id nothing names.
+          const live = await tx.select({ id: edges.id }).from(edges).where(eq(edges.id, edgeId)).for("update");
+          if (live.length === 0) throw removedEdge();
           let stored = 0;
           for (const part of chunks(rows)) {
             stored += (await tx.insert(logRows)

@@ -16,7 +16,7 @@ import { migrate } from "drizzle-orm/libsql/migrator";
 import { fileURLToPath } from "node:url";
 import { Conflict } from "../errors.ts";
 import { edges, logRows, seenTokens, uploads } from "./schema_sqlite.ts";
-import { checkInColumns, chunks, type HubStore } from "./store.ts";
+import { checkInColumns, chunks, type HubStore, removedEdge } from "./store.ts";
 import { extraColumnsOf } from "../codec/extra_columns.ts";
 
 /** drizzle-kit's output, embedded in the compiled binary. */
@@ -102,6 +102,10 @@ export async function openSqliteHubStore(dir: string): Promise<HubStore> {
     ingest: (edgeId, key, rows, now) =>
       serial(() =>
         db.transaction(async (tx) => {
+          // The edge may have been removed since its request was authenticated (remove-edge is another process):
+          // its rows would be stored under an id nothing names.
+          const live = await tx.select({ id: edges.id }).from(edges).where(eq(edges.id, edgeId));
+          if (live.length === 0) throw removedEdge();
           let stored = 0;
           for (const part of chunks(rows)) {
             stored += (await tx.insert(logRows)

@@ -85,6 +85,9 @@ async function contract(a: HubStore, b: HubStore): Promise<void> {
   assertEquals(await b.removeEdge("edge-1"), true);
   assertEquals(await a.edgeByName("edge-1"), undefined);
   assertEquals((await a.readRows("id-1", {}, 0, 10)).length, 0, "its rows went with it");
+  // An upload authenticated just before the removal stores nothing under the removed id.
+  await assertRejects(() => a.ingest("id-1", "k-3", rows(3001, 10), 5000), /the edge was removed from this Ops/);
+  assertEquals((await b.readRows("id-1", {}, 0, 10)).length, 0, "rows stored for a removed edge");
   assertEquals(await a.removeEdge("edge-1"), false);
 }
 
