@@ -148,7 +148,14 @@ export async function verifyRequest(
   if (!sub) throw new Unauthorized("the request token names no edge (sub)");
   const edge = await store.edgeByName(sub);
   if (!edge) throw new NotFound(`no edge named '${sub}' is registered with this Ops`, "unknown_edge");
-  if (!edge.publicKey || !edge.keyThumbprint) throw new Unauthorized(`edge '${sub}' has not joined yet`);
+  // Only a joined edge checks in or uploads: a request for one that has not means the edge it joined as was removed
+  // (and its name added again), so that install is refused as a removed edge is, rather than retrying forever.
+  if (!edge.publicKey || !edge.keyThumbprint) {
+    throw new NotFound(
+      `edge '${sub}' has not joined this Ops since it was added (the edge this install joined as was removed)`,
+      "unknown_edge",
+    );
+  }
   // Expiry before the token's times: an edge back after 7 days hears why, not that its token is stale.
   if (edge.lastContact !== null && nowMs - edge.lastContact > SESSION_TTL_MS) {
     throw new Forbidden(

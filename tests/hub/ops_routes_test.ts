@@ -320,7 +320,7 @@ Deno.test("POST /edges/{name}/logs answers with the edge's /logs shapes (pandas-
   }
 });
 
-Deno.test("removed edges: their session is refused (unknown_edge) and their name can be added again", async () => {
+Deno.test("removed edges: their session is refused (unknown_edge), also once their name is added again", async () => {
   const hub = await openTestHub();
   try {
     const bundle = await hub.addEdge("edge-1");
@@ -330,6 +330,8 @@ Deno.test("removed edges: their session is refused (unknown_edge) and their name
     assertEquals(await refusal(() => client(hub, "edge-1").checkIn(key, CHECK_IN)), "unknown_edge");
     await assertRejects(() => hub.addEdge("edge-2").then(() => hub.addEdge("edge-2")), /already exists/);
     await hub.addEdge("edge-1");
+    // The old install, with the session of the edge that was removed, is refused as removed, not left retrying.
+    assertEquals(await refusal(() => client(hub, "edge-1").checkIn(key, CHECK_IN)), "unknown_edge");
   } finally {
     await hub.close();
   }
