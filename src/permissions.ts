@@ -101,9 +101,13 @@ function writableFolder(name: string, path: string): void {
     probe = Deno.makeTempFileSync({ dir: path, prefix: ".tern-write-check-" });
   } catch (err) {
     const why = err instanceof Error ? err.message.replace(/\s*\(os error \d+\)[\s\S]*$/, "") : String(err);
+    const fix = err instanceof Deno.errors.PermissionDenied
+      ? ": give it to that user (in a container: chown 10001:10001 the host folder or volume)"
+      : /read-only/i.test(why)
+      ? ": mount it read-write"
+      : ""; // a full disk, an I/O error: the reason says it
     throw new ConfigError(
-      `${name}='${path}' is a folder this process (uid ${Deno.uid() ?? "?"}) cannot write (${why}): give it to ` +
-        `that user (in a container: chown 10001:10001 the host folder or volume) or mount it read-write`,
+      `${name}='${path}' is a folder this process (uid ${Deno.uid() ?? "?"}) cannot write (${why})${fix}`,
     );
   }
   Deno.removeSync(probe);

@@ -31,3 +31,14 @@ function startRegistry(config: Config): string | undefined {
     return undefined; // a malformed PIPELINE_URL stops start-up with its own message
   }
 }
+
+/**
+ * The start-up warning for credentials that go to no registry: OCI_USERNAME/OCI_PASSWORD set, but neither OCI_REGISTRY
+ * nor a PIPELINE_URL says whose they are (the pipeline will come from Ops); undefined when they have a home.
+ */
+export function credentialsWarning(config: Config): string | undefined {
+  if (config.ociUsername === undefined || config.ociPassword === undefined) return undefined;
+  if (registrySettings(config).credentialsRegistry !== undefined || config.ociRegistry !== undefined) return undefined;
+  return "warning: OCI_USERNAME and OCI_PASSWORD are set, but neither OCI_REGISTRY nor PIPELINE_URL names the " +
+    "registry they belong to, so they are sent to none: set OCI_REGISTRY to the host of the pipelines Ops assigns";
+}

@@ -12,7 +12,7 @@ import { demoPipeline } from "./pipeline/demo.ts";
 import { PipelineManager } from "./pipeline/manager.ts";
 import { createApp } from "./server/app.ts";
 import { fetchPipeline, parseReference, registrySource } from "./registry/mod.ts";
-import { registrySettings } from "./registry_settings.ts";
+import { credentialsWarning, registrySettings } from "./registry_settings.ts";
 import { PipelineUpdater } from "./pipeline/updater.ts";
 import { type InferenceLog, type LogDurability, openInferenceLog } from "./logs/mod.ts";
 import { removeAddonCopies, sweepAddonCopies } from "./addon_copies.ts";
@@ -46,6 +46,8 @@ export async function serve(
 async function serveUntilStopped(config: Config, out: ServeOutput, warm: { settled: Promise<void> }): Promise<void> {
   // A malformed PIPELINE_URL is a start-up error (exit 2), found before anything starts.
   if (config.pipelineUrl) parseReference(config.pipelineUrl, config.ociRegistry);
+  const orphanCredentials = credentialsWarning(config);
+  if (orphanCredentials) out.error(orphanCredentials);
   // The log opens (in its writing worker thread) while the runtimes load here: dist/tern was ready 0.1–0.28 s
   // sooner (alternated, 2 cores).
   const logsOpening = config.logDurability === "off"

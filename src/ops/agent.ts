@@ -163,7 +163,11 @@ export function startOpsAgent(options: OpsAgentOptions): OpsAgent {
       session.refused = err.code;
       await save();
     }
-    const message = `Ops refused edge '${name}': ${refusalAdvice(err.code, name)} (Ops said: ${err.message})`;
+    const message = byOps
+      ? `Ops refused edge '${name}': ${refusalAdvice(err.code, name)} (Ops said: ${err.message})`
+      : `edge '${name}': this device's clock (${new Date(o.now()).toISOString()}) says its Ops session expired: ` +
+        `no contact for over 7 days. If the clock is wrong, set it right (NTP) and start tern again: the session ` +
+        `resumes; if it is right, ${refusalAdvice(err.code, name).replace(/^.*; create/, "create")}`;
     if (!firstSettled) settleFirst(new OpsRefused(message, err.code));
     else o.error(`${message}. Serving goes on without Ops sync.`);
   };

@@ -130,6 +130,10 @@ export class OpsClient {
       throw new OpsRefused(error.error ?? error.code, error.code);
     }
     const what = error.code ? `${error.code}: ${error.error}` : text.slice(0, 200).trim();
-    throw new OpsUnavailable(`Ops at ${this.#o.base.host} answered ${op} with ${res.status} (${what})`, res.status);
+    throw new OpsUnavailable(
+      `Ops at ${this.#o.base.host} answered ${op} with ${res.status} (${what})`,
+      res.status,
+      typeof error.code === "string" ? error.code : undefined,
+    );
   }
 }

@@ -23,10 +23,13 @@ export class OpsRefused extends Error {
 export class OpsUnavailable extends Error {
   /** The HTTP status Ops (or a proxy before it) answered with, when it answered. */
   readonly status?: number;
-  constructor(message: string, status?: number) {
+  /** The error code of Ops' JSON reply (docs/ops-protocol.md), absent when something else answered. */
+  readonly code?: string;
+  constructor(message: string, status?: number, code?: string) {
     super(message);
     this.name = "OpsUnavailable";
     this.status = status;
+    this.code = code;
   }
 }
 

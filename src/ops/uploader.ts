@@ -8,10 +8,12 @@
  * it once. While Ops is unreachable it retries with exponential backoff and
  * jitter; serving never waits on it. A page refused as too large (413, from
  * Ops or a proxy before it) is sent again at half the rows, down to one, and
- * later pages keep that size. A page refused as malformed (400) is halved to
- * find the row Ops refuses. A single row refused either way can never go: it
- * is passed over (said in an error line, and marked done: it stays readable on
- * this edge's /logs until the storage cap evicts it), so the rows after it go.
+ * later pages keep that size. A page Ops refuses as malformed (400 `bad_page`)
+ * is halved to find the row it refuses. A single row refused either way can
+ * never go: once Ops takes the page after it (so pages do get through), it is
+ * passed over (said in an error line, and marked done: it stays readable on
+ * this edge's /logs until the storage cap evicts it); when that page is refused
+ * too, the upload waits with backoff as for any failure.
  */
 import { errorText } from "../errors.ts";
 import type { UploadLog } from "../logs/mod.ts";
@@ -82,6 +84,8 @@ export class LogUploader {
     let failing = false;
     let lastFailureLine = 0;
     let passedOver = 0;
+    /** A row Ops refused alone, passed over until Ops takes the page after it; `before`: the cursor before it. */
+    let trial: { row: number; before: number; why: string } | undefined;
     // The page size: `largest` is what Ops (or a proxy) takes, lowered by 413s; a 400 narrows `pageRows` below it
     // only until the page goes.
     let largest = o.pageRows;
@@ -117,6 +121,8 @@ export class LogUploader {
           );
         }
         try {
+          // Ops took the rows after the one on trial: that one is passed over (marked first: marks go in id order).
+          if (trial) await o.log.markUploaded(trial.row, trial.row);
           await o.log.markUploaded(first, last);
         } catch (err) {
           throw new Error(
@@ -124,6 +130,19 @@ export class LogUploader {
               errorText(err)
             }); they will be sent again, and Ops keeps them once`,
           );
+        }
+        if (trial) {
+          passedOver++;
+          if (passedOver <= 10 || passedOver % 1000 === 0) {
+            o.error(
+              `Ops upload: Ops will not take log row ${trial.row} (${trial.why}); it is passed over, stays readable ` +
+                `on this edge's /logs until the storage cap evicts it, and the rows after it went on (${passedOver} ` +
+                `passed over since start${passedOver === 10 ? "; from now on said every 1000th" : ""})`,
+            );
+          }
+          trial = undefined;
+          // The 413s that narrowed the pages down to it may have been that row's alone: full pages are tried again.
+          largest = o.pageRows;
         }
         after = last;
         pageRows = largest;
@@ -141,7 +160,10 @@ export class LogUploader {
           return;
         }
         if (o.signal.aborted) return;
-        const refused = err instanceof OpsUnavailable && (err.status === 413 || err.status === 400)
+        // Too large (from Ops or any proxy), or a page Ops itself calls malformed: a proxy's own 400 (a client
+        // certificate it wants, a header it strips) says nothing about the rows and is retried as any failure.
+        const refused = err instanceof OpsUnavailable &&
+            (err.status === 413 || (err.status === 400 && err.code === "bad_page"))
           ? err.status
           : undefined;
         if (refused && page.rows > 1) {
@@ -156,27 +178,18 @@ export class LogUploader {
           }
           continue;
         }
-        if (refused) {
-          // Marked as done, as an acknowledged row is: the rows after it in its record can then be marked too, and
-          // it is the first the storage cap evicts. It stays readable on this edge's /logs until then.
-          try {
-            await o.log.markUploaded(first, last);
-          } catch (markErr) {
-            o.error(`Ops upload: passing over log row ${first} failed (${errorText(markErr)}); trying again`);
-            await sleep(o.backoff.next(), o.signal);
-            continue;
-          }
-          passedOver++;
-          if (passedOver <= 10 || passedOver % 1000 === 0) {
-            o.error(
-              `Ops upload: Ops will not take log row ${first} (${errorText(err)}); it is passed over, stays readable ` +
-                `on this edge's /logs until the storage cap evicts it, and the rows after it go on (${passedOver} ` +
-                `passed over since start${passedOver === 10 ? "; from now on said every 1000th" : ""})`,
-            );
-          }
+        // A single row refused is passed over on trial: the rows after it are sent, and only once Ops takes them
+        // (so pages do get through) is it marked done. When the row after it is refused alone too (a hub too old for
+        // a column every page has), the trial is undone and the upload waits with backoff, rows kept.
+        if (refused && !trial) {
+          trial = { row: first, before: after, why: errorText(err) };
           after = last;
           pageRows = largest;
           continue;
+        }
+        if (refused && trial) {
+          after = trial.before;
+          trial = undefined;
         }
         // Said when failing starts, then every 10 minutes while it lasts.
         if (!failing || Date.now() - lastFailureLine >= FAILURE_REMINDER_MS) {

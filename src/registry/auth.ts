@@ -91,10 +91,15 @@ export async function fetchToken(
 
 /** The registry refused the credentials, needs some, or they lack the access asked for. */
 export class AuthError extends Error {
-  constructor(credentials: Credentials | undefined, registry?: string, missingAccess?: string) {
+  /** `withheld`: credentials are set but belong to another registry (named, or "" for none), so none were sent. */
+  constructor(credentials: Credentials | undefined, registry?: string, missingAccess?: string, withheld?: string) {
     const where = registry ? `registry ${registry}` : "the registry";
     super(
-      !credentials
+      !credentials && withheld !== undefined
+        ? `${where} requires a login; OCI_USERNAME and OCI_PASSWORD are set but go only to ${
+          withheld || "the registry of the PIPELINE_URL tern starts with, and there is none"
+        }: set OCI_REGISTRY=${registry ?? "<host>"} to send them to this one`
+        : !credentials
         ? `${where} requires a login: set OCI_USERNAME and OCI_PASSWORD`
         : missingAccess
         ? `${where} accepted user '${credentials.username}' but refused ${missingAccess} (no such repository, or no permission)`

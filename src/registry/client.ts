@@ -29,6 +29,8 @@ export interface RegistryClientOptions {
   /** `host[:port]`. */
   registry: string;
   credentials?: Credentials;
+  /** Credentials exist but belong to this registry (named; "" for none): said when a login is asked for. */
+  credentialsWithheldFor?: string;
   /** Plain HTTP for a non-loopback registry (explicit opt-in). */
   plainHttp?: boolean;
   /** Start-up lines (`Login Succeeded`). */
@@ -274,7 +276,12 @@ export class RegistryClient {
           const challenge = parseChallenge(res.headers.get("www-authenticate"));
           await res.body?.cancel();
           if (challenge?.params.error === "insufficient_scope" && this.#tokens.has(scope)) {
-            throw new AuthError(this.#options.credentials, this.registry, `${actions} access to ${repository}`);
+            throw new AuthError(
+              this.#options.credentials,
+              this.registry,
+              `${actions} access to ${repository}`,
+              this.#options.credentialsWithheldFor,
+            );
           }
           await this.#answer(challenge, scope, init.signal);
           res = await this.#fetchWithAuth(method, url, scope, init);
@@ -284,7 +291,12 @@ export class RegistryClient {
             const missing = again?.params.error === "insufficient_scope"
               ? `${actions} access to ${repository}`
               : undefined;
-            throw new AuthError(this.#options.credentials, this.registry, missing);
+            throw new AuthError(
+              this.#options.credentials,
+              this.registry,
+              missing,
+              this.#options.credentialsWithheldFor,
+            );
           }
         }
         if (retryableStatus(res.status) && attempt < attempts) {
@@ -312,7 +324,9 @@ export class RegistryClient {
     if (challenge?.scheme === "bearer") {
       this.#tokens.set(scope, await this.#token(challenge, scope, signal));
     } else {
-      if (!this.#options.credentials) throw new AuthError(undefined, this.registry);
+      if (!this.#options.credentials) {
+        throw new AuthError(undefined, this.registry, undefined, this.#options.credentialsWithheldFor);
+      }
       this.#useBasic = true;
     }
   }

@@ -56,9 +56,12 @@ export function clientFor(
   log: (line: string) => void,
 ): RegistryClient {
   const credentials = credentialsFor(ref, settings);
+  const home = settings.defaultRegistry ?? settings.credentialsRegistry;
+  const withheld = !credentials && settings.username !== undefined && settings.password !== undefined;
   return new RegistryClient({
     registry: ref.registry,
     credentials,
+    credentialsWithheldFor: withheld ? (home === undefined ? "" : normaliseRegistry(home)) : undefined,
     plainHttp: settings.plainHttp,
     log,
     idleTimeoutMs: (settings.timeoutSeconds ?? 30) * 1000,

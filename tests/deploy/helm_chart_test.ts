@@ -154,6 +154,10 @@ Deno.test("the pod meets Pod Security 'restricted'; the log cap, page size, API 
   const container = plain.containers[0].securityContext;
   assertEquals([container.allowPrivilegeEscalation, container.capabilities.drop], [false, ["ALL"]]);
 
+  // No cap: neither setting (tern refuses a page size without a cap).
+  const uncapped = env((await render({ localInferenceStorage: "" })).of("Deployment")[0].spec.template.spec);
+  assertEquals([uncapped.LOCAL_INFERENCE_STORAGE, uncapped.PLATEAU_PAGE_SIZE], [undefined, undefined]);
+
   const { of } = await render({
     apiToken: "api-token-0123456789abcdef",
     ociRegistry: { plainHttp: true },

@@ -11,7 +11,8 @@ import { RegistryClient } from "../../src/registry/client.ts";
 import { RegistryError } from "../../src/registry/errors.ts";
 import { credentialsFor } from "../../src/registry/mod.ts";
 import { parseReference } from "../../src/registry/reference.ts";
-import { registrySettings } from "../../src/registry_settings.ts";
+import { credentialsWarning, registrySettings } from "../../src/registry_settings.ts";
+import { clientFor } from "../../src/registry/mod.ts";
 import { assert, assertEquals, assertMatch } from "../support/assert.ts";
 
 const CREDS = { OCI_USERNAME: "robot", OCI_PASSWORD: "s3cret" };
@@ -100,4 +101,34 @@ Deno.test("a plain-HTTP token realm on loopback gets them (the registry then ans
   } finally {
     await friendly.stop();
   }
+});
+
+Deno.test("credentials set but withheld from a registry that asks for a login: the error says whose they are and what to set; start-up warns when they are nobody's", async () => {
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => new Response(null, { status: 401, headers: { "www-authenticate": 'Basic realm="reg"' } }),
+  );
+  const registry = `127.0.0.1:${server.addr.port}`;
+  try {
+    for (
+      const [env, whose] of [
+        [{ ...CREDS, PIPELINE_URL: "reg.example.com/p/a:v1" }, "reg\\.example\\.com"],
+        [CREDS, "the registry of the PIPELINE_URL tern starts with, and there is none"],
+      ] as const
+    ) {
+      const client = clientFor(parseReference(`${registry}/p/b:v1`), registrySettings(config(env)), () => {});
+      const err = await client.getManifest("p/b", "v1").then(() => undefined, (e) => e);
+      assert(err instanceof AuthError, String(err));
+      assertMatch(
+        err.message,
+        new RegExp(`OCI_USERNAME and OCI_PASSWORD are set but go only to ${whose}: set OCI_REGISTRY=${registry}`),
+      );
+    }
+  } finally {
+    await server.shutdown();
+  }
+  assertMatch(credentialsWarning(config(CREDS)) ?? "", /neither OCI_REGISTRY nor PIPELINE_URL names the registry/);
+  assertEquals(credentialsWarning(config({ ...CREDS, PIPELINE_URL: "reg.example.com/p/a:v1" })), undefined);
+  assertEquals(credentialsWarning(config({ ...CREDS, OCI_REGISTRY: "reg.example.com" })), undefined);
+  assertEquals(credentialsWarning(config({})), undefined);
 });

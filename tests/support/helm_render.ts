@@ -3,7 +3,7 @@
  * Renders a Helm chart's templates for the chart test (no helm binary on these machines), implementing the part of
  * Go templates and Helm's functions deploy/helm/tern uses: `{{ .Values.a.b }}`, `.Release.*`, `.Chart.*`, `if` /
  * `else` / `end`, `define` and `include`, comments, whitespace trimming (`{{-`, `-}}`), pipelines and the functions
- * quote, default, or, not, toYaml, indent, nindent and sha256sum. Anything else is an error, so the chart cannot quietly use more. It
+ * quote, default, and, or, not, toYaml, indent, nindent and sha256sum. Anything else is an error, so the chart cannot quietly use more. It
  * records which values the templates read.
  */
 
@@ -194,6 +194,7 @@ const FUNCTIONS: Record<string, (state: State, ...args: unknown[]) => unknown> =
   },
   quote: (_s, value) => JSON.stringify(String(value ?? "")),
   default: (_s, fallback, value) => truthy(value) ? value : fallback,
+  and: (_s, ...values) => values.find((v) => !truthy(v)) ?? values[values.length - 1],
   or: (_s, ...values) => values.find(truthy) ?? values[values.length - 1],
   not: (_s, value) => !truthy(value),
   toYaml: (_s, value) => toYaml(value, 0).replace(/\n$/, ""),
