@@ -33,8 +33,10 @@ export function tensorFromRowValues(
       column,
       row: r,
       start,
+      value: values[r],
+      dims: observed[r],
     }, start);
-    if (end !== start + shape.size) throw ragged(column, r);
+    if (end !== start + shape.size) throw ragged(column, r, values[r], observed[r]);
   }
   return { type: spec.type, data, dims: shape.tensorDims(rows) };
 }
@@ -61,6 +63,9 @@ interface FillTarget {
   column: string;
   row: number;
   start: number;
+  /** The whole row and its dims (read along first elements), for the message when it is ragged. */
+  value: unknown;
+  dims: number[];
 }
 
 /** Writes a row's elements in row-major order; returns the next offset. */
@@ -72,7 +77,7 @@ function fill(
   offset: number,
 ): number {
   if (depth === dims.length) {
-    if (Array.isArray(value)) throw ragged(t.column, t.row);
+    if (Array.isArray(value)) throw ragged(t.column, t.row, t.value, t.dims);
     t.write(
       t.data,
       offset,
@@ -82,15 +87,35 @@ function fill(
     return offset + 1;
   }
   if (!Array.isArray(value) || value.length !== dims[depth]) {
-    throw ragged(t.column, t.row);
+    throw ragged(t.column, t.row, t.value, t.dims);
   }
   for (const item of value) offset = fill(item, dims, depth + 1, t, offset);
   return offset;
 }
 
-function ragged(column: string, row: number): BadInput {
+function ragged(column: string, row: number, value: unknown, dims: readonly number[]): BadInput {
+  const where = firstMismatch(value, dims, 0, "");
   return new BadInput(
-    `column '${column}', row ${row}: nested lists are ragged (not rectangular)`,
+    `column '${column}', row ${row}: nested lists are ragged (not rectangular)${where ? `: ${where}` : ""}`,
     "wrong_shape",
   );
+}
+
+/** Where a row first departs from `dims` (the lengths of its first elements), e.g. `[1] holds 2 items where …`. */
+function firstMismatch(value: unknown, dims: readonly number[], depth: number, path: string): string | undefined {
+  const here = path || "the row";
+  if (depth === dims.length) return Array.isArray(value) ? `${here} is a list where a number belongs` : undefined;
+  if (!Array.isArray(value)) {
+    const what = value === null ? "null" : typeof value === "object" ? "an object" : `a ${typeof value}`;
+    return `${here} is ${what} where a list of ${dims[depth]} belongs (as the first at that depth is)`;
+  }
+  if (value.length !== dims[depth]) {
+    return `${here} holds ${value.length} item${value.length === 1 ? "" : "s"} where the first list at that depth ` +
+      `holds ${dims[depth]}`;
+  }
+  for (let i = 0; i < value.length; i++) {
+    const found = firstMismatch(value[i], dims, depth + 1, `${path}[${i}]`);
+    if (found) return found;
+  }
+  return undefined;
 }

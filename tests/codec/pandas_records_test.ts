@@ -93,3 +93,15 @@ Deno.test("original_data is dropped (null) for rows larger than the limit", () =
   assertEquals(d.tensors.img.dims, [1, 3, 64, 64]);
   assertEquals(d.originalData(0), null);
 });
+
+Deno.test("a ragged row says where it departs from the first list at that depth", () => {
+  const spec: TensorSpec = { name: "x", type: "float32", shape: ["N", 2, 3] };
+  const refused = (row: unknown, where: RegExp) =>
+    assertThrows(() => decodePandasRecords(JSON.stringify([{ x: row }]), [spec]), where);
+  refused(
+    [[1, 2, 3], [4, 5]],
+    /row 0: nested lists are ragged \(not rectangular\): \[1\] holds 2 items where the first list at that depth holds 3/,
+  );
+  refused([[1, 2, 3], [4, [5], 6]], /ragged \(not rectangular\): \[1\]\[1\] is a list where a number belongs/);
+  refused([[1, 2, 3], null], /ragged \(not rectangular\): \[1\] is null where a list of 3 belongs/);
+});
