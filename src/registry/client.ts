@@ -175,6 +175,11 @@ export class RegistryClient {
           await res.body?.cancel();
           throw new RegistryError(`blob ${digest} is missing from ${this.registry}/${repository}`, { status: 404 });
         }
+        if (retryableStatus(res.status)) {
+          const asked = retryAfterMs(res.headers.get("retry-after"));
+          await res.body?.cancel().catch(() => {});
+          throw new NetworkCut(`blob ${digest}: ${this.registry} answered ${res.status}`, asked);
+        }
         if (res.status === 416) {
           await res.body?.cancel().catch(() => {});
           await restart(partial);
@@ -221,7 +226,7 @@ export class RegistryClient {
             unavailable: retryable,
           });
         }
-        await this.#backoff(attempt);
+        await this.#backoff(attempt, err instanceof NetworkCut ? err.retryAfterMs : 0);
       } finally {
         idle?.stop();
       }
@@ -466,8 +471,12 @@ function retryAfterMs(header: string | null): number {
   return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 0;
 }
 
-/** A transfer that ended early or must start over; retried. */
-class NetworkCut extends Error {}
+/** A transfer that ended early, must start over, or was answered "not now"; retried (after `retryAfterMs`). */
+class NetworkCut extends Error {
+  constructor(message: string, readonly retryAfterMs = 0) {
+    super(message);
+  }
+}
 
 /** Aborts `controller` when nothing has happened for `ms`. */
 class IdleTimer {

@@ -1,11 +1,12 @@
 /**
  * A registry (or a middlebox before it) that misbehaves after its headers: a manifest body that stalls is cut off
  * (unavailable, so start-up serves from the cache) instead of hanging tern; a manifest over the OCI limit of 4 MiB
- * is refused without being held whole. The registry is a real HTTP server on loopback.
+ * is refused without being held whole; a rate-limited blob waits as Retry-After asks. The registry is a real HTTP
+ * server on loopback.
  */
 import { RegistryClient } from "../../src/registry/client.ts";
 import { RegistryError } from "../../src/registry/errors.ts";
-import { assert, assertMatch } from "../support/assert.ts";
+import { assert, assertEquals, assertMatch } from "../support/assert.ts";
 
 /** Serves every manifest GET with `body`. */
 function registryAnswering(body: () => ReadableStream<Uint8Array>) {
@@ -62,5 +63,31 @@ Deno.test("a manifest over 4 MiB is refused, and the registry's stream is cancel
     assert(cancelled, `the body was not cancelled (${sent} bytes sent)`);
   } finally {
     await registry.stop();
+  }
+});
+
+Deno.test("a blob answered 429 is fetched again no sooner than its Retry-After asks, then kept", async () => {
+  const blob = new TextEncoder().encode("model bytes ".repeat(1000));
+  const digest = `sha256:${
+    Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", blob)), (b) => b.toString(16).padStart(2, "0"))
+      .join("")
+  }`;
+  const arrivals: number[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, () => {
+    arrivals.push(performance.now());
+    return arrivals.length === 1
+      ? new Response("slow down", { status: 429, headers: { "retry-after": "1" } })
+      : new Response(blob);
+  });
+  const dir = await Deno.makeTempDir({ prefix: "tern-blob-429-" });
+  try {
+    const client = new RegistryClient({ registry: `127.0.0.1:${server.addr.port}`, backoffMs: 10 });
+    await client.downloadBlob("p/x", digest, blob.length, `${dir}/blob`);
+    assertEquals(await Deno.readFile(`${dir}/blob`), blob);
+    assertEquals(arrivals.length, 2);
+    assert(arrivals[1] - arrivals[0] >= 900, `fetched again after ${Math.round(arrivals[1] - arrivals[0])} ms`);
+  } finally {
+    await server.shutdown();
+    await Deno.remove(dir, { recursive: true });
   }
 });
