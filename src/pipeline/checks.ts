@@ -48,17 +48,31 @@ export function compileValidations(
   const info = (spec: TensorSpec | undefined): NameInfo | undefined => {
     if (!spec) return undefined;
     const row = spec.shape.slice(1);
-    const fixed = row.every((d) => typeof d === "number" && d >= 0);
+    // No shape at all is an unknown rank (as wiring.ts reads it), not one value per row.
+    const fixed = spec.shape.length > 0 && row.every((d) => typeof d === "number" && d >= 0);
     return { type: spec.type, width: fixed ? (row as number[]).reduce((a, b) => a * b, 1) : undefined };
   };
+  const describe = (i: NameInfo) => `${i.type}, ${i.width ?? "unknown"} per row`;
   const compiled: CompiledExpression[] = validations.map((v) => {
     const problem = validationNameProblem(v.name);
     if (problem) throw new PipelineLoadError(problem);
     try {
       return compileExpression(v.expression, (ref) => {
         if (ref.scope === "in") return info(inputs.find((s) => s.name === ref.name));
-        const found = outputs.map((specs) => specs.find((s) => s.name === ref.name));
-        return found.every((s) => s !== undefined) ? info(found[0]) : undefined;
+        const found = outputs.map((specs) => info(specs.find((s) => s.name === ref.name)));
+        if (!found.every((s) => s !== undefined)) return undefined;
+        // Each variant of a split last step must give it alike: the check is compiled once for all of them.
+        const unlike = found.findIndex((s) =>
+          (s.type === "bool") !== (found[0].type === "bool") || s.width !== found[0].width
+        );
+        if (unlike > 0) {
+          throw new Error(
+            `out.${ref.name} is ${describe(found[0])} in the last step's first variant but ${
+              describe(found[unlike])
+            } in variant ${unlike + 1}: a validation needs it alike in every variant`,
+          );
+        }
+        return found[0];
       });
     } catch (err) {
       throw new PipelineLoadError(`validation '${v.name}': ${(err as Error).message}`);

@@ -27,6 +27,7 @@
  */
 import { PipelineLoadError } from "../errors.ts";
 import { type DType, elementCount, type HostTensor } from "../engine/tensor.ts";
+import { fromHalfBits } from "../codec/convert.ts";
 
 /** What the checker knows of a name: its element type and, when fixed, its values per row. */
 export interface NameInfo {
@@ -74,12 +75,15 @@ export function compileExpression(
   return {
     refs,
     bind(tensors, rows) {
-      const bound = new Map<string, { t: HostTensor; perRow: boolean; width: number; bool: boolean }>();
+      const bound = new Map<
+        string,
+        { t: HostTensor; perRow: boolean; width: number; bool: boolean; half: boolean }
+      >();
       for (const ref of refs) {
         const t = tensors(ref);
         const perRow = t.dims.length > 0 && t.dims[0] === rows;
         const width = perRow ? elementCount(t.dims.slice(1)) : elementCount(t.dims);
-        bound.set(key(ref), { t, perRow, width, bool: t.type === "bool" });
+        bound.set(key(ref), { t, perRow, width, bool: t.type === "bool", half: t.type === "float16" });
       }
       const evaluate = (node: Node, row: number): number | boolean => {
         switch (node.kind) {
@@ -98,7 +102,8 @@ export function compileExpression(
               throw new Error(`${show(node.ref)}[${i}] is past its ${b.width} values in row ${row}`);
             }
             const v = b.t.data[(b.perRow ? row * b.width : 0) + i];
-            return b.bool ? v !== 0 : Number(v);
+            // float16 tensors hold their values' bits (tensor.ts).
+            return b.bool ? v !== 0 : b.half ? fromHalfBits(v as number) : Number(v);
           }
           case "neg":
             return -(evaluate(node.operand, row) as number);

@@ -10,7 +10,7 @@
  * is kept for `/pipelines` and `/models` until a later version serves.
  * Status as reported: `Loading`, `Running`, `Error`.
  */
-import { errorText } from "../errors.ts";
+import { errorText, PipelineLoadError } from "../errors.ts";
 import type { Backend } from "../engine/backend.ts";
 import { allocateZeros } from "../engine/warmup.ts";
 import { Batcher, type BatchOptions } from "./batcher.ts";
@@ -204,9 +204,17 @@ export class PipelineManager {
           wiring.inputs,
         ),
         source: definition.source,
-        onSessionFailure: (model) => this.onSessionFailure?.(model),
+        // Only the pipeline serving is reloaded: one still loading (its warm-up, below) fails its load instead.
+        onSessionFailure: (model) => {
+          if (this.#current === pipeline) this.onSessionFailure?.(model);
+        },
       };
       await warm(pipeline);
+      const stopped = pipeline.models.find((m) => m.session.failed);
+      if (stopped) {
+        // Swapped in, it would stop at once and be reloaded, again and again: it fails to load, and waits.
+        throw new PipelineLoadError(`model '${stopped.name}' stopped while warming up (its worker thread died)`);
+      }
       return pipeline;
     } catch (err) {
       await Promise.all([...loaded.values()].map((m) => m.session.release().catch(() => {})));

@@ -58,6 +58,8 @@ export class PipelineUpdater implements PipelineFollower {
   #servingUrl: string | undefined;
   /** Digest of the manifest serving (as the registry named it when pulled). */
   #servedDigest: string | undefined;
+  /** A tag digest whose pull gave the version serving (the cache's): said once. */
+  #unchanged: string | undefined;
   /** A digest that failed to load: not tried again until the tag names another. */
   #failedDigest: string | undefined;
   /** The last check's failure, reported once until checks succeed again. */
@@ -70,6 +72,7 @@ export class PipelineUpdater implements PipelineFollower {
   /** The waits between reloads that fail: doubling, without jitter (this process alone reloads). */
   readonly #reloadBackoff: Backoff;
   #stopped = false;
+  #started = false;
 
   constructor(options: UpdaterOptions) {
     this.#o = options;
@@ -88,6 +91,7 @@ export class PipelineUpdater implements PipelineFollower {
 
   /** Follows `url` (whose manifest `digest` now serves), checking a tag every interval. */
   start(url: string | undefined, digest?: string): void {
+    this.#started = true;
     this.#url = this.#servingUrl = url;
     this.#servedDigest = digest;
     this.#schedule();
@@ -128,13 +132,17 @@ export class PipelineUpdater implements PipelineFollower {
   reload(why: string): Promise<void> {
     if (this.#reloading) return this.#queue;
     if (this.#stopped) return Promise.resolve(); // shutting down: the models are being closed
+    // Before start() the first load is under way: its failure is reported by start-up itself.
+    if (!this.#started) return Promise.resolve();
     if (this.#reloadTimer !== undefined) return Promise.resolve(); // the next try is set
     this.#reloading = true;
-    const url = this.#servingUrl;
-    this.#o.error(`${why}: loading pipeline ${url ?? "(built-in demo)"} again`);
     return this.#serial(async () => {
       this.#reloading = false;
       this.#reloadTimer = undefined;
+      // What serves when the reload runs (an Ops assignment may have swapped in another meanwhile, whole).
+      if (this.#o.pipelines.stoppedModel === undefined) return;
+      const url = this.#servingUrl;
+      this.#o.error(`${why}: loading pipeline ${url ?? "(built-in demo)"} again`);
       if (await this.#update(url, undefined)) return;
       const wait = this.#reloadBackoff.next();
       this.#o.error(`The reload failed: the next one in ${wait / 1000} s`);
@@ -203,6 +211,16 @@ export class PipelineUpdater implements PipelineFollower {
       return false;
     }
     const what = `${definition.name} version ${definition.version}`;
+    if (digest !== undefined && old && definition.source?.digest === this.#servedDigest) {
+      // The tag names a new version, but what came is the one serving: the cache's, as the registry could not give
+      // the new one. Loading it again would change nothing; the next check tries the pull again.
+      if (this.#unchanged !== digest) {
+        this.#o.error(`Update to ${url} (${digest}) could not be pulled; ${what} serves on and is tried again`);
+      }
+      this.#unchanged = digest;
+      return false;
+    }
+    this.#unchanged = undefined;
     const started = performance.now();
     let next;
     try {

@@ -1,10 +1,13 @@
 /**
  * The validation language: what it accepts and computes per row, and how it
  * refuses what it cannot run (saying where), checked against the names a
- * pipeline has.
+ * pipeline has (alike in every variant of a split last step); float16 read
+ * by value.
  */
 import { compileExpression, type NameInfo, type TensorRef } from "../../src/pipeline/expression.ts";
-import type { HostTensor } from "../../src/engine/tensor.ts";
+import type { HostTensor, TensorSpec } from "../../src/engine/tensor.ts";
+import { toHalfBits } from "../../src/codec/convert.ts";
+import { compileValidations } from "../../src/pipeline/checks.ts";
 import { assertEquals, assertThrows } from "../support/assert.ts";
 
 const NAMES: Record<string, NameInfo> = {
@@ -66,4 +69,31 @@ Deno.test("what the language refuses, each saying where and why", () => {
   refuses("variable > 1; Deno.exit()", /unexpected character ";"/);
   refuses("`unclosed > 1", /not closed/);
   refuses("(".repeat(100) + "flag" + ")".repeat(100), /nested deeper than 64/);
+});
+
+Deno.test("a float16 tensor is compared by its values, not by the bits it is held in", () => {
+  const half: HostTensor = {
+    type: "float16",
+    data: new Uint16Array([toHalfBits(0.5), toHalfBits(2000)]),
+    dims: [2, 1],
+  };
+  const test = compileExpression("h < 1 and h > 0.25 or h == 2000", () => ({ type: "float16", width: 1 }))
+    .bind(() => half, 2);
+  assertEquals([test(0), test(1)], [true, true]);
+  const large = compileExpression("h > 1000", () => ({ type: "float16", width: 1 })).bind(() => half, 2);
+  assertEquals([large(0), large(1)], [false, true]);
+});
+
+Deno.test("a validation of a split last step needs the output alike in every variant", () => {
+  const out = (type: "float32" | "bool", width: number): TensorSpec[] => [{ name: "y", type, shape: ["N", width] }];
+  const inputs: TensorSpec[] = [{ name: "x", type: "float32", shape: ["N", 1] }];
+  compileValidations([{ name: "high", expression: "y > 0.5" }], [out("float32", 1), out("float32", 1)], inputs);
+  assertThrows(
+    () => compileValidations([{ name: "high", expression: "y > 0.5" }], [out("float32", 1), out("float32", 3)], inputs),
+    /validation 'high': out\.y is float32, 1 per row in the last step's first variant but float32, 3 per row in variant 2/,
+  );
+  assertThrows(
+    () => compileValidations([{ name: "high", expression: "y > 0.5" }], [out("float32", 1), out("bool", 1)], inputs),
+    /out\.y is float32, 1 per row .* but bool, 1 per row in variant 2: a validation needs it alike/,
+  );
 });

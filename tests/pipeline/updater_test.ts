@@ -243,3 +243,64 @@ Deno.test("a reload that fails is tried again by itself, 2 × longer each time, 
   await updater.stop();
   await pipelines.close();
 });
+
+Deno.test("a version whose model dies while warming up fails to load: the old one serves, and nothing reloads in a loop", async () => {
+  const { backend, pipelines, registry, updater, lines, version, served } = setUp(50);
+  await version("sha256:1", 1);
+  registry.names.set(TAG, "sha256:1");
+  await pipelines.load(await registry.fetch(TAG));
+  updater.start(TAG, "sha256:1");
+  await version("sha256:2", 2, { add: 2, diesOnFirstRun: true });
+  registry.names.set(TAG, "sha256:2");
+  await updater.check();
+  const loads = backend.loads.length;
+  await new Promise((r) => setTimeout(r, 300)); // six reload backoffs' worth
+  assertEquals(backend.loads.length, loads, "the dying version was loaded again and again");
+  assertEquals(await served(), 1);
+  assertMatch(lines.join("\n"), /failed to load: model 'm' stopped while warming up/);
+  assertEquals(lines.filter((l) => /again/.test(l)), []);
+  await updater.stop();
+  await pipelines.close();
+});
+
+Deno.test("a reload loads what serves when it runs: none before start, none once an assigned version replaced the dead one", async () => {
+  const { backend, pipelines, registry, updater, lines, version, served } = setUp();
+  await version("sha256:1", 1);
+  registry.names.set(TAG, "sha256:1");
+  await pipelines.load(await registry.fetch(TAG));
+  backend.kill("v1");
+  // Before start() (the first load still under way in serve): not the built-in demo in its place.
+  await updater.reload("Model m's worker thread stopped");
+  assertEquals([registry.fetches, lines.filter((l) => /again/.test(l))], [1, []]);
+  updater.start(TAG, "sha256:1");
+  // Ops assigns another version, and the dead model asks for a reload while that is under way.
+  const assigned = "registry.example/pipelines/prices@sha256:2";
+  await version("sha256:2", 2);
+  const following = updater.follow(assigned);
+  assertMatch(String(await served()), /^503 model m stopped/);
+  await following;
+  await updater.check();
+  assertEquals([await served(), updater.servingUrl, registry.fetches], [2, assigned, 2]);
+  await updater.stop();
+  await pipelines.close();
+});
+
+Deno.test("a new version that cannot be pulled while the cache gives the one serving is not swapped in again", async () => {
+  const { backend, pipelines, registry, updater, lines, version } = setUp();
+  await version("sha256:1", 1);
+  registry.names.set(TAG, "sha256:1");
+  await pipelines.load(await registry.fetch(TAG));
+  updater.start(TAG, "sha256:1");
+  const loads = backend.loads.length;
+  // The tag names sha256:2, but its pull falls back to the cache, which holds sha256:1 (registry/mod.ts).
+  registry.names.set(TAG, "sha256:2");
+  const cached = registry.manifests.get("sha256:1") as PipelineDefinition;
+  registry.fetch = (url) => Promise.resolve({ ...cached, source: { reference: url!, digest: "sha256:1" } });
+  await updater.check();
+  await updater.check();
+  assertEquals(backend.loads.length, loads, "the version serving was loaded beside itself");
+  const said = lines.filter((l) => /could not be pulled; prices version .* serves on/.test(l));
+  assertEquals(said.length, 1, lines.join("\n"));
+  await updater.stop();
+  await pipelines.close();
+});

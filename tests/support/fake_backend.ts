@@ -2,7 +2,7 @@
  * @module
  * A backend of scripted models, for what real models cannot be made to do on
  * cue: hold a run until the test lets it go, fail a run, die like a crashed
- * worker thread. A model file is the UTF-8 of its script's key; every model
+ * worker thread (on cue, or at its first run). A model file is the UTF-8 of its script's key; every model
  * takes `tensor` float32 [N,1] and gives `variable` float32 [N,1] = tensor + `add`.
  */
 import type { Backend, ModelSession } from "../../src/engine/backend.ts";
@@ -19,6 +19,8 @@ export interface Script {
   fails?: string;
   /** Loading fails with this. */
   refusesLoad?: string;
+  /** Its worker thread dies on the first run (warm-up runs once at load). */
+  diesOnFirstRun?: boolean;
 }
 
 /** Records what happened to each model key. */
@@ -64,6 +66,7 @@ export class FakeBackend implements Backend {
       async run(feeds: Record<string, HostTensor>) {
         if (released) throw new Error(`model ${label} (${key}) ran after its release`);
         await script.gate?.();
+        if (script.diesOnFirstRun) dead = true;
         if (dead) throw new Error("the worker thread failed: it died");
         if (script.fails) throw new Error(script.fails);
         const x = feeds.tensor.data as Float32Array;
