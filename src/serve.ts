@@ -11,7 +11,7 @@ import { createBackend } from "./engine/select.ts";
 import { demoPipeline } from "./pipeline/demo.ts";
 import { PipelineManager } from "./pipeline/manager.ts";
 import { createApp } from "./server/app.ts";
-import { fetchPipeline, parseReference, registrySource } from "./registry/mod.ts";
+import { fetchPipeline, parseReference, registrySource, saveServedRef } from "./registry/mod.ts";
 import { credentialsWarning, registrySettings } from "./registry_settings.ts";
 import { PipelineUpdater } from "./pipeline/updater.ts";
 import { type InferenceLog, type LogDurability, openInferenceLog } from "./logs/mod.ts";
@@ -191,6 +191,9 @@ async function serveUntilStopped(config: Config, out: ServeOutput, warm: { settl
       `Pipeline ${loaded.name} (version ${loaded.version}) is Running, loaded in ${
         Math.round(performance.now() - started)
       } ms`,
+    );
+    await saveServedRef(definition, config.persistentVolumeDir).catch((err) =>
+      out.error(`Recording the pipeline as the version to start from failed: ${errorText(err)}`)
     );
   } catch (err) {
     out.error(

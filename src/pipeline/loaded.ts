@@ -65,7 +65,7 @@ export interface LoadedPipeline {
   inputs: TensorSpec[];
   validations?: Validations;
   /** Where it came from (published pipelines). */
-  source?: { reference: string; digest: string };
+  source?: { reference: string; digest: string; manifest?: string };
   /** Called when a model's worker thread has died (the manager reloads the pipeline). */
   onSessionFailure?: (model: string) => void;
 }

@@ -53,8 +53,11 @@ export interface PipelineDefinition {
   steps: StepDefinition[];
   /** Checks run on every row of every reply. */
   validations?: ValidationDefinition[];
-  /** Where it came from: the reference as given and the digest of its manifest (published pipelines). */
-  source?: { reference: string; digest: string };
+  /**
+   * Where it came from: the reference as given and the digest it names (published pipelines); `manifest`, the
+   * pipeline manifest's own digest where that differs (the reference names an index).
+   */
+  source?: { reference: string; digest: string; manifest?: string };
 }
 
 /** A step that runs `model` alone. */

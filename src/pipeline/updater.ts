@@ -31,6 +31,8 @@ export interface PipelineSource {
   digest(url: string): Promise<string>;
   /** The pipeline at `url`, pulled; undefined: the built-in demo. */
   fetch(url: string | undefined): Promise<PipelineDefinition>;
+  /** `definition` serves now: an offline start serves it (the registry's cache records it). */
+  served?(definition: PipelineDefinition): Promise<void>;
 }
 
 /** The first wait after a reload that failed; each failure after it doubles the wait. */
@@ -232,6 +234,9 @@ export class PipelineUpdater implements PipelineFollower {
     }
     const drained = pipelines.swap(next);
     this.#servingUrl = url;
+    this.#o.source.served?.(definition).catch((err) =>
+      this.#o.error(`Recording ${what} as the version to start from failed: ${errorText(err)}`)
+    );
     // A reload's backoff was for the pipeline that served: this one starts afresh.
     clearTimeout(this.#reloadTimer);
     this.#reloadTimer = undefined;

@@ -82,7 +82,8 @@ export async function fetchPipeline(
   const ref = parseReference(url, settings.defaultRegistry);
   const cache = new ArtifactCache(persistentVolumeDir);
   try {
-    return await pullPipeline(clientFor(ref, settings, log), cache, ref, log, ttyProgress());
+    // The cache names it the version to start from only once it serves (saveServedRef).
+    return await pullPipeline(clientFor(ref, settings, log), cache, ref, log, ttyProgress(), { saveRef: false });
   } catch (err) {
     if (!(err instanceof RegistryError && err.unavailable)) throw err;
     log(`${err.message}; starting from the cached pipeline`);
@@ -116,7 +117,18 @@ export function registrySource(
       return currentDigest(client, ref);
     },
     fetch: (url) => url ? fetchPipeline(url, settings, persistentVolumeDir, log) : demo(),
+    served: (definition) => saveServedRef(definition, persistentVolumeDir),
   };
+}
+
+/**
+ * Records `definition`, now serving, as the version of its reference an offline start serves (a version pulled but
+ * failing to load is never recorded: the one that served stays the one to start from).
+ */
+export async function saveServedRef(definition: PipelineDefinition, persistentVolumeDir: string): Promise<void> {
+  const source = definition.source;
+  if (!source) return;
+  await new ArtifactCache(persistentVolumeDir).saveRef(source.reference, source.manifest ?? source.digest);
 }
 
 /** On a terminal, a progress line rewritten in place (on stderr); elsewhere none. */

@@ -29,6 +29,7 @@ export async function pullPipeline(
   ref: ImageReference,
   log: (line: string) => void,
   progress?: (line: string) => void,
+  { saveRef = true }: { saveRef?: boolean } = {},
 ): Promise<PipelineDefinition> {
   await cache.prepare();
   const reference = formatReference(ref);
@@ -68,9 +69,14 @@ export async function pullPipeline(
     }
   }));
   meter?.done();
-  // Saved for the reference as given (tag, or digest of an index): the offline start finds the same manifest.
-  await cache.saveRef(reference, fetched.digest);
-  return { ...definition(manifest, config, (name) => layers.get(name)!), source };
+  // Saved for the reference as given (tag, or digest of an index): the offline start finds the same manifest. Where
+  // the pull is to be served, not before it serves (saveServedRef): a version that fails to load never replaces the
+  // one an offline start should serve.
+  if (saveRef) await cache.saveRef(reference, fetched.digest);
+  return {
+    ...definition(manifest, config, (name) => layers.get(name)!),
+    source: { ...source, manifest: fetched.digest },
+  };
 }
 
 /**
@@ -97,7 +103,10 @@ export async function cachedPipeline(cache: ArtifactCache, ref: ImageReference):
   for (const m of manifest.models) {
     layers.set(m.name, await read(m.descriptor.digest, `model ${m.name}`, m.descriptor.size));
   }
-  return { ...definition(manifest, config, (name) => layers.get(name)!), source: { reference, digest } };
+  return {
+    ...definition(manifest, config, (name) => layers.get(name)!),
+    source: { reference, digest, manifest: digest },
+  };
 }
 
 function definition(

@@ -150,3 +150,37 @@ Deno.test("five publishes under continuous load from four clients: no failed req
     await registry.stop();
   }
 });
+
+Deno.test("a broken version an in-line update pulled is never what an offline start serves: restarted without the registry, tern serves the last good one", async () => {
+  const registry = await startRegistry("none");
+  const persist = await Deno.makeTempDir({ prefix: "tern-inline-cache-" });
+  const env = { PIPELINE_FOLLOW_INTERVAL: "1", PERSISTENT_VOLUME_DIR: persist };
+  try {
+    const reference = `${registry.host}/pipelines/prices:live`;
+    await publishOffset(reference, 3);
+    const first = await startTern({ env: { ...env, PIPELINE_URL: reference } });
+    try {
+      await publishOffset(reference, new TextEncoder().encode("this is not an ONNX model"));
+      await until(() => /failed to load/.test(first.output()), "the broken version refused");
+    } finally {
+      await first.stop();
+    }
+    await registry.stop(); // the site's link is down as the device reboots
+    const again = await startTern({ env: { ...env, PIPELINE_URL: reference } });
+    try {
+      assertMatch(again.output(), /starting from the cached pipeline/);
+      const res = await fetch(`${again.url}/infer`, {
+        method: "POST",
+        headers: { "content-type": "application/json; format=pandas-records" },
+        body: JSON.stringify([{ tensor: [X, ...new Array(17).fill(0)] }]),
+      });
+      assertEquals(res.status, 200);
+      assertEquals((await res.json())[0].outputs[0].Float.data[0], X + 3);
+    } finally {
+      await again.stop();
+    }
+  } finally {
+    await registry.stop();
+    await Deno.remove(persist, { recursive: true });
+  }
+});
