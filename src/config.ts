@@ -161,10 +161,18 @@ export function parseConfig(
     const shared = parseConfig([], { LOG_FORMAT: env.LOG_FORMAT }, machine);
     return { ...shared, command: "hub", hub: parseHubConfig(args.slice(1), env) };
   }
+  // A boolean flag alone means true; `--debug=false` (`--batching=auto`) gives it a value, as its variable does.
+  const given = new Map<string, string>();
+  const rest = args.filter((arg) => {
+    const m = /^--([a-z-]+)=(.*)$/s.exec(arg);
+    const o = m && OPTIONS.find((o) => o.boolean && o.flag === m[1]);
+    if (o) given.set(o.flag, m![2]);
+    return !o;
+  });
   let parsed;
   try {
     parsed = parseArgs({
-      args: [...args],
+      args: rest,
       allowPositionals: true,
       strict: true,
       options: {
@@ -185,6 +193,11 @@ export function parseConfig(
   const { values, positionals } = parsed;
   const command = values.help ? "help" : values.version ? "version" : positionals[0] ?? "serve";
   if (!COMMANDS.includes(command as Command)) {
+    const before = rest[rest.indexOf(command) - 1];
+    const flag = OPTIONS.find((o) => o.boolean && before === `--${o.flag}`);
+    if (flag) {
+      throw new ConfigError(`--${flag.flag} takes its value after '=' (--${flag.flag}=${command}), not '${command}'`);
+    }
     throw new ConfigError(`unknown command '${command}'; commands: ${COMMANDS.join(", ")} (serve is the default)`);
   }
   const operands = positionals.slice(1);
@@ -200,7 +213,7 @@ export function parseConfig(
 
   /** Flag value if given, else the environment's; empty strings count as unset. */
   const read = (o: OptionDef): string | undefined => {
-    const flag = (values as Record<string, string | boolean | undefined>)[o.flag];
+    const flag = given.get(o.flag) ?? (values as Record<string, string | boolean | undefined>)[o.flag];
     if (flag !== undefined) return String(flag);
     const v = env[o.env];
     return v === undefined || v === "" ? undefined : v;

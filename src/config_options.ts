@@ -224,7 +224,9 @@ export const OPTIONS: readonly OptionDef[] = [
 export function helpText(machine: MachineDefaults): string {
   const rows = OPTIONS.map((o) => {
     const def = o.env === "CONFIG_CPUS" ? `all cores (${machine.cpus})` : o.default;
-    return `  --${o.flag}${o.boolean ? "" : " <value>"}\n      ${o.env}: ${o.help}${def ? ` [default: ${def}]` : ""}`;
+    return `  --${o.flag}${o.boolean ? "[=<value>]" : " <value>"}\n      ${o.env}: ${o.help}${
+      def ? ` [default: ${def}]` : ""
+    }`;
   });
   return [
     "tern: edge inference engine (Wallaroo edge API)",

@@ -192,3 +192,20 @@ Deno.test("BATCHING: auto by default (GPU runtimes only), true/false or the --ba
     /BATCHING=.sometimes. must be auto, true or false/,
   );
 });
+
+Deno.test("a boolean flag alone means true; --flag=value gives it any value its variable takes, and flags win", () => {
+  const env = { BATCHING: "true", DEBUG: "true" };
+  const c = (args: string[]) => parseConfig(args, env, MACHINE);
+  assertEquals([c(["--batching=false"]).batching, c(["--batching=auto"]).batching, c(["--batching"]).batching], [
+    "off",
+    "auto",
+    "on",
+  ]);
+  assertEquals([c(["--debug=false"]).debug, c(["--debug"]).debug, c([]).debug], [false, true, true]);
+  assertThrows(() => c(["--debug=maybe"]), /DEBUG='maybe' must be true or false/);
+  // The value after a space is read as a command: the message says how to write it.
+  assertThrows(
+    () => c(["--batching", "false"]),
+    /--batching takes its value after '=' \(--batching=false\), not 'false'/,
+  );
+});

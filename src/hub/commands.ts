@@ -7,7 +7,8 @@
 import { base64Url, JOIN_TOKEN_TTL_MS, tokenHash } from "../ops/protocol.ts";
 import { type HubConfig, hubHelpText } from "./config.ts";
 import { edgesTable, edgeView } from "./edges_view.ts";
-import { openHubStore } from "./open_store.ts";
+import { describeStore, openHubStore } from "./open_store.ts";
+import { HUB_DB_FILE } from "./store_sqlite.ts";
 import { type HubOutput, serveHub } from "./serve.ts";
 import type { HubStore } from "./store.ts";
 import { NotFound } from "../errors.ts";
@@ -19,7 +20,16 @@ export const BUNDLE_VERSION = "1";
 export async function runHub(config: HubConfig, out: HubOutput = consoleOutput): Promise<void> {
   if (config.command === "help") return out.info(hubHelpText());
   if (config.command === "serve") return await serveHub(config, out);
+  // The fleet commands write the database a hub serves from: a mistyped --state-dir (or a command run from another
+  // folder than ./hub-state's) would quietly make a new, empty one, whose bundles no hub knows.
+  const fresh = config.databaseUrl === undefined &&
+    !await exists(`${config.stateDir.replace(/\/+$/, "")}/${HUB_DB_FILE}`);
   const store = await openHubStore(config);
+  out.error(
+    `hub state: ${describeStore(config)}${
+      fresh ? " (made now: no hub has served from it; give the --state-dir or --database-url of the hub)" : ""
+    }`,
+  );
   try {
     await manage(store, config, out);
   } finally {
@@ -37,7 +47,11 @@ async function manage(store: HubStore, config: HubConfig, out: HubOutput): Promi
       out.error(
         `Added edge '${name}'. Above is its EDGE_BUNDLE: its join token works once, until ${
           new Date(now + JOIN_TOKEN_TTL_MS).toISOString()
-        }. Start the edge with EDGE_BUNDLE=<that line>; it reaches this hub at ${config.opscenterHost}.`,
+        }. Start the edge with EDGE_BUNDLE=<that line>; it reaches this hub at ${config.opscenterHost}${
+          config.opscenterHostGiven
+            ? ""
+            : " (no --opscenter-host given: only an edge on this machine reaches localhost; give the address edges use)"
+        }.`,
       );
       return;
     }
@@ -91,3 +105,7 @@ const consoleOutput: HubOutput = {
   info: (line) => console.log(line),
   error: (line) => console.error(line),
 };
+
+async function exists(path: string): Promise<boolean> {
+  return await Deno.stat(path).then(() => true, () => false);
+}

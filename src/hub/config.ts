@@ -31,6 +31,8 @@ export interface HubConfig {
   tlsKey?: string;
   /** What edges use to reach this hub: written into every bundle. */
   opscenterHost: string;
+  /** Whether --opscenter-host (HUB_OPSCENTER_HOST) was given, rather than defaulting to localhost. */
+  opscenterHostGiven: boolean;
   /** add-edge, remove-edge, set-pipeline: the edge. */
   name?: string;
   /** add-edge, set-pipeline. */
@@ -155,6 +157,7 @@ export function parseHubConfig(
     tlsCert: get("tls-cert"),
     tlsKey: get("tls-key"),
     opscenterHost: get("opscenter-host") ?? `localhost:${port}`,
+    opscenterHostGiven: get("opscenter-host") !== undefined,
     name,
     pipelineUrl: get("pipeline-url"),
     workspace: get("workspace") ?? "default",

@@ -4,7 +4,8 @@
  */
 import { parseConfig } from "../../src/config.ts";
 import { parseHubConfig } from "../../src/hub/config.ts";
-import { assertEquals, assertMatch, assertThrows } from "../support/assert.ts";
+import { assert, assertEquals, assertMatch, assertThrows } from "../support/assert.ts";
+import { runHub } from "../../src/hub/commands.ts";
 import { openReadsWarning } from "../../src/hub/serve.ts";
 
 Deno.test("tern hub commands, flags and environment", () => {
@@ -68,4 +69,26 @@ Deno.test("tern hub serve warns when its read routes are open to other hosts: no
     openReadsWarning(parseHubConfig(["serve"], { HUB_API_TOKEN: "a-long-enough-token-0123456789" })),
     undefined,
   );
+});
+
+Deno.test("the fleet commands name the hub state they use, say when they made it (a mistyped --state-dir), and that a default localhost bundle reaches only this machine", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tern-hub-commands-" });
+  try {
+    const run = async (args: string[]) => {
+      const lines: string[] = [];
+      await runHub(parseHubConfig([...args, "--state-dir", `${dir}/hub`], {}), {
+        info: () => {},
+        error: (l) => lines.push(l),
+      });
+      return lines.join("\n");
+    };
+    const first = await run(["add-edge", "--name", "edge-1"]);
+    assertMatch(first, new RegExp(`hub state: libSQL ${dir}/hub/hub\\.db \\(made now: no hub has served from it`));
+    assertMatch(first, /reaches this hub at localhost:8090 \(no --opscenter-host given: only an edge on this machine/);
+    const second = await run(["add-edge", "--name", "edge-2", "--opscenter-host", "hub.example.com:8090"]);
+    assertMatch(second, new RegExp(`hub state: libSQL ${dir}/hub/hub\\.db\\n`));
+    assert(!/made now|no --opscenter-host/.test(second), second);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
