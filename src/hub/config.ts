@@ -9,7 +9,9 @@
  * to the hub's clock, so end-to-end tests can age join tokens and sessions.
  */
 import { parseArgs } from "node:util";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, errorText } from "../errors.ts";
+import { opsBaseUrl } from "../ops/protocol.ts";
+import { parseReference } from "../registry/reference.ts";
 import { parseBearerToken, parseBool, parsePort } from "../config_values.ts";
 
 /** The hub's commands. */
@@ -173,6 +175,22 @@ export function parseHubConfig(
   };
   if (config.pipelineUrl !== undefined && /\s/.test(config.pipelineUrl)) {
     throw new ConfigError("--pipeline-url must not contain spaces");
+  }
+  // What the edge will refuse is refused here, when the operator types it, not at the edge's next check-in.
+  if (config.pipelineUrl !== undefined) {
+    if (config.pipelineUrl === "") throw new ConfigError("--pipeline-url must not be empty");
+    try {
+      parseReference(config.pipelineUrl, "registry.invalid"); // a reference without a host takes the edge's OCI_REGISTRY
+    } catch (err) {
+      throw new ConfigError(`--pipeline-url ${errorText(err)}`);
+    }
+  }
+  if (command === "add-edge" && config.opscenterHostGiven) {
+    try {
+      opsBaseUrl(config.opscenterHost, true);
+    } catch (err) {
+      throw new ConfigError(`--opscenter-host '${config.opscenterHost}': ${errorText(err)}`);
+    }
   }
   if (["add-edge", "remove-edge", "set-pipeline"].includes(command)) {
     need("name", command === "set-pipeline" ? "--edge NAME" : "--name NAME");

@@ -92,3 +92,14 @@ Deno.test("the fleet commands name the hub state they use, say when they made it
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("add-edge and set-pipeline refuse what the edge would refuse later: an empty or malformed reference, an Ops address it cannot use", () => {
+  const set = (url: string) => parseHubConfig(["set-pipeline", "--edge", "e1", "--pipeline-url", url], {});
+  assertThrows(() => set(""), /--pipeline-url must not be empty/);
+  assertThrows(() => set("http://foo"), /--pipeline-url 'http:\/\/foo' is not an OCI reference/);
+  assertEquals(set("pipelines/a:v1").pipelineUrl, "pipelines/a:v1"); // the edge's OCI_REGISTRY supplies the host
+  assertThrows(
+    () => parseHubConfig(["add-edge", "--name", "e1", "--opscenter-host", "ftp://hub:80"], {}),
+    /--opscenter-host 'ftp:\/\/hub:80': .*must be host\[:port\]/,
+  );
+});
