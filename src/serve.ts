@@ -86,6 +86,15 @@ async function serveUntilStopped(config: Config, out: ServeOutput, warm: { settl
   // The Ops client's modules (the JWT signer among them) load only for an edge with a bundle; before `listen`, as
   // nothing may wait between it and the signal handlers.
   const edgeOps = config.edgeBundle ? await import("./ops/edge_ops.ts") : undefined;
+  const assigned = await edgeOps?.assignedPipelineUrl(config);
+  if (assigned && assigned !== config.pipelineUrl) {
+    out.info(
+      `Serving ${assigned}, the pipeline Ops assigned before this restart (the bundle or PIPELINE_URL names ${
+        config.pipelineUrl ?? "the built-in demo"
+      })`,
+    );
+    config = { ...config, pipelineUrl: assigned };
+  }
   const app = createApp({
     pipelines,
     logs,

@@ -171,11 +171,18 @@ export function startOpsAgent(options: OpsAgentOptions): OpsAgent {
     if (!firstSettled) settleFirst(new OpsRefused(message, err.code));
     else o.error(`${message}. Serving goes on without Ops sync.`);
   };
+  /** Keeps an assignment that serves in the session: a restart while Ops is away serves it, not the bundle's. */
+  const keepAssignment = (pipelineUrl: string) => {
+    if (session.assignedPipelineUrl === pipelineUrl) return;
+    session.assignedPipelineUrl = pipelineUrl;
+    void save();
+  };
   const noteAssignment = (pipelineUrl: string | null) => {
     const serving = o.state().pipelineUrl;
     const news = pipelineUrl !== assigned;
     assigned = pipelineUrl;
-    if (!pipelineUrl || pipelineUrl === serving) return;
+    if (!pipelineUrl) return;
+    if (pipelineUrl === serving) return keepAssignment(pipelineUrl);
     if (news) {
       o.info(`Ops assigns pipeline ${pipelineUrl} to edge '${name}' (serving ${serving ?? "the built-in demo"})`);
     }
@@ -183,6 +190,9 @@ export function startOpsAgent(options: OpsAgentOptions): OpsAgent {
     // Pulled, loaded and swapped in beside the serving one; a failure leaves the old one serving, and the next
     // check-in asks again (the updater does not pull again a version that failed to load).
     following = o.follow?.(pipelineUrl)
+      .then(() => {
+        if (o.state().pipelineUrl === pipelineUrl) keepAssignment(pipelineUrl);
+      })
       .catch((err) => o.error(`following the pipeline Ops assigned: ${errorText(err)}`))
       .finally(() => following = undefined);
   };

@@ -9,7 +9,8 @@ import type { InferenceLog } from "../logs/mod.ts";
 import type { PipelineManager } from "../pipeline/manager.ts";
 import denoJson from "../../deno.json" with { type: "json" };
 import { type OpsAgent, startOpsAgent } from "./agent.ts";
-import { DEFAULT_PAGE_ROWS } from "./protocol.ts";
+import { DEFAULT_PAGE_ROWS, tokenHash } from "./protocol.ts";
+import { loadSession } from "./session.ts";
 
 /** What tern serve hands over. */
 export interface EdgeOpsParts {
@@ -47,4 +48,16 @@ export function startEdgeOps(config: Config, parts: EdgeOpsParts): OpsAgent {
     error: parts.error,
     debug: parts.debug,
   });
+}
+
+/**
+ * The pipeline Ops assigned this edge and it served before it stopped (kept in its session), when the session is this
+ * bundle's: a restart serves that, not the bundle's PIPELINE_URL, before Ops is reached again.
+ */
+export async function assignedPipelineUrl(config: Config): Promise<string | undefined> {
+  const bundle = config.edgeBundle!;
+  const session = await loadSession(config.persistentVolumeDir).catch(() => undefined);
+  if (!session || session.edgeName !== bundle.EDGE_NAME || session.opsHost !== bundle.OPSCENTER_HOST) return undefined;
+  if (session.tokenSha256 !== await tokenHash(bundle.JOIN_TOKEN)) return undefined;
+  return session.assignedPipelineUrl;
 }

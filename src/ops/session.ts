@@ -32,6 +32,8 @@ export interface OpsSession {
   lastContact: number | null;
   /** Set when Ops answered session_expired (or unknown_edge): the session is of no further use. */
   refused?: string;
+  /** The pipeline Ops assigned, once it served: a restart serves it (not the bundle's) before Ops is reached. */
+  assignedPipelineUrl?: string;
 }
 
 /** Path of the session file in `dir`. */

@@ -3,7 +3,8 @@
  * A pipeline assigned by Ops reaches the edge: `tern hub set-pipeline` on a
  * serving edge makes it pull, load and swap in the assigned pipeline from the
  * real registry at its next check-in, with no restart, and its next check-ins
- * report the URL it now follows. Real processes: tern hub, tern,
+ * report the URL it now follows; restarted while Ops is away, it serves the
+ * assigned pipeline, not its bundle's. Real processes: tern hub, tern,
  * docker-registry.
  */
 import { assertEquals } from "../support/assert.ts";
@@ -45,9 +46,8 @@ Deno.test("tern hub set-pipeline: the edge follows the assigned pipeline at its 
     const published = await publishModel(MODEL, "assigned-pipeline", reference);
     assertEquals(published.code, 0, published.stderr);
     const bundle = await addEdge(state, "edge-a", hub.host);
-    const tern = await startTern({
-      env: { EDGE_BUNDLE: bundle, PERSISTENT_VOLUME_DIR: `${dir}/persist`, OPS_CHECKIN_INTERVAL: "1" },
-    });
+    const env = { EDGE_BUNDLE: bundle, PERSISTENT_VOLUME_DIR: `${dir}/persist`, OPS_CHECKIN_INTERVAL: "1" };
+    let tern = await startTern({ env });
     try {
       const pipelines = async () => (await (await fetch(`${tern.url}/pipelines`)).json()).pipelines;
       assertEquals((await pipelines())[0].id, "house-price-estimator"); // no PIPELINE_URL: the demo
@@ -73,6 +73,13 @@ Deno.test("tern hub set-pipeline: the edge follows the assigned pipeline at its 
         const { edges } = await (await fetch(`${hub.url}/edges`)).json();
         return edges[0].pipeline_in_use === reference;
       });
+
+      // A reboot while Ops is away: the edge serves what Ops assigned, not its bundle's pipeline (the demo).
+      await tern.stop();
+      await hub.stop();
+      tern = await startTern({ env });
+      assertEquals(await pipelines(), [{ id: "assigned-pipeline", status: "Running" }]);
+      assertEquals(/the pipeline Ops assigned before this restart/.test(tern.output()), true, tern.output());
     } finally {
       await tern.stop();
     }
