@@ -85,10 +85,10 @@ export function parseBool(name: string, text: string | undefined): boolean {
   throw new ConfigError(`${name}='${text}' must be true or false`);
 }
 
-export function parsePort(text: string): number {
+export function parsePort(text: string, name = "PORT"): number {
   if (!/^\s*\d+\s*$/.test(text) || Number(text) > 65535) {
     throw new ConfigError(
-      `PORT='${text}' must be a port number from 0 to 65535 (0 = any free port)`,
+      `${name}='${text}' must be a port number from 0 to 65535 (0 = any free port)`,
     );
   }
   return Number(text);

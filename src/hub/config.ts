@@ -137,7 +137,7 @@ export function parseHubConfig(
     const v = o.env ? env[o.env] : undefined;
     return v === undefined || v === "" ? undefined : v;
   };
-  const port = parsePort(get("port") ?? "8090");
+  const port = parsePort(get("port") ?? "8090", "HUB_PORT");
   const databaseUrl = get("database-url");
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new ConfigError(

@@ -5,6 +5,7 @@
  * the URL's credentials.
  */
 import type { HubConfig } from "./config.ts";
+import { errorText } from "../errors.ts";
 import { openPgHubStore } from "./store_pg.ts";
 import { HUB_DB_FILE, openSqliteHubStore } from "./store_sqlite.ts";
 import type { HubStore } from "./store.ts";
@@ -13,10 +14,16 @@ import type { HubStore } from "./store.ts";
 export type HubStateConfig = Partial<Pick<HubConfig, "databaseUrl" | "stateDir">>;
 
 /** The store `config` names, migrated. */
-export function openHubStore(config: HubStateConfig): Promise<HubStore> {
-  if (config.databaseUrl) return openPgHubStore(config.databaseUrl);
-  if (config.stateDir === undefined) throw new Error("the hub needs a state directory or a database URL");
-  return openSqliteHubStore(config.stateDir);
+export async function openHubStore(config: HubStateConfig): Promise<HubStore> {
+  if (config.stateDir === undefined && !config.databaseUrl) {
+    throw new Error("the hub needs a state directory or a database URL");
+  }
+  try {
+    return config.databaseUrl ? await openPgHubStore(config.databaseUrl) : await openSqliteHubStore(config.stateDir!);
+  } catch (err) {
+    const setting = config.databaseUrl ? "HUB_DATABASE_URL" : "HUB_STATE_DIR";
+    throw new Error(`cannot open the hub's state, ${describeStore(config)} (${setting}): ${errorText(err)}`);
+  }
 }
 
 /** `libSQL hub-state/hub.db` or `PostgreSQL db.example.com:5432/tern` (no user, no password). */

@@ -9,6 +9,7 @@ import { createHubApp } from "./app.ts";
 import type { HubConfig } from "./config.ts";
 import { describeStore, openHubStore } from "./open_store.ts";
 import { isLoopbackHost } from "../ops/protocol.ts";
+import { listenError } from "../server/listen.ts";
 
 /** Where the hub writes its lines. */
 export interface HubOutput {
@@ -55,15 +56,22 @@ export async function serveHub(config: HubConfig, out: HubOutput): Promise<void>
     cert: await Deno.readTextFile(config.tlsCert),
     key: await Deno.readTextFile(config.tlsKey!),
   };
-  const server = Deno.serve({
-    hostname: config.host,
-    port: config.port,
-    ...tls,
-    onListen: ({ hostname, port }) =>
-      out.info(
-        `tern hub listening on ${tls ? "https" : "http"}://${hostname}:${port} (state: ${describeStore(config)})`,
-      ),
-  }, app.fetch);
+  let server: Deno.HttpServer;
+  try {
+    server = Deno.serve({
+      hostname: config.host,
+      port: config.port,
+      ...tls,
+      onListen: ({ hostname, port }) =>
+        out.info(
+          `tern hub listening on ${tls ? "https" : "http"}://${hostname}:${port} (state: ${describeStore(config)})`,
+        ),
+    }, app.fetch);
+  } catch (err) {
+    clearInterval(purge);
+    await store.close();
+    throw listenError(err, config.host, config.port, { host: "HUB_HOST", port: "HUB_PORT" });
+  }
   const stop = async (signal: string) => {
     out.info(`${signal}: finishing in-flight requests and stopping`);
     clearInterval(purge);

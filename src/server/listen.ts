@@ -56,21 +56,29 @@ function readPair(tls: { certFile: string; keyFile: string }): { cert: string; k
   return pair;
 }
 
-/** A start-up listen failure, naming the setting to change (a ConfigError) where one is wrong. */
-function listenError(err: unknown, host: string, port: number): Error {
+/**
+ * A start-up listen failure, naming the setting to change (a ConfigError) where one is wrong; `names`: the settings
+ * (the hub's are HUB_HOST and HUB_PORT).
+ */
+export function listenError(
+  err: unknown,
+  host: string,
+  port: number,
+  names: { host: string; port: string } = { host: "HOST", port: "PORT" },
+): Error {
   const why = errorText(err);
   if (err instanceof Deno.errors.AddrInUse) {
     return new Error(`cannot listen on ${host}:${port}: the port is in use by another process (${why})`);
   }
   if (err instanceof Deno.errors.AddrNotAvailable) {
-    return new ConfigError(`HOST='${host}' is not an address of this machine (${why})`);
+    return new ConfigError(`${names.host}='${host}' is not an address of this machine (${why})`);
   }
   if (err instanceof Deno.errors.PermissionDenied) {
     return new ConfigError(
-      `PORT=${port}: this process may not listen on it (${why}); ports below 1024 need privileges`,
+      `${names.port}=${port}: this process may not listen on it (${why}); ports below 1024 need privileges`,
     );
   }
-  if (/failed to lookup address/.test(why)) return new ConfigError(`HOST='${host}' does not resolve (${why})`);
+  if (/failed to lookup address/.test(why)) return new ConfigError(`${names.host}='${host}' does not resolve (${why})`);
   return err instanceof Error ? err : new Error(why);
 }
 

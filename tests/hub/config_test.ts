@@ -103,3 +103,7 @@ Deno.test("add-edge and set-pipeline refuse what the edge would refuse later: an
     /--opscenter-host 'ftp:\/\/hub:80': .*must be host\[:port\]/,
   );
 });
+
+Deno.test("the hub's own settings are named in its messages: HUB_PORT, not PORT", () => {
+  assertThrows(() => parseHubConfig(["serve"], { HUB_PORT: "99999" }), /^HUB_PORT='99999' must be a port number/);
+});
