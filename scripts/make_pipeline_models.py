@@ -17,6 +17,8 @@ failing.onnx         input  tensor float32 [N,18], output variable float32 [N,1]
                      the warm-up, pass)
 offset_<k>.onnx      input  tensor float32 [N,18], output variable float32 [N,1] = tensor[:,0:1] + k, k = 1..6:
                      distinct versions of one model for the in-line update tests
+unloadable.onnx      a well-formed model file (tern publish takes it) whose one node is an operator no runtime has:
+                     a published version that fails to load on the edge
 
 Run with Debian's interpreter (python3-onnx): /usr/bin/python3 scripts/make_pipeline_models.py
 """
@@ -99,12 +101,21 @@ def offset(k: int) -> onnx.ModelProto:
     return checked_model(graph)
 
 
+def unloadable() -> onnx.ModelProto:
+    node = helper.make_node("NoSuchOperator", ["tensor"], ["variable"], domain="tern.test")
+    graph = helper.make_graph([node], "unloadable", [rows("tensor")], [rows("variable", width=1)])
+    model = helper.make_model(graph, producer_name="tern scripts/make_pipeline_models.py",
+                              opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid("tern.test", 1)])
+    model.ir_version = 8
+    return model  # not checked: the checker would refuse the unknown operator, as the runtimes do
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     models = [("scaler", scaler("converted")), ("scaler_named", scaler("tensor")),
               ("to_double", scaler("converted", cast_double=True)), ("linear", linear(LINEAR_W, LINEAR_B)),
               ("linear_b", linear(LINEAR_B_W, LINEAR_B_B)), ("failing", failing())]
-    models += [(f"offset_{k}", offset(k)) for k in range(1, 7)]
+    models += [(f"offset_{k}", offset(k)) for k in range(1, 7)] + [("unloadable", unloadable())]
     for name, model in models:
         path = os.path.join(OUT, f"{name}.onnx")
         onnx.save(model, path)

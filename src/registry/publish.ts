@@ -25,6 +25,7 @@ import {
   ONNX_LAYER_MEDIA_TYPE,
   UUID,
 } from "./artifact.ts";
+import { notOnnx } from "./onnx_check.ts";
 import { type RegistryClient, sha256Digest } from "./client.ts";
 import { checkSpec } from "./pipeline_config.ts";
 import { formatReference, type ImageReference } from "./reference.ts";
@@ -146,11 +147,18 @@ export async function publishPipeline(
   } catch (err) {
     throw new ConfigError(errorText(err));
   }
-  const layers: Descriptor[] = [];
-  for (const step of models) {
+  // Every file is read and checked before anything is pushed: a wrong one is refused here, not on every edge.
+  const files = await Promise.all(models.map(async (step) => {
     const bytes = await Deno.readFile(step.file).catch((err) => {
       throw new ConfigError(`model file ${step.file}: ${err.message}`);
     });
+    const problem = notOnnx(bytes);
+    if (problem) throw new ConfigError(`model file ${step.file} is not an ONNX model: ${problem}`);
+    return bytes;
+  }));
+  const layers: Descriptor[] = [];
+  for (const [i, step] of models.entries()) {
+    const bytes = files[i];
     const digest = sha256Digest(bytes);
     await client.uploadBlob(ref.repository, digest, bytes);
     layers.push({

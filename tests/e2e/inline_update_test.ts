@@ -3,7 +3,7 @@
  * post without pause while five new versions are published to the tag tern
  * follows (PIPELINE_FOLLOW_INTERVAL=1). No request fails, every reply comes
  * from the version serving before or after its publish, and each client sees
- * each switch once (never back). A broken version (bytes that are not ONNX)
+ * each switch once (never back). A broken version (a model no runtime loads)
  * then leaves the last good one serving, reported in /pipelines, /models and
  * the log, until a good one is published.
  */
@@ -15,11 +15,14 @@ import { startTern } from "../support/tern_process.ts";
 const CLIENTS = 4;
 const X = 1000;
 
-/** Publishes offset_k.onnx (variable = tensor[0] + k) as model `price` of pipeline `prices` under `reference`. */
-async function publishOffset(reference: string, k: number | Uint8Array) {
+/**
+ * Publishes offset_k.onnx (variable = tensor[0] + k) as model `price` of pipeline `prices` under `reference`; "broken":
+ * a model file no runtime loads (tests/testdata/pipeline/unloadable.onnx).
+ */
+async function publishOffset(reference: string, k: number | "broken") {
   const out = await publishSpec(
     { name: "prices", steps: [{ model: "price", file: "price.onnx" }] },
-    { "price.onnx": typeof k === "number" ? `offset_${k}` : k },
+    { "price.onnx": k === "broken" ? "unloadable" : `offset_${k}` },
     reference,
   );
   assertEquals(out.code, 0, out.stderr);
@@ -109,10 +112,10 @@ Deno.test("five publishes under continuous load from four clients: no failed req
       });
 
       await t.step(
-        "a broken version (not ONNX) leaves the last good one serving, reported in /pipelines, /models and the log",
+        "a broken version (no runtime loads it) leaves the last good one serving, reported in /pipelines, /models and the log",
         async () => {
           const before = clients.map((c) => c.seen.length);
-          await publishOffset(reference, new TextEncoder().encode("this is not an ONNX model"));
+          await publishOffset(reference, "broken");
           let listed: { id: string; status: string; url?: string; error?: string }[] = [];
           await until(async () => {
             listed = (await (await fetch(`${tern.url}/pipelines`)).json()).pipelines;
@@ -160,7 +163,7 @@ Deno.test("a broken version an in-line update pulled is never what an offline st
     await publishOffset(reference, 3);
     const first = await startTern({ env: { ...env, PIPELINE_URL: reference } });
     try {
-      await publishOffset(reference, new TextEncoder().encode("this is not an ONNX model"));
+      await publishOffset(reference, "broken");
       await until(() => /failed to load/.test(first.output()), "the broken version refused");
     } finally {
       await first.stop();

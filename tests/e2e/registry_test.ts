@@ -307,6 +307,20 @@ Deno.test("credentials go only to OCI_REGISTRY's host; a complete leftover .part
     const badVersion = await runTern(["publish", dir, `${registry.host}/pipelines/x:v1`], CREDENTIALS);
     assertEquals(badVersion.code, 2);
     assertMatch(badVersion.stderr, /version '1.0' is not a UUID/);
+    // A file that is not an ONNX model is refused before anything is pushed, not on every edge that pulls it.
+    await Deno.writeTextFile(`${dir}/m.onnx`, "this is not an ONNX model");
+    await Deno.writeTextFile(
+      `${dir}/pipeline.json`,
+      JSON.stringify({ name: "x", steps: [{ model: "a", file: "m.onnx" }] }),
+    );
+    const notOnnx = await runTern(["publish", dir, `${registry.host}/pipelines/x:v1`], CREDENTIALS);
+    assertEquals(notOnnx.code, 2, notOnnx.stderr);
+    assertMatch(notOnnx.stderr, /model file \S*m\.onnx is not an ONNX model: protobuf wire type 4 at byte 0/);
+    const tags = await fetch(`http://${registry.host}/v2/pipelines/x/tags/list`, {
+      headers: { authorization: `Basic ${btoa(`${REGISTRY_USER.username}:${REGISTRY_USER.password}`)}` },
+    });
+    assertEquals(tags.status, 404, "the refused pipeline was pushed");
+    await tags.body?.cancel();
     await Deno.remove(dir, { recursive: true });
   }));
 
