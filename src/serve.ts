@@ -86,14 +86,17 @@ async function serveUntilStopped(config: Config, out: ServeOutput, warm: { settl
   // The Ops client's modules (the JWT signer among them) load only for an edge with a bundle; before `listen`, as
   // nothing may wait between it and the signal handlers.
   const edgeOps = config.edgeBundle ? await import("./ops/edge_ops.ts") : undefined;
+  // What Ops assigned and served before this restart, kept in the session: served first (the settings, credentials
+  // among them, stay those of the configuration), the bundle's or PIPELINE_URL's pipeline when it cannot be had.
   const assigned = await edgeOps?.assignedPipelineUrl(config);
+  let startUrl = config.pipelineUrl;
   if (assigned && assigned !== config.pipelineUrl) {
     out.info(
       `Serving ${assigned}, the pipeline Ops assigned before this restart (the bundle or PIPELINE_URL names ${
         config.pipelineUrl ?? "the built-in demo"
       })`,
     );
-    config = { ...config, pipelineUrl: assigned };
+    startUrl = assigned;
   }
   const app = createApp({
     pipelines,
@@ -163,19 +166,23 @@ async function serveUntilStopped(config: Config, out: ServeOutput, warm: { settl
   });
 
   let servedDigest: string | undefined;
+  let servedManifest: string | undefined;
   try {
     let definition;
-    if (config.pipelineUrl) {
+    if (startUrl) {
+      const fetch = (url: string) => fetchPipeline(url, registrySettings(config), config.persistentVolumeDir, out.info);
       try {
-        definition = await fetchPipeline(
-          config.pipelineUrl,
-          registrySettings(config),
-          config.persistentVolumeDir,
-          out.info,
-        );
+        definition = await fetch(startUrl).catch((err) => {
+          if (startUrl === config.pipelineUrl) throw err;
+          out.error(
+            `Cannot get pipeline ${startUrl}, which Ops assigned: ${errorText(err)}; serving the configured one`,
+          );
+          startUrl = config.pipelineUrl;
+          return startUrl ? fetch(startUrl) : demoPipeline();
+        });
       } catch (err) {
         // Bad credentials, a missing tag, a corrupt layer, or no registry and no cache: nothing to serve.
-        out.error(`Cannot get pipeline ${config.pipelineUrl}: ${errorText(err)}`);
+        out.error(`Cannot get pipeline ${startUrl}: ${errorText(err)}`);
         await logs?.close();
         await warmed;
         Deno.exit(1);
@@ -186,6 +193,7 @@ async function serveUntilStopped(config: Config, out: ServeOutput, warm: { settl
     }
     pipelines.announce(definition.name);
     servedDigest = definition.source?.digest; // a version that fails to load is not tried again until the tag moves
+    servedManifest = definition.source?.manifest;
     out.info(`Starting engine: ${backend.description}`);
     const started = performance.now();
     const loaded = await pipelines.load(definition);
@@ -213,7 +221,7 @@ async function serveUntilStopped(config: Config, out: ServeOutput, warm: { settl
   // once they are loaded.
   removeAddonCopies();
   sweepAddonCopies();
-  updater.start(config.pipelineUrl, servedDigest);
+  updater.start(startUrl, servedDigest, servedManifest);
   loadSettled();
   await server.finished;
 }

@@ -10,10 +10,10 @@
  * Ops or a proxy before it) is sent again at half the rows, down to one, and
  * later pages keep that size. A page Ops refuses as malformed (400 `bad_page`)
  * is halved to find the row it refuses. A single row refused either way can
- * never go: once Ops takes the page after it (so pages do get through), it is
+ * never go: once Ops takes a row after it (so pages do get through), it is
  * passed over (said in an error line, and marked done: it stays readable on
- * this edge's /logs until the storage cap evicts it); when that page is refused
- * too, the upload waits with backoff as for any failure.
+ * this edge's /logs until the storage cap evicts it); when 100 rows in a row
+ * are refused so, the upload waits with backoff as for any failure.
  */
 import { errorText } from "../errors.ts";
 import type { UploadLog } from "../logs/mod.ts";
@@ -21,6 +21,12 @@ import { type Backoff, sleep } from "./backoff.ts";
 import { OpsRefused, OpsUnavailable } from "./errors.ts";
 import type { UploadPage } from "./page.ts";
 import type { UploadReply } from "./protocol.ts";
+
+/** The most rows refused one after another that are passed over before the upload waits instead. */
+const MAX_TRIAL_ROWS = 100;
+
+/** How long rows stay on trial: once Ops takes a row within it, they are passed over; after it, sent again. */
+const TRIAL_MS = 60_000;
 
 /** How often a failure that lasts is said again. */
 const FAILURE_REMINDER_MS = 10 * 60_000;
@@ -84,8 +90,8 @@ export class LogUploader {
     let failing = false;
     let lastFailureLine = 0;
     let passedOver = 0;
-    /** A row Ops refused alone, passed over until Ops takes the page after it; `before`: the cursor before it. */
-    let trial: { row: number; before: number; why: string } | undefined;
+    /** Rows Ops refused alone, passed over until Ops takes the row after them; `before`: the cursor before them. */
+    let trial: { rows: number[]; before: number; why: string; since: number } | undefined;
     // The page size: `largest` is what Ops (or a proxy) takes, lowered by 413s; a 400 narrows `pageRows` below it
     // only until the page goes.
     let largest = o.pageRows;
@@ -120,9 +126,18 @@ export class LogUploader {
             }, which does not acknowledge them (is OPSCENTER_HOST's path right?)`,
           );
         }
+        if (trial && performance.now() - trial.since > TRIAL_MS) {
+          // Long since they were refused (no rows came after them, or Ops was away): Ops may take them now, so
+          // they are sent again before anything is passed over. (The rows just taken are sent again too: Ops
+          // keeps each row once.)
+          after = trial.before;
+          trial = undefined;
+          pageRows = largest;
+          continue;
+        }
         try {
-          // Ops took the rows after the one on trial: that one is passed over (marked first: marks go in id order).
-          if (trial) await o.log.markUploaded(trial.row, trial.row);
+          // Ops took the row after those on trial: they are passed over (marked first: marks go in id order).
+          for (const row of trial?.rows ?? []) await o.log.markUploaded(row, row);
           await o.log.markUploaded(first, last);
         } catch (err) {
           throw new Error(
@@ -132,12 +147,14 @@ export class LogUploader {
           );
         }
         if (trial) {
-          passedOver++;
-          if (passedOver <= 10 || passedOver % 1000 === 0) {
+          const before = passedOver;
+          passedOver += trial.rows.length;
+          if (before < 10 || Math.floor(passedOver / 1000) > Math.floor(before / 1000)) {
+            const which = trial.rows.length === 1 ? `row ${trial.rows[0]}` : `rows ${trial.rows.join(", ")}`;
             o.error(
-              `Ops upload: Ops will not take log row ${trial.row} (${trial.why}); it is passed over, stays readable ` +
-                `on this edge's /logs until the storage cap evicts it, and the rows after it went on (${passedOver} ` +
-                `passed over since start${passedOver === 10 ? "; from now on said every 1000th" : ""})`,
+              `Ops upload: Ops will not take log ${which} (${trial.why}); passed over, they stay readable on this ` +
+                `edge's /logs until the storage cap evicts them, and the rows after them went on (${passedOver} ` +
+                `passed over since start${before < 10 && passedOver >= 10 ? "; from now on said every 1000th" : ""})`,
             );
           }
           trial = undefined;
@@ -178,18 +195,24 @@ export class LogUploader {
           }
           continue;
         }
-        // A single row refused is passed over on trial: the rows after it are sent, and only once Ops takes them
-        // (so pages do get through) is it marked done. When the row after it is refused alone too (a hub too old for
-        // a column every page has), the trial is undone and the upload waits with backoff, rows kept.
-        if (refused && !trial) {
-          trial = { row: first, before: after, why: errorText(err) };
+        // A single row refused is passed over on trial: the rows after it are sent one by one, and only once Ops
+        // takes one (so pages do get through) are the rows on trial marked done. Several bad rows in a row (one
+        // request's) stay on trial together; when MAX_TRIAL_ROWS are refused with none taken (a hub too old for a
+        // column every page has), the trial is undone and the upload waits with backoff, rows kept.
+        if (refused && (trial?.rows.length ?? 0) < MAX_TRIAL_ROWS) {
+          if (!trial) {
+            trial = { rows: [], before: after, why: errorText(err), since: performance.now() };
+            o.error(`Ops upload: Ops refused log row ${first} alone (${trial.why}); trying the rows after it`);
+          }
+          trial.rows.push(first);
           after = last;
-          pageRows = largest;
+          pageRows = 1;
           continue;
         }
         if (refused && trial) {
           after = trial.before;
           trial = undefined;
+          pageRows = largest;
         }
         // Said when failing starts, then every 10 minutes while it lasts.
         if (!failing || Date.now() - lastFailureLine >= FAILURE_REMINDER_MS) {

@@ -63,7 +63,8 @@ export function compileValidations(
         if (!found.every((s) => s !== undefined)) return undefined;
         // Each variant of a split last step must give it alike: the check is compiled once for all of them.
         const unlike = found.findIndex((s) =>
-          (s.type === "bool") !== (found[0].type === "bool") || s.width !== found[0].width
+          (s.type === "bool") !== (found[0].type === "bool") ||
+          (s.width !== undefined && found[0].width !== undefined && s.width !== found[0].width)
         );
         if (unlike > 0) {
           throw new Error(
@@ -72,7 +73,8 @@ export function compileValidations(
             } in variant ${unlike + 1}: a validation needs it alike in every variant`,
           );
         }
-        return found[0];
+        // A width one variant leaves open is checked per row when the check runs.
+        return found.every((s) => s.width !== undefined) ? found[0] : { ...found[0], width: undefined };
       });
     } catch (err) {
       throw new PipelineLoadError(`validation '${v.name}': ${(err as Error).message}`);

@@ -60,6 +60,8 @@ export class PipelineUpdater implements PipelineFollower {
   #servingUrl: string | undefined;
   /** Digest of the manifest serving (as the registry named it when pulled). */
   #servedDigest: string | undefined;
+  /** The pipeline manifest's own digest of the version serving (differs from #servedDigest for an index). */
+  #servedManifest: string | undefined;
   /** A tag digest whose pull gave the version serving (the cache's): said once. */
   #unchanged: string | undefined;
   /** A digest that failed to load: not tried again until the tag names another. */
@@ -91,11 +93,15 @@ export class PipelineUpdater implements PipelineFollower {
     return this.#servingUrl;
   }
 
-  /** Follows `url` (whose manifest `digest` now serves), checking a tag every interval. */
-  start(url: string | undefined, digest?: string): void {
+  /**
+   * Follows `url` (whose manifest `digest` now serves; `manifest`: the pipeline manifest's own digest where `digest`
+   * names an index), checking a tag every interval.
+   */
+  start(url: string | undefined, digest?: string, manifest?: string): void {
     this.#started = true;
     this.#url = this.#servingUrl = url;
     this.#servedDigest = digest;
+    this.#servedManifest = manifest ?? digest;
     this.#schedule();
   }
 
@@ -213,7 +219,9 @@ export class PipelineUpdater implements PipelineFollower {
       return false;
     }
     const what = `${definition.name} version ${definition.version}`;
-    if (digest !== undefined && old && definition.source?.digest === this.#servedDigest) {
+    const got = definition.source;
+    const same = got && (got.digest === this.#servedDigest || (got.manifest ?? got.digest) === this.#servedManifest);
+    if (digest !== undefined && old && same) {
       // The tag names a new version, but what came is the one serving: the cache's, as the registry could not give
       // the new one. Loading it again would change nothing; the next check tries the pull again.
       if (this.#unchanged !== digest) {
@@ -242,6 +250,7 @@ export class PipelineUpdater implements PipelineFollower {
     this.#reloadTimer = undefined;
     this.#reloadBackoff.reset();
     this.#servedDigest = definition.source?.digest ?? digest;
+    this.#servedManifest = definition.source?.manifest ?? this.#servedDigest;
     this.#failedDigest = undefined;
     this.#o.info(
       `Pipeline ${what} is Running, loaded beside the old one in ${Math.round(performance.now() - started)} ms${

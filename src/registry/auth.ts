@@ -96,9 +96,11 @@ export class AuthError extends Error {
     const where = registry ? `registry ${registry}` : "the registry";
     super(
       !credentials && withheld !== undefined
-        ? `${where} requires a login; OCI_USERNAME and OCI_PASSWORD are set but go only to ${
-          withheld || "the registry of the PIPELINE_URL tern starts with, and there is none"
-        }: set OCI_REGISTRY=${registry ?? "<host>"} to send them to this one`
+        ? `${where} requires a login; OCI_USERNAME and OCI_PASSWORD are set but ${
+          withheld
+            ? `belong to ${withheld} (OCI_REGISTRY, or the PIPELINE_URL tern starts with), so they are not sent here`
+            : "name no registry (neither OCI_REGISTRY nor a PIPELINE_URL at start), so they are sent nowhere"
+        }: if they are this registry's, set OCI_REGISTRY=${registry ?? "<host>"}`
         : !credentials
         ? `${where} requires a login: set OCI_USERNAME and OCI_PASSWORD`
         : missingAccess

@@ -147,18 +147,19 @@ export async function publishPipeline(
   } catch (err) {
     throw new ConfigError(errorText(err));
   }
-  // Every file is read and checked before anything is pushed: a wrong one is refused here, not on every edge.
-  const files = await Promise.all(models.map(async (step) => {
-    const bytes = await Deno.readFile(step.file).catch((err) => {
-      throw new ConfigError(`model file ${step.file}: ${err.message}`);
+  // Every file is checked before anything is pushed (a wrong one is refused here, not on every edge), one at a time:
+  // a pipeline of large models is never held whole.
+  const read = (file: string) =>
+    Deno.readFile(file).catch((err) => {
+      throw new ConfigError(`model file ${file}: ${err.message}`);
     });
-    const problem = notOnnx(bytes);
+  for (const step of models) {
+    const problem = notOnnx(await read(step.file));
     if (problem) throw new ConfigError(`model file ${step.file} is not an ONNX model: ${problem}`);
-    return bytes;
-  }));
+  }
   const layers: Descriptor[] = [];
-  for (const [i, step] of models.entries()) {
-    const bytes = files[i];
+  for (const step of models) {
+    const bytes = await read(step.file);
     const digest = sha256Digest(bytes);
     await client.uploadBlob(ref.repository, digest, bytes);
     layers.push({

@@ -80,6 +80,17 @@ Deno.test("tern hub set-pipeline: the edge follows the assigned pipeline at its 
       tern = await startTern({ env });
       assertEquals(await pipelines(), [{ id: "assigned-pipeline", status: "Running" }]);
       assertEquals(/the pipeline Ops assigned before this restart/.test(tern.output()), true, tern.output());
+
+      // An assignment that cannot be had any more (its registry gone, never cached): the configured pipeline serves.
+      await tern.stop();
+      const sessionFile = `${dir}/persist/ops-session.json`;
+      const session = JSON.parse(await Deno.readTextFile(sessionFile));
+      assertEquals(session.assignedPipelineUrl, reference);
+      session.assignedPipelineUrl = "127.0.0.1:9/pipelines/gone:v1";
+      await Deno.writeTextFile(sessionFile, JSON.stringify(session));
+      tern = await startTern({ env: { ...env, OCI_TIMEOUT: "2" } });
+      assertEquals(await pipelines(), [{ id: "house-price-estimator", status: "Running" }]);
+      assertEquals(/which Ops assigned: .*serving the configured one/.test(tern.output()), true, tern.output());
     } finally {
       await tern.stop();
     }

@@ -397,15 +397,15 @@ Deno.test("rows the storage cap evicts before Ops had them are said once each, a
 });
 
 /**
- * A proxy before the hub that refuses (with `refusal`) every log page whose ids include `row` (all pages when `row`
- * is undefined); `acked` gets the id ranges the hub took.
+ * A proxy before the hub that refuses (with `refusal`) every log page whose ids include one of `rows` (all pages when
+ * `rows` is undefined); `acked` gets the id ranges the hub took.
  */
-function refusingRow(hub: TestHub, row: number | undefined, refusal: () => Response, acked: number[][] = []) {
+function refusingRow(hub: TestHub, rows: number[] | undefined, refusal: () => Response, acked: number[][] = []) {
   const proxy: typeof fetch = async (input, init) => {
     const req = new Request(input, init);
     if (new URL(req.url).pathname !== "/v1/logs") return await hub.fetch(req);
     const [first, last] = (req.headers.get("idempotency-key") ?? "").split(":").pop()!.split("-").map(Number);
-    if (row === undefined || (first <= row && row <= last)) return refusal();
+    if (rows === undefined || rows.some((row) => first <= row && row <= last)) return refusal();
     const res = await hub.fetch(req);
     if (res.ok) acked.push([first, last]);
     return res;
@@ -431,7 +431,7 @@ for (
       for (let i = 0; i < 3; i++) await log.writer.append(demoEntry(i * 100, 100));
       const lines: string[] = [];
       const acked: number[][] = [];
-      const a = agent(hub, bundle, dir, { log, lines, fetch: refusingRow(hub, 150, refusal, acked), pageRows: 100 });
+      const a = agent(hub, bundle, dir, { log, lines, fetch: refusingRow(hub, [150], refusal, acked), pageRows: 100 });
       try {
         await until("the backlog uploaded or passed over", async () => (await log.upload.backlog()) === 0);
       } finally {
@@ -448,7 +448,7 @@ for (
       assertEquals(passedOver.length, 1, lines.join("\n"));
       assertMatch(
         passedOver[0],
-        new RegExp(`will not take log row 150 \\(.*${status}.*\\); it is passed over`),
+        new RegExp(`will not take log row 150 \\(.*${status}.*\\); passed over`),
       );
       // Once the row is passed over, full pages go again (a 413 at one row was that row's, not a body limit).
       assert(acked.some(([f, l]) => f > 150 && l - f + 1 >= 99), JSON.stringify(acked));
@@ -526,8 +526,36 @@ for (
       assertEquals(await log.upload.backlog(), 20);
       await log.close();
       assertEquals(lines.filter((l) => /will not take log row/.test(l)), []);
-      assert(lines.some((l) => /Ops upload failed: .*400/.test(l)), lines.join("\n"));
+      // A proxy's 400 is a failure like any; Ops' bad_page for every row keeps them all on trial, none taken.
+      const said = what.includes("proxy") ? /Ops upload failed: .*400/ : /Ops refused log row 1 alone/;
+      assert(lines.some((l) => said.test(l)), lines.join("\n"));
     });
     await hub.close();
   });
 }
+
+Deno.test("rows Ops refuses one after another (one request's) are passed over together once Ops takes the row after them", async () => {
+  const hub = await openTestHub();
+  await withDirs(async (tempDir) => {
+    const dir = await tempDir();
+    const bundle = await hub.addEdge("edge-1");
+    const log = await openInferenceLog({ dir, sync: "normal", walLimitBytes: 1 << 20 }, {
+      durability: "durable",
+      partition: "edge-1",
+    });
+    for (let i = 0; i < 3; i++) await log.writer.append(demoEntry(i * 100, 100));
+    const lines: string[] = [];
+    const refusal = () => Response.json({ error: "a column of the wrong type", code: "bad_page" }, { status: 400 });
+    const a = agent(hub, bundle, dir, { log, lines, fetch: refusingRow(hub, [150, 151, 152], refusal), pageRows: 100 });
+    try {
+      await until("the backlog uploaded or passed over", async () => (await log.upload.backlog()) === 0);
+    } finally {
+      await a.stop();
+    }
+    await log.close();
+    const ids = (await hubRows(hub)).map((r: { id: number }) => r.id);
+    assertEquals([ids.length, ids.filter((id: number) => id >= 150 && id <= 152)], [297, []]);
+    assertMatch(lines.join("\n"), /will not take log rows 150, 151, 152 \(.*bad_page.*\); passed over/);
+  });
+  await hub.close();
+});

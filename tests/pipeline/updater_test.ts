@@ -304,3 +304,20 @@ Deno.test("a new version that cannot be pulled while the cache gives the one ser
   await updater.stop();
   await pipelines.close();
 });
+
+Deno.test("the same, when the tag names an index: the cache's copy (the index's manifest) is the version serving too", async () => {
+  const { backend, pipelines, registry, updater, lines, version } = setUp();
+  await version("sha256:child", 1);
+  const cached = registry.manifests.get("sha256:child") as PipelineDefinition;
+  // Served online: the tag named an index (sha256:index) whose pipeline manifest is sha256:child.
+  await pipelines.load({ ...cached, source: { reference: TAG, digest: "sha256:index", manifest: "sha256:child" } });
+  updater.start(TAG, "sha256:index", "sha256:child");
+  const loads = backend.loads.length;
+  registry.names.set(TAG, "sha256:index2");
+  registry.fetch = (url) => Promise.resolve({ ...cached, source: { reference: url!, digest: "sha256:child" } });
+  await updater.check();
+  assertEquals(backend.loads.length, loads, "the version serving was loaded beside itself");
+  assertMatch(lines.join("\n"), /Update to .* \(sha256:index2\) could not be pulled/);
+  await updater.stop();
+  await pipelines.close();
+});

@@ -194,7 +194,10 @@ const FUNCTIONS: Record<string, (state: State, ...args: unknown[]) => unknown> =
   },
   quote: (_s, value) => JSON.stringify(String(value ?? "")),
   default: (_s, fallback, value) => truthy(value) ? value : fallback,
-  and: (_s, ...values) => values.find((v) => !truthy(v)) ?? values[values.length - 1],
+  and: (_s, ...values) => {
+    const falsy = values.findIndex((v) => !truthy(v));
+    return values[falsy === -1 ? values.length - 1 : falsy];
+  },
   or: (_s, ...values) => values.find(truthy) ?? values[values.length - 1],
   not: (_s, value) => !truthy(value),
   toYaml: (_s, value) => toYaml(value, 0).replace(/\n$/, ""),
