@@ -260,12 +260,20 @@ export function parseConfig(
     );
   }
 
+  const ociPassword = readSecret("OCI_PASSWORD", get("OCI_PASSWORD"), get("OCI_PASSWORD_FILE"));
+  if ((ociPassword === undefined) !== (get("OCI_USERNAME") === undefined)) {
+    throw new ConfigError(
+      ociPassword === undefined
+        ? "OCI_USERNAME is set but OCI_PASSWORD (or OCI_PASSWORD_FILE) is not: set both, or neither"
+        : "OCI_PASSWORD is set but OCI_USERNAME is not: set both, or neither",
+    );
+  }
   return {
     command: command as Command,
     pipelineUrl: (command === "pull" ? operands[0] : undefined) ?? get("PIPELINE_URL") ?? edgeBundle?.PIPELINE_URL,
     ociRegistry: get("OCI_REGISTRY"),
     ociUsername: get("OCI_USERNAME"),
-    ociPassword: readSecret("OCI_PASSWORD", get("OCI_PASSWORD"), get("OCI_PASSWORD_FILE")),
+    ociPassword,
     edgeBundle,
     opsCheckinIntervalSeconds: checkinInterval,
     opsPlainHttp,

@@ -18,6 +18,7 @@ import {
   ttyProgress,
 } from "./registry/mod.ts";
 import { registrySettings } from "./registry_settings.ts";
+import { modelsOf } from "./pipeline/spec.ts";
 
 /** `tern pull`: fetches the pipeline (PIPELINE_URL or the operand) into PERSISTENT_VOLUME_DIR. */
 export async function runPull(config: Config): Promise<void> {
@@ -26,9 +27,10 @@ export async function runPull(config: Config): Promise<void> {
   const cache = new ArtifactCache(config.persistentVolumeDir);
   const client = clientFor(ref, registrySettings(config), console.log);
   const definition = await pullPipeline(client, cache, ref, console.log, ttyProgress());
+  const models = modelsOf(definition).length; // every step's, variants' and shadows' (steps can share one)
   console.log(
-    `Pulled pipeline ${definition.name} (version ${definition.version}, ${definition.steps.length} model${
-      definition.steps.length === 1 ? "" : "s"
+    `Pulled pipeline ${definition.name} (version ${definition.version}, ${models} model${
+      models === 1 ? "" : "s"
     }) into ${cache.root}`,
   );
 }

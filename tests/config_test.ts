@@ -95,15 +95,22 @@ Deno.test("OCI_PASSWORD_FILE: the password is read from the file, its trailing n
   const file = await Deno.makeTempFile();
   try {
     await Deno.writeTextFile(file, "s3cr3t-from-file\n");
-    assertEquals(parseConfig([], { OCI_PASSWORD_FILE: file }, MACHINE).ociPassword, "s3cr3t-from-file");
-    assertEquals(parseConfig(["--oci-password-file", file], {}, MACHINE).ociPassword, "s3cr3t-from-file");
-    assertEquals(parseConfig([], { OCI_PASSWORD: "inline" }, MACHINE).ociPassword, "inline");
+    const user = { OCI_USERNAME: "robot" };
+    assertEquals(parseConfig([], { ...user, OCI_PASSWORD_FILE: file }, MACHINE).ociPassword, "s3cr3t-from-file");
+    assertEquals(parseConfig(["--oci-password-file", file], user, MACHINE).ociPassword, "s3cr3t-from-file");
+    assertEquals(parseConfig([], { ...user, OCI_PASSWORD: "inline" }, MACHINE).ociPassword, "inline");
+    // One without the other is a mistake, said as such (a registry's login always needs both).
+    assertThrows(
+      () => parseConfig([], { OCI_PASSWORD: "inline" }, MACHINE),
+      /OCI_PASSWORD is set but OCI_USERNAME is not/,
+    );
+    assertThrows(() => parseConfig([], user, MACHINE), /OCI_USERNAME is set but OCI_PASSWORD \(or OCI_PASSWORD_FILE\)/);
     assertThrows(
       () => parseConfig([], { OCI_PASSWORD_FILE: file, OCI_PASSWORD: "inline" }, MACHINE),
       /OCI_PASSWORD and OCI_PASSWORD_FILE are both set/,
     );
     await Deno.writeTextFile(file, "\n");
-    assertThrows(() => parseConfig([], { OCI_PASSWORD_FILE: file }, MACHINE), /is empty/);
+    assertThrows(() => parseConfig([], { ...user, OCI_PASSWORD_FILE: file }, MACHINE), /is empty/);
   } finally {
     await Deno.remove(file);
   }

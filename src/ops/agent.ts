@@ -291,7 +291,9 @@ export function startOpsAgent(options: OpsAgentOptions): OpsAgent {
       session = stored;
       Object.assign(status, { joined: true, lastContact: stored.lastContact });
       if (stored.refused) {
-        return await refuse(new OpsRefused("this session was refused before", stored.refused as "session_expired"));
+        return await refuse(
+          new OpsRefused("it refused this session before; this edge kept that", stored.refused as "session_expired"),
+        );
       }
       if (sessionExpired(stored, o.now())) {
         // Not kept: a clock far ahead at boot (before NTP) must not end a session Ops would still take.

@@ -30,6 +30,7 @@ function edgeEnv(bundle: string, persist: string): Record<string, string> {
     PLATEAU_PAGE_SIZE: String(PAGE),
     LOCAL_INFERENCE_STORAGE: "256Mi",
     DEBUG: "true",
+    OCI_USERNAME: "robot",
     OCI_PASSWORD,
   };
 }
