@@ -46,6 +46,15 @@ function client(hub: TestHub, edgeName: string): OpsClient {
   return new OpsClient({ base: new URL("http://hub.test"), edgeName, fetch: hub.fetch, now: hub.now });
 }
 
+/** Edge "edge-1" added and joined with a fresh key: its key, client and id. */
+async function joinedEdge(hub: TestHub) {
+  const bundle = await hub.addEdge("edge-1");
+  const key = await edgeKey();
+  const edge = client(hub, "edge-1");
+  const { edge_id } = await edge.join(key, joinRequest(bundle));
+  return { key, edge, edge_id };
+}
+
 function joinRequest(bundle: EdgeBundle) {
   return { edge_name: bundle.EDGE_NAME, join_token: bundle.JOIN_TOKEN, tern_version: "test" };
 }
@@ -148,10 +157,7 @@ Deno.test("a join token is refused after 24 h (join_token_expired); a wrong toke
 Deno.test("a session without contact for over 7 days is refused (session_expired); any contact within them renews it", async () => {
   const hub = await openTestHub();
   try {
-    const bundle = await hub.addEdge("edge-1");
-    const key = await edgeKey();
-    const edge = client(hub, "edge-1");
-    await edge.join(key, joinRequest(bundle));
+    const { key, edge } = await joinedEdge(hub);
     hub.advance(6 * DAY);
     const reply = await edge.checkIn(key, CHECK_IN);
     assertEquals(reply.session_expires_at, hub.now() + 7 * DAY);
@@ -168,9 +174,7 @@ Deno.test("a session without contact for over 7 days is refused (session_expired
 Deno.test("request tokens: a replay, a token for another body or endpoint, a foreign key and no token are all refused", async () => {
   const hub = await openTestHub();
   try {
-    const bundle = await hub.addEdge("edge-1");
-    const key = await edgeKey();
-    await client(hub, "edge-1").join(key, joinRequest(bundle));
+    const { key } = await joinedEdge(hub);
     const body = new TextEncoder().encode(JSON.stringify(CHECK_IN));
     const post = async (token: string | undefined, path = "/v1/checkin", payload = body) =>
       await hub.fetch(`http://hub.test${path}`, {
@@ -221,10 +225,7 @@ Deno.test("request tokens: a replay, a token for another body or endpoint, a for
 Deno.test("a page is stored once: sent again it is acknowledged as duplicates; pages breaking the rules are bad_page", async () => {
   const hub = await openTestHub();
   try {
-    const bundle = await hub.addEdge("edge-1");
-    const key = await edgeKey();
-    const edge = client(hub, "edge-1");
-    const { edge_id } = await edge.join(key, joinRequest(bundle));
+    const { key, edge, edge_id } = await joinedEdge(hub);
     const first = await edge.upload(key, edge_id, asPage(rows(1, 500, "edge-1")));
     assertEquals([first.first_id, first.last_id, first.stored_rows, first.duplicate_rows], [1, 500, 500, 0]);
     const again = await edge.upload(key, edge_id, asPage(rows(1, 500, "edge-1")));
@@ -275,10 +276,7 @@ Deno.test("a page is stored once: sent again it is acknowledged as duplicates; p
 Deno.test("POST /edges/{name}/logs answers with the edge's /logs shapes (pandas-records JSON and Arrow) and filters", async () => {
   const hub = await openTestHub();
   try {
-    const bundle = await hub.addEdge("edge-1");
-    const key = await edgeKey();
-    const edge = client(hub, "edge-1");
-    const { edge_id } = await edge.join(key, joinRequest(bundle));
+    const { key, edge, edge_id } = await joinedEdge(hub);
     const sent = rows(1, 2500, "edge-1");
     for (let i = 0; i < sent.length; i += 1000) await edge.upload(key, edge_id, asPage(sent.slice(i, i + 1000)));
 
@@ -323,9 +321,7 @@ Deno.test("POST /edges/{name}/logs answers with the edge's /logs shapes (pandas-
 Deno.test("removed edges: their session is refused (unknown_edge), also once their name is added again", async () => {
   const hub = await openTestHub();
   try {
-    const bundle = await hub.addEdge("edge-1");
-    const key = await edgeKey();
-    await client(hub, "edge-1").join(key, joinRequest(bundle));
+    const { key } = await joinedEdge(hub);
     assert(await hub.store.removeEdge("edge-1"));
     assertEquals(await refusal(() => client(hub, "edge-1").checkIn(key, CHECK_IN)), "unknown_edge");
     await assertRejects(() => hub.addEdge("edge-2").then(() => hub.addEdge("edge-2")), /already exists/);
@@ -361,10 +357,7 @@ Deno.test("a database failure is 503 unavailable (retried by the edge), logged w
   const lines: string[] = [];
   const hub = await openTestHub(await openSqliteHubStore(dir), (line) => lines.push(line));
   try {
-    const bundle = await hub.addEdge("edge-1");
-    const key = await edgeKey();
-    const edge = client(hub, "edge-1");
-    const { edge_id } = await edge.join(key, joinRequest(bundle));
+    const { key, edge, edge_id } = await joinedEdge(hub);
     // The table the rows go to is gone (as good as a full disk or a database that went away, and reproducible).
     const other = createClient({ url: `file:${dir}/${HUB_DB_FILE}` });
     await other.execute("DROP TABLE log_rows");
@@ -390,10 +383,7 @@ Deno.test("a database failure is 503 unavailable (retried by the edge), logged w
 Deno.test("a check-in reporting a pipeline reference over 2,048 characters is refused (bad_request)", async () => {
   const hub = await openTestHub();
   try {
-    const bundle = await hub.addEdge("edge-1");
-    const key = await edgeKey();
-    const edge = client(hub, "edge-1");
-    await edge.join(key, joinRequest(bundle));
+    const { key, edge } = await joinedEdge(hub);
     await edge.checkIn(key, { ...CHECK_IN, pipeline_url: `reg.example.com/p/a:${"v".repeat(100)}` });
     const err = await edge.checkIn(key, { ...CHECK_IN, pipeline_url: `reg.example.com/p/${"a".repeat(3000)}:v1` })
       .catch((e) => e);
@@ -408,9 +398,7 @@ Deno.test("a check-in reporting a pipeline reference over 2,048 characters is re
 Deno.test("a stranger cannot make the hub hold a large body: an upload's token is checked before its body is read; join and check-in take 64 KiB", async () => {
   const hub = await openTestHub();
   try {
-    const bundle = await hub.addEdge("edge-1");
-    const key = await edgeKey();
-    await client(hub, "edge-1").join(key, joinRequest(bundle));
+    const { key } = await joinedEdge(hub);
     let pulled = 0;
     const endless = new ReadableStream<Uint8Array>({
       pull(controller) {

@@ -69,6 +69,14 @@ async function until(what: string, check: () => Promise<boolean> | boolean): Pro
   throw new Error(`${what} did not happen`);
 }
 
+/** A durable inference log of edge-1 in `dir`. */
+function edgeLog(dir: string): Promise<InferenceLog> {
+  return openInferenceLog({ dir, sync: "normal", walLimitBytes: 1 << 20 }, {
+    durability: "durable",
+    partition: "edge-1",
+  });
+}
+
 async function withDirs(fn: (dirs: () => Promise<string>) => Promise<void>): Promise<void> {
   const made: string[] = [];
   try {
@@ -297,10 +305,7 @@ Deno.test("a page a proxy before Ops refuses as too large (413) is sent again in
   await withDirs(async (tempDir) => {
     const dir = await tempDir();
     const bundle = await hub.addEdge("edge-1");
-    const log = await openInferenceLog({ dir, sync: "normal", walLimitBytes: 1 << 20 }, {
-      durability: "durable",
-      partition: "edge-1",
-    });
+    const log = await edgeLog(dir);
     for (let i = 0; i < 3; i++) await log.writer.append(demoEntry(i * 100, 100));
     // As nginx's client_max_body_size: bodies over 40 % of the first full page are refused before Ops sees them.
     let limit = 0;
@@ -424,10 +429,7 @@ for (
     await withDirs(async (tempDir) => {
       const dir = await tempDir();
       const bundle = await hub.addEdge("edge-1");
-      const log = await openInferenceLog({ dir, sync: "normal", walLimitBytes: 1 << 20 }, {
-        durability: "durable",
-        partition: "edge-1",
-      });
+      const log = await edgeLog(dir);
       for (let i = 0; i < 3; i++) await log.writer.append(demoEntry(i * 100, 100));
       const lines: string[] = [];
       const acked: number[][] = [];
@@ -462,10 +464,7 @@ Deno.test("an upload reply that does not acknowledge the page (a catch-all route
   await withDirs(async (tempDir) => {
     const dir = await tempDir();
     const bundle = await hub.addEdge("edge-1");
-    const log = await openInferenceLog({ dir, sync: "normal", walLimitBytes: 1 << 20 }, {
-      durability: "durable",
-      partition: "edge-1",
-    });
+    const log = await edgeLog(dir);
     await log.writer.append(demoEntry(0, 10));
     let catchAll = true;
     const gateway: typeof fetch = async (input, init) => {
@@ -506,10 +505,7 @@ for (
     await withDirs(async (tempDir) => {
       const dir = await tempDir();
       const bundle = await hub.addEdge("edge-1");
-      const log = await openInferenceLog({ dir, sync: "normal", walLimitBytes: 1 << 20 }, {
-        durability: "durable",
-        partition: "edge-1",
-      });
+      const log = await edgeLog(dir);
       await log.writer.append(demoEntry(0, 20));
       let tries = 0;
       const proxy = refusingRow(hub, undefined, () => {
@@ -539,10 +535,7 @@ Deno.test("rows Ops refuses one after another (one request's) are passed over to
   await withDirs(async (tempDir) => {
     const dir = await tempDir();
     const bundle = await hub.addEdge("edge-1");
-    const log = await openInferenceLog({ dir, sync: "normal", walLimitBytes: 1 << 20 }, {
-      durability: "durable",
-      partition: "edge-1",
-    });
+    const log = await edgeLog(dir);
     for (let i = 0; i < 3; i++) await log.writer.append(demoEntry(i * 100, 100));
     const lines: string[] = [];
     const refusal = () => Response.json({ error: "a column of the wrong type", code: "bad_page" }, { status: 400 });
