@@ -94,6 +94,8 @@ export async function runBackends(config: Config): Promise<void> {
   if (adapter.usable || (config.webgpuAllowSoftware && adapter.adapter)) {
     figures.push(...await measureCaptured(model, batches, reference));
   }
+  // Every runtime refused the model or failed on it: the lines above say why, and the exit code says so too.
+  if (figures.length === 0) throw new Error("no runtime ran the model (the lines above say why)");
   for (const batch of batches) {
     const at = figures.filter((f) => f.batch === batch && f.backend !== "webgpu-capture").sort((a, b) =>
       b.rowsPerSecond - a.rowsPerSecond

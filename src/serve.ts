@@ -170,15 +170,15 @@ async function serveUntilStopped(config: Config, out: ServeOutput, warm: { settl
   try {
     let definition;
     if (startUrl) {
-      const fetch = (url: string) => fetchPipeline(url, registrySettings(config), config.persistentVolumeDir, out.info);
+      const pull = (url: string) => fetchPipeline(url, registrySettings(config), config.persistentVolumeDir, out.info);
       try {
-        definition = await fetch(startUrl).catch((err) => {
+        definition = await pull(startUrl).catch((err) => {
           if (startUrl === config.pipelineUrl) throw err;
           out.error(
             `Cannot get pipeline ${startUrl}, which Ops assigned: ${errorText(err)}; serving the configured one`,
           );
           startUrl = config.pipelineUrl;
-          return startUrl ? fetch(startUrl) : demoPipeline();
+          return startUrl ? pull(startUrl) : demoPipeline();
         });
       } catch (err) {
         // Bad credentials, a missing tag, a corrupt layer, or no registry and no cache: nothing to serve.

@@ -84,6 +84,14 @@ Deno.test("tern backends names a model file it cannot read and exits 1", async (
   assertMatch(stderr, /no-such-model\.onnx/);
 });
 
+Deno.test("tern backends on a model no runtime can run says why for each and exits 1", async () => {
+  const unloadable = new URL("../testdata/pipeline/unloadable.onnx", import.meta.url);
+  const { code, stdout, stderr } = await backendsOnCopy(unloadable, "unloadable.onnx", 120_000);
+  assertEquals(code, 1, stdout + stderr);
+  assertMatch(stdout, /^native: not available: .*NoSuchOperator/m);
+  assertMatch(stderr, /no runtime ran the model \(the lines above say why\)/);
+});
+
 Deno.test({
   name:
     "tern backends measures WebGPU with graph capture beside plain WebGPU, a session per batch size, outputs checked on two input sets; it is never named fastest",
