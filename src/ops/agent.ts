@@ -16,9 +16,17 @@ import type { UploadLog } from "../logs/mod.ts";
 import type { EdgeBundle } from "./edge_bundle.ts";
 import { Backoff, sleep } from "./backoff.ts";
 import { type EdgeKey, OpsClient } from "./client.ts";
-import { OpsRefused, OpsUnavailable, refusalAdvice } from "./errors.ts";
+import { NEW_BUNDLE_ADVICE, OpsRefused, OpsUnavailable, refusalAdvice } from "./errors.ts";
 import { type CheckInRequest, type EdgeStatus, opsBaseUrl, tokenHash } from "./protocol.ts";
-import { loadSession, newKeyPair, type OpsSession, saveSession, sessionExpired, signingKey } from "./session.ts";
+import {
+  isSessionOf,
+  loadSession,
+  newKeyPair,
+  type OpsSession,
+  saveSession,
+  sessionExpired,
+  signingKey,
+} from "./session.ts";
 import { LogUploader } from "./uploader.ts";
 
 /** The line printed once a join succeeds (as the Wallaroo edge prints it). */
@@ -167,7 +175,7 @@ export function startOpsAgent(options: OpsAgentOptions): OpsAgent {
       ? `Ops refused edge '${name}': ${refusalAdvice(err.code, name)} (Ops said: ${err.message})`
       : `edge '${name}': this device's clock (${new Date(o.now()).toISOString()}) says its Ops session expired: ` +
         `no contact for over 7 days. If the clock is wrong, set it right (NTP) and start tern again: the session ` +
-        `resumes; if it is right, ${refusalAdvice(err.code, name).replace(/^.*; create/, "create")}`;
+        `resumes; if it is right, ${NEW_BUNDLE_ADVICE}`;
     if (!firstSettled) settleFirst(new OpsRefused(message, err.code));
     else o.error(`${message}. Serving goes on without Ops sync.`);
   };
@@ -285,8 +293,7 @@ export function startOpsAgent(options: OpsAgentOptions): OpsAgent {
   const run = async () => {
     const tokenSha256 = await tokenHash(o.bundle.JOIN_TOKEN);
     const stored = await loadSession(o.dir);
-    const sameBundle = stored !== undefined && stored.edgeName === name && stored.tokenSha256 === tokenSha256 &&
-      stored.opsHost === o.bundle.OPSCENTER_HOST;
+    const sameBundle = stored !== undefined && await isSessionOf(stored, o.bundle);
     if (sameBundle && stored.edgeId !== null) {
       session = stored;
       Object.assign(status, { joined: true, lastContact: stored.lastContact });

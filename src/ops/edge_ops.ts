@@ -9,8 +9,8 @@ import type { InferenceLog } from "../logs/mod.ts";
 import type { PipelineManager } from "../pipeline/manager.ts";
 import denoJson from "../../deno.json" with { type: "json" };
 import { type OpsAgent, startOpsAgent } from "./agent.ts";
-import { DEFAULT_PAGE_ROWS, tokenHash } from "./protocol.ts";
-import { loadSession } from "./session.ts";
+import { DEFAULT_PAGE_ROWS } from "./protocol.ts";
+import { isSessionOf, loadSession } from "./session.ts";
 
 /** What tern serve hands over. */
 export interface EdgeOpsParts {
@@ -55,9 +55,6 @@ export function startEdgeOps(config: Config, parts: EdgeOpsParts): OpsAgent {
  * bundle's: a restart serves that, not the bundle's PIPELINE_URL, before Ops is reached again.
  */
 export async function assignedPipelineUrl(config: Config): Promise<string | undefined> {
-  const bundle = config.edgeBundle!;
   const session = await loadSession(config.persistentVolumeDir).catch(() => undefined);
-  if (!session || session.edgeName !== bundle.EDGE_NAME || session.opsHost !== bundle.OPSCENTER_HOST) return undefined;
-  if (session.tokenSha256 !== await tokenHash(bundle.JOIN_TOKEN)) return undefined;
-  return session.assignedPipelineUrl;
+  return session && await isSessionOf(session, config.edgeBundle!) ? session.assignedPipelineUrl : undefined;
 }

@@ -42,6 +42,9 @@ export function refusalAdvice(code: OpsErrorCode, edgeName: string): string {
     session_expired: `the Ops session of edge '${edgeName}' expired: no contact with Ops for over 7 days`,
     unknown_edge: `Ops no longer knows edge '${edgeName}' (it was removed)`,
   };
-  return `${why[code] ?? `Ops refused edge '${edgeName}' (${code})`}; ` +
-    "create a new edge bundle for this device (tern hub add-edge, or in Ops) and start tern with it";
+  return `${why[code] ?? `Ops refused edge '${edgeName}' (${code})`}; ${NEW_BUNDLE_ADVICE}`;
 }
+
+/** What a refused edge needs: a new bundle. */
+export const NEW_BUNDLE_ADVICE =
+  "create a new edge bundle for this device (tern hub add-edge, or in Ops) and start tern with it";

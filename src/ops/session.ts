@@ -9,7 +9,8 @@
  * retries with the same key and Ops answers the join again.
  */
 import { exportJWK, importJWK, type JWK } from "jose";
-import { SESSION_TTL_MS, TOKEN_ALG } from "./protocol.ts";
+import type { EdgeBundle } from "./edge_bundle.ts";
+import { SESSION_TTL_MS, TOKEN_ALG, tokenHash } from "./protocol.ts";
 
 /** File name of the session inside PERSISTENT_VOLUME_DIR. */
 export const SESSION_FILE = "ops-session.json";
@@ -34,6 +35,12 @@ export interface OpsSession {
   refused?: string;
   /** The pipeline Ops assigned, once it served: a restart serves it (not the bundle's) before Ops is reached. */
   assignedPipelineUrl?: string;
+}
+
+/** Whether `session` is the one `bundle` started (its edge, its Ops, its join token), not an earlier bundle's. */
+export async function isSessionOf(session: OpsSession, bundle: EdgeBundle): Promise<boolean> {
+  return session.edgeName === bundle.EDGE_NAME && session.opsHost === bundle.OPSCENTER_HOST &&
+    session.tokenSha256 === await tokenHash(bundle.JOIN_TOKEN);
 }
 
 /** Path of the session file in `dir`. */
