@@ -38,7 +38,7 @@ function startRegistry(config: Config): string | undefined {
  */
 export function credentialsWarning(config: Config): string | undefined {
   if (config.ociUsername === undefined || config.ociPassword === undefined) return undefined;
-  if (registrySettings(config).credentialsRegistry !== undefined || config.ociRegistry !== undefined) return undefined;
+  if (config.ociRegistry !== undefined || startRegistry(config) !== undefined) return undefined;
   return "warning: OCI_USERNAME and OCI_PASSWORD are set, but neither OCI_REGISTRY nor PIPELINE_URL names the " +
     "registry they belong to, so they are sent to none: set OCI_REGISTRY to the host of the pipelines Ops assigns";
 }

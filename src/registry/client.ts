@@ -83,6 +83,11 @@ export class RegistryClient {
   #useBasic = false;
   #announcedLogin = false;
 
+  /** How long a request may wait for headers, or a body for bytes (idleTimeoutMs, default 30 s). */
+  get #idleMs(): number {
+    return this.#options.idleTimeoutMs ?? 30_000;
+  }
+
   constructor(options: RegistryClientOptions) {
     this.registry = options.registry;
     this.#options = options;
@@ -105,7 +110,7 @@ export class RegistryClient {
     }
     await this.#expectOk(res, `fetching manifest ${repository}:${reference}`);
     const what = `manifest ${repository}:${reference}`;
-    const body = await readAtMost(res, MAX_MANIFEST_BYTES, this.#options.idleTimeoutMs ?? 30_000).catch((err) => {
+    const body = await readAtMost(res, MAX_MANIFEST_BYTES, this.#idleMs).catch((err) => {
       throw new RegistryError(`${what}: ${this.registry} ${errorText(err)}`, { unavailable: true });
     });
     if (!body.whole) throw new RegistryError(`${what} is larger than ${MAX_MANIFEST_BYTES} bytes: refused`);
@@ -164,7 +169,7 @@ export class RegistryClient {
         // What is here already is hashed before the request and its idle timer: gigabytes on an SD card take longer
         // than the timer allows, and every attempt would be cut off while hashing.
         const seeded = have > 0 ? await fileHash(partial) : undefined;
-        idle = new IdleTimer(controller, this.#options.idleTimeoutMs ?? 30_000);
+        idle = new IdleTimer(controller, this.#idleMs);
         const res = await this.#send("GET", `/v2/${repository}/blobs/${digest}`, repository, "pull", {
           headers: have > 0 ? { range: `bytes=${have}-` } : {},
           once: true,
@@ -345,7 +350,7 @@ export class RegistryClient {
    */
   async #token(challenge: Challenge, scope: string, signal?: AbortSignal) {
     const attempts = this.#options.attempts ?? 3;
-    const ms = this.#options.idleTimeoutMs ?? 30_000;
+    const ms = this.#idleMs;
     for (let attempt = 1;; attempt++) {
       const controller = new AbortController();
       const timer = setTimeout(() => controller.abort(new Error("no answer")), ms);
@@ -395,7 +400,7 @@ export class RegistryClient {
     // A caller's signal (blob downloads) carries its own idle timer; otherwise the headers must come in time.
     const controller = init.signal ? undefined : new AbortController();
     const timer = controller &&
-      setTimeout(() => controller.abort(new Error("no answer")), this.#options.idleTimeoutMs ?? 30_000);
+      setTimeout(() => controller.abort(new Error("no answer")), this.#idleMs);
     try {
       return await this.#fetch(url, {
         method,
@@ -415,7 +420,7 @@ export class RegistryClient {
 
   async #expectOk(res: Response, what: string): Promise<void> {
     if (res.ok) return;
-    const start = await readAtMost(res, 300, this.#options.idleTimeoutMs ?? 30_000).catch(() => undefined);
+    const start = await readAtMost(res, 300, this.#idleMs).catch(() => undefined);
     const text = printable(new TextDecoder().decode(start?.bytes ?? new Uint8Array()));
     throw new RegistryError(`${what}: ${this.registry} answered ${res.status} ${text}`.trim(), { status: res.status });
   }

@@ -42,11 +42,16 @@ export interface RegistrySettings {
  * were given for (`credentialsRegistry`); a PIPELINE_URL naming another host never receives them.
  */
 export function credentialsFor(ref: ImageReference, settings: RegistrySettings): Credentials | undefined {
-  const home = settings.defaultRegistry ?? settings.credentialsRegistry;
-  if (home === undefined || normaliseRegistry(home) !== ref.registry) return undefined;
+  if (credentialsHome(settings) !== ref.registry) return undefined;
   return settings.username !== undefined && settings.password !== undefined
     ? { username: settings.username, password: settings.password }
     : undefined;
+}
+
+/** The registry host the credentials belong to: OCI_REGISTRY, else `credentialsRegistry`; undefined: none. */
+function credentialsHome(settings: RegistrySettings): string | undefined {
+  const home = settings.defaultRegistry ?? settings.credentialsRegistry;
+  return home === undefined ? undefined : normaliseRegistry(home);
 }
 
 /** A client for `ref`'s registry, with the credentials when they are that registry's (credentialsFor). */
@@ -56,12 +61,11 @@ export function clientFor(
   log: (line: string) => void,
 ): RegistryClient {
   const credentials = credentialsFor(ref, settings);
-  const home = settings.defaultRegistry ?? settings.credentialsRegistry;
   const withheld = !credentials && settings.username !== undefined && settings.password !== undefined;
   return new RegistryClient({
     registry: ref.registry,
     credentials,
-    credentialsWithheldFor: withheld ? (home === undefined ? "" : normaliseRegistry(home)) : undefined,
+    credentialsWithheldFor: withheld ? credentialsHome(settings) ?? "" : undefined,
     plainHttp: settings.plainHttp,
     log,
     idleTimeoutMs: (settings.timeoutSeconds ?? 30) * 1000,
