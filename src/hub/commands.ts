@@ -8,7 +8,7 @@ import { base64Url, JOIN_TOKEN_TTL_MS, tokenHash } from "../ops/protocol.ts";
 import { type HubConfig, hubHelpText } from "./config.ts";
 import { edgesTable, edgeView } from "./edges_view.ts";
 import { describeStore, openHubStore } from "./open_store.ts";
-import { HUB_DB_FILE } from "./store_sqlite.ts";
+import { hubDbPath } from "./store_sqlite.ts";
 import { type HubOutput, serveHub } from "./serve.ts";
 import type { HubStore } from "./store.ts";
 import { NotFound } from "../errors.ts";
@@ -22,8 +22,7 @@ export async function runHub(config: HubConfig, out: HubOutput = consoleOutput):
   if (config.command === "serve") return await serveHub(config, out);
   // The fleet commands write the database a hub serves from: a mistyped --state-dir (or a command run from another
   // folder than ./hub-state's) would quietly make a new, empty one, whose bundles no hub knows.
-  const fresh = config.databaseUrl === undefined &&
-    !await exists(`${config.stateDir.replace(/\/+$/, "")}/${HUB_DB_FILE}`);
+  const fresh = config.databaseUrl === undefined && !await exists(hubDbPath(config.stateDir));
   const store = await openHubStore(config);
   out.error(
     `hub state: ${describeStore(config)}${

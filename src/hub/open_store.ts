@@ -7,7 +7,7 @@
 import type { HubConfig } from "./config.ts";
 import { errorText } from "../errors.ts";
 import { openPgHubStore } from "./store_pg.ts";
-import { HUB_DB_FILE, openSqliteHubStore } from "./store_sqlite.ts";
+import { hubDbPath, openSqliteHubStore } from "./store_sqlite.ts";
 import type { HubStore } from "./store.ts";
 
 /** Where the state is: HubConfig's fields, or either of them alone. */
@@ -28,7 +28,7 @@ export async function openHubStore(config: HubStateConfig): Promise<HubStore> {
 
 /** `libSQL hub-state/hub.db` or `PostgreSQL db.example.com:5432/tern` (no user, no password). */
 export function describeStore(config: HubStateConfig): string {
-  if (!config.databaseUrl) return `libSQL ${(config.stateDir ?? ".").replace(/\/+$/, "")}/${HUB_DB_FILE}`;
+  if (!config.databaseUrl) return `libSQL ${hubDbPath(config.stateDir ?? ".")}`;
   try {
     const url = new URL(config.databaseUrl);
     return `PostgreSQL ${url.host}${url.pathname}`;

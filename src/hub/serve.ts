@@ -25,7 +25,7 @@ const PURGE_MS = 60_000;
  * without HUB_API_TOKEN on an address other hosts reach; undefined when it has the token or listens on loopback.
  */
 export function openReadsWarning(config: Pick<HubConfig, "host" | "apiToken">): string | undefined {
-  if (config.apiToken !== undefined || config.host === "::1" || isLoopbackHost(config.host)) return undefined;
+  if (config.apiToken !== undefined || isLoopbackHost(config.host)) return undefined;
   return `warning: HUB_API_TOKEN is not set, so the fleet page, /edges, /metrics and every edge's uploaded log ` +
     `(its inputs and outputs) are open to whoever reaches ${config.host}; set HUB_API_TOKEN, or listen on ` +
     `loopback (HUB_HOST=127.0.0.1) behind a proxy that authenticates`;

@@ -25,10 +25,15 @@ const MIGRATIONS = fileURLToPath(new URL("./migrations/sqlite", import.meta.url)
 /** File name of the hub's database inside its state directory. */
 export const HUB_DB_FILE = "hub.db";
 
+/** The hub's database file in state directory `dir`. */
+export function hubDbPath(dir: string): string {
+  return `${dir.replace(/\/+$/, "")}/${HUB_DB_FILE}`;
+}
+
 /** Opens (creating and migrating) `dir/hub.db`. */
 export async function openSqliteHubStore(dir: string): Promise<HubStore> {
   await Deno.mkdir(dir, { recursive: true });
-  const client = createClient({ url: `file:${dir.replace(/\/+$/, "")}/${HUB_DB_FILE}`, concurrency: 1 });
+  const client = createClient({ url: `file:${hubDbPath(dir)}`, concurrency: 1 });
   for (
     const pragma of ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL", "PRAGMA busy_timeout = 10000"]
   ) await client.execute(pragma);
