@@ -418,14 +418,17 @@ function refusingRow(hub: TestHub, rows: number[] | undefined, refusal: () => Re
   return proxy;
 }
 
-for (
-  const [status, refusal] of [
-    [413, () => new Response("<html>413 Request Entity Too Large</html>", { status: 413 })],
-    [400, () => Response.json({ error: "a column of the wrong type", code: "bad_page" }, { status: 400 })],
-  ] as const
-) {
-  Deno.test(`one row Ops never takes (${status} at one row) is passed over, said, and kept here: every other row is uploaded`, async () => {
-    const hub = await openTestHub();
+/** Ops' own 400 for a page holding a row it will not take. */
+const badPage = () => Response.json({ error: "a column of the wrong type", code: "bad_page" }, { status: 400 });
+
+/**
+ * 300 rows of edge-1 uploaded through a proxy refusing (with `refusal`) every page holding one of `refused`, until
+ * none is left unsent: what the edge said, the id ranges the hub took, the rows kept here and the ids the hub holds.
+ */
+async function uploadPast(refused: number[], refusal: () => Response) {
+  const hub = await openTestHub();
+  try {
+    let result: { lines: string[]; acked: number[][]; kept: number; hubIds: number[] } | undefined;
     await withDirs(async (tempDir) => {
       const dir = await tempDir();
       const bundle = await hub.addEdge("edge-1");
@@ -433,7 +436,12 @@ for (
       for (let i = 0; i < 3; i++) await log.writer.append(demoEntry(i * 100, 100));
       const lines: string[] = [];
       const acked: number[][] = [];
-      const a = agent(hub, bundle, dir, { log, lines, fetch: refusingRow(hub, [150], refusal, acked), pageRows: 100 });
+      const a = agent(hub, bundle, dir, {
+        log,
+        lines,
+        fetch: refusingRow(hub, refused, refusal, acked),
+        pageRows: 100,
+      });
       try {
         await until("the backlog uploaded or passed over", async () => (await log.upload.backlog()) === 0);
       } finally {
@@ -442,20 +450,33 @@ for (
       let kept = 0;
       for await (const page of log.read({})) kept += page.length;
       await log.close();
-      assertEquals(kept, 300);
-      const ids = (await hubRows(hub)).map((r: { id: number }) => r.id);
-      assertEquals(ids.includes(150), false);
-      assertEquals(ids.length, 299);
-      const passedOver = lines.filter((l) => /will not take log row/.test(l));
-      assertEquals(passedOver.length, 1, lines.join("\n"));
-      assertMatch(
-        passedOver[0],
-        new RegExp(`will not take log row 150 \\(.*${status}.*\\); passed over`),
-      );
-      // Once the row is passed over, full pages go again (a 413 at one row was that row's, not a body limit).
-      assert(acked.some(([f, l]) => f > 150 && l - f + 1 >= 99), JSON.stringify(acked));
+      result = { lines, acked, kept, hubIds: (await hubRows(hub)).map((r: { id: number }) => r.id) };
     });
+    return result!;
+  } finally {
     await hub.close();
+  }
+}
+
+for (
+  const [status, refusal] of [
+    [413, () => new Response("<html>413 Request Entity Too Large</html>", { status: 413 })],
+    [400, badPage],
+  ] as const
+) {
+  Deno.test(`one row Ops never takes (${status} at one row) is passed over, said, and kept here: every other row is uploaded`, async () => {
+    const { lines, acked, kept, hubIds } = await uploadPast([150], refusal);
+    assertEquals(kept, 300);
+    assertEquals(hubIds.includes(150), false);
+    assertEquals(hubIds.length, 299);
+    const passedOver = lines.filter((l) => /will not take log row/.test(l));
+    assertEquals(passedOver.length, 1, lines.join("\n"));
+    assertMatch(
+      passedOver[0],
+      new RegExp(`will not take log row 150 \\(.*${status}.*\\); passed over`),
+    );
+    // Once the row is passed over, full pages go again (a 413 at one row was that row's, not a body limit).
+    assert(acked.some(([f, l]) => f > 150 && l - f + 1 >= 99), JSON.stringify(acked));
   });
 }
 
@@ -531,24 +552,7 @@ for (
 }
 
 Deno.test("rows Ops refuses one after another (one request's) are passed over together once Ops takes the row after them", async () => {
-  const hub = await openTestHub();
-  await withDirs(async (tempDir) => {
-    const dir = await tempDir();
-    const bundle = await hub.addEdge("edge-1");
-    const log = await edgeLog(dir);
-    for (let i = 0; i < 3; i++) await log.writer.append(demoEntry(i * 100, 100));
-    const lines: string[] = [];
-    const refusal = () => Response.json({ error: "a column of the wrong type", code: "bad_page" }, { status: 400 });
-    const a = agent(hub, bundle, dir, { log, lines, fetch: refusingRow(hub, [150, 151, 152], refusal), pageRows: 100 });
-    try {
-      await until("the backlog uploaded or passed over", async () => (await log.upload.backlog()) === 0);
-    } finally {
-      await a.stop();
-    }
-    await log.close();
-    const ids = (await hubRows(hub)).map((r: { id: number }) => r.id);
-    assertEquals([ids.length, ids.filter((id: number) => id >= 150 && id <= 152)], [297, []]);
-    assertMatch(lines.join("\n"), /will not take log rows 150, 151, 152 \(.*bad_page.*\); passed over/);
-  });
-  await hub.close();
+  const { lines, hubIds } = await uploadPast([150, 151, 152], badPage);
+  assertEquals([hubIds.length, hubIds.filter((id) => id >= 150 && id <= 152)], [297, []]);
+  assertMatch(lines.join("\n"), /will not take log rows 150, 151, 152 \(.*bad_page.*\); passed over/);
 });
