@@ -8,7 +8,7 @@ import { errorText } from "../errors.ts";
 import { createHubApp } from "./app.ts";
 import type { HubConfig } from "./config.ts";
 import { describeStore, openHubStore } from "./open_store.ts";
-import { isLoopbackHost } from "../ops/protocol.ts";
+import { isLoopbackHost } from "../loopback.ts";
 import { listenError } from "../server/listen.ts";
 
 /** Where the hub writes its lines. */

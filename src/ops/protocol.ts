@@ -4,6 +4,7 @@
  * edge (src/ops/) and `tern hub` (src/hub/). docs/ops-protocol.md is their
  * contract; change both together.
  */
+import { isLoopbackHost } from "../loopback.ts";
 
 /** The protocol version in every path (`/v1/…`). */
 export const PROTOCOL_VERSION = 1;
@@ -136,13 +137,6 @@ export interface OpsErrorBody {
 /** `<edge_id>:<first>-<last>`: the idempotency key of a page. */
 export function pageKey(edgeId: string, firstId: number, lastId: number): string {
   return `${edgeId}:${firstId}-${lastId}`;
-}
-
-/** True for `localhost`, 127.0.0.0/8 and `[::1]` (with or without a port), and a bare `::1` (as HUB_HOST gives it). */
-export function isLoopbackHost(hostPort: string): boolean {
-  if (hostPort === "::1") return true;
-  const host = hostPort.startsWith("[") ? hostPort.slice(0, hostPort.indexOf("]") + 1) : hostPort.split(":")[0];
-  return host === "localhost" || host === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 /**

@@ -12,7 +12,8 @@ import { errorText } from "../errors.ts";
 import { createHash } from "node:crypto";
 import { AuthError, basicHeader, type Challenge, type Credentials, fetchToken, parseChallenge } from "./auth.ts";
 import { printable, RegistryError, retryableStatus } from "./errors.ts";
-import { DIGEST, isLoopback } from "./reference.ts";
+import { DIGEST } from "./reference.ts";
+import { isLoopbackHost } from "../loopback.ts";
 
 export { RegistryError } from "./errors.ts";
 
@@ -92,7 +93,7 @@ export class RegistryClient {
     this.registry = options.registry;
     this.#options = options;
     this.#fetch = options.fetch ?? fetch;
-    this.#plainHttpAllowed = options.plainHttp === true || isLoopback(options.registry);
+    this.#plainHttpAllowed = options.plainHttp === true || isLoopbackHost(options.registry);
     this.#base = `${this.#plainHttpAllowed ? "http" : "https"}://${options.registry}`;
   }
 
@@ -362,7 +363,7 @@ export class RegistryClient {
           this.#fetch,
           // Cleartext credentials only to loopback, or to the registry's own host when plain HTTP was allowed for
           // it: a challenge cannot send them over the network to a host nobody opted in.
-          (realm) => isLoopback(realm.host) || (this.#plainHttpAllowed && realm.host === this.registry),
+          (realm) => isLoopbackHost(realm.host) || (this.#plainHttpAllowed && realm.host === this.registry),
           signal ? AbortSignal.any([signal, controller.signal]) : controller.signal,
         );
       } catch (err) {

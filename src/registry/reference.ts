@@ -70,9 +70,3 @@ export function normaliseRegistry(text: string): string {
 export function formatReference(ref: ImageReference): string {
   return `${ref.registry}/${ref.repository}${ref.digest ? `@${ref.digest}` : `:${ref.tag}`}`;
 }
-
-/** True for hosts on this machine, which tern reaches over plain HTTP. */
-export function isLoopback(registry: string): boolean {
-  const host = registry.startsWith("[") ? registry.slice(1, registry.indexOf("]")) : registry.split(":")[0];
-  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
-}

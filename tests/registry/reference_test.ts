@@ -1,4 +1,5 @@
-import { formatReference, isLoopback, parseReference } from "../../src/registry/reference.ts";
+import { formatReference, parseReference } from "../../src/registry/reference.ts";
+import { isLoopbackHost } from "../../src/loopback.ts";
 import { parseChallenge } from "../../src/registry/auth.ts";
 import { assertEquals, assertThrows } from "../support/assert.ts";
 
@@ -28,9 +29,9 @@ Deno.test("references: what is refused, and why", () => {
 
 Deno.test("loopback hosts are reached over plain HTTP; others are not", () => {
   for (const host of ["localhost:5000", "127.0.0.1:5001", "127.3.2.1", "[::1]:5000"]) {
-    assertEquals(isLoopback(host), true);
+    assertEquals(isLoopbackHost(host), true);
   }
-  for (const host of ["ghcr.io", "10.0.0.1:5000", "localhost.example.com"]) assertEquals(isLoopback(host), false);
+  for (const host of ["ghcr.io", "10.0.0.1:5000", "localhost.example.com"]) assertEquals(isLoopbackHost(host), false);
 });
 
 Deno.test("WWW-Authenticate challenges: Bearer with quoted params, Basic", () => {
