@@ -1,12 +1,10 @@
 /**
  * @module
- * tern runs with one fixed permission set (deno.json's `tern` task, shared by
- * `deno task start`, the compiled binary and the tests): it may write only its
- * state folders and the temp folder. A configured folder outside them would
- * fail deep in the log store with a bare permission error; this names the
- * variable at start-up instead (exit 2), before anything is written, as it does for a folder that is a file or that
- * this process cannot write. (The binary's temp folder is checked
- * earlier, in addon_copies.ts, since native addons load as modules are imported.)
+ * tern runs with one fixed permission set (deno.json's `tern` task, shared by `deno task start`, the compiled binary
+ * and the tests): it may write only its state folders and the temp folder. A configured folder outside them would fail
+ * deep in the log store with a bare permission error; this names the variable at start-up instead (exit 2), before
+ * anything is written, as it does for a folder that is a file or that this process cannot write. (The binary's temp
+ * folder is checked earlier, in addon_copies.ts, since native addons load as modules are imported.)
  */
 import type { Config } from "./config.ts";
 import { ConfigError } from "./errors.ts";
