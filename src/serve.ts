@@ -89,6 +89,13 @@ async function serveUntilStopped(config: Config, out: ServeOutput, warm: { settl
   // What Ops assigned and served before this restart, kept in the session: served first (the settings, credentials
   // among them, stay those of the configuration), the bundle's or PIPELINE_URL's pipeline when it cannot be had.
   const assigned = await edgeOps?.assignedPipelineUrl(config);
+  if (edgeOps && logs) {
+    const continued = await edgeOps.continueRowIds(config, logs.upload).catch(async (err) => {
+      await logs.close();
+      throw new Error(`Inference log: ${errorText(err)}`);
+    });
+    if (continued) out.info(continued);
+  }
   let startUrl = config.pipelineUrl;
   if (assigned && assigned !== config.pipelineUrl) {
     out.info(

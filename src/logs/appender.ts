@@ -39,6 +39,11 @@ const NEXT_ID_SQL =
   `SELECT max(coalesce((SELECT ${BATCH.id.name} + ${BATCH.rows.name} FROM ${getTableName(inferenceBatch)} ` +
   `ORDER BY ${BATCH.id.name} DESC LIMIT 1), 1), coalesce((SELECT value FROM ${COUNTERS} WHERE name = 'next_id'), 1))`;
 const COUNTER = getTableColumns(logCounters);
+/** Raises `next_id` to at least the given id (it is never lowered). */
+const RAISE_NEXT_ID_SQL =
+  `INSERT INTO ${COUNTERS} (${COUNTER.name.name}, ${COUNTER.value.name}) VALUES ('next_id', ?) ` +
+  `ON CONFLICT (${COUNTER.name.name}) DO UPDATE SET ${COUNTER.value.name} = max(${COUNTER.value.name}, ` +
+  `excluded.${COUNTER.value.name})`;
 /** The last journal frame (journal.ts) whose records the database holds: written with them, in their transaction. */
 const JOURNAL_SEQ_SQL =
   `INSERT INTO ${COUNTERS} (${COUNTER.name.name}, ${COUNTER.value.name}) VALUES ('journal_seq', ?) ` +
@@ -108,7 +113,7 @@ export class LogAppender {
     if (this.#db.inTransaction) this.#rollback.run();
     this.#begin.run();
     try {
-      let id = Number((this.#nextId.get() as [number] | undefined)?.[0] ?? 1);
+      let id = this.nextId();
       const columns = new Set<string>();
       const sources = new Map<string, number>();
       let minute = this.#markedMinute;
@@ -143,6 +148,16 @@ export class LogAppender {
     const values = SOURCE_FIELDS.map((f) => r[f]);
     const found = (this.#findSource.get(...values) ?? this.#addSource.get(...values)) as [number];
     return Number(found[0]);
+  }
+
+  /** The id the next row committed gets. */
+  nextId(): number {
+    return Number((this.#nextId.get() as [number] | undefined)?.[0] ?? 1);
+  }
+
+  /** No row committed after this gets an id below `id`. */
+  raiseNextId(id: number): void {
+    this.#db.prepare(RAISE_NEXT_ID_SQL).run(id);
   }
 
   /** Checkpoints the WAL (PASSIVE: copies what no reader still needs; the next commit restarts a copied WAL). */

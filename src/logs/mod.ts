@@ -31,6 +31,10 @@ export interface UploadLog {
   pendingPage(after: number, limit: number, partition: string): Promise<UploadPage | undefined>;
   /** Marks rows `firstId`…`lastId` uploaded (they are evicted first under the storage cap). */
   markUploaded(firstId: number, lastId: number): Promise<number>;
+  /** The id the next row committed gets (rows acknowledged so far committed first). */
+  nextRowId(): Promise<number>;
+  /** No row committed after this gets an id below `id`. */
+  raiseNextRowId(id: number): Promise<void>;
   /** Rows not yet uploaded. */
   backlog(): Promise<number>;
   /** Rows the storage cap evicted before Ops had them, since the log was created. */
@@ -90,6 +94,8 @@ export async function openInferenceLog(
     upload: {
       pendingPage: pages.pendingPage,
       markUploaded: store.markUploaded,
+      nextRowId: () => settled(store.nextRowId),
+      raiseNextRowId: store.raiseNextRowId,
       backlog: () => settled(pages.backlog),
       evictedUnsent: () => settled(pages.evictedUnsent),
     },

@@ -48,10 +48,14 @@ export interface LogStore {
   close(): Promise<void>;
 }
 
-/** The write side's part for the Ops uploader (a write: it goes through the writing worker). */
+/** The write side's part for the Ops uploader (writes: they go through the writing worker). */
 export interface UploadMarker {
   /** Marks rows `firstId`…`lastId` uploaded to Ops; returns how many were still waiting. */
   markUploaded(firstId: number, lastId: number): Promise<number>;
+  /** The id the next row committed gets. */
+  nextRowId(): Promise<number>;
+  /** No row committed after this gets an id below `id` (ids already handed out stay as they are). */
+  raiseNextRowId(id: number): Promise<void>;
 }
 
 /** A log worker's request channel. */
@@ -106,6 +110,8 @@ export async function openLogStore(settings: StoreSettings): Promise<LogStore & 
     },
     usedBytes: async () => (await worker.call({ op: "usedBytes" })).usedBytes ?? 0,
     markUploaded: async (firstId, lastId) => (await worker.call({ op: "markUploaded", firstId, lastId })).count ?? 0,
+    nextRowId: async () => (await worker.call({ op: "nextId" })).nextId ?? 1,
+    raiseNextRowId: async (atLeast) => void await worker.call({ op: "raiseNextId", atLeast }),
     close: async () => {
       await inline?.close();
       await worker.call({ op: "close" });

@@ -1,7 +1,8 @@
 /**
  * @module
  * The log worker (see store.ts). One instance owns the writing connections
- * (`open`, `commit` = insert + storage cap, `usedBytes`, `markUploaded`);
+ * (`open`, `commit` = insert + storage cap, `usedBytes`, `markUploaded`,
+ * `nextId`, `raiseNextId`);
  * another, opened with `openReader`, serves `/logs` pages (`page`) and the Ops
  * uploader's reads (`pendingPage`, encoded here, and `backlog`) on its own connection, so neither
  * exports nor commits run on the thread that serves inferences.
@@ -50,6 +51,9 @@ export type StoreRequest =
   | { id: number; op: "backlog" }
   | { id: number; op: "evictedUnsent" }
   | { id: number; op: "markUploaded"; firstId: number; lastId: number }
+  | { id: number; op: "nextId" }
+  /** No row committed after this gets an id below `atLeast`. */
+  | { id: number; op: "raiseNextId"; atLeast: number }
   | { id: number; op: "close" };
 
 /** The worker's answer to request `id`. */
@@ -68,6 +72,8 @@ export interface StoreReply {
   lastId?: number;
   /** Rows counted (`backlog`, `evictedUnsent`) or marked (`markUploaded`). */
   count?: number;
+  /** `nextId`: the id the next row gets. */
+  nextId?: number;
   /** Extra Arrow columns (`columns`). */
   columns?: string[];
 }
@@ -102,7 +108,7 @@ async function handle(request: StoreRequest): Promise<Omit<StoreReply, "id">> {
         throw err;
       }
     case "commit": {
-      if (!appender) throw new Error("the log is not open for writing");
+      const appender = writing();
       if (request.checkpoint) appender.checkpoint();
       appender.append(request.records, request.journalSeq);
       walSync?.committed();
@@ -125,6 +131,11 @@ async function handle(request: StoreRequest): Promise<Omit<StoreReply, "id">> {
       return { count: await evictedUnsentTotal(opened().client) };
     case "markUploaded":
       return { count: await markUploaded(opened(), request.firstId, request.lastId) };
+    case "nextId":
+      return { nextId: writing().nextId() };
+    case "raiseNextId":
+      writing().raiseNextId(request.atLeast);
+      return {};
     case "close":
       await closeAll();
       return {};
@@ -145,6 +156,11 @@ async function closeAll(): Promise<void> {
   appender?.close();
   if (log) closeLogDb(log);
   log = appender = walSync = undefined;
+}
+
+function writing(): LogAppender {
+  if (!appender) throw new Error("the log is not open for writing");
+  return appender;
 }
 
 function opened(): LogDb {

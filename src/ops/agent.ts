@@ -23,6 +23,7 @@ import {
   loadSession,
   newKeyPair,
   type OpsSession,
+  ROW_ID_BLOCK,
   saveSession,
   sessionExpired,
   signingKey,
@@ -205,6 +206,23 @@ export function startOpsAgent(options: OpsAgentOptions): OpsAgent {
       .finally(() => following = undefined);
   };
 
+  /**
+   * Keeps the session's row-id reservation above `lastId` before a page ending there is sent: saved first, as Ops
+   * may store a page whose reply never arrives. A ROW_ID_BLOCK at a time, so the file is written once per block.
+   */
+  const reserveRowIds = async (lastId: number) => {
+    const reserved = session.rowIdsReserved;
+    if (reserved !== undefined && lastId < reserved) return;
+    session.rowIdsReserved = lastId + ROW_ID_BLOCK;
+    await save(true).catch((err) => {
+      session.rowIdsReserved = reserved;
+      throw new Error(
+        `the session file could not be written (${errorText(err)}); no log page goes to Ops until it can, so ` +
+          "that a log started afresh under this session cannot reuse row ids Ops holds",
+      );
+    });
+  };
+
   /** Joins with the bundle's token (retrying while Ops is unreachable). */
   const join = async (key: EdgeKey): Promise<boolean> => {
     const backoff = new Backoff(BACKOFF_BASE_MS, backoffCap, o.random);
@@ -340,7 +358,7 @@ export function startOpsAgent(options: OpsAgentOptions): OpsAgent {
       uploader = new LogUploader({
         log,
         send: (page) =>
-          client.upload(key, edgeId, page).catch((err) => {
+          reserveRowIds(page.lastId).then(() => client.upload(key, edgeId, page)).catch((err) => {
             if (!signal.aborted) status.lastError = errorText(err);
             throw err;
           }),

@@ -2,15 +2,16 @@
  * @module
  * Starts the edge's Ops sync (agent.ts) from tern serve's config and parts:
  * the bundle and PERSISTENT_VOLUME_DIR, the inference log's upload side, and
- * what the pipeline manager reports for check-ins.
+ * what the pipeline manager reports for check-ins; and, before serving starts,
+ * what the kept session says about the pipeline to serve and the log's row ids.
  */
 import type { Config } from "../config.ts";
-import type { InferenceLog } from "../logs/mod.ts";
+import type { InferenceLog, UploadLog } from "../logs/mod.ts";
 import type { PipelineManager } from "../pipeline/manager.ts";
 import denoJson from "../../deno.json" with { type: "json" };
 import { type OpsAgent, startOpsAgent } from "./agent.ts";
 import { DEFAULT_PAGE_ROWS } from "./protocol.ts";
-import { isSessionOf, loadSession } from "./session.ts";
+import { isSessionOf, loadSession, rowIdsAfterNewLog } from "./session.ts";
 
 /** What tern serve hands over. */
 export interface EdgeOpsParts {
@@ -57,4 +58,20 @@ export function startEdgeOps(config: Config, parts: EdgeOpsParts): OpsAgent {
 export async function assignedPipelineUrl(config: Config): Promise<string | undefined> {
   const session = await loadSession(config.persistentVolumeDir).catch(() => undefined);
   return session && await isSessionOf(session, config.edgeBundle!) ? session.assignedPipelineUrl : undefined;
+}
+
+/**
+ * Before the first row is committed: when the log is behind the row ids this bundle's session sent to Ops (its file
+ * was removed or replaced, the session kept), the log continues above them, or Ops would take its rows for ones it
+ * has and drop them. Returns the line to print when it did.
+ */
+export async function continueRowIds(config: Config, log: UploadLog): Promise<string | undefined> {
+  const session = await loadSession(config.persistentVolumeDir).catch(() => undefined);
+  if (!session || session.edgeId === null || !await isSessionOf(session, config.edgeBundle!)) return undefined;
+  const next = await log.nextRowId();
+  const from = rowIdsAfterNewLog(session, next);
+  if (from === undefined) return undefined;
+  await log.raiseNextRowId(from);
+  return `Inference log: it is behind the rows edge '${session.edgeName}' sent to Ops before (its next row id was ` +
+    `${next}): its rows continue from id ${from}, so that Ops takes them as new`;
 }

@@ -35,6 +35,26 @@ export interface OpsSession {
   refused?: string;
   /** The pipeline Ops assigned, once it served: a restart serves it (not the bundle's) before Ops is reached. */
   assignedPipelineUrl?: string;
+  /**
+   * Above every log row id sent to Ops under this session, kept ROW_ID_BLOCK ahead of them (one write per block):
+   * a log started afresh under this session continues above it (rowIdsAfterNewLog), since Ops takes a row id it
+   * has for a row it has.
+   */
+  rowIdsReserved?: number;
+}
+
+/** How far `rowIdsReserved` is kept ahead of the rows sent. */
+export const ROW_ID_BLOCK = 1_000_000;
+
+/**
+ * Where a log with `nextRowId` must continue under `session`: `rowIdsReserved` when the log is behind the rows
+ * sent to Ops (the log file was removed or replaced while the session stayed), else undefined. Rows sent are
+ * at least `rowIdsReserved − ROW_ID_BLOCK` (it was set that far above a row sent), and the log that sent them
+ * hands out only ids above them.
+ */
+export function rowIdsAfterNewLog(session: OpsSession, nextRowId: number): number | undefined {
+  const reserved = session.rowIdsReserved;
+  return reserved !== undefined && nextRowId <= reserved - ROW_ID_BLOCK ? reserved : undefined;
 }
 
 /** Whether `session` is the one `bundle` started (its edge, its Ops, its join token), not an earlier bundle's. */

@@ -4,11 +4,14 @@
  * after restarts; the refusals stop start-up with a message saying what to
  * do; 10,000 inferences reach the hub exactly once although it is stopped for
  * part of the run, and although tern is killed with SIGKILL in the middle of
- * an upload; and no secret is ever printed, DEBUG on.
+ * an upload, or its log files are removed while its session stays; and no
+ * secret is ever printed, DEBUG on.
  */
 import { ATTESTATION_LINE } from "../../src/ops/agent.ts";
 import { parseEdgeBundle } from "../../src/ops/edge_bundle.ts";
 import { SESSION_FILE } from "../../src/ops/session.ts";
+import { LOG_DB_FILE } from "../../src/logs/db.ts";
+import { JOURNAL_FILE } from "../../src/logs/journal.ts";
 import { assert, assertEquals, assertMatch } from "../support/assert.ts";
 import { addEdge, edgeOf, freePort, type HubProcess, runToExit, startHub, until } from "../support/hub_process.ts";
 import { startOpsProxy } from "../support/ops_proxy.ts";
@@ -249,6 +252,52 @@ Deno.test("kill -9 of tern while an upload is in flight, then a restart: every r
     } finally {
       await tern.stop();
       await proxy.stop();
+      await hub.stop();
+    }
+  });
+});
+
+Deno.test("the log files removed while the Ops session stays: the rows served after reach the hub as new rows", async () => {
+  await withTemp(async (dir) => {
+    const state = { stateDir: `${dir}/hub` };
+    const hub = await startHub(state, freePort());
+    const bundle = await addEdge(state, "edge-r", hub.host);
+    const persist = `${dir}/persist`;
+    const env = edgeEnv(bundle, persist);
+    let tern = await startTern({ env });
+    const hubIds = async () => (await logsOf(`${hub.url}/edges/edge-r/logs`)).map((r) => r.metadata.id);
+    const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
+    try {
+      await infer(tern, 1000);
+      await until("1,000 rows at the hub", async () => (await edgeOf(hub.url, "edge-r")).rows_received === 1000);
+      await tern.stop();
+      // As an operator freeing space (or a corrupt log moved away) would: the session file stays.
+      await Deno.remove(`${persist}/${LOG_DB_FILE}`);
+      for (const name of [`${LOG_DB_FILE}-wal`, `${LOG_DB_FILE}-shm`, JOURNAL_FILE]) {
+        await Deno.remove(`${persist}/${name}`).catch(() => {});
+      }
+
+      tern = await startTern({ env });
+      const said = /its rows continue from id (\d+), so that Ops takes them as new/.exec(tern.output());
+      assert(said, `no word of the log's new row ids:\n${tern.output()}`);
+      const from = Number(said[1]);
+      assert(from > 1000, `continues from ${from}`);
+      await infer(tern, 1000);
+      await until("2,000 rows at the hub", async () => (await edgeOf(hub.url, "edge-r")).rows_received === 2000);
+      assertEquals((await edgeOf(hub.url, "edge-r")).duplicate_rows, 0);
+      assertEquals(await hubIds(), [...range(1, 1000), ...range(from, 1000)]);
+      const atHub = await logsOf(`${hub.url}/edges/edge-r/logs`);
+      assertEquals(atHub.slice(1000), await logsOf(`${tern.url}/logs`), "the new log's rows, as the edge holds them");
+
+      // A restart with this log kept goes on from where it is: no second jump.
+      await tern.stop();
+      tern = await startTern({ env });
+      assert(!/its rows continue from id/.test(tern.output()), tern.output());
+      await infer(tern, 10);
+      await until("2,010 rows at the hub", async () => (await edgeOf(hub.url, "edge-r")).rows_received === 2010);
+      assertEquals((await hubIds()).slice(2000), range(from + 1000, 10));
+    } finally {
+      await tern.stop();
       await hub.stop();
     }
   });

@@ -60,6 +60,19 @@ Deno.test("ids are never handed out twice: not after the newest records are dele
     assertEquals(await rows(dir), [[6, 5], [7, 6], [8, 7]], "a record of no rows takes no id");
   }));
 
+Deno.test("a raised next id: later rows continue from it, a lower one changes nothing, ids already used stay", () =>
+  withAppender(async (appender, dir) => {
+    appender.append([toLogRecord(demoEntry(0, 2), "edge")]);
+    assertEquals(appender.nextId(), 3);
+    appender.raiseNextId(100);
+    appender.raiseNextId(50);
+    assertEquals(appender.nextId(), 100);
+    appender.append([toLogRecord(demoEntry(2, 2), "edge")]);
+    appender.raiseNextId(10);
+    appender.append([toLogRecord(demoEntry(4, 1), "edge")]);
+    assertEquals(await rows(dir), [[1, 0], [2, 1], [100, 2], [101, 3], [102, 4]]);
+  }));
+
 Deno.test("the extra Arrow columns a record brings are recorded once", () =>
   withAppender((appender, dir) => {
     const checked = demoEntry(0, 2);
