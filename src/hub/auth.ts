@@ -50,6 +50,20 @@ function verifyOptions(nowMs: number, edgeName?: string) {
   };
 }
 
+/**
+ * A verified token's lifetime (`exp − iat`): at most TOKEN_TOLERANCE_S (docs/ops-protocol.md), so that its `jti` is
+ * kept for minutes, not for as long as a signer chose.
+ */
+function checkLifetime(payload: JWTPayload): void {
+  const lifetime = Number(payload.exp) - Number(payload.iat);
+  if (!(lifetime <= TOKEN_TOLERANCE_S)) {
+    throw new Unauthorized(
+      `the request token is valid for ${lifetime} s (exp − iat); Ops takes tokens valid for at most ` +
+        `${TOKEN_TOLERANCE_S} s`,
+    );
+  }
+}
+
 /** Checks the claims jose leaves to us: endpoint and body. */
 async function checkBinding(payload: JWTPayload, op: OpsOperation, body: Uint8Array): Promise<void> {
   if (payload.op !== op) throw new Unauthorized(`the request token is for '${String(payload.op)}', not '${op}'`);
@@ -104,6 +118,7 @@ export async function verifyJoin(
   } catch (err) {
     throw new Unauthorized(`the join request's token does not verify: ${(err as Error).message}`);
   }
+  checkLifetime(payload);
   await checkBinding(payload, "join", body);
   await claimOnce(store, payload);
   return { publicJwk: { kty: jwk.kty, crv: jwk.crv, x: jwk.x }, thumbprint };
@@ -171,6 +186,7 @@ export async function verifyRequest(
   } catch (err) {
     throw new Unauthorized(`the request token does not verify: ${(err as Error).message}`);
   }
+  checkLifetime(payload);
   const body = await readBody();
   await checkBinding(payload, op, body);
   await claimOnce(store, payload);

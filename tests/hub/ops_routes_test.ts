@@ -5,13 +5,14 @@
  * replayed or moved to another body, and pages stored once each.
  */
 import { tableFromIPC } from "apache-arrow";
+import { SignJWT } from "jose";
 import { logRecordJson } from "../../src/codec/log_json.ts";
 import type { StoredLogRow } from "../../src/logs/query.ts";
 import { type EdgeKey, OpsClient } from "../../src/ops/client.ts";
 import type { EdgeBundle } from "../../src/ops/edge_bundle.ts";
 import { OpsRefused, OpsUnavailable } from "../../src/ops/errors.ts";
 import { encodePage, uploadPage } from "../../src/ops/page.ts";
-import { pageKey } from "../../src/ops/protocol.ts";
+import { bodyHash, pageKey, TOKEN_ALG, TOKEN_AUDIENCE } from "../../src/ops/protocol.ts";
 import { signRequestToken } from "../../src/ops/request_token.ts";
 import { newKeyPair, signingKey } from "../../src/ops/session.ts";
 import { assert, assertEquals, assertMatch, assertRejects } from "../support/assert.ts";
@@ -217,6 +218,19 @@ Deno.test("request tokens: a replay, a token for another body or endpoint, a for
       nowMs: hub.now() - 60_000,
     });
     assertEquals((await post(close)).status, 200);
+    // A token signed to live a day is refused, fresh as it is: Ops takes lifetimes up to 5 minutes.
+    const iat = Math.floor(hub.now() / 1000);
+    const longLived = await new SignJWT({ op: "checkin", bsh: await bodyHash(body) })
+      .setProtectedHeader({ alg: TOKEN_ALG, typ: "JWT" })
+      .setIssuer("edge-1").setSubject("edge-1").setAudience(TOKEN_AUDIENCE).setJti(crypto.randomUUID())
+      .setIssuedAt(iat).setExpirationTime(iat + 86_400)
+      .sign(key.key);
+    const refused = await post(longLived);
+    assertEquals(refused.status, 401);
+    assertMatch(
+      (await refused.json()).error,
+      /valid for 86400 s \(exp − iat\); Ops takes tokens valid for at most 300 s/,
+    );
   } finally {
     await hub.close();
   }
