@@ -316,6 +316,9 @@ export function parseConfig(
 /** The most rows one request may hold: the inference log's queue bound (one request never bypasses it). */
 export const MAX_REQUEST_ROWS_LIMIT = 20_000;
 
+/** The smallest MAX_REQUEST_SIZE taken: below it, a number meant as MiB (`16`) would refuse every request. */
+const MIN_REQUEST_BYTES = 1024;
+
 function requestLimits(
   maxRequestBytes: number,
   maxRequestRows: number,
@@ -325,6 +328,12 @@ function requestLimits(
   if (maxRequestRows > MAX_REQUEST_ROWS_LIMIT) {
     throw new ConfigError(
       `MAX_REQUEST_ROWS='${maxRequestRows}' is above ${MAX_REQUEST_ROWS_LIMIT}, the inference log's queue bound`,
+    );
+  }
+  if (maxRequestBytes < MIN_REQUEST_BYTES) {
+    throw new ConfigError(
+      `MAX_REQUEST_SIZE is ${maxRequestBytes} bytes, below the ${MIN_REQUEST_BYTES} taken: too small for a request ` +
+        "(a size without a unit is bytes: write 16Mi for 16 MiB)",
     );
   }
   if (maxInflightBytes < maxRequestBytes) {

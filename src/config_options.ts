@@ -168,7 +168,7 @@ export const OPTIONS: readonly OptionDef[] = [
   {
     flag: "max-request-size",
     env: "MAX_REQUEST_SIZE",
-    help: "largest request body, {number}{Ki,Mi,Gi,Ti}; larger ones get 413",
+    help: "largest request body, {number}{Ki,Mi,Gi,Ti}, at least 1Ki; larger ones get 413",
     default: "16Mi",
   },
   {

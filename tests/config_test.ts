@@ -183,6 +183,12 @@ Deno.test("request limits: MAX_REQUEST_ROWS stays within the log's queue bound; 
     () => parseConfig([], { MAX_REQUEST_SIZE: "100Mi" }, MACHINE),
     /MAX_INFLIGHT_SIZE \(67108864 bytes, its default\) is below MAX_REQUEST_SIZE .*raise MAX_INFLIGHT_SIZE with it/,
   );
+  // A number meant as MiB is refused at start rather than refusing every request with 413.
+  assertThrows(
+    () => parseConfig([], { MAX_REQUEST_SIZE: "16" }, MACHINE),
+    /MAX_REQUEST_SIZE is 16 bytes, below the 1024 taken: .*write 16Mi for 16 MiB/,
+  );
+  assertEquals(parseConfig([], { MAX_REQUEST_SIZE: "1Ki" }, MACHINE).maxRequestBytes, 1024);
   assertThrows(() => parseConfig([], { MAX_REQUEST_SIZE: "99999999999999Ti" }, MACHINE), {
     message: "MAX_REQUEST_SIZE='99999999999999Ti' is too large",
   });

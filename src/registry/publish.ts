@@ -55,7 +55,12 @@ export interface PublishSpec {
 
 /** Reads a spec file (or `dir/pipeline.json`); model files become absolute. */
 export async function readPublishSpec(path: string): Promise<PublishSpec> {
-  const file = (await Deno.stat(path)).isDirectory ? join(path, "pipeline.json") : path;
+  const info = await Deno.stat(path).catch((err) => {
+    throw new ConfigError(
+      `${path}: ${errorText(err)}; tern publish takes a pipeline folder (with pipeline.json) or a spec file`,
+    );
+  });
+  const file = info.isDirectory ? join(path, "pipeline.json") : path;
   let spec: PublishSpec;
   try {
     spec = JSON.parse(await Deno.readTextFile(file));

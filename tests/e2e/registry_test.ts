@@ -322,6 +322,13 @@ Deno.test("credentials go only to OCI_REGISTRY's host; a complete leftover .part
     assertEquals(tags.status, 404, "the refused pipeline was pushed");
     await tags.body?.cancel();
     await Deno.remove(dir, { recursive: true });
+    // A mistyped folder is a usage error (2) saying what publish takes.
+    const missing = await runTern(["publish", dir, `${registry.host}/pipelines/x:v1`], CREDENTIALS);
+    assertEquals(missing.code, 2, missing.stderr);
+    assertMatch(
+      missing.stderr,
+      /No such file or directory.*; tern publish takes a pipeline folder \(with pipeline\.json\)/,
+    );
   }));
 
 Deno.test("a pipeline pinned by the digest of an OCI index: pulled, then served offline", () =>
