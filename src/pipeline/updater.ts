@@ -9,7 +9,10 @@
  * version that fails to pull or load leaves the old one serving and is
  * reported (`/pipelines`, `/models`, a log line); one that failed to load is
  * not tried again until the tag moves, one that failed to pull (the registry
- * away, a layer that fails its digest) is tried again at the next check. Ops
+ * away, a missing blob) is tried again at the next check, except that a
+ * registry serving a layer whose bytes fail its digest is asked again after
+ * REPULL_BACKOFF_MS, doubling to REPULL_BACKOFF_MAX_MS (each try downloads the
+ * layer again, on what may be a metered link). Ops
  * hands over URLs with `follow(url)`, again at each check-in until that URL
  * serves; a model whose worker thread died is loaded again by the same path
  * (`reload`, from the URL serving), and when that fails, again by itself after
@@ -20,6 +23,7 @@
  */
 import { errorText } from "../errors.ts";
 import { Backoff } from "../ops/backoff.ts";
+import { RegistryError } from "../registry/errors.ts";
 import type { PipelineFollower, PipelineManager } from "./manager.ts";
 import type { PipelineDefinition } from "./spec.ts";
 
@@ -40,6 +44,11 @@ export const RELOAD_BACKOFF_MS = 5_000;
 /** The longest wait between reloads that fail. */
 export const RELOAD_BACKOFF_MAX_MS = 5 * 60_000;
 
+/** The first wait before a version whose layer came corrupt is pulled again; each failure after it doubles it. */
+export const REPULL_BACKOFF_MS = 60_000;
+/** The longest wait between pulls of a version whose layers keep coming corrupt. */
+export const REPULL_BACKOFF_MAX_MS = 60 * 60_000;
+
 /** What the updater needs. */
 export interface UpdaterOptions {
   pipelines: PipelineManager;
@@ -48,6 +57,8 @@ export interface UpdaterOptions {
   intervalMs: number;
   /** The first wait after a failed reload (default RELOAD_BACKOFF_MS). */
   reloadBackoffMs?: number;
+  /** The clock for the waits before a corrupt version is pulled again (default Date.now). */
+  now?: () => number;
   info(line: string): void;
   error(line: string): void;
 }
@@ -66,6 +77,10 @@ export class PipelineUpdater implements PipelineFollower {
   #unchanged: string | undefined;
   /** A digest that failed to load: not tried again until the tag names another. */
   #failedDigest: string | undefined;
+  /** A digest whose layer came corrupt: not pulled again before `until`. */
+  #corrupt: { digest: string; until: number } | undefined;
+  /** The waits before a corrupt digest is pulled again: doubling, without jitter. */
+  readonly #repullBackoff = new Backoff(REPULL_BACKOFF_MS, REPULL_BACKOFF_MAX_MS, () => 1);
   /** The last check's failure, reported once until checks succeed again. */
   #checkError: string | undefined;
   #queue: Promise<void> = Promise.resolve();
@@ -117,12 +132,15 @@ export class PipelineUpdater implements PipelineFollower {
       if (changed) {
         this.#failedDigest = undefined;
         this.#o.info(`Following pipeline ${url}`);
-        await this.#update(url, undefined);
+        const pinned = this.#o.source.pinnedDigest(url);
+        if (!pinned || !this.#waitsToRepull(pinned)) await this.#update(url, undefined, pinned);
       } else {
         const pinned = this.#o.source.pinnedDigest(url);
         if (!pinned || url === this.#servingUrl) await this.#check();
         // A pinned URL not serving yet failed to pull (tried again) or to load (not: a digest never changes).
-        else if (this.#failedDigest !== pinned) await this.#update(url, undefined);
+        else if (this.#failedDigest !== pinned && !this.#waitsToRepull(pinned)) {
+          await this.#update(url, undefined, pinned);
+        }
       }
       this.#schedule();
     });
@@ -198,13 +216,21 @@ export class PipelineUpdater implements PipelineFollower {
     }
     if (this.#checkError !== undefined) this.#o.info(`${url} can be checked again`);
     this.#checkError = undefined;
-    if (digest === this.#servedDigest || digest === this.#failedDigest) return;
+    if (digest === this.#servedDigest || digest === this.#failedDigest || this.#waitsToRepull(digest)) return;
     this.#o.info(`Pipeline ${url} names a new version (${digest}): pulling it`);
     await this.#update(url, digest);
   }
 
-  /** Pulls, loads and swaps in the pipeline at `url`; a failure leaves the one serving. True when it serves. */
-  async #update(url: string | undefined, digest: string | undefined): Promise<boolean> {
+  /** Whether `digest` came corrupt and its wait before another pull is not over. */
+  #waitsToRepull(digest: string): boolean {
+    return this.#corrupt?.digest === digest && (this.#o.now ?? Date.now)() < this.#corrupt.until;
+  }
+
+  /**
+   * Pulls, loads and swaps in the pipeline at `url`; a failure leaves the one serving. True when it serves.
+   * `digest`: what the tag names now; `pulled`: the manifest digest to wait on if a layer comes corrupt.
+   */
+  async #update(url: string | undefined, digest: string | undefined, pulled = digest): Promise<boolean> {
     const { pipelines } = this.#o;
     const old = pipelines.current;
     const serving = old ? `; still serving ${old.name} version ${old.version}` : "";
@@ -212,7 +238,13 @@ export class PipelineUpdater implements PipelineFollower {
     try {
       definition = await this.#o.source.fetch(url);
     } catch (err) {
-      const message = errorText(err);
+      let message = errorText(err);
+      if (pulled !== undefined && err instanceof RegistryError && err.corrupt) {
+        if (this.#corrupt?.digest !== pulled) this.#repullBackoff.reset();
+        const wait = this.#repullBackoff.next();
+        this.#corrupt = { digest: pulled, until: (this.#o.now ?? Date.now)() + wait };
+        message += `; ${pulled} is not pulled again for ${wait / 60_000} min`;
+      }
       if (old) pipelines.failUpdate(`cannot pull ${url}: ${message}`, url);
       else pipelines.fail(`cannot pull ${url}: ${message}`);
       this.#o.error(`Update to ${url} failed: cannot pull it: ${message}${serving}`);
@@ -252,6 +284,7 @@ export class PipelineUpdater implements PipelineFollower {
     this.#servedDigest = definition.source?.digest ?? digest;
     this.#servedManifest = definition.source?.manifest ?? this.#servedDigest;
     this.#failedDigest = undefined;
+    this.#corrupt = undefined;
     this.#o.info(
       `Pipeline ${what} is Running, loaded beside the old one in ${Math.round(performance.now() - started)} ms${
         old ? ` (replacing ${old.name} version ${old.version})` : ""

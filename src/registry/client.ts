@@ -205,7 +205,9 @@ export class RegistryClient {
           for await (const chunk of res.body!) {
             idle.touch();
             written += chunk.length;
-            if (written > size) throw new RegistryError(`blob ${digest} is larger than the ${size} bytes declared`);
+            if (written > size) {
+              throw new RegistryError(`blob ${digest} is larger than the ${size} bytes declared`, { corrupt: true });
+            }
             hash.update(chunk);
             await writeAll(file, chunk);
             onProgress?.(written);
@@ -219,7 +221,9 @@ export class RegistryClient {
           await restart(partial);
           // A resumed file may have started from a bad earlier part: one more try from byte 0.
           if (resumed) throw new NetworkCut(`blob ${digest}: resumed copy did not match; starting over`);
-          throw new RegistryError(`blob ${digest} does not match its digest (got ${actual}): refused`);
+          throw new RegistryError(`blob ${digest} does not match its digest (got ${actual}): refused`, {
+            corrupt: true,
+          });
         }
         await Deno.rename(partial, dest);
         return;

@@ -10,10 +10,13 @@ export class RegistryError extends Error {
   /** The registry (or its token server) could not serve now; the cache may. */
   readonly unavailable: boolean;
   readonly status?: number;
-  constructor(message: string, options: { unavailable?: boolean; status?: number } = {}) {
+  /** The registry served a blob's bytes, and they are not the blob: a pull again costs the download again. */
+  readonly corrupt: boolean;
+  constructor(message: string, options: { unavailable?: boolean; status?: number; corrupt?: boolean } = {}) {
     super(message);
     this.name = "RegistryError";
     this.status = options.status;
+    this.corrupt = options.corrupt ?? false;
     this.unavailable = options.unavailable ?? (options.status !== undefined && retryableStatus(options.status));
   }
 }

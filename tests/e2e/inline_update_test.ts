@@ -5,7 +5,8 @@
  * from the version serving before or after its publish, and each client sees
  * each switch once (never back). A broken version (a model no runtime loads)
  * then leaves the last good one serving, reported in /pipelines, /models and
- * the log, until a good one is published.
+ * the log, until a good one is published. A version whose layer the registry
+ * serves corrupt is not downloaded again at every check.
  */
 import { assert, assertEquals, assertMatch } from "../support/assert.ts";
 import { publishSpec } from "../support/pipeline_specs.ts";
@@ -181,6 +182,58 @@ Deno.test("a broken version an in-line update pulled is never what an offline st
       assertEquals((await res.json())[0].outputs[0].Float.data[0], X + 3);
     } finally {
       await again.stop();
+    }
+  } finally {
+    await registry.stop();
+    await Deno.remove(persist, { recursive: true });
+  }
+});
+
+Deno.test("a version whose layer the registry serves corrupt is not downloaded again at every check; the good one serves on", async () => {
+  const registry = await startRegistry("none");
+  const persist = await Deno.makeTempDir({ prefix: "tern-inline-corrupt-" });
+  try {
+    const live = `${registry.host}/pipelines/prices:live`;
+    await publishOffset(live, 3);
+    // The next version goes to another tag first and its model blob is corrupted in the registry's storage, then
+    // the followed tag is moved to it (as a registry's retag does): tern never sees it whole.
+    await publishOffset(`${registry.host}/pipelines/prices:next`, 4);
+    const model = await Deno.readFile("tests/testdata/pipeline/offset_4.onnx");
+    const hex = Array.from(
+      new Uint8Array(await crypto.subtle.digest("SHA-256", model)),
+      (b) => b.toString(16).padStart(2, "0"),
+    )
+      .join("");
+    const stored = `${registry.storage}/docker/registry/v2/blobs/sha256/${hex.slice(0, 2)}/${hex}/data`;
+    const bytes = await Deno.readFile(stored);
+    bytes[100] ^= 0xff;
+    await Deno.writeFile(stored, bytes);
+    const tern = await startTern({
+      env: { PIPELINE_FOLLOW_INTERVAL: "1", PERSISTENT_VOLUME_DIR: persist, PIPELINE_URL: live },
+    });
+    try {
+      const manifest = await fetch(`http://${registry.host}/v2/pipelines/prices/manifests/next`, {
+        headers: { accept: "application/vnd.oci.image.manifest.v1+json" },
+      });
+      const retag = await fetch(`http://${registry.host}/v2/pipelines/prices/manifests/live`, {
+        method: "PUT",
+        headers: { "content-type": manifest.headers.get("content-type")! },
+        body: await manifest.arrayBuffer(),
+      });
+      assertEquals(retag.status, 201);
+      await retag.body?.cancel();
+      await until(() => /is not pulled again for 1 min/.test(tern.output()), "the corrupt version refused");
+      assertMatch(tern.output(), new RegExp(`blob sha256:${hex} does not match its digest`));
+      await new Promise((r) => setTimeout(r, 4000)); // four more checks of the tag
+      assertEquals(tern.output().match(/names a new version/g)?.length, 1, tern.output());
+      const res = await fetch(`${tern.url}/infer`, {
+        method: "POST",
+        headers: { "content-type": "application/json; format=pandas-records" },
+        body: JSON.stringify([{ tensor: [X, ...new Array(17).fill(0)] }]),
+      });
+      assertEquals((await res.json())[0].outputs[0].Float.data[0], X + 3);
+    } finally {
+      await tern.stop();
     }
   } finally {
     await registry.stop();

@@ -9,6 +9,7 @@ import { createApp } from "../../src/server/app.ts";
 import { PipelineManager } from "../../src/pipeline/manager.ts";
 import { modelStep, type PipelineDefinition } from "../../src/pipeline/spec.ts";
 import { PipelineUpdater } from "../../src/pipeline/updater.ts";
+import { RegistryError } from "../../src/registry/errors.ts";
 import { assert, assertEquals, assertMatch } from "../support/assert.ts";
 import { FakeBackend, type Script } from "../support/fake_backend.ts";
 
@@ -41,7 +42,7 @@ async function until(done: () => boolean): Promise<void> {
   assert(done(), "the condition never held");
 }
 
-function setUp(reloadBackoffMs?: number) {
+function setUp(reloadBackoffMs?: number, now?: () => number) {
   const backend = new FakeBackend();
   const pipelines = new PipelineManager(backend);
   const registry = new FakeRegistry();
@@ -51,6 +52,7 @@ function setUp(reloadBackoffMs?: number) {
     source: registry,
     intervalMs: 0,
     reloadBackoffMs,
+    now,
     info: (l) => lines.push(l),
     error: (l) => lines.push(`error: ${l}`),
   });
@@ -318,6 +320,57 @@ Deno.test("the same, when the tag names an index: the cache's copy (the index's 
   await updater.check();
   assertEquals(backend.loads.length, loads, "the version serving was loaded beside itself");
   assertMatch(lines.join("\n"), /Update to .* \(sha256:index2\) could not be pulled/);
+  await updater.stop();
+  await pipelines.close();
+});
+
+Deno.test("a version whose layer comes corrupt is pulled again after 1 min, then 2, …; a registry away at each check; the tag moving on at once", async () => {
+  let now = 0;
+  const { pipelines, registry, updater, lines, version, served } = setUp(undefined, () => now);
+  await version("sha256:1", 1);
+  registry.names.set(TAG, "sha256:1");
+  await pipelines.load(await registry.fetch(TAG));
+  updater.start(TAG, "sha256:1");
+  const corrupt = new RegistryError("blob sha256:ab does not match its digest (got sha256:cd): refused", {
+    corrupt: true,
+  });
+  registry.manifests.set("sha256:bad", corrupt);
+  registry.names.set(TAG, "sha256:bad");
+  await updater.check();
+  assertMatch(
+    lines.at(-1)!,
+    /Update to .*:live failed: cannot pull it: blob sha256:ab .*refused; sha256:bad is not pulled again for 1 min; still serving prices version 1/,
+  );
+  assertMatch(pipelines.updateFailure!.error, /not pulled again for 1 min/);
+  const fetches = registry.fetches;
+  now += 59_000;
+  await updater.check();
+  assertEquals(registry.fetches, fetches, "pulled again (downloading the layer again) within the minute");
+  now += 1_000;
+  await updater.check();
+  assertEquals(registry.fetches, fetches + 1);
+  assertMatch(lines.at(-1)!, /not pulled again for 2 min/);
+  now += 119_000;
+  await updater.check();
+  assertEquals(registry.fetches, fetches + 1);
+
+  // Ops assigning it by digest waits as well; a registry away (nothing downloaded) is asked at every check-in.
+  const pinned = "registry.example/pipelines/prices@sha256:bad";
+  await updater.follow(pinned);
+  await updater.follow(pinned);
+  assertEquals(registry.fetches, fetches + 1);
+  const away = "registry.example/pipelines/prices@sha256:away";
+  registry.manifests.set("sha256:away", new RegistryError("registry.example is unreachable", { unavailable: true }));
+  await updater.follow(away);
+  await updater.follow(away);
+  assertEquals(registry.fetches, fetches + 3);
+
+  // The tag moving on is pulled at once; a good pull ends the wait.
+  await updater.follow(TAG);
+  await version("sha256:3", 3);
+  registry.names.set(TAG, "sha256:3");
+  await updater.check();
+  assertEquals(await served(), 3);
   await updater.stop();
   await pipelines.close();
 });
