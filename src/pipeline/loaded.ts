@@ -120,11 +120,22 @@ export const SHADOW_MAX_INFLIGHT = 2;
 
 const SETTLED = Promise.resolve();
 
+/** The shadow runs a failed run had started, by the error it threw. */
+const shadowsOfFailure = new WeakMap<object, Promise<void>>();
+
+/**
+ * Settles once the shadow runs started by the failed run that threw `err` are done (at once for any other error):
+ * until then, its caller holds the pipeline.
+ */
+export function settledAfter(err: unknown): Promise<void> {
+  return (typeof err === "object" && err !== null && shadowsOfFailure.get(err)) || SETTLED;
+}
+
 /**
  * Runs `input` through every step. A/B variants are chosen with `random` (or
  * the split's key); a model whose batch dim is fixed at 1 runs row by row.
- * Hold the pipeline until the run's `settled`; when a step fails, this throws
- * only once the shadow runs it started are done.
+ * Hold the pipeline until the run's `settled`, or when it throws, until
+ * `settledAfter(error)`: the shadow runs it started may outlive either.
  */
 export async function runPipeline(
   pipeline: LoadedPipeline,
@@ -156,9 +167,13 @@ export async function runPipeline(
     }
     checks = pipeline.validations?.run(available, input.tensors, rows);
   } catch (err) {
-    // The caller gives the pipeline back once this throws, and a retired one is then freed: the shadow runs
-    // started (they never reject) must be done with its models first.
-    await Promise.all(pending);
+    // The error is answered at once; a retired pipeline is freed only once the shadow runs started (they never
+    // reject) are done with its models.
+    if (pending.length) {
+      const shadows = Promise.all(pending).then(() => {});
+      if (typeof err === "object" && err !== null) shadowsOfFailure.set(err, shadows);
+      else await shadows;
+    }
     throw err;
   }
   const settled = pending.length ? Promise.all(pending).then(() => {}) : SETTLED;

@@ -15,7 +15,7 @@ import type { Backend } from "../engine/backend.ts";
 import { allocateZeros } from "../engine/warmup.ts";
 import { Batcher, type BatchOptions } from "./batcher.ts";
 import { compileValidations } from "./checks.ts";
-import { type LoadedModel, type LoadedPipeline, runPipeline } from "./loaded.ts";
+import { type LoadedModel, type LoadedPipeline, runPipeline, settledAfter } from "./loaded.ts";
 import { modelsOf, type PipelineDefinition } from "./spec.ts";
 import { wireSteps } from "./wiring.ts";
 
@@ -291,12 +291,18 @@ export class PipelineManager {
     }
   }
 
-  /** Releases the loaded models (at shutdown), once the loads under way have finished. */
+  /**
+   * Releases the loaded models (at shutdown) once the loads under way have finished and nothing holds them: a
+   * shadow run outlives its reply, and a session freed under a run is a use-after-free in native onnxruntime.
+   * Pipelines swapped out are released as they drain (`swap`). Shutdown bounds the wait (shutdown.ts).
+   */
   async close(): Promise<void> {
     await Promise.all(this.#loading);
     const current = this.#current;
     this.#current = undefined;
-    if (current) await releaseModels(current);
+    if (!current) return;
+    if (this.#uses.has(current)) await new Promise<void>((resolve) => this.#retired.set(current, resolve));
+    await releaseModels(current);
   }
 }
 
@@ -304,7 +310,8 @@ export class PipelineManager {
 async function warm(pipeline: LoadedPipeline): Promise<void> {
   const tensors = Object.fromEntries(pipeline.inputs.map((spec) => [spec.name, allocateZeros(spec)]));
   const rows = pipeline.inputs[0] ? tensors[pipeline.inputs[0].name].dims[0] ?? 1 : 1;
-  await runPipeline(pipeline, { rows, tensors, originalData: () => null }).catch(() => {});
+  // Its shadows' runs too, whether the run succeeds or fails: they warm those models, and hold them meanwhile.
+  await runPipeline(pipeline, { rows, tensors, originalData: () => null }).then((run) => run.settled, settledAfter);
 }
 
 async function releaseModels(p: LoadedPipeline): Promise<void> {

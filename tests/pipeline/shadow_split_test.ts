@@ -64,10 +64,28 @@ Deno.test("shadows: same input, outputs in shadow_data shaped as outputs; a fail
   held.open();
   await drained;
   assertEquals(backend.releases.sort(), ["bad", "c", "ok", "slow"]);
+
+  // At shutdown too: the pipeline serving is released only once the shadow run a request left behind is done.
+  const shadowed = new PipelineManager(backend);
+  const late: Script = { add: 100 };
+  await shadowed.load(oneStep("shadowed", await backend.model("champion", "c3", { add: 1 }), [
+    await backend.model("late", "late", late),
+  ]));
+  const lateGate = gate();
+  late.gate = lateGate.wait;
+  assertEquals((await post(shadowed, [{ tensor: [1] }])).status, 200);
+  let closed = false;
+  const closing = shadowed.close().then(() => closed = true);
+  for (let i = 0; i < 50; i++) await new Promise((r) => setTimeout(r, 0));
+  const released = (version: string) => (backend.releases as string[]).includes(version);
+  assertEquals([closed, released("late")], [false, false]);
+  lateGate.open();
+  await closing;
+  assert(released("late") && released("c3"));
   await pipelines.close();
 });
 
-Deno.test("a failed request whose shadow still runs holds a retired pipeline's models until that run is done", async () => {
+Deno.test("a failed request is answered at once; its shadow still running holds a retired pipeline's models until done", async () => {
   const backend = new FakeBackend();
   const pipelines = new PipelineManager(backend);
   const slow: Script = { add: 100 };
@@ -85,12 +103,13 @@ Deno.test("a failed request whose shadow still runs holds a retired pipeline's m
   );
   // The champion has failed; the retired version stays loaded while its shadow runs (a freed session under a run
   // is a use-after-free in native onnxruntime).
+  const response = await reply;
+  assertEquals(response.status, 500, "the error waits for no shadow");
+  assert((await response.text()).includes("Gather: index out of range"));
   for (let i = 0; i < 50; i++) await new Promise((r) => setTimeout(r, 0));
   assertEquals(backend.releases, []);
+  assertEquals(held.waiting(), 1);
   held.open();
-  const response = await reply;
-  assertEquals(response.status, 500);
-  assert((await response.text()).includes("Gather: index out of range"));
   await drained;
   assertEquals(backend.releases.sort(), ["c", "slow"]);
   await pipelines.close();

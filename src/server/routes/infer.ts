@@ -15,7 +15,7 @@ import { ARROW_MEDIA_TYPE, arrowReplyFormat, PANDAS_RECORDS, requestFormat } fro
 import { refuseEncodedBody } from "../plain_body.ts";
 import { decodePandasRecords } from "../../codec/pandas_records.ts";
 import { buildLargeRecordsReply, encodeRecordsReply, type InferenceReply } from "../../codec/reply.ts";
-import { type LoadedPipeline, replyOf, runPipeline } from "../../pipeline/loaded.ts";
+import { type LoadedPipeline, replyOf, runPipeline, settledAfter } from "../../pipeline/loaded.ts";
 import type { RouteDeps } from "../app.ts";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -73,7 +73,7 @@ export function inferRoutes(
     try {
       ran = await decodeAndRun(pipeline, body, contentType, name);
     } catch (err) {
-      pipelines.release(pipeline);
+      void settledAfter(err).then(() => pipelines.release(pipeline));
       throw err;
     }
     const { run, input, decodeNs } = ran;

@@ -17,7 +17,7 @@ import { NotFound, Unavailable } from "../../errors.ts";
 import { decodeV2Request, encodeV2Reply, v2TensorMetadata } from "../../codec/v2.ts";
 import type { TensorSpec } from "../../engine/tensor.ts";
 import { refuseEncodedBody } from "../plain_body.ts";
-import { type LoadedPipeline, replyOf, runPipeline } from "../../pipeline/loaded.ts";
+import { type LoadedPipeline, replyOf, runPipeline, settledAfter } from "../../pipeline/loaded.ts";
 import type { RouteDeps } from "../app.ts";
 
 const JSON_TYPE = { "content-type": "application/json" };
@@ -91,7 +91,7 @@ export function v2Routes(deps: RouteDeps): Hono {
         decodeNs = Math.round((performance.now() - t0) * 1e6);
         run = await runPipeline(pipeline, request.input, random);
       } catch (err) {
-        pipelines.release(pipeline);
+        void settledAfter(err).then(() => pipelines.release(pipeline));
         throw err;
       }
       // Held until the shadows this request started are done, which may be after the reply.
