@@ -25,6 +25,11 @@ export interface DecodedInput {
    * records, or the Arrow table. Absent: only the model inputs are known.
    */
   sent?: SentColumns;
+  /**
+   * Request-level values beside the inputs (a V2 request's `parameters`): a keyed A/B split reads its key here when
+   * the request has no column of that name, as a V2 request can carry only model inputs.
+   */
+  parameters?: Readonly<Record<string, unknown>>;
 }
 
 /** The request's columns as the client sent them. */

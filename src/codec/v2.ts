@@ -69,6 +69,10 @@ export function decodeV2Request(
   }
   const id = body.id;
   if (id !== undefined && typeof id !== "string") throw new BadInput("'id' must be a string", "bad_input");
+  const parameters = body.parameters;
+  if (parameters !== undefined && !isObject(parameters)) {
+    throw new BadInput("'parameters' must be an object", "bad_input");
+  }
   const sent = new Map<string, Record<string, unknown>>();
   for (const [i, input] of body.inputs.entries()) {
     if (!isObject(input) || typeof input.name !== "string") {
@@ -102,7 +106,7 @@ export function decodeV2Request(
   if (!rows) throw new BadInput("the request has no rows (shape[0] is 0)", "no_rows");
   return {
     id,
-    input: { rows, tensors, originalData: () => null },
+    input: { rows, tensors, originalData: () => null, parameters },
     outputs: requestedOutputs(body.outputs, outputs),
   };
 }

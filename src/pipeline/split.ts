@@ -4,7 +4,8 @@
  * weighted random draw per request. With a key (a request field), the first
  * row's value of that field, as text, is hashed (32-bit FNV-1a of its UTF-8
  * bytes) and the hash modulo the total weight picks the variant, so one key
- * always gets the same variant while the weights stay the same. A request
+ * always gets the same variant while the weights stay the same. A V2 request
+ * carries a field that is no model input in its `parameters`. A request
  * without the field is served by the first variant. The whole request goes to
  * one variant.
  */
@@ -55,8 +56,10 @@ export function keyText(input: DecodedInput, field: string): string | undefined 
     value = sent.table.getChild(field)?.get(0);
   } else if (sent) {
     value = sent.records[0]?.[field];
-  } else if (input.tensors[field]) {
+  } else if (Object.hasOwn(input.tensors, field)) {
     value = input.tensors[field].data[0];
+  } else if (input.parameters && Object.hasOwn(input.parameters, field)) {
+    value = input.parameters[field];
   }
   if (value === undefined || value === null) return undefined;
   if (typeof value === "string") return value;

@@ -164,5 +164,23 @@ Deno.test("A/B: one variant per request, by weight (random) or by a request fiel
   assertEquals(seen.size, 2, "both variants served some users");
   // No key in the request: the first variant.
   assertEquals(await served(keyed, [{ tensor: [1] }], () => 0.99), ["control 2"]);
+  // A V2 request carries only model inputs: its key is in `parameters`, hashed the same way.
+  const v2 = async (parameters?: Record<string, unknown>) => {
+    const res = await createApp({ pipelines: keyed, now: Date.now, maxBodyBytes: 1 << 20, random: () => 0.99 })
+      .request("/v2/models/ab/infer", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ parameters, inputs: [{ name: "tensor", shape: [1, 1], datatype: "FP32", data: [1] }] }),
+      });
+    const body = await res.json();
+    return res.status === 200 ? body.outputs[0].data[0] : `${res.status} ${body.error}`;
+  };
+  for (const user of users) {
+    const text = typeof user === "string" ? user : JSON.stringify(user);
+    assertEquals(await v2({ user }), fnv(text) % 4 < 3 ? 2 : 3, `V2 user ${user}`);
+  }
+  assertEquals(await v2(), 2);
+  assertEquals(await v2({ other: "x" }), 2);
+  assertEquals(await v2(["user"] as unknown as Record<string, unknown>), "400 'parameters' must be an object");
   await keyed.close();
 });
