@@ -62,6 +62,8 @@ export interface OpsAgentOptions {
   random?: () => number;
   /** How long a partial page waits for more rows (default 1 s). */
   lingerMs?: number;
+  /** How long log rows Ops refused stay on trial (default: the uploader's TRIAL_MS). */
+  trialMs?: number;
   info(line: string): void;
   error(line: string): void;
   debug?: (line: string) => void;
@@ -365,6 +367,7 @@ export function startOpsAgent(options: OpsAgentOptions): OpsAgent {
         partition: name,
         pageRows: o.pageRows,
         lingerMs: o.lingerMs ?? 1000,
+        trialMs: o.trialMs,
         idleMs: o.checkinIntervalMs,
         backoff: new Backoff(BACKOFF_BASE_MS, backoffCap, o.random),
         signal: AbortSignal.any([signal, uploadStop.signal]),

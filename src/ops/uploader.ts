@@ -26,7 +26,7 @@ import type { UploadReply } from "./protocol.ts";
 const MAX_TRIAL_ROWS = 100;
 
 /** How long rows stay on trial: once Ops takes a row within it, they are passed over; after it, sent again. */
-const TRIAL_MS = 60_000;
+export const TRIAL_MS = 60_000;
 
 /** How often a failure that lasts is said again. */
 const FAILURE_REMINDER_MS = 10 * 60_000;
@@ -50,6 +50,8 @@ export interface UploaderOptions {
   lingerMs: number;
   /** Looks for rows at least this often even without a wake. */
   idleMs: number;
+  /** How long refused rows stay on trial (default TRIAL_MS). */
+  trialMs?: number;
   backoff: Backoff;
   signal: AbortSignal;
   /** After each acknowledged page. */
@@ -126,7 +128,7 @@ export class LogUploader {
             }, which does not acknowledge them (is OPSCENTER_HOST's path right?)`,
           );
         }
-        if (trial && performance.now() - trial.since > TRIAL_MS) {
+        if (trial && performance.now() - trial.since > (o.trialMs ?? TRIAL_MS)) {
           // Long since they were refused (no rows came after them, or Ops was away): Ops may take them now, so
           // they are sent again before anything is passed over. (The rows just taken are sent again too: Ops
           // keeps each row once.)

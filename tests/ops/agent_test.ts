@@ -28,6 +28,7 @@ function agent(
     pageRows?: number;
     state?: Parameters<typeof startOpsAgent>[0]["state"];
     follow?: (url: string) => Promise<void>;
+    trialMs?: number;
   } = {},
 ): OpsAgent {
   const lines = options.lines ?? [];
@@ -38,6 +39,7 @@ function agent(
     checkinIntervalMs: 200,
     pageRows: options.pageRows ?? 100,
     lingerMs: 20,
+    trialMs: options.trialMs,
     log: options.log?.upload,
     onCommit: options.log ? (l) => options.log!.writer.onCommit(l) : undefined,
     state: options.state ?? (() => ({ status: "Running", pipelineName: "p", pipelineUrl: null, pipelineVersion: "v" })),
@@ -450,7 +452,12 @@ async function uploadPast(refused: number[], refusal: () => Response) {
       let kept = 0;
       for await (const page of log.read({})) kept += page.length;
       await log.close();
-      result = { lines, acked, kept, hubIds: (await hubRows(hub)).map((r: { id: number }) => r.id) };
+      result = {
+        lines,
+        acked,
+        kept,
+        hubIds: (await hubRows(hub)).map((r: { metadata: { id: number } }) => r.metadata.id),
+      };
     });
     return result!;
   } finally {
@@ -550,6 +557,41 @@ for (
     await hub.close();
   });
 }
+
+Deno.test("a refused row whose trial is over is sent again before anything is passed over: Ops, fixed meanwhile, takes it", async () => {
+  const hub = await openTestHub();
+  await withDirs(async (tempDir) => {
+    const dir = await tempDir();
+    const bundle = await hub.addEdge("edge-1");
+    const log = await edgeLog(dir);
+    await log.writer.append(demoEntry(0, 100));
+    let refusing = true;
+    const refused = refusingRow(hub, [100], badPage);
+    const lines: string[] = [];
+    const a = agent(hub, bundle, dir, {
+      log,
+      lines,
+      fetch: (input, init) => refusing ? refused(input, init) : hub.fetch(new Request(input, init)),
+      trialMs: 300,
+    });
+    try {
+      await until("row 100 on trial", () => lines.some((l) => /Ops refused log row 100 alone/.test(l)));
+      refusing = false; // the hub is upgraded: it takes that row now
+      await new Promise((r) => setTimeout(r, 400));
+      await log.writer.append(demoEntry(100, 1)); // the row after it, once its trial is over
+      await until("every row at the hub", async () => (await hubRows(hub)).length === 101);
+    } finally {
+      await a.stop();
+    }
+    await log.close();
+    assertEquals(
+      (await hubRows(hub)).map((r: { metadata: { id: number } }) => r.metadata.id),
+      Array.from({ length: 101 }, (_, i) => i + 1),
+    );
+    assertEquals(lines.filter((l) => /will not take log row/.test(l)), [], "row 100 was passed over");
+  });
+  await hub.close();
+});
 
 Deno.test("rows Ops refuses one after another (one request's) are passed over together once Ops takes the row after them", async () => {
   const { lines, hubIds } = await uploadPast([150, 151, 152], badPage);
