@@ -144,3 +144,9 @@ export function internalErrorLine(err: unknown): string {
   }
   return err instanceof Error && err.stack ? err.stack : String(err);
 }
+
+/** Printable text from a string a peer supplied (a registry, an edge): no control characters (no ANSI, no fake lines). */
+export function printable(text: string): string {
+  // deno-lint-ignore no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, "?");
+}

@@ -5,7 +5,7 @@
  * arrived. Never the token hash or the key.
  */
 import { SESSION_TTL_MS } from "../ops/protocol.ts";
-import { printable } from "../registry/errors.ts";
+import { printable } from "../errors.ts";
 import { ago } from "../time_ago.ts";
 import type { EdgeRecord } from "./store.ts";
 

@@ -8,7 +8,7 @@
  * nothing from a manifest is used as a path (blobs are stored by validated
  * digest only).
  */
-import { printable } from "./errors.ts";
+import { printable } from "../errors.ts";
 import { DIGEST } from "./reference.ts";
 
 /** `artifactType` of a tern pipeline manifest. */

@@ -6,7 +6,8 @@
  * realm (with Basic credentials when given) per scope and reused until they
  * expire. Passwords and tokens never appear in any message.
  */
-import { printable, RegistryError } from "./errors.ts";
+import { RegistryError } from "./errors.ts";
+import { printable } from "../errors.ts";
 
 /** A parsed `WWW-Authenticate` challenge. */
 export interface Challenge {

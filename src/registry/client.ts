@@ -8,10 +8,10 @@
  * push for `tern publish`. HTTPS, except for loopback registries or with
  * `plainHttp`.
  */
-import { errorText } from "../errors.ts";
+import { errorText, printable } from "../errors.ts";
 import { createHash } from "node:crypto";
 import { AuthError, basicHeader, type Challenge, type Credentials, fetchToken, parseChallenge } from "./auth.ts";
-import { printable, RegistryError, retryableStatus } from "./errors.ts";
+import { RegistryError, retryableStatus } from "./errors.ts";
 import { DIGEST } from "./reference.ts";
 import { isLoopbackHost } from "../loopback.ts";
 

@@ -28,9 +28,3 @@ export class RegistryError extends Error {
 export function retryableStatus(status: number): boolean {
   return status >= 500 || status === 429 || status === 408;
 }
-
-/** Printable text from a registry-supplied string: no control characters (no ANSI, no fake lines). */
-export function printable(text: string): string {
-  // deno-lint-ignore no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, "?");
-}

@@ -17,7 +17,7 @@ import {
 } from "./artifact.ts";
 import { parsePipelineConfig } from "./pipeline_config.ts";
 import { formatReference, type ImageReference } from "./reference.ts";
-import { printable } from "./errors.ts";
+import { printable } from "../errors.ts";
 
 /** Layers fetched at once. */
 const PARALLEL_LAYERS = 3;
