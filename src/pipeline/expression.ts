@@ -46,8 +46,8 @@ type Node =
   | { kind: "number"; value: number }
   | { kind: "bool"; value: boolean }
   | { kind: "name"; ref: TensorRef; index?: number; at: number }
-  | { kind: "neg"; operand: Node }
-  | { kind: "not"; operand: Node }
+  | { kind: "neg"; operand: Node; at: number }
+  | { kind: "not"; operand: Node; at: number }
   | { kind: "binary"; op: string; left: Node; right: Node; at: number };
 
 /** A parsed, checked expression: bind it to a batch's tensors, then test rows. */
@@ -207,10 +207,10 @@ function check(
       return info.type === "bool" ? "bool" : "number";
     }
     case "neg":
-      want(node.operand, "number", "'-'", 0);
+      want(node.operand, "number", "'-'", node.at);
       return "number";
     case "not":
-      want(node.operand, "bool", "'not'", 0);
+      want(node.operand, "bool", "'not'", node.at);
       return "bool";
     case "binary": {
       if (node.op === "and" || node.op === "or") {
@@ -343,8 +343,8 @@ class Parser {
   }
   #not(): Node {
     if (this.#isWord("not") || this.#isOp("!")) {
-      this.#next();
-      return this.#nested(() => ({ kind: "not", operand: this.#not() }));
+      const at = this.#next().at;
+      return this.#nested(() => ({ kind: "not", operand: this.#not(), at }));
     }
     return this.#compare();
   }
@@ -376,8 +376,8 @@ class Parser {
   }
   #unary(): Node {
     if (this.#isOp("-")) {
-      this.#next();
-      return this.#nested(() => ({ kind: "neg", operand: this.#unary() }));
+      const at = this.#next().at;
+      return this.#nested(() => ({ kind: "neg", operand: this.#unary(), at }));
     }
     return this.#primary();
   }

@@ -35,6 +35,20 @@ function rows(text: string): boolean[] {
   return [test(0), test(1)];
 }
 
+Deno.test("a NaN output fails every range check, as IEEE 754 has it; `x != x` is true for exactly it (the docs' advice)", () => {
+  const nan: Record<string, HostTensor> = {
+    ...TENSORS,
+    "out.variable": { type: "float32", data: new Float32Array([NaN, 20]), dims: [2, 1] },
+  };
+  const on = (text: string) => {
+    const test = compileExpression(text, resolve).bind((ref) => nan[`${ref.scope}.${ref.name}`], 2);
+    return [test(0), test(1)];
+  };
+  assertEquals(on("variable > 1e6 or variable < 0"), [false, false]);
+  assertEquals(on("variable != variable"), [true, false]);
+  assertEquals(on("variable != variable or variable > 1e6 or variable < 0"), [true, false]);
+});
+
 Deno.test("comparisons, element access, and/or/not, arithmetic and precedence, per row", () => {
   assertEquals(rows("variable > 1000000.0"), [true, false]);
   assertEquals(rows("out.variable[0] > 1e6"), [true, false]);
@@ -65,6 +79,8 @@ Deno.test("what the language refuses, each saying where and why", () => {
   refuses("label == 1", /holds strings, which validations cannot use/);
   refuses("variable and flag", /'and' takes true\/false, not a number/);
   refuses("flag + 1 > 0", /'\+' takes numbers, not true\/false/);
+  refuses("variable > 1 and -flag", /'-' takes numbers, not true\/false \(at 18 in/);
+  refuses("variable > 1 and not variable", /'not' takes true\/false, not a number \(at 18 in/);
   refuses("1 < variable < 3", /comparisons do not chain/);
   refuses("variable > 1; Deno.exit()", /unexpected character ";"/);
   refuses("`unclosed > 1", /not closed/);
