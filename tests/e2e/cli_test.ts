@@ -64,7 +64,7 @@ const BAD: [string, Record<string, string>, string[], RegExp][] = [
   ["bad port", { PORT: "99999" }, [], /PORT='99999' must be a port number/],
   ["bad DEBUG", { DEBUG: "maybe" }, [], /DEBUG='maybe' must be true or false/],
   ["bad EDGE_BUNDLE", { EDGE_BUNDLE: "%%%" }, [], /EDGE_BUNDLE is not valid base64/],
-  ["bad flag value", {}, ["--config-cpus", "-3"], /CONFIG_CPUS='-3'|config-cpus/],
+  ["bad flag value", {}, ["--config-cpus=-3"], /CONFIG_CPUS='-3' must be a positive number of CPUs/],
   ["unknown flag", {}, ["--no-such-flag"], /no-such-flag/],
   ["unknown command", {}, ["frobnicate"], /unknown command 'frobnicate'/],
   ["HOST that does not resolve", { HOST: "no-such-host.invalid" }, [], /HOST='no-such-host\.invalid' does not resolve/],

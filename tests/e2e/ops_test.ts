@@ -104,7 +104,8 @@ Deno.test("join once, resume after a restart; a second install, an expired token
 
       const first = await startTern({ env: edgeEnv(bundle, `${dir}/p1`) });
       await until("the attestation line", () => first.output().includes(ATTESTATION_LINE));
-      await until("a check-in", async () => (await edgeOf(h.url, "edge-a")).last_contact !== null);
+      // The join sets last contact; only a check-in sets the status.
+      await until("a check-in", async () => (await edgeOf(h.url, "edge-a")).status === "Running");
       assertEquals((await Deno.stat(`${dir}/p1/${SESSION_FILE}`)).mode! & 0o777, 0o600);
       assertEquals(await first.stop(), 0);
       printed.push(first.output());

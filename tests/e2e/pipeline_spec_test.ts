@@ -60,6 +60,7 @@ Deno.test("a two-step pipeline (scaler → forest through an inputs mapping) ser
       );
       assertEquals(res.status, 200);
       const replies = await res.json();
+      assertEquals(replies.length, 40);
       for (const [i, r] of replies.entries()) {
         assert(close(r.outputs[0].Float.data[0], ref.predictions[i], 1e-4), `row ${i}: ${r.outputs[0].Float.data[0]}`);
         assertEquals(r.outputs[0].Float.dim, [1, 1]);

@@ -116,6 +116,8 @@ export async function addEdge(state: HubState, name: string, opscenterHost: stri
 export interface EdgeRow {
   name: string;
   last_contact: number | null;
+  /** What the last check-in reported (null until one has). */
+  status: string | null;
   backlog_rows: number;
   rows_received: number;
   pages_received: number;
