@@ -333,7 +333,7 @@ function requestLimits(
   if (maxRequestBytes < MIN_REQUEST_BYTES) {
     throw new ConfigError(
       `MAX_REQUEST_SIZE is ${maxRequestBytes} bytes, below the ${MIN_REQUEST_BYTES} taken: too small for a request ` +
-        "(a size without a unit is bytes: write 16Mi for 16 MiB)",
+        `(a size without a unit is bytes: write ${maxRequestBytes}Mi for ${maxRequestBytes} MiB)`,
     );
   }
   if (maxInflightBytes < maxRequestBytes) {

@@ -89,13 +89,6 @@ async function serveUntilStopped(config: Config, out: ServeOutput, warm: { settl
   // What Ops assigned and served before this restart, kept in the session: served first (the settings, credentials
   // among them, stay those of the configuration), the bundle's or PIPELINE_URL's pipeline when it cannot be had.
   const assigned = await edgeOps?.assignedPipelineUrl(config);
-  if (edgeOps && logs) {
-    const continued = await edgeOps.continueRowIds(config, logs.upload).catch(async (err) => {
-      await logs.close();
-      throw new Error(`Inference log: ${errorText(err)}`);
-    });
-    if (continued) out.info(continued);
-  }
   let startUrl = config.pipelineUrl;
   if (assigned && assigned !== config.pipelineUrl) {
     out.info(
@@ -244,6 +237,15 @@ async function openLogs(config: Config, durability: LogDurability, out: ServeOut
   }, {
     durability,
     partition: config.edgeBundle?.EDGE_NAME ?? Deno.hostname(),
+  }, {
+    // An edge's log continues above the row ids its Ops session sent, should the log be new to it.
+    continueIds: config.edgeBundle
+      ? async (next) => {
+        const continued = await (await import("./ops/edge_ops.ts")).rowIdsFrom(config, next);
+        if (continued) out.info(continued.line);
+        return continued?.from;
+      }
+      : undefined,
   });
   out.info(
     `Inference log: ${log.path} (${durability}${cap === undefined ? ", no storage cap" : `, capped at ${cap} bytes`})`,

@@ -31,10 +31,6 @@ export interface UploadLog {
   pendingPage(after: number, limit: number, partition: string): Promise<UploadPage | undefined>;
   /** Marks rows `firstId`…`lastId` uploaded (they are evicted first under the storage cap). */
   markUploaded(firstId: number, lastId: number): Promise<number>;
-  /** The id the next row committed gets (rows acknowledged so far committed first). */
-  nextRowId(): Promise<number>;
-  /** No row committed after this gets an id below `id`. */
-  raiseNextRowId(id: number): Promise<void>;
   /** Rows not yet uploaded. */
   backlog(): Promise<number>;
   /** Rows the storage cap evicted before Ops had them, since the log was created. */
@@ -60,15 +56,27 @@ export interface InferenceLog {
   close(): Promise<void>;
 }
 
+/** What else opening the log does. */
+export interface OpenLogHooks {
+  /**
+   * Given the id the next row would get, where row ids must continue instead (undefined: where they are). Asked
+   * before anything is committed, rows a journal left included (src/ops/edge_ops.ts: a log behind the ids Ops has).
+   */
+  continueIds?(nextRowId: number): Promise<number | undefined>;
+}
+
 /** Opens the log in `settings.dir`; the writer gets `writerOptions` (its capBytes is settings.capBytes). */
 export async function openInferenceLog(
   settings: StoreSettings,
   writerOptions: Omit<LogWriterOptions, "capBytes">,
+  hooks: OpenLogHooks = {},
 ): Promise<InferenceLog> {
   // The log worker migrates the file before the reading worker (on first use) opens it.
   const store = await openLogStore(settings);
   let journal;
   try {
+    const from = await hooks.continueIds?.(await store.nextRowId());
+    if (from !== undefined) await store.raiseNextRowId(from);
     journal = openJournal(settings.dir, store.journalSeqAtOpen);
   } catch (err) {
     await store.close();
@@ -94,8 +102,6 @@ export async function openInferenceLog(
     upload: {
       pendingPage: pages.pendingPage,
       markUploaded: store.markUploaded,
-      nextRowId: () => settled(store.nextRowId),
-      raiseNextRowId: store.raiseNextRowId,
       backlog: () => settled(pages.backlog),
       evictedUnsent: () => settled(pages.evictedUnsent),
     },

@@ -6,12 +6,12 @@
  * what the kept session says about the pipeline to serve and the log's row ids.
  */
 import type { Config } from "../config.ts";
-import type { InferenceLog, UploadLog } from "../logs/mod.ts";
+import type { InferenceLog } from "../logs/mod.ts";
 import type { PipelineManager } from "../pipeline/manager.ts";
 import denoJson from "../../deno.json" with { type: "json" };
 import { type OpsAgent, startOpsAgent } from "./agent.ts";
 import { DEFAULT_PAGE_ROWS } from "./protocol.ts";
-import { isSessionOf, loadSession, rowIdsAfterNewLog } from "./session.ts";
+import { isSessionOf, loadSession, ROW_ID_BLOCK, rowIdsAfterNewLog, saveSession } from "./session.ts";
 
 /** What tern serve hands over. */
 export interface EdgeOpsParts {
@@ -61,17 +61,28 @@ export async function assignedPipelineUrl(config: Config): Promise<string | unde
 }
 
 /**
- * Before the first row is committed: when the log is behind the row ids this bundle's session sent to Ops (its file
- * was removed or replaced, the session kept), the log continues above them, or Ops would take its rows for ones it
- * has and drop them. Returns the line to print when it did.
+ * Where the log's row ids must continue, asked before its first commit (`nextRowId`: where they would): when the log
+ * is behind the row ids this bundle's session sent to Ops (its file was removed or replaced, the session kept), above
+ * them, or Ops would take its rows for ones it has and drop them; with the line to print. A session from before
+ * `rowIdsReserved` gets one here, from this log, before anything is sent.
  */
-export async function continueRowIds(config: Config, log: UploadLog): Promise<string | undefined> {
-  const session = await loadSession(config.persistentVolumeDir).catch(() => undefined);
+export async function rowIdsFrom(
+  config: Config,
+  nextRowId: number,
+): Promise<{ from: number; line: string } | undefined> {
+  const dir = config.persistentVolumeDir;
+  const session = await loadSession(dir).catch(() => undefined);
   if (!session || session.edgeId === null || !await isSessionOf(session, config.edgeBundle!)) return undefined;
-  const next = await log.nextRowId();
-  const from = rowIdsAfterNewLog(session, next);
+  if (session.rowIdsReserved === undefined) {
+    // Not written: the agent's first upload reserves them, or says why it cannot.
+    await saveSession(dir, { ...session, rowIdsReserved: nextRowId - 1 + ROW_ID_BLOCK }).catch(() => {});
+    return undefined;
+  }
+  const from = rowIdsAfterNewLog(session, nextRowId);
   if (from === undefined) return undefined;
-  await log.raiseNextRowId(from);
-  return `Inference log: it is behind the rows edge '${session.edgeName}' sent to Ops before (its next row id was ` +
-    `${next}): its rows continue from id ${from}, so that Ops takes them as new`;
+  return {
+    from,
+    line: `Inference log: it is behind the rows edge '${session.edgeName}' sent to Ops before (its next row id was ` +
+      `${nextRowId}): its rows continue from id ${from}, so that Ops takes them as new`,
+  };
 }

@@ -92,6 +92,9 @@ export class LogUploader {
     let failing = false;
     let lastFailureLine = 0;
     let passedOver = 0;
+    /** Rows Ops said it held already, since that was last said (at most every FAILURE_REMINDER_MS). */
+    let heldAgain = 0;
+    let lastHeldLine = -Infinity;
     /** Rows Ops refused alone, passed over until Ops takes the row after them; `before`: the cursor before them. */
     let trial: { rows: number[]; before: number; why: string; since: number } | undefined;
     // The page size: `largest` is what Ops (or a proxy) takes, lowered by 413s; a 400 narrows `pageRows` below it
@@ -172,6 +175,16 @@ export class LogUploader {
         o.debug?.(
           `ops: uploaded log rows ${first}-${last} (${reply.stored_rows} new, ${reply.duplicate_rows} already held)`,
         );
+        heldAgain += reply.duplicate_rows;
+        if (heldAgain > 0 && Date.now() - lastHeldLine >= FAILURE_REMINDER_MS) {
+          lastHeldLine = Date.now();
+          o.info(
+            `Ops upload: Ops already held ${heldAgain} of the log rows sent (up to row ${last}): pages sent again ` +
+              "after a lost reply or a restart; were this edge's log files put back from a copy, Ops keeps its own " +
+              "rows under those ids",
+          );
+          heldAgain = 0;
+        }
         o.onUploaded(reply);
       } catch (err) {
         if (err instanceof OpsRefused) {

@@ -171,8 +171,10 @@ export async function runPipeline(
     // reject) are done with its models.
     if (pending.length) {
       const shadows = Promise.all(pending).then(() => {});
-      if (typeof err === "object" && err !== null) shadowsOfFailure.set(err, shadows);
-      else await shadows;
+      // One error may fail several runs (the batcher rejects a whole batch with it): it holds all their shadows.
+      if (typeof err === "object" && err !== null) {
+        shadowsOfFailure.set(err, Promise.all([shadowsOfFailure.get(err), shadows]).then(() => {}));
+      } else await shadows;
     }
     throw err;
   }

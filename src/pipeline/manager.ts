@@ -306,12 +306,19 @@ export class PipelineManager {
   }
 }
 
+/** The longest the warm-up waits for its shadows' runs: a shadow stuck on zeros must not stall every later update. */
+const WARM_SHADOWS_MS = 10_000;
+
 /** One run on a row of zeros, so the first request does not pay for lazy set-up; a model may refuse zeros. */
 async function warm(pipeline: LoadedPipeline): Promise<void> {
   const tensors = Object.fromEntries(pipeline.inputs.map((spec) => [spec.name, allocateZeros(spec)]));
   const rows = pipeline.inputs[0] ? tensors[pipeline.inputs[0].name].dims[0] ?? 1 : 1;
   // Its shadows' runs too, whether the run succeeds or fails: they warm those models, and hold them meanwhile.
-  await runPipeline(pipeline, { rows, tensors, originalData: () => null }).then((run) => run.settled, settledAfter);
+  const shadows = runPipeline(pipeline, { rows, tensors, originalData: () => null })
+    .then((run) => run.settled, settledAfter);
+  let timer: number | undefined;
+  await Promise.race([shadows, new Promise<void>((resolve) => timer = setTimeout(resolve, WARM_SHADOWS_MS))]);
+  clearTimeout(timer);
 }
 
 async function releaseModels(p: LoadedPipeline): Promise<void> {

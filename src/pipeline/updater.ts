@@ -239,6 +239,10 @@ export class PipelineUpdater implements PipelineFollower {
       definition = await this.#o.source.fetch(url);
     } catch (err) {
       let message = errorText(err);
+      // A tag Ops handed over is pulled before its digest is known: asked now (one manifest request), to wait on it.
+      if (pulled === undefined && url && err instanceof RegistryError && err.corrupt) {
+        pulled = await this.#o.source.digest(url).catch(() => undefined);
+      }
       if (pulled !== undefined && err instanceof RegistryError && err.corrupt) {
         if (this.#corrupt?.digest !== pulled) this.#repullBackoff.reset();
         const wait = this.#repullBackoff.next();

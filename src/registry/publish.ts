@@ -56,8 +56,9 @@ export interface PublishSpec {
 /** Reads a spec file (or `dir/pipeline.json`); model files become absolute. */
 export async function readPublishSpec(path: string): Promise<PublishSpec> {
   const info = await Deno.stat(path).catch((err) => {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
     throw new ConfigError(
-      `${path}: ${errorText(err)}; tern publish takes a pipeline folder (with pipeline.json) or a spec file`,
+      `${errorText(err)}: tern publish takes a pipeline folder (with pipeline.json) or a spec file`,
     );
   });
   const file = info.isDirectory ? join(path, "pipeline.json") : path;

@@ -249,6 +249,7 @@ Deno.test("kill -9 of tern while an upload is in flight, then a restart: every r
       const edge = await edgeOf(hub.url, "edge-k");
       assert(stored > 0 && stored < 5000, `killed mid-way: ${stored} rows were at the hub`);
       assert(edge.duplicate_rows > 0, "the page in flight at the kill was sent again and not stored twice");
+      assertMatch(tern.output(), /Ops upload: Ops already held \d+ of the log rows sent \(up to row \d+\)/);
       await assertExactlyOnce(hub.url, tern, "edge-k", 5000);
     } finally {
       await tern.stop();

@@ -327,7 +327,7 @@ Deno.test("credentials go only to OCI_REGISTRY's host; a complete leftover .part
     assertEquals(missing.code, 2, missing.stderr);
     assertMatch(
       missing.stderr,
-      /No such file or directory.*; tern publish takes a pipeline folder \(with pipeline\.json\)/,
+      /No such file or directory.*: tern publish takes a pipeline folder \(with pipeline\.json\)/,
     );
   }));
 

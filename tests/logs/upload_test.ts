@@ -5,7 +5,9 @@
  */
 import { tableFromIPC } from "apache-arrow";
 import { openInferenceLog } from "../../src/logs/mod.ts";
-import { closeLogDb } from "../../src/logs/db.ts";
+import { closeLogDb, inLogDir } from "../../src/logs/db.ts";
+import { JOURNAL_FILE, LogJournal } from "../../src/logs/journal.ts";
+import { toLogRecord } from "../../src/logs/entry.ts";
 import { openLogReader } from "../../src/logs/db_open.ts";
 import { pendingRows } from "../../src/logs/upload.ts";
 import { assert, assertEquals } from "../support/assert.ts";
@@ -50,6 +52,36 @@ Deno.test("pending pages, marks and the backlog; the upload cursor survives a re
     await log.upload.markUploaded(11, 25);
     assertEquals([await log.upload.backlog(), pendingRows(reader, 0, 10).length], [0, 0]);
     closeLogDb(reader);
+    await log.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("continueIds moves the row ids before anything is committed, rows a journal left included", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tern-upload-ids-" });
+  const settings = { dir, sync: "normal" as const, walLimitBytes: 1 << 20 };
+  try {
+    // Rows a durable start journaled and never committed (a kill -9), under a database removed since.
+    const { journal } = LogJournal.open(inLogDir(dir, JOURNAL_FILE), 0);
+    journal.write([toLogRecord(demoEntry(0, 3), "edge-1")]);
+    await journal.close();
+    const asked: number[] = [];
+    const hooks = { continueIds: (next: number) => (asked.push(next), Promise.resolve(1000)) };
+    let log = await openInferenceLog(settings, { durability: "durable", partition: "edge-1" }, hooks);
+    await log.writer.append(demoEntry(3, 2));
+    const read = async () => {
+      const rows: number[] = [];
+      for await (const page of log.read({})) rows.push(...ids(page));
+      return rows;
+    };
+    assertEquals(await read(), [1000, 1001, 1002, 1003, 1004]);
+    await log.close();
+    // Ids never go back: a hook naming a lower one changes nothing.
+    log = await openInferenceLog(settings, { durability: "durable", partition: "edge-1" }, hooks);
+    await log.writer.append(demoEntry(5, 1));
+    assertEquals((await read()).at(-1), 1005);
+    assertEquals(asked, [1, 1005]);
     await log.close();
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -6,7 +6,7 @@
  */
 import { createApp } from "../../src/server/app.ts";
 import { PipelineManager } from "../../src/pipeline/manager.ts";
-import { SHADOW_MAX_INFLIGHT } from "../../src/pipeline/loaded.ts";
+import { runPipeline, settledAfter, SHADOW_MAX_INFLIGHT } from "../../src/pipeline/loaded.ts";
 import type { ModelArtifact, PipelineDefinition } from "../../src/pipeline/spec.ts";
 import { assert, assertEquals } from "../support/assert.ts";
 import { FakeBackend, gate, type Script } from "../support/fake_backend.ts";
@@ -112,6 +112,40 @@ Deno.test("a failed request is answered at once; its shadow still running holds 
   held.open();
   await drained;
   assertEquals(backend.releases.sort(), ["c", "slow"]);
+  await pipelines.close();
+});
+
+Deno.test("one error failing two runs (a batch's) holds the pipeline until the shadows of both runs are done", async () => {
+  const backend = new FakeBackend();
+  const pipelines = new PipelineManager(backend);
+  const shared = new Error("out of GPU memory");
+  const slow: Script = { add: 100 };
+  await pipelines.load(
+    oneStep("shadowed", await backend.model("champion", "c", { add: 0, failsWith: shared }), [
+      await backend.model("slow", "slow", slow),
+    ]),
+  );
+  const pipeline = pipelines.current!;
+  const input = (x: number) => ({
+    rows: 1,
+    tensors: { tensor: { type: "float32" as const, data: new Float32Array([x]), dims: [1, 1] } },
+    originalData: () => null,
+  });
+  const [first, second] = [gate(), gate()];
+  slow.gate = first.wait;
+  const a = runPipeline(pipeline, input(1)).catch((err) => err);
+  await until(() => first.waiting() === 1);
+  slow.gate = second.wait;
+  const b = runPipeline(pipeline, input(2)).catch((err) => err);
+  await until(() => second.waiting() === 1);
+  assertEquals([await a, await b], [shared, shared]);
+  let settled = false;
+  void settledAfter(shared).then(() => settled = true);
+  second.open();
+  for (let i = 0; i < 50; i++) await new Promise((r) => setTimeout(r, 0));
+  assertEquals(settled, false, "settled with the first run's shadow still running");
+  first.open();
+  await settledAfter(shared);
   await pipelines.close();
 });
 

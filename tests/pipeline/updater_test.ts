@@ -365,6 +365,14 @@ Deno.test("a version whose layer comes corrupt is pulled again after 1 min, then
   await updater.follow(away);
   assertEquals(registry.fetches, fetches + 3);
 
+  // A tag Ops hands over, pulled before its digest is known, waits too once that pull comes corrupt.
+  const canary = "registry.example/pipelines/prices:canary";
+  registry.names.set(canary, "sha256:bad");
+  await updater.follow(canary);
+  await updater.follow(canary);
+  assertEquals(registry.fetches, fetches + 4);
+  assertMatch(lines.at(-1)!, /:canary failed: cannot pull it: .*not pulled again for 4 min/);
+
   // The tag moving on is pulled at once; a good pull ends the wait.
   await updater.follow(TAG);
   await version("sha256:3", 3);

@@ -17,6 +17,8 @@ export interface Script {
   gate?: () => Promise<void>;
   /** Runs fail with this. */
   fails?: string;
+  /** Runs fail with this very object (as the batcher fails every request of a batch with one error). */
+  failsWith?: Error;
   /** Loading fails with this. */
   refusesLoad?: string;
   /** Its worker thread dies on the first run (warm-up runs once at load). */
@@ -69,6 +71,7 @@ export class FakeBackend implements Backend {
         if (script.diesOnFirstRun) dead = true;
         if (dead) throw new Error("the worker thread failed: it died");
         if (script.fails) throw new Error(script.fails);
+        if (script.failsWith) throw script.failsWith;
         const x = feeds.tensor.data as Float32Array;
         return { variable: { type: "float32", data: x.map((v) => v + script.add), dims: [...feeds.tensor.dims] } };
       },
