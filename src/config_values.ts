@@ -82,7 +82,7 @@ export function parseBool(name: string, text: string | undefined): boolean {
   const t = text.trim().toLowerCase();
   if (["true", "1", "yes", "on"].includes(t)) return true;
   if (["false", "0", "no", "off"].includes(t)) return false;
-  throw new ConfigError(`${name}='${text}' must be true or false`);
+  throw new ConfigError(`${name}='${text}' must be true or false (also taken: 1/0, yes/no, on/off)`);
 }
 
 export function parsePort(text: string, name = "PORT"): number {

@@ -215,7 +215,10 @@ Deno.test("a boolean flag alone means true; --flag=value gives it any value its 
     "on",
   ]);
   assertEquals([c(["--debug=false"]).debug, c(["--debug"]).debug, c([]).debug], [false, true, true]);
-  assertThrows(() => c(["--debug=maybe"]), /DEBUG='maybe' must be true or false/);
+  assertThrows(
+    () => c(["--debug=maybe"]),
+    /DEBUG='maybe' must be true or false \(also taken: 1\/0, yes\/no, on\/off\)/,
+  );
   // The value after a space is read as a command: the message says how to write it.
   assertThrows(
     () => c(["--batching", "false"]),

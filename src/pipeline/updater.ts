@@ -134,6 +134,13 @@ export class PipelineUpdater implements PipelineFollower {
         this.#o.info(`Following pipeline ${url}`);
         const pinned = this.#o.source.pinnedDigest(url);
         if (!pinned || !this.#waitsToRepull(pinned)) await this.#update(url, undefined, pinned);
+        else {
+          this.#o.error(
+            `${url}: a layer of it came corrupt from the registry; it is pulled again from ${
+              new Date(this.#corrupt!.until).toISOString()
+            }`,
+          );
+        }
       } else {
         const pinned = this.#o.source.pinnedDigest(url);
         if (!pinned || url === this.#servingUrl) await this.#check();

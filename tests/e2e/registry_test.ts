@@ -280,10 +280,16 @@ Deno.test("credentials go only to OCI_REGISTRY's host; a complete leftover .part
     assertEquals(elsewhere.code, 1);
     assertMatch(elsewhere.stderr, /requires a login/);
 
-    // A download finished before a crash, not yet renamed: verified and kept.
+    // A download finished before a crash, not yet renamed: verified and kept. The registry's copy is corrupted
+    // meanwhile, so a pull that threw the partial away and fetched the model again would fail its digest.
     await Deno.mkdir(`${persist}/oci/blobs/sha256`, { recursive: true });
     await Deno.writeFile(`${persist}/oci/blobs/sha256/${MODEL_HEX}.partial`, MODEL_BYTES);
+    const stored = `${registry.storage}/docker/registry/v2/blobs/sha256/${MODEL_HEX.slice(0, 2)}/${MODEL_HEX}/data`;
+    const corrupt = MODEL_BYTES.slice();
+    corrupt[1000] ^= 0xff;
+    await Deno.writeFile(stored, corrupt);
     const pulled = await runTern(["pull", reference], { ...CREDENTIALS, PERSISTENT_VOLUME_DIR: persist });
+    await Deno.writeFile(stored, MODEL_BYTES);
     assertEquals(pulled.code, 0, pulled.stderr);
     assertEquals(await Deno.readFile(`${persist}/oci/blobs/sha256/${MODEL_HEX}`), MODEL_BYTES);
 

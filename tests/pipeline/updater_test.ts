@@ -357,6 +357,10 @@ Deno.test("a version whose layer comes corrupt is pulled again after 1 min, then
   // Ops assigning it by digest waits as well; a registry away (nothing downloaded) is asked at every check-in.
   const pinned = "registry.example/pipelines/prices@sha256:bad";
   await updater.follow(pinned);
+  assertMatch(
+    lines.at(-1)!,
+    /prices@sha256:bad: a layer of it came corrupt .*; it is pulled again from 1970-01-01T00:03:00/,
+  );
   await updater.follow(pinned);
   assertEquals(registry.fetches, fetches + 1);
   const away = "registry.example/pipelines/prices@sha256:away";
