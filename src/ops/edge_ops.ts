@@ -74,7 +74,7 @@ export async function rowIdsFrom(
   const session = await loadSession(dir).catch(() => undefined);
   if (!session || session.edgeId === null || !await isSessionOf(session, config.edgeBundle!)) return undefined;
   if (session.rowIdsReserved === undefined) {
-    // Not written: the agent's first upload reserves them, or says why it cannot.
+    // A write that fails is left to the agent: its first upload reserves them, or says why it cannot.
     await saveSession(dir, { ...session, rowIdsReserved: nextRowId - 1 + ROW_ID_BLOCK }).catch(() => {});
     return undefined;
   }
