@@ -31,6 +31,11 @@ export interface UploadLog {
   pendingPage(after: number, limit: number, partition: string): Promise<UploadPage | undefined>;
   /** Marks rows `firstId`…`lastId` uploaded (they are evicted first under the storage cap). */
   markUploaded(firstId: number, lastId: number): Promise<number>;
+  /**
+   * Makes the rows committed so far durable and returns the last one's id: the uploader sends no row a power cut
+   * could still take from this log, as its id would then be handed out again for a row Ops would drop.
+   */
+  durableThrough(): Promise<number>;
   /** Rows not yet uploaded. */
   backlog(): Promise<number>;
   /** Rows the storage cap evicted before Ops had them, since the log was created. */
@@ -102,6 +107,7 @@ export async function openInferenceLog(
     upload: {
       pendingPage: pages.pendingPage,
       markUploaded: store.markUploaded,
+      durableThrough: store.syncedThrough,
       backlog: () => settled(pages.backlog),
       evictedUnsent: () => settled(pages.evictedUnsent),
     },

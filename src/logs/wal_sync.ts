@@ -44,6 +44,17 @@ export class WalSyncer {
     return this.#syncing;
   }
 
+  /**
+   * Syncs the WAL now, whatever was committed through this syncer: fsync flushes the file, so rows another
+   * connection committed before this call are on disk once it resolves. A sync under way may have begun before
+   * them, so another follows it.
+   */
+  async flush(): Promise<void> {
+    await this.#syncing;
+    this.#dirty = true;
+    await this.sync();
+  }
+
   /** Stops the timer after a last sync. */
   async close(): Promise<void> {
     clearInterval(this.#timer);

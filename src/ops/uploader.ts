@@ -92,6 +92,8 @@ export class LogUploader {
     let failing = false;
     let lastFailureLine = 0;
     let passedOver = 0;
+    /** Rows up to this id are on disk here (UploadLog.durableThrough): a page past it waits for a sync first. */
+    let durable = 0;
     /** Rows Ops said it held already, since that was last said (at most every FAILURE_REMINDER_MS). */
     let heldAgain = 0;
     let lastHeldLine = -Infinity;
@@ -123,6 +125,7 @@ export class LogUploader {
       }
       const { firstId: first, lastId: last } = page;
       try {
+        if (last > durable) durable = await o.log.durableThrough();
         const reply = await o.send(page);
         if (!acknowledges(reply, page)) {
           throw new OpsUnavailable(

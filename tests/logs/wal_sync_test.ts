@@ -51,6 +51,11 @@ Deno.test("a WAL that cannot be synced is reported on every try, naming what a p
       }
     });
     assertEquals(errors.length, 2, errors.join("\n"));
+    // flush() syncs though nothing was committed through a syncer (another connection's rows): it tries, and says so.
+    const idle = new WalSyncer(`${dir}/file/other.db-wal`, 60_000);
+    assertEquals((await errorsOf(() => idle.sync())).length, 0, "sync() with nothing committed here tries nothing");
+    assertEquals((await errorsOf(() => idle.flush())).length, 1);
+    await errorsOf(() => idle.close());
     for (const e of errors) {
       assertMatch(e, /syncing the WAL failed; rows committed since the last sync may not survive a power cut: .+/);
     }

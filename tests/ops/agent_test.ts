@@ -302,6 +302,51 @@ Deno.test("rows logged before the edge joined (the host's partition) reach the h
   await hub.close();
 });
 
+Deno.test("no log page goes to Ops before its rows are on disk here: a power cut cannot take a row Ops has", async () => {
+  const hub = await openTestHub();
+  await withDirs(async (tempDir) => {
+    const dir = await tempDir();
+    const bundle = await hub.addEdge("edge-1");
+    const log = await edgeLog(dir);
+    const events: string[] = [];
+    let durable = 0;
+    // The log as it is, with its durable mark and the pages the hub takes noted in order.
+    const watched = {
+      ...log,
+      upload: {
+        ...log.upload,
+        durableThrough: async () => {
+          durable = await log.upload.durableThrough();
+          events.push(`synced through ${durable}`);
+          return durable;
+        },
+      },
+    };
+    const noting: typeof fetch = async (input, init) => {
+      const req = new Request(input, init);
+      if (new URL(req.url).pathname === "/v1/logs") {
+        const last = Number((req.headers.get("idempotency-key") ?? "").split("-").pop());
+        assert(last <= durable, `rows up to ${last} sent with the log synced through ${durable}`);
+        events.push(`sent through ${last}`);
+      }
+      return await hub.fetch(req);
+    };
+    const a = agent(hub, bundle, dir, { log: watched, fetch: noting, pageRows: 50 });
+    try {
+      for (let i = 0; i < 4; i++) {
+        await log.writer.append(demoEntry(i * 60, 60));
+        await until("the rows uploaded", async () => (await log.upload.backlog()) === 0);
+      }
+    } finally {
+      await a.stop();
+    }
+    await log.close();
+    assertEquals((await hubEdge(hub)).rows_received, 240);
+    assert(events.some((e) => e.startsWith("synced")) && events.some((e) => e.startsWith("sent")), events.join("\n"));
+  });
+  await hub.close();
+});
+
 Deno.test("a page a proxy before Ops refuses as too large (413) is sent again in halves, and later pages keep that size", async () => {
   const hub = await openTestHub();
   await withDirs(async (tempDir) => {
