@@ -14,7 +14,7 @@
  * spread.
  */
 import type { BackendChoice } from "../config.ts";
-import { ConfigError, errorText } from "../errors.ts";
+import { ConfigError, errorText, TernError } from "../errors.ts";
 import { type Backend, type ModelSession, withFigures } from "./backend.ts";
 import { type LargeBatches, largeFromRows, splitByRows } from "./rows_split.ts";
 import { createPlacedBackend, createPlacedNativeBackend, OFF_THREAD_MIN_MS, type Placement } from "./off_thread.ts";
@@ -124,7 +124,13 @@ export function autoBackend(candidates: Backend[], log: (line: string) => void, 
         try {
           session = await backend.load(model, label, leader?.ms);
           const run = session.run.bind(session);
-          tried.push({ session, ms: session.runMs ?? await timeRuns(session.inputs, run, leader?.ms) });
+          // A model may refuse zeros of its declared shape (a Reshape into pairs): it loaded, and serves untimed.
+          const ms = session.runMs ?? await timeRuns(session.inputs, run, leader?.ms).catch((err) => {
+            if (!(err instanceof TernError && err.code === "model_rejected_input")) throw err;
+            log(`Model ${label}: backend ${backend.name} not timed: ${errorText(err)} (zeros of its declared shape)`);
+            return Infinity;
+          });
+          tried.push({ session, ms });
         } catch (err) {
           await session?.release();
           failures.push(`${backend.name}: ${errorText(err)}`);
@@ -133,13 +139,19 @@ export function autoBackend(candidates: Backend[], log: (line: string) => void, 
       }
       if (tried.length === 0) throw new Error(`model ${label}: no backend could run it (${failures.join("; ")})`);
       tried.sort((a, b) => a.ms - b.ms);
-      const figures = tried.map((t) => `${t.session.backend} ${t.ms.toFixed(3)} ms`).join(", ");
+      // Untimed ones (Infinity) sort last, in the candidates' order: native first.
+      const figures = tried.map((t) =>
+        `${t.session.backend} ${t.ms === Infinity ? "untimed" : `${t.ms.toFixed(3)} ms`}`
+      )
+        .join(", ");
       const why = untimed.length === 0 ? "" : ` (under ${NATIVE_ENOUGH_MS} ms a run: ${untimed.join(", ")} not timed)`;
       log(`Model ${label}: warm-up median per run ${figures}; chose ${tried[0].session.backend}${why}`);
-      const large = batching && await timeLargeBatches(tried, batching, label, log);
+      const large = batching && Number.isFinite(tried[0].ms)
+        ? await timeLargeBatches(tried, batching, label, log)
+        : undefined;
       for (const t of tried.slice(1)) if (t.session !== large?.session) await t.session.release();
       const chosen = withFigures(tried[0].session, {
-        warmupMs: Object.fromEntries(tried.map((t) => [t.session.backend, t.ms])),
+        warmupMs: Object.fromEntries(tried.filter((t) => t.ms !== Infinity).map((t) => [t.session.backend, t.ms])),
       });
       return large ? splitByRows(chosen, large.session, large.largeBatches) : chosen;
     },

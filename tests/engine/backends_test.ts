@@ -1,5 +1,6 @@
 import { createOrtNativeBackend } from "../../src/engine/ort_native.ts";
 import { autoBackend, NATIVE_ENOUGH_MS } from "../../src/engine/select.ts";
+import { createPlacedNativeBackend } from "../../src/engine/off_thread.ts";
 import { DEMO_MODEL_URL } from "../../src/pipeline/demo.ts";
 import { assert, assertEquals } from "../support/assert.ts";
 import { ortTest, wasmBackend } from "../support/backend.ts";
@@ -98,6 +99,27 @@ ortTest(
       assertEquals(Object.keys(session.warmupMs!), ["native"]);
       assert(session.warmupMs!.native < NATIVE_ENOUGH_MS);
       assert(lines.some((l) => /chose native \(under 1 ms a run: wasm not timed\)/.test(l)), lines.join("\n"));
+    } finally {
+      await session.release();
+    }
+  },
+);
+
+ortTest(
+  "auto loads a model that refuses the warm-up's zeros, untimed, on the first runtime that loads it (native)",
+  async () => {
+    const lines: string[] = [];
+    const auto = autoBackend([await createPlacedNativeBackend({ threads: 1 }), wasmBackend()], (l) => lines.push(l));
+    const session = await auto.load(await Deno.readFile(new URL("../testdata/pairs.onnx", import.meta.url)), "pairs");
+    try {
+      assertEquals(session.backend, "native");
+      const out = await session.run({ x: { type: "float32", data: new Float32Array([1, 2, 3, 4]), dims: [1, 4] } });
+      assertEquals([Array.from(out.y.data as Float32Array), out.y.dims], [[1, 2, 3, 4], [2, 2]]);
+      assert(lines.some((l) => /backend native not timed: the model rejected the input/.test(l)), lines.join("\n"));
+      assert(
+        lines.some((l) => /warm-up median per run native untimed, wasm untimed; chose native/.test(l)),
+        lines.join("\n"),
+      );
     } finally {
       await session.release();
     }
