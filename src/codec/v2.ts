@@ -55,6 +55,12 @@ export function decodeV2Request(
   outputs: readonly TensorSpec[],
   maxRows = Infinity,
 ): V2Request {
+  if (text.trim() === "") {
+    throw new BadInput(
+      'request body is empty: send an inference request {"inputs": [{"name", "shape", "datatype", "data"}, …]}',
+      "empty_body",
+    );
+  }
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -67,9 +73,10 @@ export function decodeV2Request(
       "bad_input",
     );
   }
-  const id = body.id;
+  // Optional fields sent as null (as some clients write unset ones) are absent.
+  const id = body.id ?? undefined;
   if (id !== undefined && typeof id !== "string") throw new BadInput("'id' must be a string", "bad_input");
-  const parameters = body.parameters;
+  const parameters = body.parameters ?? undefined;
   if (parameters !== undefined && !isObject(parameters)) {
     throw new BadInput("'parameters' must be an object", "bad_input");
   }
@@ -107,7 +114,7 @@ export function decodeV2Request(
   return {
     id,
     input: { rows, tensors, originalData: () => null, parameters },
-    outputs: requestedOutputs(body.outputs, outputs),
+    outputs: requestedOutputs(body.outputs ?? undefined, outputs),
   };
 }
 
@@ -120,7 +127,9 @@ function decodeTensor(input: Record<string, unknown>, spec: TensorSpec, maxRows:
   const want = V2_DATATYPE[spec.type];
   if (input.datatype !== want) {
     throw new BadInput(
-      `input '${name}' is ${want} in this model (${spec.type}); the request says ${JSON.stringify(input.datatype)}`,
+      `input '${name}' is ${want} in this model (${spec.type}); the request ${
+        input.datatype === undefined ? "gives no 'datatype'" : `says ${JSON.stringify(input.datatype)}`
+      }`,
       "wrong_dtype",
     );
   }
@@ -159,6 +168,7 @@ function decodeTensor(input: Record<string, unknown>, spec: TensorSpec, maxRows:
       "wrong_shape",
     );
   }
+  checkNesting(input.data, dims, 0, name);
   const data = allocate(spec.type, count);
   const write = elementWriter(spec.type);
   let n = 0;
@@ -176,6 +186,31 @@ function decodeTensor(input: Record<string, unknown>, spec: TensorSpec, maxRows:
   return { type: spec.type, data, dims };
 }
 
+/**
+ * Nested `data` follows the shape: a list of lists has as many as the shape's dim at its depth, and a list of
+ * values as many as the dims from there hold (so rows may come flat, `[[18 values], …]` for [N,18]); lists and
+ * values are not mixed. Flat data is one list of values.
+ */
+function checkNesting(values: unknown[], dims: readonly number[], depth: number, name: string): void {
+  const lists = values.reduce<number>((n, v) => n + (Array.isArray(v) ? 1 : 0), 0);
+  const shape = `[${dims.join(",")}]`;
+  const fail = (what: string) =>
+    new BadInput(`input '${name}': 'data' does not follow its shape ${shape}: ${what}`, "wrong_shape");
+  if (lists === 0) {
+    const held = dims.slice(depth).reduce((a, b) => a * b, 1);
+    if (values.length !== held) {
+      throw fail(`a list at depth ${depth} holds ${values.length} values where the shape gives ${held}`);
+    }
+    return;
+  }
+  if (lists !== values.length) throw fail(`a list at depth ${depth} mixes lists and values`);
+  if (depth >= dims.length) throw fail(`it nests deeper than the shape's ${dims.length} dimensions`);
+  if (values.length !== dims[depth]) {
+    throw fail(`a list at depth ${depth} holds ${values.length} lists where the shape gives ${dims[depth]}`);
+  }
+  for (const v of values) checkNesting(v as unknown[], dims, depth + 1, name);
+}
+
 /** The values in a nested `data` list (lists at most MAX_DEPTH deep). */
 function leafCount(values: unknown[], name: string, depth = 1): number {
   if (depth > MAX_DEPTH) throw new BadInput(`input '${name}': 'data' nests deeper than ${MAX_DEPTH}`, "wrong_shape");
@@ -191,6 +226,9 @@ function requestedOutputs(asked: unknown, outputs: readonly TensorSpec[]): strin
   return asked.map((o, i) => {
     if (!isObject(o) || typeof o.name !== "string") {
       throw new BadInput(`outputs[${i}] must be an object with a 'name'`, "bad_input");
+    }
+    if (asked.slice(0, i).some((p) => isObject(p) && p.name === o.name)) {
+      throw new BadInput(`output '${o.name}' is asked for twice`, "bad_input");
     }
     if (!outputs.some((s) => s.name === o.name)) {
       throw new BadInput(

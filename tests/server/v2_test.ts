@@ -103,6 +103,14 @@ ortTest("'outputs' picks and orders the outputs returned; no id, no id in the re
     const reply = await (await request("/v2/models/echo/infer", post(body))).json();
     assertEquals(reply.outputs.map((o: { name: string }) => o.name), ["out_string", "out_int8"]);
     assert(!("id" in reply));
+    // Optional fields sent as null are absent: every output, no id.
+    const nulls = await request(
+      "/v2/models/echo/infer",
+      post({ ...everyInput(false), id: null, parameters: null, outputs: null }),
+    );
+    assertEquals(nulls.status, 200);
+    const all = await nulls.json();
+    assertEquals([all.outputs.length, "id" in all], [ECHO_DTYPES.length, false]);
   });
 });
 
@@ -120,6 +128,33 @@ ortTest("refusals are {error} with a 4xx status, naming what is wrong", async ()
       ["/v2/models/echo/infer", post(withInput("in_int8", { shape: [2, 3] })), 400, /shape \[-1,2\].*\[2,3\]/],
       ["/v2/models/echo/infer", post(withInput("in_int8", { shape: [3, 2] })), 400, /4 elements .* holds 6/],
       ["/v2/models/echo/infer", post(withInput("in_int8", { shape: [1, 2], data: [1, 2, [3]] })), 400, /3 elements/],
+      // Nested data must follow the shape: ragged rows, rows split across lists, and mixed levels are refused.
+      [
+        "/v2/models/echo/infer",
+        post(withInput("in_int8", { data: [[1, 2, 3, 4], []] })),
+        400,
+        /'data' does not follow its shape \[2,2\]: a list at depth 1 holds 4 values where the shape gives 2/,
+      ],
+      [
+        "/v2/models/echo/infer",
+        post(withInput("in_int8", { shape: [1, 2], data: [[1], [2]] })),
+        400,
+        /a list at depth 0 holds 2 lists where the shape gives 1/,
+      ],
+      [
+        "/v2/models/echo/infer",
+        post(withInput("in_int8", { data: [[1, 2], 3, 4] })),
+        400,
+        /a list at depth 0 mixes lists and values/,
+      ],
+      ["/v2/models/echo/infer", post(""), 400, /request body is empty/],
+      ["/v2/models/echo/infer", post(withInput("in_int8", { datatype: undefined })), 400, /gives no 'datatype'/],
+      [
+        "/v2/models/echo/infer",
+        post({ ...valid, outputs: [{ name: "out_int8" }, { name: "out_int8" }] }),
+        400,
+        /output 'out_int8' is asked for twice/,
+      ],
       // More rows than MAX_REQUEST_ROWS (10,000 by default) is a 413 from the shape, before anything is allocated.
       [
         "/v2/models/echo/infer",
