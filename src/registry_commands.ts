@@ -8,6 +8,7 @@ import type { Config } from "./config.ts";
 import { ConfigError } from "./errors.ts";
 import {
   ArtifactCache,
+  checkPublish,
   clientFor,
   formatReference,
   parseReference,
@@ -40,6 +41,8 @@ export async function runPublish(config: Config): Promise<void> {
   const args = config.publish!;
   const spec = args.spec ? await readPublishSpec(args.spec) : shortFormSpec(args.name!, args.models);
   const version = spec.version ?? crypto.randomUUID();
+  // The spec and its files first: their errors are the ones to see, before any reference or registry.
+  const checked = await checkPublish({ ...spec, version });
   // Without a tag (or without a reference), the pipeline version is the tag.
   const target = args.reference ?? spec.name;
   const tagged = /[:@][^/]*$/.test(target.replace(/^[^/]*\//, "")) ? target : `${target}:${version}`;
@@ -50,7 +53,7 @@ export async function runPublish(config: Config): Promise<void> {
       formatReference(ref)
     }`,
   );
-  const { pipelineUrl, manifestDigest } = await publishPipeline(client, ref, { ...spec, version });
+  const { pipelineUrl, manifestDigest } = await publishPipeline(client, ref, { ...spec, version }, checked);
   console.log(`Published ${manifestDigest}`);
   console.log(`PIPELINE_URL=${pipelineUrl}`);
 }

@@ -185,6 +185,12 @@ export function parseHubConfig(
       throw new ConfigError(`--pipeline-url ${errorText(err)}`);
     }
   }
+  // A bundle line is `export WORKSPACE_ID=<id>`: one word, or the edge would read another value (or another line).
+  if (command === "add-edge" && !/^[A-Za-z0-9._:-]{1,128}$/.test(config.workspace)) {
+    throw new ConfigError(
+      `--workspace '${config.workspace}' must be 1–128 letters, digits, '.', '_', ':' or '-' (default: default)`,
+    );
+  }
   if (command === "add-edge" && config.opscenterHostGiven) {
     try {
       opsBaseUrl(config.opscenterHost, true);

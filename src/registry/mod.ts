@@ -18,7 +18,7 @@ export { ArtifactCache } from "./cache.ts";
 export { RegistryClient } from "./client.ts";
 export { RegistryError } from "./errors.ts";
 export { cachedPipeline, currentDigest, pullPipeline } from "./pull.ts";
-export { publishPipeline, readPublishSpec, shortFormSpec } from "./publish.ts";
+export { checkPublish, publishPipeline, readPublishSpec, shortFormSpec } from "./publish.ts";
 export { formatReference, type ImageReference, parseReference } from "./reference.ts";
 
 /** Registry settings from the environment (OCI_*). */

@@ -132,14 +132,28 @@ export function shortFormSpec(name: string, files: string[]): PublishSpec {
 }
 
 /** Pushes the pipeline (its `version` set) under `ref`'s tag; returns its PIPELINE_URL and digest. */
-export async function publishPipeline(
-  client: RegistryClient,
-  ref: ImageReference,
-  spec: PublishSpec & { version: string },
-): Promise<{ pipelineUrl: string; manifestDigest: string }> {
-  if (!ref.tag) throw new ConfigError("tern publish needs a reference with a :tag");
+/** A spec `checkPublish` took: its model files, each once, and its config blob. */
+export interface CheckedPublish {
+  models: PublishModel[];
+  config: Record<string, unknown>;
+}
+
+/** A model file's bytes, or a ConfigError naming it. */
+function readModelFile(file: string): Promise<Uint8Array> {
+  return Deno.readFile(file).catch((err) => {
+    throw new ConfigError(`model file ${file}: ${err.message}`);
+  });
+}
+
+/**
+ * Checks a spec (names, versions, steps, validations) and every model file it names, before any registry is
+ * asked or anything is pushed: a wrong one is refused here, not on every edge that pulls it.
+ */
+export async function checkPublish(spec: PublishSpec & { version: string }): Promise<CheckedPublish> {
   if (!NAME.test(spec.name)) throw new ConfigError(`pipeline name '${spec.name}' must match ${NAME.source}`);
-  if (spec.steps.length === 0) throw new ConfigError("the pipeline has no steps (give --model FILE)");
+  if (spec.steps.length === 0) {
+    throw new ConfigError('the pipeline has no steps (add some to the spec\'s "steps", or give --model FILE)');
+  }
   const models = publishModels(spec);
   for (const v of [spec.version, ...models.map((s) => s.version)]) {
     if (v !== undefined && !UUID.test(v)) throw new ConfigError(`version '${v}' is not a UUID`);
@@ -153,19 +167,26 @@ export async function publishPipeline(
   } catch (err) {
     throw new ConfigError(errorText(err));
   }
-  // Every file is checked before anything is pushed (a wrong one is refused here, not on every edge), one at a time:
-  // a pipeline of large models is never held whole.
-  const read = (file: string) =>
-    Deno.readFile(file).catch((err) => {
-      throw new ConfigError(`model file ${file}: ${err.message}`);
-    });
+  // One file at a time: a pipeline of large models is never held whole.
   for (const step of models) {
-    const problem = notOnnx(await read(step.file));
+    const problem = notOnnx(await readModelFile(step.file));
     if (problem) throw new ConfigError(`model file ${step.file} is not an ONNX model: ${problem}`);
   }
+  return { models, config };
+}
+
+/** Pushes a pipeline (`checked`: what checkPublish gave for it, else it is checked here) and tags it. */
+export async function publishPipeline(
+  client: RegistryClient,
+  ref: ImageReference,
+  spec: PublishSpec & { version: string },
+  checked?: CheckedPublish,
+): Promise<{ pipelineUrl: string; manifestDigest: string }> {
+  if (!ref.tag) throw new ConfigError("tern publish needs a reference with a :tag");
+  const { models, config } = checked ?? await checkPublish(spec);
   const layers: Descriptor[] = [];
   for (const step of models) {
-    const bytes = await read(step.file);
+    const bytes = await readModelFile(step.file);
     const digest = sha256Digest(bytes);
     await client.uploadBlob(ref.repository, digest, bytes);
     layers.push({

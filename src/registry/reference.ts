@@ -25,7 +25,14 @@ export const DIGEST = /^sha256:[0-9a-f]{64}$/;
 /** Parses `text`; `defaultRegistry` (OCI_REGISTRY) is used when it names no host. */
 export function parseReference(text: string, defaultRegistry?: string): ImageReference {
   const bad = (why: string) => new ConfigError(`'${text}' is not an OCI reference: ${why}`);
-  let rest = text.trim().replace(/^oci:\/\//, "");
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(text.trim())?.[1].toLowerCase();
+  if (scheme !== undefined && scheme !== "oci") {
+    throw bad(
+      `write it without ${scheme}:// (host/repository:tag): registries are spoken to over HTTPS, over plain HTTP ` +
+        "only on loopback or with OCI_PLAIN_HTTP=true",
+    );
+  }
+  let rest = text.trim().replace(/^oci:\/\//i, "");
   let digest: string | undefined;
   const at = rest.indexOf("@");
   if (at >= 0) {

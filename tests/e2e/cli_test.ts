@@ -100,6 +100,29 @@ Deno.test("a port another process holds stops start-up with exit 1 (it may come 
   }
 });
 
+Deno.test("tern publish checks the spec and its files first: their errors come before any reference or registry error", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tern-cli-spec-" });
+  try {
+    const publish = async (spec: unknown) => {
+      await Deno.writeTextFile(`${dir}/pipeline.json`, JSON.stringify(spec));
+      return await runTern(["publish", dir]); // no reference, no OCI_REGISTRY: the reference alone would fail too
+    };
+    const cases: [unknown, RegExp][] = [
+      [{ name: "Bad Name", steps: [] }, /pipeline name 'Bad Name' must match/],
+      [{ name: "ok", steps: [] }, /no steps \(add some to the spec's "steps", or give --model FILE\)/],
+      [{ name: "ok", steps: [{ model: "m", file: "nope.onnx" }] }, /model file \S*nope\.onnx: No such file/],
+    ];
+    for (const [spec, message] of cases) {
+      const { code, stdout, stderr } = await publish(spec);
+      assertEquals(code, 2, stderr);
+      assertMatch(stderr, message);
+      assert(!stdout.includes("Publishing"), stdout);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("a flag wins over its environment variable", async () => {
   // The environment's CONFIG_CPUS is invalid; the flag's value is used instead, so start-up passes.
   const { code, stderr } = await runTern(["--config-cpus", "1", "--version"], { CONFIG_CPUS: "abc" });

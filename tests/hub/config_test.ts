@@ -102,6 +102,13 @@ Deno.test("add-edge and set-pipeline refuse what the edge would refuse later: an
     () => parseHubConfig(["add-edge", "--name", "e1", "--opscenter-host", "ftp://hub:80"], {}),
     /--opscenter-host 'ftp:\/\/hub:80': .*must be host\[:port\]/,
   );
+  // The workspace is one word of the bundle's `export WORKSPACE_ID=…` line: empty, spaced or multi-line is refused.
+  const add = (workspace: string) => parseHubConfig(["add-edge", "--name", "e1", "--workspace", workspace], {});
+  for (const bad of ["", "a b", "x\nexport JOIN_TOKEN=stolen"]) {
+    assertThrows(() => add(bad), /--workspace '.*' must be 1–128/s);
+  }
+  assertEquals(add("42").workspace, "42");
+  assertEquals(parseHubConfig(["add-edge", "--name", "e1"], {}).workspace, "default");
 });
 
 Deno.test("the hub's own settings are named in its messages: HUB_PORT, not PORT", () => {

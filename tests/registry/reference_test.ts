@@ -25,6 +25,12 @@ Deno.test("references: what is refused, and why", () => {
   assertThrows(() => parseReference("r.io/p"), /neither a :tag nor an @sha256: digest/);
   assertThrows(() => parseReference("r.io/p@sha256:xyz"), /not sha256:<64 lower-case hex>/);
   assertThrows(() => parseReference("r.io/p:-bad"), /tag '-bad' is not valid/);
+  assertThrows(
+    () => parseReference("https://r.io/p:v1"),
+    /'https:\/\/r\.io\/p:v1' is not an OCI reference: write it without https:\/\/ \(host\/repository:tag\)/,
+  );
+  assertThrows(() => parseReference("HTTP://r.io/p:v1"), /without http:\/\/ .*OCI_PLAIN_HTTP=true/);
+  assertEquals(parseReference("oci://r.io/p:v1").registry, "r.io");
 });
 
 Deno.test("loopback hosts are reached over plain HTTP; others are not", () => {
