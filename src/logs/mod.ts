@@ -107,7 +107,7 @@ export async function openInferenceLog(
     upload: {
       pendingPage: pages.pendingPage,
       markUploaded: store.markUploaded,
-      durableThrough: store.syncedThrough,
+      durableThrough: store.durableThrough,
       backlog: () => settled(pages.backlog),
       evictedUnsent: () => settled(pages.evictedUnsent),
     },

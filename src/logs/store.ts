@@ -55,7 +55,7 @@ export interface UploadMarker {
   /** The id the next row committed gets. */
   nextRowId(): Promise<number>;
   /** Makes the rows committed so far durable (a WAL sync, unless each commit was synced); returns the last one's id. */
-  syncedThrough(): Promise<number>;
+  durableThrough(): Promise<number>;
   /** No row committed after this gets an id below `id` (ids already handed out stay as they are). */
   raiseNextRowId(id: number): Promise<void>;
 }
@@ -113,7 +113,7 @@ export async function openLogStore(settings: StoreSettings): Promise<LogStore & 
     usedBytes: async () => (await worker.call({ op: "usedBytes" })).usedBytes ?? 0,
     markUploaded: async (firstId, lastId) => (await worker.call({ op: "markUploaded", firstId, lastId })).count ?? 0,
     nextRowId: async () => (await worker.call({ op: "nextId" })).nextId ?? 1,
-    syncedThrough: async () => ((await worker.call({ op: "syncedThrough" })).nextId ?? 1) - 1,
+    durableThrough: async () => ((await worker.call({ op: "durableThrough" })).nextId ?? 1) - 1,
     raiseNextRowId: async (atLeast) => void await worker.call({ op: "raiseNextId", atLeast }),
     close: async () => {
       await inline?.close();

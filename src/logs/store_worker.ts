@@ -53,7 +53,7 @@ export type StoreRequest =
   | { id: number; op: "markUploaded"; firstId: number; lastId: number }
   | { id: number; op: "nextId" }
   /** Rows committed so far made durable (the WAL synced now with sync "normal"); answers `nextId` as it was. */
-  | { id: number; op: "syncedThrough" }
+  | { id: number; op: "durableThrough" }
   /** No row committed after this gets an id below `atLeast`. */
   | { id: number; op: "raiseNextId"; atLeast: number }
   | { id: number; op: "close" };
@@ -135,7 +135,7 @@ async function handle(request: StoreRequest): Promise<Omit<StoreReply, "id">> {
       return { count: await markUploaded(opened(), request.firstId, request.lastId) };
     case "nextId":
       return { nextId: writing().nextId() };
-    case "syncedThrough": {
+    case "durableThrough": {
       const next = writing().nextId();
       await walSync?.flush(); // with sync "full" every commit was synced already
       return { nextId: next };

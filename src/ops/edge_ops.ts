@@ -11,7 +11,7 @@ import type { PipelineManager } from "../pipeline/manager.ts";
 import denoJson from "../../deno.json" with { type: "json" };
 import { type OpsAgent, startOpsAgent } from "./agent.ts";
 import { DEFAULT_PAGE_ROWS } from "./protocol.ts";
-import { isSessionOf, loadSession, ROW_ID_BLOCK, rowIdsAfterNewLog, saveSession } from "./session.ts";
+import { isSessionOf, loadSession, type OpsSession, ROW_ID_BLOCK, rowIdsAfterNewLog, saveSession } from "./session.ts";
 
 /** What tern serve hands over. */
 export interface EdgeOpsParts {
@@ -56,8 +56,13 @@ export function startEdgeOps(config: Config, parts: EdgeOpsParts): OpsAgent {
  * bundle's: a restart serves that, not the bundle's PIPELINE_URL, before Ops is reached again.
  */
 export async function assignedPipelineUrl(config: Config): Promise<string | undefined> {
+  return (await bundleSession(config))?.assignedPipelineUrl;
+}
+
+/** The kept session when it is this bundle's (an unreadable one is left to the agent, which says why). */
+async function bundleSession(config: Config): Promise<OpsSession | undefined> {
   const session = await loadSession(config.persistentVolumeDir).catch(() => undefined);
-  return session && await isSessionOf(session, config.edgeBundle!) ? session.assignedPipelineUrl : undefined;
+  return session && await isSessionOf(session, config.edgeBundle!) ? session : undefined;
 }
 
 /**
@@ -70,12 +75,12 @@ export async function rowIdsFrom(
   config: Config,
   nextRowId: number,
 ): Promise<{ from: number; line: string } | undefined> {
-  const dir = config.persistentVolumeDir;
-  const session = await loadSession(dir).catch(() => undefined);
-  if (!session || session.edgeId === null || !await isSessionOf(session, config.edgeBundle!)) return undefined;
+  const session = await bundleSession(config);
+  if (!session || session.edgeId === null) return undefined;
   if (session.rowIdsReserved === undefined) {
     // A write that fails is left to the agent: its first upload reserves them, or says why it cannot.
-    await saveSession(dir, { ...session, rowIdsReserved: nextRowId - 1 + ROW_ID_BLOCK }).catch(() => {});
+    await saveSession(config.persistentVolumeDir, { ...session, rowIdsReserved: nextRowId - 1 + ROW_ID_BLOCK })
+      .catch(() => {});
     return undefined;
   }
   const from = rowIdsAfterNewLog(session, nextRowId);

@@ -79,6 +79,8 @@ export class PipelineUpdater implements PipelineFollower {
   #failedDigest: string | undefined;
   /** A digest whose layer came corrupt: not pulled again before `until`. */
   #corrupt: { digest: string; until: number } | undefined;
+  /** The clock of those waits (UpdaterOptions.now). */
+  readonly #now: () => number;
   /** The waits before a corrupt digest is pulled again: doubling, without jitter. */
   readonly #repullBackoff = new Backoff(REPULL_BACKOFF_MS, REPULL_BACKOFF_MAX_MS, () => 1);
   /** The last check's failure, reported once until checks succeed again. */
@@ -95,6 +97,7 @@ export class PipelineUpdater implements PipelineFollower {
 
   constructor(options: UpdaterOptions) {
     this.#o = options;
+    this.#now = options.now ?? Date.now;
     this.#reloadBackoff = new Backoff(options.reloadBackoffMs ?? RELOAD_BACKOFF_MS, RELOAD_BACKOFF_MAX_MS, () => 1);
   }
 
@@ -230,7 +233,7 @@ export class PipelineUpdater implements PipelineFollower {
 
   /** Whether `digest` came corrupt and its wait before another pull is not over. */
   #waitsToRepull(digest: string): boolean {
-    return this.#corrupt?.digest === digest && (this.#o.now ?? Date.now)() < this.#corrupt.until;
+    return this.#corrupt?.digest === digest && this.#now() < this.#corrupt.until;
   }
 
   /**
@@ -246,14 +249,13 @@ export class PipelineUpdater implements PipelineFollower {
       definition = await this.#o.source.fetch(url);
     } catch (err) {
       let message = errorText(err);
+      const corrupt = err instanceof RegistryError && err.corrupt;
       // A tag Ops handed over is pulled before its digest is known: asked now (one manifest request), to wait on it.
-      if (pulled === undefined && url && err instanceof RegistryError && err.corrupt) {
-        pulled = await this.#o.source.digest(url).catch(() => undefined);
-      }
-      if (pulled !== undefined && err instanceof RegistryError && err.corrupt) {
+      if (corrupt && pulled === undefined && url) pulled = await this.#o.source.digest(url).catch(() => undefined);
+      if (corrupt && pulled !== undefined) {
         if (this.#corrupt?.digest !== pulled) this.#repullBackoff.reset();
         const wait = this.#repullBackoff.next();
-        this.#corrupt = { digest: pulled, until: (this.#o.now ?? Date.now)() + wait };
+        this.#corrupt = { digest: pulled, until: this.#now() + wait };
         message += `; ${pulled} is not pulled again for ${wait / 60_000} min`;
       }
       if (old) pipelines.failUpdate(`cannot pull ${url}: ${message}`, url);

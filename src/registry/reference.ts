@@ -32,7 +32,7 @@ export function parseReference(text: string, defaultRegistry?: string): ImageRef
         "only on loopback or with OCI_PLAIN_HTTP=true",
     );
   }
-  let rest = text.trim().replace(/^oci:\/\//i, "");
+  let rest = scheme === undefined ? text.trim() : text.trim().slice(scheme.length + "://".length);
   let digest: string | undefined;
   const at = rest.indexOf("@");
   if (at >= 0) {
