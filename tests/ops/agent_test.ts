@@ -71,6 +71,22 @@ async function until(what: string, check: () => Promise<boolean> | boolean): Pro
   throw new Error(`${what} did not happen`);
 }
 
+/** A test hub, and edge-1 added to it with a durable log in a fresh folder; the hub is closed after `fn`. */
+async function withEdge(
+  fn: (edge: { hub: TestHub; bundle: EdgeBundle; dir: string; log: InferenceLog }) => Promise<void>,
+): Promise<void> {
+  const hub = await openTestHub();
+  try {
+    await withDirs(async (tempDir) => {
+      const dir = await tempDir();
+      const bundle = await hub.addEdge("edge-1");
+      await fn({ hub, bundle, dir, log: await edgeLog(dir) });
+    });
+  } finally {
+    await hub.close();
+  }
+}
+
 /** A durable inference log of edge-1 in `dir`. */
 function edgeLog(dir: string): Promise<InferenceLog> {
   return openInferenceLog({ dir, sync: "normal", walLimitBytes: 1 << 20 }, {
@@ -303,11 +319,7 @@ Deno.test("rows logged before the edge joined (the host's partition) reach the h
 });
 
 Deno.test("no log page goes to Ops before its rows are on disk here: a power cut cannot take a row Ops has", async () => {
-  const hub = await openTestHub();
-  await withDirs(async (tempDir) => {
-    const dir = await tempDir();
-    const bundle = await hub.addEdge("edge-1");
-    const log = await edgeLog(dir);
+  await withEdge(async ({ hub, bundle, dir, log }) => {
     const events: string[] = [];
     let durable = 0;
     // The log as it is, with its durable mark and the pages the hub takes noted in order.
@@ -344,15 +356,10 @@ Deno.test("no log page goes to Ops before its rows are on disk here: a power cut
     assertEquals((await hubEdge(hub)).rows_received, 240);
     assert(events.some((e) => e.startsWith("synced")) && events.some((e) => e.startsWith("sent")), events.join("\n"));
   });
-  await hub.close();
 });
 
 Deno.test("a page a proxy before Ops refuses as too large (413) is sent again in halves, and later pages keep that size", async () => {
-  const hub = await openTestHub();
-  await withDirs(async (tempDir) => {
-    const dir = await tempDir();
-    const bundle = await hub.addEdge("edge-1");
-    const log = await edgeLog(dir);
+  await withEdge(async ({ hub, bundle, dir, log }) => {
     for (let i = 0; i < 3; i++) await log.writer.append(demoEntry(i * 100, 100));
     // As nginx's client_max_body_size: bodies over 40 % of the first full page are refused before Ops sees them.
     let limit = 0;
@@ -376,7 +383,6 @@ Deno.test("a page a proxy before Ops refuses as too large (413) is sent again in
       "Ops upload: a page of 50 rows was too large (413); sending pages of 25 rows",
     ]);
   });
-  await hub.close();
 });
 
 Deno.test("a pipeline Ops assigns is asked for again at each check-in until it serves; Ops hears it is in use only then", async () => {
@@ -533,11 +539,7 @@ for (
 }
 
 Deno.test("an upload reply that does not acknowledge the page (a catch-all route answering {}) marks nothing uploaded", async () => {
-  const hub = await openTestHub();
-  await withDirs(async (tempDir) => {
-    const dir = await tempDir();
-    const bundle = await hub.addEdge("edge-1");
-    const log = await edgeLog(dir);
+  await withEdge(async ({ hub, bundle, dir, log }) => {
     await log.writer.append(demoEntry(0, 10));
     let catchAll = true;
     const gateway: typeof fetch = async (input, init) => {
@@ -558,7 +560,6 @@ Deno.test("an upload reply that does not acknowledge the page (a catch-all route
     await log.close();
     assertEquals((await hubEdge(hub)).rows_received, 10);
   });
-  await hub.close();
 });
 
 for (
@@ -604,11 +605,7 @@ for (
 }
 
 Deno.test("a refused row whose trial is over is sent again before anything is passed over: Ops, fixed meanwhile, takes it", async () => {
-  const hub = await openTestHub();
-  await withDirs(async (tempDir) => {
-    const dir = await tempDir();
-    const bundle = await hub.addEdge("edge-1");
-    const log = await edgeLog(dir);
+  await withEdge(async ({ hub, bundle, dir, log }) => {
     await log.writer.append(demoEntry(0, 100));
     let refusing = true;
     const refused = refusingRow(hub, [100], badPage);
@@ -635,7 +632,6 @@ Deno.test("a refused row whose trial is over is sent again before anything is pa
     );
     assertEquals(lines.filter((l) => /will not take log row/.test(l)), [], "row 100 was passed over");
   });
-  await hub.close();
 });
 
 Deno.test("rows Ops refuses one after another (one request's) are passed over together once Ops takes the row after them", async () => {
