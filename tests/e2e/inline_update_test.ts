@@ -38,6 +38,16 @@ async function until(done: () => boolean | Promise<boolean>, what: string): Prom
   }
 }
 
+/** The row {tensor: [X, 0, …]} posted to tern's /infer: the reply's status and its output. */
+async function inferX(url: string): Promise<[number, number]> {
+  const res = await fetch(`${url}/infer`, {
+    method: "POST",
+    headers: { "content-type": "application/json; format=pandas-records" },
+    body: JSON.stringify([{ tensor: [X, ...new Array(17).fill(0)] }]),
+  });
+  return [res.status, (await res.json())[0]?.outputs?.[0]?.Float?.data?.[0]];
+}
+
 /** One client's replies: the k each came from (its output minus X), in order. */
 interface Client {
   seen: number[];
@@ -174,13 +184,7 @@ Deno.test("a broken version an in-line update pulled is never what an offline st
     const again = await startTern({ env: { ...env, PIPELINE_URL: reference } });
     try {
       assertMatch(again.output(), /starting from the cached pipeline/);
-      const res = await fetch(`${again.url}/infer`, {
-        method: "POST",
-        headers: { "content-type": "application/json; format=pandas-records" },
-        body: JSON.stringify([{ tensor: [X, ...new Array(17).fill(0)] }]),
-      });
-      assertEquals(res.status, 200);
-      assertEquals((await res.json())[0].outputs[0].Float.data[0], X + 3);
+      assertEquals(await inferX(again.url), [200, X + 3]);
     } finally {
       await again.stop();
     }
@@ -227,12 +231,7 @@ Deno.test("a version whose layer the registry serves corrupt is not downloaded a
       assertMatch(tern.output(), new RegExp(`blob sha256:${hex} does not match its digest`));
       await new Promise((r) => setTimeout(r, 4000)); // four more checks of the tag
       assertEquals(tern.output().match(/names a new version/g)?.length, 1, tern.output());
-      const res = await fetch(`${tern.url}/infer`, {
-        method: "POST",
-        headers: { "content-type": "application/json; format=pandas-records" },
-        body: JSON.stringify([{ tensor: [X, ...new Array(17).fill(0)] }]),
-      });
-      assertEquals((await res.json())[0].outputs[0].Float.data[0], X + 3);
+      assertEquals(await inferX(tern.url), [200, X + 3]);
     } finally {
       await tern.stop();
     }
